@@ -1,0 +1,200 @@
+// Package catalog is the workspace catalog of PROTOCOL.md: the JSON document
+// in which a workspace lists its solutions and the management packs it wants,
+// and the rules that make a catalog valid.
+//
+// Both sides of the protocol use it: the client in
+// [mpsync.dev/mpsync/workspace] and the fake server in
+// [mpsync.dev/mpsync/mpsynctest]. A [Catalog] that passed [Catalog.Validate]
+// is safe to act on: its ids are usable as file names, its versions parse and
+// every solution pack names its solution.
+package catalog
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+
+	"mpsync.dev/mpsync/pack"
+)
+
+// Channel says which rule keeps a pack current.
+type Channel string
+
+const (
+	// ChannelBase packs are kept current by Microsoft.SystemCenter.Advisor.MPUpdate.
+	ChannelBase Channel = "base"
+	// ChannelSolution packs are kept current by
+	// Microsoft.SystemCenter.Advisor.Core.GetIntelligencePacksRule.
+	ChannelSolution Channel = "solution"
+)
+
+// SupportedMajor is the schemaVersion major version this package reads.
+const SupportedMajor = 1
+
+// ErrInvalid is wrapped by every error [Catalog.Validate] and [Decode] return
+// for a catalog that breaks PROTOCOL.md section 1.
+var ErrInvalid = errors.New("invalid catalog")
+
+// Catalog is the document served at {base}/workspaces/{id}/catalog.
+type Catalog struct {
+	SchemaVersion string     `json:"schemaVersion"`
+	WorkspaceID   string     `json:"workspaceId"`
+	Serial        int64      `json:"serial"`
+	GeneratedAt   time.Time  `json:"generatedAt"`
+	Solutions     []Solution `json:"solutions"`
+	Packs         []Pack     `json:"packs"`
+}
+
+// Solution is a workspace solution and whether it is enabled.
+type Solution struct {
+	Name    string `json:"name"`
+	Enabled bool   `json:"enabled"`
+}
+
+// Pack is one management pack the workspace serves.
+type Pack struct {
+	ID       string       `json:"id"`
+	Version  pack.Version `json:"version"`
+	Channel  Channel      `json:"channel"`
+	Solution string       `json:"solution,omitempty"`
+	SHA256   string       `json:"sha256"`
+	Size     int64        `json:"size"`
+	Href     string       `json:"href"`
+}
+
+// Decode reads a catalog from r and validates it. A version that does not
+// parse is reported with the pack it belongs to.
+func Decode(r io.Reader) (*Catalog, error) {
+	var raw struct {
+		Catalog
+		Packs []struct {
+			Pack
+			Version string `json:"version"`
+		} `json:"packs"`
+	}
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("%w: not a JSON catalog: %w", ErrInvalid, err)
+	}
+	c := raw.Catalog
+	c.Packs = make([]Pack, 0, len(raw.Packs))
+	for i, p := range raw.Packs {
+		v, err := pack.ParseVersion(p.Version)
+		if err != nil {
+			return nil, fmt.Errorf("%w: packs[%d] (%s): version: %w", ErrInvalid, i, p.ID, err)
+		}
+		p.Pack.Version = v
+		c.Packs = append(c.Packs, p.Pack)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks the catalog whole, as PROTOCOL.md section 1 says, and
+// returns an error naming the first problem.
+func (c *Catalog) Validate() error {
+	sv, err := semver.NewVersion(c.SchemaVersion)
+	if err != nil {
+		return fmt.Errorf("%w: schemaVersion %q: %w", ErrInvalid, c.SchemaVersion, err)
+	}
+	if sv.Major() != SupportedMajor {
+		return fmt.Errorf("%w: schemaVersion %s: major version %d is not supported (this client reads %d.x)", ErrInvalid, c.SchemaVersion, sv.Major(), SupportedMajor)
+	}
+	if c.WorkspaceID == "" {
+		return fmt.Errorf("%w: workspaceId is empty", ErrInvalid)
+	}
+	if c.Serial < 0 {
+		return fmt.Errorf("%w: serial %d is negative", ErrInvalid, c.Serial)
+	}
+	seenSol := map[string]bool{}
+	for i, s := range c.Solutions {
+		if s.Name == "" {
+			return fmt.Errorf("%w: solutions[%d] has no name", ErrInvalid, i)
+		}
+		if seenSol[s.Name] {
+			return fmt.Errorf("%w: solution %s is listed twice", ErrInvalid, s.Name)
+		}
+		seenSol[s.Name] = true
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Packs {
+		if err := p.validate(); err != nil {
+			return fmt.Errorf("%w: packs[%d]: %w", ErrInvalid, i, err)
+		}
+		if seen[p.ID] {
+			return fmt.Errorf("%w: packs[%d]: pack %s is listed twice", ErrInvalid, i, p.ID)
+		}
+		seen[p.ID] = true
+	}
+	return nil
+}
+
+func (p Pack) validate() error {
+	if err := pack.CheckID(p.ID); err != nil {
+		return err
+	}
+	if len(p.SHA256) != 64 || !isLowerHex(p.SHA256) {
+		return fmt.Errorf("pack %s: sha256 %q is not 64 lower-case hex digits", p.ID, p.SHA256)
+	}
+	if p.Size < 0 {
+		return fmt.Errorf("pack %s: size %d is negative", p.ID, p.Size)
+	}
+	switch p.Channel {
+	case ChannelBase:
+	case ChannelSolution:
+		if p.Solution == "" {
+			return fmt.Errorf("pack %s: solution pack names no solution", p.ID)
+		}
+	default:
+		return fmt.Errorf("pack %s: channel %q is neither base nor solution", p.ID, p.Channel)
+	}
+	if p.Href == "" {
+		return fmt.Errorf("pack %s: href is empty", p.ID)
+	}
+	if _, err := url.Parse(p.Href); err != nil {
+		return fmt.Errorf("pack %s: href: %w", p.ID, err)
+	}
+	return nil
+}
+
+func isLowerHex(s string) bool {
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Pack returns the pack with the given id.
+func (c *Catalog) Pack(id string) (Pack, bool) {
+	for _, p := range c.Packs {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Pack{}, false
+}
+
+// Enabled reports whether the named solution is listed and enabled.
+func (c *Catalog) Enabled(solution string) bool {
+	for _, s := range c.Solutions {
+		if s.Name == solution {
+			return s.Enabled
+		}
+	}
+	return false
+}
+
+// Wanted reports whether the catalog wants p imported: every base pack, and a
+// solution pack while its solution is listed as enabled.
+func (c *Catalog) Wanted(p Pack) bool {
+	return p.Channel == ChannelBase || c.Enabled(p.Solution)
+}

@@ -1,0 +1,58 @@
+package mpsync
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/rules"
+)
+
+// Action is what a plan does with one pack.
+type Action string
+
+const (
+	// ActionImport imports a pack the store does not hold.
+	ActionImport Action = "import"
+	// ActionUpgrade replaces a pack with a higher version.
+	ActionUpgrade Action = "upgrade"
+	// ActionRemove removes a workspace pack that is no longer wanted.
+	ActionRemove Action = "remove"
+	// ActionKeep leaves a pack that is current as it is.
+	ActionKeep Action = "keep"
+	// ActionBlocked is a change that cannot be applied; Change.Reason says why.
+	ActionBlocked Action = "blocked"
+)
+
+// Change is one step of a [Plan]. Its ID is derived from the rule, the pack,
+// the target version and hash, and the action, so an approval given for a
+// change binds to exactly that change: if the catalog publishes another
+// version or hash, the change gets a new ID and needs a new approval.
+type Change struct {
+	ID     string     `json:"id"`
+	Rule   rules.Rule `json:"rule"`
+	Action Action     `json:"action"`
+	Pack   string     `json:"pack"`
+	// From is the version imported now; zero for an import.
+	From pack.Version `json:"from"`
+	// To is the target version; zero for a removal.
+	To pack.Version `json:"to"`
+	// Solution is the solution a solution pack belongs to.
+	Solution string `json:"solution,omitempty"`
+	// SHA256 is the target's hash (imports and upgrades).
+	SHA256 string `json:"sha256,omitempty"`
+	// Size is the target's size in bytes (imports and upgrades).
+	Size int64 `json:"size,omitempty"`
+	// Reason says why the change is in the plan, or why it is blocked.
+	Reason string `json:"reason"`
+	// Href is where the catalog serves the target (imports and upgrades).
+	Href string `json:"href,omitempty"`
+}
+
+// changeID derives a stable change id.
+func changeID(rule rules.Rule, action Action, packID string, to pack.Version, sha string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s", rule, action, packID, to, sha)
+	return "chg-" + hex.EncodeToString(h.Sum(nil))[:16]
+}

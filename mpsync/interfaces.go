@@ -1,0 +1,162 @@
+package mpsync
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"mpsync.dev/mpsync/catalog"
+	"mpsync.dev/mpsync/store"
+)
+
+// Store holds the management packs imported into a management group, with
+// the provenance of each, and small named metadata records (the connection,
+// pending approvals, run history) that the engine keeps beside them.
+//
+// [store.Dir] (a directory on disk, the embedded default) and [store.Memory]
+// implement it; [mpsync.dev/mpsync/store/storetest.Run] checks any
+// implementation against the contract below.
+//
+// Contract: every method is safe for concurrent use. Import is atomic: it
+// reads the whole document, checks it against the request (id, version, size,
+// hash) and validates it before anything changes, and on any error the store
+// is exactly as it was. A successful Import of an id that is present replaces
+// it and keeps the replaced version for Rollback. List returns entries sorted
+// by id. Missing packs and records are reported with [store.ErrNotFound].
+type Store interface {
+	// List returns every imported pack, sorted by id.
+	List(ctx context.Context) ([]store.Entry, error)
+	// Get returns the imported pack with the given id.
+	Get(ctx context.Context, id string) (store.Entry, error)
+	// Open returns the bytes of the imported pack with the given id.
+	Open(ctx context.Context, id string) (io.ReadCloser, error)
+	// Import reads a pack from r, checks it against req and imports it.
+	Import(ctx context.Context, req store.ImportRequest, r io.Reader) (store.Entry, error)
+	// Remove deletes the pack with the given id and any previous version kept
+	// for it.
+	Remove(ctx context.Context, id string) error
+	// Rollback restores the previous version kept for id; the current version
+	// becomes the previous one.
+	Rollback(ctx context.Context, id string) (store.Entry, error)
+	// ReadMeta returns the metadata record with the given name.
+	ReadMeta(ctx context.Context, name string) ([]byte, error)
+	// WriteMeta replaces the metadata record with the given name atomically.
+	WriteMeta(ctx context.Context, name string, data []byte) error
+	// AppendMeta appends data to the metadata record with the given name,
+	// creating it if needed. A crash may leave the last append incomplete,
+	// never an earlier one.
+	AppendMeta(ctx context.Context, name string, data []byte) error
+}
+
+// CatalogResult is what a [Workspace] returns for a catalog request.
+type CatalogResult struct {
+	// Catalog is the catalog to plan from; nil only with an error.
+	Catalog *catalog.Catalog
+	// ETag is the entity tag the catalog was served with.
+	ETag string
+	// NotModified is true when the service answered 304 and Catalog is the
+	// one held from before.
+	NotModified bool
+	// Stale is true when the service could not be reached and Catalog is the
+	// last-known one; the engine never removes packs on a stale catalog.
+	Stale bool
+	// FetchedAt is when Catalog was last confirmed by the service.
+	FetchedAt time.Time
+	// Err is why the service could not be reached, when Stale.
+	Err error
+}
+
+// Workspace is the service that says which packs a management group should
+// have. [mpsync.dev/mpsync/workspace.Client] implements it over PROTOCOL.md.
+type Workspace interface {
+	// ID returns the workspace id.
+	ID() string
+	// Catalog returns the workspace's catalog. When the service cannot be
+	// reached and a last-known catalog is held, it returns that catalog with
+	// Stale set and a nil error.
+	Catalog(ctx context.Context) (CatalogResult, error)
+	// Fetch downloads a pack the catalog lists and verifies its size, hash and
+	// manifest identity. Closing the returned reader releases any temporary
+	// file.
+	Fetch(ctx context.Context, p catalog.Pack) (io.ReadCloser, error)
+}
+
+// Verdict is an approver's answer for one change.
+type Verdict string
+
+const (
+	// Approve lets the change be applied now.
+	Approve Verdict = "approve"
+	// Deny refuses the change; Decision.Reason says why.
+	Deny Verdict = "deny"
+	// Defer leaves the change pending, until Decision.NotBefore if set.
+	Defer Verdict = "defer"
+)
+
+// Decision is an approver's answer for one change.
+type Decision struct {
+	Verdict Verdict `json:"verdict"`
+	// Reason says why, in words an operator reads in a report.
+	Reason string `json:"reason,omitempty"`
+	// NotBefore, for Defer, is the earliest time the change may be approved.
+	NotBefore time.Time `json:"notBefore,omitzero"`
+	// By names the approver (or person) that decided.
+	By string `json:"by,omitempty"`
+}
+
+// ApprovalRequest is what an [Approver] decides on.
+type ApprovalRequest struct {
+	// Change is the change to decide on; Change.ID binds the decision to its
+	// exact rule, pack, target version and hash.
+	Change Change
+	// Group is the management group the change is for.
+	Group string
+	// WorkspaceID is the workspace the change comes from.
+	WorkspaceID string
+	// Now is the engine's clock reading; approvers use it, not time.Now.
+	Now time.Time
+}
+
+// Approver decides whether a change may be applied. Implementations are in
+// [mpsync.dev/mpsync/approval]. Decide must be safe for concurrent use.
+type Approver interface {
+	Decide(ctx context.Context, req ApprovalRequest) (Decision, error)
+}
+
+// ApproverFunc adapts a function to [Approver].
+type ApproverFunc func(ctx context.Context, req ApprovalRequest) (Decision, error)
+
+// Decide calls f.
+func (f ApproverFunc) Decide(ctx context.Context, req ApprovalRequest) (Decision, error) {
+	return f(ctx, req)
+}
+
+// Clock is the engine's source of time. [SystemClock] reads the real clock;
+// [mpsync.dev/mpsync/mpsynctest.ManualClock] lets a test or a staging
+// pipeline move time by hand.
+type Clock interface {
+	Now() time.Time
+	// NewTimer returns a timer that fires once, d after Now.
+	NewTimer(d time.Duration) Timer
+}
+
+// Timer is a one-shot timer from a [Clock].
+type Timer interface {
+	C() <-chan time.Time
+	// Stop prevents the timer from firing; it reports whether it stopped it.
+	Stop() bool
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// NewTimer returns a [time.Timer].
+func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
+
+type sysTimer struct{ t *time.Timer }
+
+func (s sysTimer) C() <-chan time.Time { return s.t.C }
+func (s sysTimer) Stop() bool          { return s.t.Stop() }

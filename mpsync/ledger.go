@@ -1,0 +1,81 @@
+package mpsync
+
+import (
+	"context"
+	"time"
+
+	"mpsync.dev/mpsync/pack"
+)
+
+// RecordKind says what a ledger [Record] records.
+type RecordKind string
+
+const (
+	// RecordDecision is an approver's decision on a change.
+	RecordDecision RecordKind = "decision"
+	// RecordResult is the outcome of applying a change.
+	RecordResult RecordKind = "result"
+	// RecordRun is the outcome of one run of a rule.
+	RecordRun RecordKind = "run"
+	// RecordMarkBad marks a pack version bad: Promotion approvers will not
+	// promote it.
+	RecordMarkBad RecordKind = "mark-bad"
+	// RecordConnection is a connection lifecycle event (connect, switch,
+	// disconnect).
+	RecordConnection RecordKind = "connection"
+)
+
+// Record is one audit entry: who or what decided or did what, when and why.
+// Records are plain JSON-serialisable values.
+type Record struct {
+	Time        time.Time    `json:"time"`
+	Kind        RecordKind   `json:"kind"`
+	Group       string       `json:"group,omitempty"`
+	WorkspaceID string       `json:"workspaceId,omitempty"`
+	Rule        string       `json:"rule,omitempty"`
+	ChangeID    string       `json:"changeId,omitempty"`
+	Action      Action       `json:"action,omitempty"`
+	Pack        string       `json:"pack,omitempty"`
+	Version     pack.Version `json:"version,omitzero"`
+	SHA256      string       `json:"sha256,omitempty"`
+	// Verdict is set on decision records.
+	Verdict Verdict `json:"verdict,omitempty"`
+	// Result is set on result and run records: applied, failed, pending,
+	// denied, skipped, ok, error.
+	Result string `json:"result,omitempty"`
+	// By names who or what acted: an approver, a person, the engine.
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// LedgerQuery selects records; empty fields match anything.
+type LedgerQuery struct {
+	Kind    RecordKind
+	Group   string
+	Pack    string
+	Version pack.Version // zero matches any version
+	SHA256  string
+	Since   time.Time
+}
+
+// Match reports whether r is selected by q.
+func (q LedgerQuery) Match(r Record) bool {
+	return (q.Kind == "" || r.Kind == q.Kind) &&
+		(q.Group == "" || r.Group == q.Group) &&
+		(q.Pack == "" || r.Pack == q.Pack) &&
+		(q.Version.IsZero() || r.Version == q.Version) &&
+		(q.SHA256 == "" || r.SHA256 == q.SHA256) &&
+		(q.Since.IsZero() || !r.Time.Before(q.Since))
+}
+
+// Ledger records every decision and result, and answers the questions
+// promotion between groups asks ("was this exact pack imported in QA, and
+// when?"). Several management groups may share one ledger. Implementations
+// must be safe for concurrent use.
+type Ledger interface {
+	// Append records r.
+	Append(ctx context.Context, r Record) error
+	// Query returns the records q selects, oldest first.
+	Query(ctx context.Context, q LedgerQuery) ([]Record, error)
+}

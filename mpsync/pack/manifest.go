@@ -1,0 +1,261 @@
+package pack
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+// ErrNotManagementPack is wrapped by errors for input that is not an XML
+// management pack: a sealed pack (.mp), a bundle (.mpb), another XML document,
+// or text in an encoding the reader does not accept.
+var ErrNotManagementPack = errors.New("not an XML management pack")
+
+// ErrMalformed is wrapped by errors for a management pack whose XML is not
+// well-formed or breaks the reader's limits.
+var ErrMalformed = errors.New("malformed management pack")
+
+// Reference is one entry of a manifest's References: a pack this pack uses,
+// by the alias its elements are named with.
+type Reference struct {
+	Alias          string  `json:"alias"`
+	ID             string  `json:"id"`
+	Version        Version `json:"version"`
+	PublicKeyToken string  `json:"publicKeyToken,omitempty"`
+}
+
+// Manifest is the identity of a management pack and what it references: all
+// the engine needs to diff and order packs.
+type Manifest struct {
+	ID         string      `json:"id"`
+	Version    Version     `json:"version"`
+	Name       string      `json:"name,omitempty"`
+	References []Reference `json:"references,omitempty"`
+	// SchemaVersion is the root's SchemaVersion attribute ("1.0", "2.0").
+	SchemaVersion string `json:"schemaVersion,omitempty"`
+	// OriginalSchemaVersion is the root's OriginalSchemaVersion attribute.
+	OriginalSchemaVersion string `json:"originalSchemaVersion,omitempty"`
+	// ContentReadable is the root's ContentReadable attribute.
+	ContentReadable string `json:"contentReadable,omitempty"`
+	// Sealed is SealedUnknown for XML read by this package: an XML document
+	// does not say whether it was exported from a sealed pack.
+	Sealed Sealed `json:"sealed"`
+}
+
+// Sealed says whether a pack is sealed (signed), as far as is known.
+type Sealed int
+
+const (
+	// SealedUnknown means the source does not say; XML files are in this state.
+	SealedUnknown Sealed = iota
+	// SealedNo means the pack is known to be unsealed.
+	SealedNo
+	// SealedYes means the pack is known to be sealed.
+	SealedYes
+)
+
+// String returns "unknown", "no" or "yes".
+func (s Sealed) String() string {
+	switch s {
+	case SealedNo:
+		return "no"
+	case SealedYes:
+		return "yes"
+	}
+	return "unknown"
+}
+
+// MarshalText implements [encoding.TextMarshaler].
+func (s Sealed) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements [encoding.TextUnmarshaler].
+func (s *Sealed) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "unknown", "":
+		*s = SealedUnknown
+	case "no":
+		*s = SealedNo
+	case "yes":
+		*s = SealedYes
+	default:
+		return fmt.Errorf("sealed: %q is not unknown, no or yes", b)
+	}
+	return nil
+}
+
+// Reference returns the manifest's reference with the given pack id.
+func (m Manifest) Reference(id string) (Reference, bool) {
+	for _, r := range m.References {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Reference{}, false
+}
+
+// manifestReadLimit bounds how much ReadManifest reads before </Manifest>: a
+// manifest is a few KB even in packs of tens of MB.
+const manifestReadLimit = 4 << 20
+
+// ReadManifest reads a pack's manifest from r and stops at </Manifest>: it
+// does not read the rest of the document, so its cost does not grow with the
+// pack's size. It accepts UTF-8 with or without a byte-order mark and UTF-16
+// (little or big endian) with a byte-order mark; it refuses sealed packs,
+// bundles, DTDs and documents whose root is not ManagementPack with an error
+// wrapping [ErrNotManagementPack] or [ErrMalformed]. Use [Validate] to check a
+// whole document.
+func ReadManifest(r io.Reader) (Manifest, error) {
+	dec, err := newDecoder(io.LimitReader(r, manifestReadLimit))
+	if err != nil {
+		return Manifest{}, err
+	}
+	return readManifest(dec)
+}
+
+// newDecoder sniffs the first bytes of r, refuses binary containers and
+// unsupported encodings, and returns a decoder that sees UTF-8.
+func newDecoder(r io.Reader) (*xml.Decoder, error) {
+	br := bufio.NewReaderSize(r, 4096)
+	head, _ := br.Peek(4)
+	var src io.Reader = br
+	switch {
+	case bytes.HasPrefix(head, []byte("MZ")):
+		return nil, fmt.Errorf("%w: this is a sealed management pack (.mp, a .NET assembly); export it to XML first", ErrNotManagementPack)
+	case bytes.HasPrefix(head, []byte{0xD0, 0xCF, 0x11, 0xE0}):
+		return nil, fmt.Errorf("%w: this is a management pack bundle (.mpb, an OLE compound document); extract its packs first", ErrNotManagementPack)
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		_, _ = br.Discard(3)
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		src = transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder())
+	case len(head) >= 2 && (head[0] == 0 || head[1] == 0):
+		return nil, fmt.Errorf("%w: UTF-16 or UTF-32 text without a byte-order mark; save it as UTF-8", ErrNotManagementPack)
+	}
+	dec := xml.NewDecoder(src)
+	dec.Strict = true
+	// The bytes reaching the decoder are UTF-8 whatever the declaration says
+	// (a UTF-16 file declares encoding="utf-16"); accept UTF-8 aliases and
+	// UTF-16, since the transcoding above already happened, and nothing else.
+	dec.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
+		switch strings.ToLower(label) {
+		case "utf-8", "utf8", "utf-16", "utf16", "unicode", "us-ascii", "ascii":
+			return in, nil
+		}
+		return nil, fmt.Errorf("%w: encoding %q is not supported (use UTF-8 or UTF-16)", ErrNotManagementPack, label)
+	}
+	return dec, nil
+}
+
+// manifestXML mirrors the Manifest element for xml.Decoder.DecodeElement.
+type manifestXML struct {
+	Identity struct {
+		ID      string `xml:"ID"`
+		Version string `xml:"Version"`
+	} `xml:"Identity"`
+	Name       string `xml:"Name"`
+	References struct {
+		Reference []struct {
+			Alias          string `xml:"Alias,attr"`
+			ID             string `xml:"ID"`
+			Version        string `xml:"Version"`
+			PublicKeyToken string `xml:"PublicKeyToken"`
+		} `xml:"Reference"`
+	} `xml:"References"`
+}
+
+func readManifest(dec *xml.Decoder) (Manifest, error) {
+	var m Manifest
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			if depth == 0 && m.SchemaVersion == "" && m.ContentReadable == "" {
+				return m, fmt.Errorf("%w: no root element", ErrNotManagementPack)
+			}
+			return m, fmt.Errorf("%w: document ends before a Manifest element", ErrMalformed)
+		}
+		if err != nil {
+			return m, wrapSyntax(err)
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return m, fmt.Errorf("%w: DTD or entity declarations are not accepted", ErrMalformed)
+		case xml.StartElement:
+			depth++
+			if depth == 1 {
+				if t.Name.Local != "ManagementPack" {
+					return m, fmt.Errorf("%w: root element is <%s>, want <ManagementPack>", ErrNotManagementPack, t.Name.Local)
+				}
+				readRootAttrs(&m, t.Attr)
+				continue
+			}
+			if depth == 2 && t.Name.Local == "Manifest" {
+				var mx manifestXML
+				if err := dec.DecodeElement(&mx, &t); err != nil {
+					return m, wrapSyntax(err)
+				}
+				return fillManifest(m, mx)
+			}
+			if depth == 2 {
+				return m, fmt.Errorf("%w: <%s> comes before <Manifest>; the manifest must be the first element", ErrMalformed, t.Name.Local)
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
+}
+
+func readRootAttrs(m *Manifest, attrs []xml.Attr) {
+	for _, a := range attrs {
+		switch a.Name.Local {
+		case "SchemaVersion":
+			m.SchemaVersion = a.Value
+		case "OriginalSchemaVersion":
+			m.OriginalSchemaVersion = a.Value
+		case "ContentReadable":
+			m.ContentReadable = a.Value
+		}
+	}
+}
+
+func fillManifest(m Manifest, mx manifestXML) (Manifest, error) {
+	m.ID = strings.TrimSpace(mx.Identity.ID)
+	m.Name = strings.TrimSpace(mx.Name)
+	if m.ID == "" {
+		return m, fmt.Errorf("%w: Manifest/Identity/ID is missing or empty", ErrMalformed)
+	}
+	v, err := ParseVersion(strings.TrimSpace(mx.Identity.Version))
+	if err != nil {
+		return m, fmt.Errorf("%w: pack %s: Manifest/Identity/Version: %w", ErrMalformed, m.ID, err)
+	}
+	m.Version = v
+	for i, r := range mx.References.Reference {
+		rv, err := ParseVersion(strings.TrimSpace(r.Version))
+		if err != nil {
+			return m, fmt.Errorf("%w: pack %s: reference %d (%s): %w", ErrMalformed, m.ID, i+1, r.ID, err)
+		}
+		id := strings.TrimSpace(r.ID)
+		if id == "" {
+			return m, fmt.Errorf("%w: pack %s: reference %d (alias %q) has no ID", ErrMalformed, m.ID, i+1, r.Alias)
+		}
+		m.References = append(m.References, Reference{
+			Alias: r.Alias, ID: id, Version: rv, PublicKeyToken: strings.TrimSpace(r.PublicKeyToken),
+		})
+	}
+	return m, nil
+}
+
+// wrapSyntax marks XML syntax and encoding errors as ErrMalformed, keeping
+// the line number encoding/xml reports.
+func wrapSyntax(err error) error {
+	if errors.Is(err, ErrNotManagementPack) || errors.Is(err, ErrMalformed) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrMalformed, err)
+}

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"errors"
+	"time"
+
+	"mpsync.dev/mpsync/pack"
+)
+
+// Owner says who put a pack into the store, and so who may change it.
+type Owner string
+
+const (
+	// OwnerWorkspace marks a pack imported by a rule for a workspace; sync may
+	// upgrade and remove it.
+	OwnerWorkspace Owner = "workspace"
+	// OwnerCustom marks a pack an operator imported by hand; sync never
+	// upgrades or removes it, whatever its name.
+	OwnerCustom Owner = "custom"
+)
+
+// Provenance records where an imported pack came from.
+type Provenance struct {
+	Owner Owner `json:"owner"`
+	// WorkspaceID is the workspace that wanted the pack (OwnerWorkspace only).
+	WorkspaceID string `json:"workspaceId,omitempty"`
+	// Rule is the full id of the rule that imported the pack.
+	Rule string `json:"rule,omitempty"`
+	// Solution is the solution a solution pack belongs to.
+	Solution string `json:"solution,omitempty"`
+}
+
+// Entry is one imported pack as the store's index records it.
+type Entry struct {
+	ID         string           `json:"id"`
+	Version    pack.Version     `json:"version"`
+	Name       string           `json:"name,omitempty"`
+	References []pack.Reference `json:"references,omitempty"`
+	SHA256     string           `json:"sha256"`
+	Size       int64            `json:"size"`
+	ImportedAt time.Time        `json:"importedAt"`
+	Provenance
+	// Previous is the version this import replaced, kept for a rollback; nil
+	// when there is none.
+	Previous *Previous `json:"previous,omitempty"`
+}
+
+// Previous is the replaced version of a pack that a store keeps so that
+// Rollback can restore it.
+type Previous struct {
+	Version    pack.Version     `json:"version"`
+	SHA256     string           `json:"sha256"`
+	Size       int64            `json:"size"`
+	ImportedAt time.Time        `json:"importedAt"`
+	References []pack.Reference `json:"references,omitempty"`
+	Provenance
+}
+
+// Manifest returns the identity and references recorded for the entry.
+func (e Entry) Manifest() pack.Manifest {
+	return pack.Manifest{ID: e.ID, Version: e.Version, Name: e.Name, References: e.References}
+}
+
+// ImportRequest describes a pack to import. The pack's bytes are read from
+// the reader given with it; the store checks them against what is expected
+// here before anything replaces what is imported.
+type ImportRequest struct {
+	// ID is the pack id the document must declare.
+	ID string
+	// Version, when not zero, is the version the document must declare.
+	Version pack.Version
+	// SHA256, when set, is the lower-case hex digest the bytes must have.
+	SHA256 string
+	// Size, when positive, is the exact byte length expected.
+	Size int64
+	// Provenance is recorded with the entry.
+	Provenance Provenance
+	// Time is the import time recorded; zero means the store's clock.
+	Time time.Time
+}
+
+var (
+	// ErrNotFound is returned for a pack, previous version or meta record the
+	// store does not hold.
+	ErrNotFound = errors.New("not found in store")
+	// ErrMismatch is wrapped when a pack's bytes differ from what the
+	// ImportRequest expected (id, version, size or hash).
+	ErrMismatch = errors.New("pack does not match what was expected")
+	// ErrLocked is returned by OpenDir when another process holds the
+	// directory.
+	ErrLocked = errors.New("store directory is in use by another process")
+	// ErrClosed is returned by a store used after Close.
+	ErrClosed = errors.New("store is closed")
+)
