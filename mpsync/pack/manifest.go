@@ -116,7 +116,7 @@ func ReadManifest(r io.Reader) (Manifest, error) {
 	if err != nil {
 		return Manifest{}, err
 	}
-	return readManifest(dec)
+	return readManifestWith(dec, nil)
 }
 
 // newDecoder sniffs the first bytes of r, refuses binary containers and
@@ -169,7 +169,9 @@ type manifestXML struct {
 	} `xml:"References"`
 }
 
-func readManifest(dec *xml.Decoder) (Manifest, error) {
+// readManifestWith reads up to the end of </Manifest>, calling check (when
+// not nil) on each start element met before the manifest.
+func readManifestWith(dec *xml.Decoder, check func(xml.StartElement) error) (Manifest, error) {
 	var m Manifest
 	depth := 0
 	for {
@@ -188,6 +190,11 @@ func readManifest(dec *xml.Decoder) (Manifest, error) {
 			return m, fmt.Errorf("%w: DTD or entity declarations are not accepted", ErrMalformed)
 		case xml.StartElement:
 			depth++
+			if check != nil {
+				if err := check(t); err != nil {
+					return m, err
+				}
+			}
 			if depth == 1 {
 				if t.Name.Local != "ManagementPack" {
 					return m, fmt.Errorf("%w: root element is <%s>, want <ManagementPack>", ErrNotManagementPack, t.Name.Local)

@@ -1,0 +1,166 @@
+package pack
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+)
+
+// Limits bound what [Validate] accepts. A zero field takes the default shown.
+type Limits struct {
+	// MaxBytes is the largest document accepted; default 64 MiB.
+	MaxBytes int64
+	// MaxDepth is the deepest element nesting accepted; default 256.
+	MaxDepth int
+	// MaxAttrs is the most attributes one element may carry; default 256.
+	MaxAttrs int
+}
+
+// DefaultLimits are the limits used when a [Limits] field is zero.
+func DefaultLimits() Limits { return Limits{MaxBytes: 64 << 20, MaxDepth: 256, MaxAttrs: 256} }
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = d.MaxBytes
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = d.MaxDepth
+	}
+	if l.MaxAttrs <= 0 {
+		l.MaxAttrs = d.MaxAttrs
+	}
+	return l
+}
+
+// Expect is the identity a caller expects a document to declare. Empty or
+// zero fields are not checked.
+type Expect struct {
+	ID      string
+	Version Version
+}
+
+// Validate reads a whole management pack from r and checks that it is
+// well-formed XML within lim (size, element depth, attributes per element),
+// declares no DTD or entities, has a ManagementPack root whose first element
+// is a valid Manifest, and declares the identity in want. It returns the
+// manifest. Errors wrap [ErrMalformed], [ErrNotManagementPack] or, for an
+// identity other than want, [ErrIdentity].
+func Validate(r io.Reader, want Expect, lim Limits) (Manifest, error) {
+	lim = lim.withDefaults()
+	cr := &countingReader{r: r, limit: lim.MaxBytes}
+	dec, err := newDecoder(cr)
+	if err != nil {
+		return Manifest{}, err
+	}
+	m, err := readManifestLimited(dec, lim)
+	if err != nil {
+		return m, cr.explain(err)
+	}
+	if err := checkIdentity(m, want); err != nil {
+		return m, err
+	}
+	// The manifest was read by DecodeElement at depth 2; the root is open.
+	if err := drain(dec, 1, lim); err != nil {
+		return m, cr.explain(fmt.Errorf("pack %s: %w", m.ID, err))
+	}
+	return m, nil
+}
+
+// ErrIdentity is wrapped when a document declares another id or version than
+// the one expected.
+var ErrIdentity = fmt.Errorf("management pack identity differs from the expected one")
+
+func checkIdentity(m Manifest, want Expect) error {
+	if want.ID != "" && m.ID != want.ID {
+		return fmt.Errorf("%w: document declares %s %s, expected %s", ErrIdentity, m.ID, m.Version, want.ID)
+	}
+	if !want.Version.IsZero() && m.Version != want.Version {
+		return fmt.Errorf("%w: document declares %s %s, expected version %s", ErrIdentity, m.ID, m.Version, want.Version)
+	}
+	return nil
+}
+
+// readManifestLimited is readManifest with the attribute limit applied to the
+// elements before the manifest.
+func readManifestLimited(dec *xml.Decoder, lim Limits) (Manifest, error) {
+	return readManifestWith(dec, func(t xml.StartElement) error {
+		if len(t.Attr) > lim.MaxAttrs {
+			return fmt.Errorf("%w: <%s> has %d attributes, limit %d", ErrMalformed, t.Name.Local, len(t.Attr), lim.MaxAttrs)
+		}
+		return nil
+	})
+}
+
+// drain reads the rest of the document, enforcing the limits, and checks
+// that nothing but comments and space follow the root.
+func drain(dec *xml.Decoder, depth int, lim Limits) error {
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			if depth != 0 {
+				return fmt.Errorf("%w: document ends inside an element", ErrMalformed)
+			}
+			return nil
+		}
+		if err != nil {
+			return wrapSyntax(err)
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return fmt.Errorf("%w: DTD or entity declarations are not accepted (line %d)", ErrMalformed, line(dec))
+		case xml.StartElement:
+			depth++
+			if depth == 1 {
+				return fmt.Errorf("%w: a second root element <%s> at line %d", ErrMalformed, t.Name.Local, line(dec))
+			}
+			if depth > lim.MaxDepth {
+				return fmt.Errorf("%w: elements nest deeper than %d at <%s>, line %d", ErrMalformed, lim.MaxDepth, t.Name.Local, line(dec))
+			}
+			if len(t.Attr) > lim.MaxAttrs {
+				return fmt.Errorf("%w: <%s> at line %d has %d attributes, limit %d", ErrMalformed, t.Name.Local, line(dec), len(t.Attr), lim.MaxAttrs)
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
+}
+
+func line(dec *xml.Decoder) int {
+	l, _ := dec.InputPos()
+	return l
+}
+
+// countingReader stops a document at its size limit and remembers that it
+// did, so the error says "too large" rather than "unexpected EOF".
+type countingReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+	over  bool
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.n >= c.limit {
+		// Read one more byte to tell "exactly at the limit" from "over it".
+		var one [1]byte
+		if k, _ := c.r.Read(one[:]); k > 0 {
+			c.over = true
+			return 0, fmt.Errorf("%w: document is larger than %d bytes", ErrMalformed, c.limit)
+		}
+		return 0, io.EOF
+	}
+	if rem := c.limit - c.n; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	return k, err
+}
+
+func (c *countingReader) explain(err error) error {
+	if c.over {
+		return fmt.Errorf("%w: document is larger than %d bytes", ErrMalformed, c.limit)
+	}
+	return err
+}
