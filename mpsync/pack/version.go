@@ -106,11 +106,20 @@ func (v *Version) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// ErrInvalidConstraint is wrapped by every error [ParseConstraint] returns.
+var ErrInvalidConstraint = errors.New("invalid version constraint")
+
 // Constraint is a version policy such as "~7.2" or ">= 7.0.8433, < 8". It is
-// evaluated with semantic-version rules on Major.Minor.Build; the Revision is
-// the tie-breaker: when a bound in the constraint is written with four parts
-// ("<= 7.1.10226.1239"), the revision is compared only when the first three
-// parts equal that bound's. Build it with [ParseConstraint].
+// evaluated with semantic-version rules (Masterminds/semver syntax) on
+// Major.Minor.Build; the Revision is the tie-breaker: when a bound in the
+// constraint is written with four parts (">= 7.1.10226.1239"), the revision is
+// compared too, and only matters when the first three parts equal that
+// bound's. A bound written with three parts or fewer ignores the revision, so
+// 7.1.10226.5 satisfies "= 7.1.10226" and does not satisfy "> 7.1.10226".
+//
+// The zero Constraint is satisfied by no version; build one with
+// [ParseConstraint]. A Constraint is immutable, safe for concurrent use, and
+// encodes as its text in JSON.
 type Constraint struct {
 	text   string
 	checks []constraintCheck
@@ -129,22 +138,80 @@ type boundCheck struct {
 	v  Version
 }
 
-// ParseConstraint parses a constraint in Masterminds/semver syntax (~, ^, =,
-// !=, <, <=, >, >=, ranges with "-", "," for and, "||" for or), whose versions
-// may carry a fourth part.
+// ParseConstraint parses a constraint in Masterminds/semver syntax: the
+// operators =, !=, <, <=, >, >=, ~ (same minor), ^ (same major), hyphen
+// ranges ("7.0 - 7.1.10226.1239"), "," or a space between terms for "and",
+// and "||" for "or". Any version in it may carry a fourth part. Errors wrap
+// [ErrInvalidConstraint] and quote the constraint.
 func ParseConstraint(s string) (Constraint, error) {
 	if strings.TrimSpace(s) == "" {
-		return Constraint{}, fmt.Errorf("invalid version constraint: empty string")
+		return Constraint{}, fmt.Errorf("%w: empty string", ErrInvalidConstraint)
 	}
 	c := Constraint{text: s}
-	for _, alt := range strings.Split(s, "||") {
+	for i, alt := range strings.Split(s, "||") {
 		chk, err := parseAlternative(alt)
 		if err != nil {
-			return Constraint{}, fmt.Errorf("invalid version constraint %q: %w", s, err)
+			return Constraint{}, fmt.Errorf("%w %q: alternative %d: %w", ErrInvalidConstraint, s, i+1, err)
 		}
 		c.checks = append(c.checks, chk)
 	}
 	return c, nil
+}
+
+// MustParseConstraint is like [ParseConstraint] but panics on error. It is
+// meant for constants in tests and examples.
+func MustParseConstraint(s string) Constraint {
+	c, err := ParseConstraint(s)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// constraintTerm is one "and" term of an alternative: an operator and a
+// version, or a hyphen range.
+type constraintTerm struct {
+	op, ver string
+	// hi is the upper bound of a hyphen range "ver - hi"; op is then "-".
+	hi string
+}
+
+// splitTerms breaks one alternative into its terms. Terms are separated by
+// commas or spaces; an operator may be separated from its version by spaces,
+// and "a - b" is one range term.
+func splitTerms(alt string) ([]constraintTerm, error) {
+	var terms []constraintTerm
+	for _, part := range strings.Split(alt, ",") {
+		fields := strings.Fields(part)
+		if len(fields) == 0 {
+			return nil, errors.New("empty term")
+		}
+		for i := 0; i < len(fields); i++ {
+			f := fields[i]
+			if f == "-" {
+				if len(terms) == 0 || terms[len(terms)-1].op != "" || i+1 >= len(fields) {
+					return nil, errors.New(`a range needs a version on each side of " - "`)
+				}
+				last := &terms[len(terms)-1]
+				last.op, last.hi = "-", fields[i+1]
+				i++
+				continue
+			}
+			op, ver := splitOperator(f)
+			if ver == "" {
+				if i+1 >= len(fields) {
+					return nil, fmt.Errorf("operator %q has no version", op)
+				}
+				i++
+				ver = fields[i]
+			}
+			if _, v2 := splitOperator(ver); v2 != ver {
+				return nil, fmt.Errorf("%q has two operators", f+ver)
+			}
+			terms = append(terms, constraintTerm{op: op, ver: ver})
+		}
+	}
+	return terms, nil
 }
 
 // parseAlternative rewrites every four-part version in one alternative to its
@@ -152,36 +219,37 @@ func ParseConstraint(s string) (Constraint, error) {
 // revision can break ties.
 func parseAlternative(alt string) (constraintCheck, error) {
 	var chk constraintCheck
+	terms, err := splitTerms(alt)
+	if err != nil {
+		return chk, err
+	}
 	var rewritten []string
-	for _, clause := range strings.Split(alt, ",") {
-		clause = strings.TrimSpace(clause)
-		op, ver := splitOperator(clause)
-		if strings.Count(ver, ".") == 3 {
-			v, err := ParseVersion(ver)
-			if err != nil {
-				return chk, err
-			}
-			switch op {
-			case "", "=", "==", "!=", "<", "<=", ">", ">=":
-			default:
-				return chk, fmt.Errorf("operator %q cannot take a four-part version %s", op, ver)
-			}
-			chk.exact = append(chk.exact, boundCheck{op: op, v: v})
-			// semver sees the three-part prefix with an operator that does not
-			// exclude it; the exact check above decides within that build.
-			loose := map[string]string{"": ">=", "=": ">=", "==": ">=", "!=": ">=", "<": "<=", "<=": "<=", ">": ">=", ">=": ">="}[op]
-			if op == "" || op == "=" || op == "==" {
-				rewritten = append(rewritten, fmt.Sprintf(">= %d.%d.%d, <= %d.%d.%d", v.Major, v.Minor, v.Build, v.Major, v.Minor, v.Build))
+	for _, t := range terms {
+		if t.op == "-" {
+			lo, hi := isFourPart(t.ver), isFourPart(t.hi)
+			if !lo && !hi {
+				rewritten = append(rewritten, t.ver+" - "+t.hi)
 				continue
 			}
-			if op == "!=" {
-				rewritten = append(rewritten, ">= 0.0.0")
-				continue
+			// Split the range into its two bounds so each may be four-part.
+			for _, b := range []constraintTerm{{op: ">=", ver: t.ver}, {op: "<=", ver: t.hi}} {
+				sv, err := rewriteTerm(&chk, b)
+				if err != nil {
+					return chk, err
+				}
+				rewritten = append(rewritten, sv...)
 			}
-			rewritten = append(rewritten, fmt.Sprintf("%s %d.%d.%d", loose, v.Major, v.Minor, v.Build))
 			continue
 		}
-		rewritten = append(rewritten, clause)
+		sv, err := rewriteTerm(&chk, t)
+		if err != nil {
+			return chk, err
+		}
+		rewritten = append(rewritten, sv...)
+	}
+	if len(rewritten) == 0 {
+		// Only "!=" four-part terms: every Major.Minor.Build passes semver.
+		rewritten = append(rewritten, "*")
 	}
 	sc, err := semver.NewConstraint(strings.Join(rewritten, ", "))
 	if err != nil {
@@ -191,9 +259,45 @@ func parseAlternative(alt string) (constraintCheck, error) {
 	return chk, nil
 }
 
+func isFourPart(ver string) bool { return strings.Count(ver, ".") >= 3 }
+
+// rewriteTerm returns the semver form of one term. A term with a four-part
+// version becomes a semver term on its first three parts that does not
+// exclude that build, plus an exact four-part bound recorded in chk.
+func rewriteTerm(chk *constraintCheck, t constraintTerm) ([]string, error) {
+	if !isFourPart(t.ver) {
+		return []string{t.op + t.ver}, nil
+	}
+	v, err := ParseVersion(t.ver)
+	if err != nil {
+		return nil, err
+	}
+	xyz := fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Build)
+	switch t.op {
+	case "", "=", "==":
+		chk.exact = append(chk.exact, boundCheck{op: "=", v: v})
+		return []string{"=" + xyz}, nil
+	case "!=":
+		chk.exact = append(chk.exact, boundCheck{op: "!=", v: v})
+		return nil, nil
+	case "<", "<=":
+		chk.exact = append(chk.exact, boundCheck{op: t.op, v: v})
+		return []string{"<=" + xyz}, nil
+	case ">", ">=":
+		chk.exact = append(chk.exact, boundCheck{op: t.op, v: v})
+		return []string{">=" + xyz}, nil
+	case "~", "~>", "^":
+		// ~7.1.10226.1239: at least that version, within 7.1.
+		chk.exact = append(chk.exact, boundCheck{op: ">=", v: v})
+		return []string{t.op + xyz}, nil
+	}
+	return nil, fmt.Errorf("operator %q is not supported", t.op)
+}
+
 // splitOperator separates a leading comparison operator from a version.
 func splitOperator(clause string) (op, ver string) {
-	for _, o := range []string{">=", "<=", "!=", "==", ">", "<", "=", "~", "^"} {
+	// Longest first, so that ">=" is not read as ">".
+	for _, o := range [...]string{"~>", ">=", "<=", "!=", "==", ">", "<", "=", "~", "^"} {
 		if strings.HasPrefix(clause, o) {
 			return o, strings.TrimSpace(clause[len(o):])
 		}
@@ -201,7 +305,8 @@ func splitOperator(clause string) (op, ver string) {
 	return "", clause
 }
 
-// Check reports whether v satisfies the constraint.
+// Check reports whether v satisfies the constraint. The zero Constraint is
+// satisfied by no version.
 func (c Constraint) Check(v Version) bool {
 	sv := semver.New(uint64(v.Major), uint64(v.Minor), uint64(v.Build), "", "")
 	for _, chk := range c.checks {
@@ -217,7 +322,7 @@ func checkBounds(bounds []boundCheck, v Version) bool {
 		c := v.Compare(b.v)
 		ok := true
 		switch b.op {
-		case "", "=", "==":
+		case "=":
 			ok = c == 0
 		case "!=":
 			ok = c != 0
@@ -239,6 +344,19 @@ func checkBounds(bounds []boundCheck, v Version) bool {
 
 // String returns the constraint as it was written.
 func (c Constraint) String() string { return c.text }
+
+// MarshalText implements [encoding.TextMarshaler]: the constraint as written.
+func (c Constraint) MarshalText() ([]byte, error) { return []byte(c.text), nil }
+
+// UnmarshalText implements [encoding.TextUnmarshaler] with [ParseConstraint].
+func (c *Constraint) UnmarshalText(b []byte) error {
+	p, err := ParseConstraint(string(b))
+	if err != nil {
+		return err
+	}
+	*c = p
+	return nil
+}
 
 // Satisfies reports whether v satisfies the constraint written in s; it is
 // [ParseConstraint] followed by [Constraint.Check].
