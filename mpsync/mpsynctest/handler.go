@@ -1,0 +1,281 @@
+package mpsynctest
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Kind says what a request asked for.
+type Kind string
+
+const (
+	// KindCatalog is a catalog request.
+	KindCatalog Kind = "catalog"
+	// KindPack is a pack download.
+	KindPack Kind = "pack"
+	// KindOther is anything else (answered 404).
+	KindOther Kind = "other"
+)
+
+// Request is one request the server answered, as [Server.Requests] lists
+// them. It never holds the Authorization header.
+type Request struct {
+	Method string
+	Path   string
+	Kind   Kind
+	// PackID is the pack asked for, for KindPack.
+	PackID string
+	// IfNoneMatch is the request's If-None-Match header.
+	IfNoneMatch string
+	// Status is the status answered (200 for a dropped body).
+	Status int
+	// Bytes is the number of body bytes written.
+	Bytes int64
+	// Fault is true when an injected fault answered the request.
+	Fault bool
+}
+
+// Stats counts what the server served since it started or since
+// [Server.ResetStats].
+type Stats struct {
+	// Requests counts every request.
+	Requests int
+	// CatalogRequests counts catalog requests, NotModified those answered 304.
+	CatalogRequests, NotModified int
+	// PackRequests counts pack requests.
+	PackRequests int
+	// CatalogBytes and PackBytes count body bytes written.
+	CatalogBytes, PackBytes int64
+	// Refused counts requests refused for their signature (401/403).
+	Refused int
+	// Faults counts requests answered by an injected fault.
+	Faults int
+	// ByPath counts requests and body bytes per URL path.
+	ByPath map[string]PathStats
+}
+
+// PathStats counts requests and body bytes for one URL path.
+type PathStats struct {
+	Requests int
+	Bytes    int64
+}
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.ByPath = make(map[string]PathStats, len(s.stats.ByPath))
+	for k, v := range s.stats.ByPath {
+		st.ByPath[k] = v
+	}
+	return st
+}
+
+// Requests returns the requests answered so far, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// ResetStats zeroes the counters and forgets the request log.
+func (s *Server) ResetStats() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats = Stats{}
+	s.requests = nil
+}
+
+func (s *Server) record(rq Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := &s.stats
+	st.Requests++
+	switch rq.Kind {
+	case KindCatalog:
+		st.CatalogRequests++
+		st.CatalogBytes += rq.Bytes
+		if rq.Status == http.StatusNotModified {
+			st.NotModified++
+		}
+	case KindPack:
+		st.PackRequests++
+		st.PackBytes += rq.Bytes
+	}
+	if rq.Status == http.StatusUnauthorized || rq.Status == http.StatusForbidden {
+		st.Refused++
+	}
+	if rq.Fault {
+		st.Faults++
+	}
+	if st.ByPath == nil {
+		st.ByPath = map[string]PathStats{}
+	}
+	ps := st.ByPath[rq.Path]
+	ps.Requests++
+	ps.Bytes += rq.Bytes
+	st.ByPath[rq.Path] = ps
+	s.requests = append(s.requests, rq)
+}
+
+// ServeHTTP serves PROTOCOL.md:
+//
+//	GET /workspaces/{id}/catalog
+//	GET /workspaces/{id}/packs/{packId}/{version}
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rq := Request{Method: r.Method, Path: r.URL.Path, Kind: KindOther, IfNoneMatch: r.Header.Get("If-None-Match")}
+	cw := &countingWriter{ResponseWriter: w}
+	defer func() {
+		rq.Status, rq.Bytes = cw.status, cw.n
+		if rq.Status == 0 {
+			rq.Status = http.StatusOK
+		}
+		s.record(rq)
+		s.log.Debug("mpsynctest: served", "method", rq.Method, "path", rq.Path, "status", rq.Status, "bytes", rq.Bytes, "fault", rq.Fault)
+	}()
+
+	ws, rest, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/workspaces/"), "/")
+	if !strings.HasPrefix(r.URL.Path, "/workspaces/") || !ok {
+		writeError(cw, http.StatusNotFound, "NotFound", "no such resource")
+		return
+	}
+	var packID, version string
+	switch {
+	case rest == "catalog":
+		rq.Kind = KindCatalog
+	case strings.HasPrefix(rest, "packs/"):
+		id, v, ok := strings.Cut(strings.TrimPrefix(rest, "packs/"), "/")
+		if ok && id != "" && v != "" && !strings.Contains(v, "/") {
+			rq.Kind, packID, version = KindPack, id, v
+			rq.PackID = id
+		}
+	}
+
+	if f := s.takeFault(r, rq.Kind, packID); f != nil {
+		rq.Fault = true
+		if s.applyFault(cw, r, rq.Kind, packID, version, f) {
+			return
+		}
+	}
+	if r.Method != http.MethodGet {
+		writeError(cw, http.StatusMethodNotAllowed, "MethodNotAllowed", r.Method+" is not supported")
+		return
+	}
+	if ws != s.id {
+		writeError(cw, http.StatusNotFound, "WorkspaceNotFound", fmt.Sprintf("workspace %s does not exist", ws))
+		return
+	}
+	if status, code, msg := s.checkAuth(r, ws); status != 0 {
+		writeError(cw, status, code, msg)
+		return
+	}
+	switch rq.Kind {
+	case KindCatalog:
+		s.serveCatalog(cw, r)
+	case KindPack:
+		s.servePack(cw, r, packID, version, nil)
+	default:
+		writeError(cw, http.StatusNotFound, "NotFound", "no such resource")
+	}
+}
+
+func (s *Server) serveCatalog(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	body, etag := s.body, s.etag
+	s.mu.Unlock()
+	w.Header().Set("ETag", etag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+func etagMatch(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// servePack writes the pack's bytes; f, when not nil, cuts the body short.
+func (s *Server) servePack(w http.ResponseWriter, r *http.Request, id, version string, f *Fault) {
+	s.mu.Lock()
+	p, ok := s.packs[id]
+	s.mu.Unlock()
+	if !ok || p.entry.Version.String() != version {
+		writeError(w, http.StatusNotFound, "PackNotFound", fmt.Sprintf("pack %s %s is not published", id, version))
+		return
+	}
+	rc := p.reader()
+	defer rc.Close()
+	size := p.size
+	var body io.Reader = rc
+	if f != nil && f.Truncate {
+		size = min(size, f.TruncateTo)
+		body = io.LimitReader(rc, size)
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.WriteHeader(http.StatusOK)
+	if f != nil && f.Drop {
+		_, _ = io.CopyN(w, rc, f.DropAfter)
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		panic(http.ErrAbortHandler)
+	}
+	_, _ = io.Copy(w, body)
+}
+
+// countingWriter records the status and counts body bytes.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	n, err := c.ResponseWriter.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// sleep waits d or until the request is cancelled.
+func sleep(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
