@@ -1,0 +1,187 @@
+package approval_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/approval"
+)
+
+func berlin(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skipf("time zone data unavailable: %v", err)
+	}
+	return loc
+}
+
+func span(t *testing.T, expr string, d time.Duration, zone string) approval.Span {
+	t.Helper()
+	s, err := approval.ParseSpan(expr, d, zone)
+	if err != nil {
+		t.Fatalf("ParseSpan(%q, %v, %q): %v", expr, d, zone, err)
+	}
+	return s
+}
+
+func TestWindowDecide(t *testing.T) {
+	be := berlin(t)
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, be)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	sat := []approval.Span{span(t, "0 2 * * SAT", 4*time.Hour, "Europe/Berlin")}
+	cases := []struct {
+		name      string
+		allow     []approval.Span
+		deny      []approval.Span
+		now       string
+		want      mpsync.Verdict
+		notBefore string // Berlin wall clock; "" for Approve or no time
+	}{
+		// 2026-06-06 and 2026-06-13 are Saturdays.
+		{"inside", sat, nil, "2026-06-06 03:00", mpsync.Approve, ""},
+		{"at the start", sat, nil, "2026-06-06 02:00", mpsync.Approve, ""},
+		{"at the end (exclusive)", sat, nil, "2026-06-06 06:00", mpsync.Defer, "2026-06-13 02:00"},
+		{"before", sat, nil, "2026-06-06 01:59", mpsync.Defer, "2026-06-06 02:00"},
+		{"midweek", sat, nil, "2026-06-10 12:00", mpsync.Defer, "2026-06-13 02:00"},
+		// Winter time (CET, UTC+1): still 02:00 by the Berlin clock.
+		{"winter", sat, nil, "2026-01-10 05:59", mpsync.Approve, ""},
+		{"winter before", sat, nil, "2026-01-10 01:00", mpsync.Defer, "2026-01-10 02:00"},
+		// Spring forward 2026-03-29 02:00 CET -> 03:00 CEST: 02:30 does not
+		// exist that night, so there is no stretch; the next is on the 30th.
+		{"spring forward skips the missing hour", []approval.Span{span(t, "30 2 * * *", time.Hour, "Europe/Berlin")}, nil, "2026-03-29 01:00", mpsync.Defer, "2026-03-30 02:30"},
+		// A 4h stretch from 00:00 across the spring change ends at 05:00 CEST
+		// (four elapsed hours).
+		{"spring forward elapsed hours inside", []approval.Span{span(t, "0 0 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-03-29 04:59", mpsync.Approve, ""},
+		{"spring forward elapsed hours after", []approval.Span{span(t, "0 0 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-03-29 05:00", mpsync.Defer, "2026-03-30 00:00"},
+		// Fall back 2026-10-25 03:00 CEST -> 02:00 CET: a 4h stretch from
+		// 01:00 CEST ends at 04:00 CET (four elapsed hours).
+		{"fall back elapsed hours inside", []approval.Span{span(t, "0 1 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-10-25 03:59", mpsync.Approve, ""},
+		{"fall back elapsed hours after", []approval.Span{span(t, "0 1 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-10-25 04:00", mpsync.Defer, "2026-10-26 01:00"},
+		// Spanning midnight: 22:00 for 4h.
+		{"midnight after", []approval.Span{span(t, "0 22 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-06-07 01:30", mpsync.Approve, ""},
+		{"midnight before", []approval.Span{span(t, "0 22 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-06-07 21:00", mpsync.Defer, "2026-06-07 22:00"},
+		// Deny inside allow: always allowed except office hours on weekdays.
+		{"deny inside allow", []approval.Span{span(t, "@daily", 24*time.Hour, "Europe/Berlin")},
+			[]approval.Span{span(t, "0 9 * * MON-FRI", 8*time.Hour, "Europe/Berlin")}, "2026-06-08 10:00", mpsync.Defer, "2026-06-08 17:00"},
+		{"deny inside allow, outside deny", []approval.Span{span(t, "@daily", 24*time.Hour, "Europe/Berlin")},
+			[]approval.Span{span(t, "0 9 * * MON-FRI", 8*time.Hour, "Europe/Berlin")}, "2026-06-08 17:00", mpsync.Approve, ""},
+		// Deny covering a whole allow stretch: skip to the next allow start.
+		{"deny covers the allow stretch", []approval.Span{span(t, "0 2 * * *", 4*time.Hour, "Europe/Berlin")},
+			[]approval.Span{span(t, "0 0 25 12 *", 24*time.Hour, "Europe/Berlin")}, "2026-12-25 03:00", mpsync.Defer, "2026-12-26 02:00"},
+		// Deny ending inside an allow stretch opens at the deny end.
+		{"deny ends inside allow", []approval.Span{span(t, "0 2 * * *", 4*time.Hour, "Europe/Berlin")},
+			[]approval.Span{span(t, "0 1 * * *", 2*time.Hour, "Europe/Berlin")}, "2026-06-06 02:30", mpsync.Defer, "2026-06-06 03:00"},
+		// Overlapping deny spans chain.
+		{"overlapping denies", []approval.Span{span(t, "@daily", 24*time.Hour, "Europe/Berlin")},
+			[]approval.Span{span(t, "0 9 * * *", 2*time.Hour, "Europe/Berlin"), span(t, "0 10 * * *", 3*time.Hour, "Europe/Berlin")}, "2026-06-06 09:30", mpsync.Defer, "2026-06-06 13:00"},
+		// Deny only: everything else is allowed.
+		{"deny only, denied", nil, []approval.Span{span(t, "0 0 * * FRI", 24*time.Hour, "Europe/Berlin")}, "2026-06-05 12:00", mpsync.Defer, "2026-06-06 00:00"},
+		{"deny only, allowed", nil, []approval.Span{span(t, "0 0 * * FRI", 24*time.Hour, "Europe/Berlin")}, "2026-06-06 12:00", mpsync.Approve, ""},
+		// A deny that always covers the allow: no moment within the horizon.
+		{"never", []approval.Span{span(t, "0 2 * * *", time.Hour, "Europe/Berlin")},
+			[]approval.Span{span(t, "0 0 * * *", 24*time.Hour, "Europe/Berlin")}, "2026-06-06 12:00", mpsync.Defer, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w, err := approval.NewWindow(c.allow, c.deny)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := at(c.now).UTC() // the engine's clock may be in any zone
+			d, err := w.Decide(context.Background(), mpsync.ApprovalRequest{Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Verdict != c.want {
+				t.Fatalf("Decide at %s = %s (%s), want %s", c.now, d.Verdict, d.Reason, c.want)
+			}
+			if d.By != w.String() || d.Reason == "" {
+				t.Errorf("By = %q, Reason = %q; want the window's name and a reason", d.By, d.Reason)
+			}
+			var want time.Time
+			if c.notBefore != "" {
+				want = at(c.notBefore)
+			}
+			if !d.NotBefore.Equal(want) {
+				t.Errorf("NotBefore = %v, want %v (%s)", d.NotBefore.In(be), want, d.Reason)
+			}
+			next := w.NextOpen(now)
+			if c.want == mpsync.Approve && !next.Equal(now) {
+				t.Errorf("NextOpen while open = %v, want now", next)
+			}
+			if c.want == mpsync.Defer && !next.Equal(want) {
+				t.Errorf("NextOpen = %v, want %v", next, want)
+			}
+			if !next.IsZero() && !w.Open(next) {
+				t.Errorf("window not open at NextOpen %v", next.In(be))
+			}
+		})
+	}
+}
+
+func TestSpanErrors(t *testing.T) {
+	cases := []struct {
+		name, expr, zone string
+		d                time.Duration
+		want             string
+	}{
+		{"invalid cron", "0 25 * * *", "UTC", time.Hour, "0 25 * * *"},
+		{"six fields", "0 0 2 * * SAT", "UTC", time.Hour, "0 0 2 * * SAT"},
+		{"empty", "", "UTC", time.Hour, "empty"},
+		{"zero duration", "0 2 * * *", "UTC", 0, "duration"},
+		{"negative duration", "0 2 * * *", "UTC", -time.Hour, "duration"},
+		{"unknown zone", "0 2 * * *", "Mars/Olympus_Mons", time.Hour, "Mars/Olympus_Mons"},
+		{"every", "@every 1h", "UTC", time.Hour, "@every"},
+		{"zone twice", "CRON_TZ=Europe/Berlin 0 2 * * *", "UTC", time.Hour, "twice"},
+		{"never fires", "0 0 30 2 *", "UTC", time.Hour, "never"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := approval.ParseSpan(c.expr, c.d, c.zone)
+			if !errors.Is(err, approval.ErrInvalid) {
+				t.Fatalf("ParseSpan(%q, %v, %q) = %v, want ErrInvalid", c.expr, c.d, c.zone, err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not mention %q", err, c.want)
+			}
+			if _, err := approval.ParseWindow(c.expr, c.d, c.zone); !errors.Is(err, approval.ErrInvalid) {
+				t.Errorf("ParseWindow = %v, want ErrInvalid", err)
+			}
+		})
+	}
+	if _, err := approval.NewWindow(nil, nil); !errors.Is(err, approval.ErrInvalid) {
+		t.Errorf("NewWindow(nil, nil) = %v, want ErrInvalid", err)
+	}
+	if _, err := approval.NewWindow([]approval.Span{{}}, nil); !errors.Is(err, approval.ErrInvalid) {
+		t.Errorf("NewWindow(zero span) = %v, want ErrInvalid", err)
+	}
+}
+
+func TestSpanZones(t *testing.T) {
+	be := berlin(t)
+	utc := span(t, "0 2 * * *", time.Hour, "")
+	if utc.Location() != time.UTC {
+		t.Errorf("empty zone: location %v, want UTC", utc.Location())
+	}
+	tz := span(t, "CRON_TZ=Europe/Berlin 0 2 * * *", time.Hour, "")
+	if tz.Location().String() != "Europe/Berlin" {
+		t.Errorf("CRON_TZ prefix: location %v", tz.Location())
+	}
+	if !tz.Contains(time.Date(2026, 6, 6, 2, 30, 0, 0, be)) || tz.Contains(time.Date(2026, 6, 6, 2, 30, 0, 0, time.UTC)) {
+		t.Error("CRON_TZ span not evaluated in Berlin time")
+	}
+	s, err := approval.NewSpan("0 2 * * *", time.Hour, be)
+	if err != nil || s.Location() != be || s.Duration() != time.Hour || s.Expr() != "0 2 * * *" {
+		t.Errorf("NewSpan = %v, %v", s, err)
+	}
+}
