@@ -48,7 +48,9 @@ type Entry struct {
 // Previous is the replaced version of a pack that a store keeps so that
 // Rollback can restore it.
 type Previous struct {
-	Version    pack.Version     `json:"version"`
+	Version pack.Version `json:"version"`
+	// Name is the display name the previous version's manifest declared.
+	Name       string           `json:"name,omitempty"`
 	SHA256     string           `json:"sha256"`
 	Size       int64            `json:"size"`
 	ImportedAt time.Time        `json:"importedAt"`
@@ -91,4 +93,7 @@ var (
 	ErrLocked = errors.New("store directory is in use by another process")
 	// ErrClosed is returned by a store used after Close.
 	ErrClosed = errors.New("store is closed")
+	// ErrInvalidName is wrapped when a meta record name is empty, too long,
+	// starts with a dot or holds characters outside A-Z a-z 0-9 . _ -.
+	ErrInvalidName = errors.New("invalid meta record name")
 )

@@ -1,0 +1,408 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"mpsync.dev/mpsync/pack"
+)
+
+// errCorrupt marks an index.json that cannot be used and is rebuilt.
+var errCorrupt = errors.New("index is corrupt")
+
+// load reads or rebuilds the index and repairs the directory. It runs in
+// OpenDir, with the lock held and before the Dir is shared.
+func (d *Dir) load() error {
+	d.removeTemps("")
+	entries, err := d.readIndex()
+	dirty := false
+	switch {
+	case err == nil:
+		dirty = d.verify(entries)
+	case errors.Is(err, fs.ErrNotExist):
+		has, herr := d.hasPackFiles()
+		if herr != nil {
+			return opErr("open", "", "scan", d.packsDir(), herr)
+		}
+		entries = map[string]Entry{}
+		if has {
+			entries, err = d.rebuild("index.json is missing")
+			if err != nil {
+				return err
+			}
+			dirty = true
+		}
+	case errors.Is(err, errCorrupt):
+		d.quarantine(indexName, err.Error())
+		entries, err = d.rebuild(err.Error())
+		if err != nil {
+			return err
+		}
+		dirty = true
+	default:
+		return err
+	}
+	if err := d.sweepPacks(entries); err != nil {
+		return err
+	}
+	d.removeTemps(metaName)
+	if dirty {
+		data, err := encodeIndex(sortEntries(entries))
+		if err == nil {
+			err = replaceFile(d.path, indexName, data)
+		}
+		if err != nil {
+			return opErr("open", "", "index", filepath.Join(d.path, indexName), err)
+		}
+	}
+	d.entries = entries
+	d.sorted = sortEntries(entries)
+	return nil
+}
+
+// readIndex reads index.json. A missing file wraps fs.ErrNotExist; one that
+// cannot be decoded or holds impossible entries wraps errCorrupt; one
+// written by a newer format is refused, so that it is never overwritten.
+func (d *Dir) readIndex() (map[string]Entry, error) {
+	p := filepath.Join(d.path, indexName)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, opErr("open", "", "index", p, err)
+	}
+	var idx indexFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&idx); err != nil {
+		return nil, fmt.Errorf("%w: index.json: %w", errCorrupt, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: index.json: data after the JSON object", errCorrupt)
+	}
+	switch {
+	case idx.Format > indexFormat:
+		return nil, opErr("open", "", "index", p, fmt.Errorf("index format %d is newer than this library reads (%d); use a newer version", idx.Format, indexFormat))
+	case idx.Format != indexFormat:
+		return nil, fmt.Errorf("%w: index.json: format %d, want %d", errCorrupt, idx.Format, indexFormat)
+	}
+	entries := make(map[string]Entry, len(idx.Packs))
+	for i, e := range idx.Packs {
+		if err := checkIndexEntry(e); err != nil {
+			return nil, fmt.Errorf("%w: index.json: pack %d (%q): %w", errCorrupt, i+1, e.ID, err)
+		}
+		if _, dup := entries[e.ID]; dup {
+			return nil, fmt.Errorf("%w: index.json: pack %q is listed twice", errCorrupt, e.ID)
+		}
+		entries[e.ID] = e
+	}
+	return entries, nil
+}
+
+func checkIndexEntry(e Entry) error {
+	if err := checkFileID(e.ID); err != nil {
+		return err
+	}
+	if !isSHA256Hex(e.SHA256) || e.Size < 0 {
+		return errors.New("bad sha256 or size")
+	}
+	if e.Owner != OwnerWorkspace && e.Owner != OwnerCustom {
+		return fmt.Errorf("unknown owner %q", e.Owner)
+	}
+	if p := e.Previous; p != nil && (!isSHA256Hex(p.SHA256) || p.Size < 0) {
+		return errors.New("bad sha256 or size of the previous version")
+	}
+	return nil
+}
+
+// verify checks that the pack file of every entry exists with the recorded
+// size (the files are not hashed: that would make opening cost as much as
+// reading every pack). Entries whose file is missing or damaged are dropped
+// and their files quarantined. It reports whether entries changed.
+func (d *Dir) verify(entries map[string]Entry) bool {
+	dirty := false
+	for _, id := range slices.Sorted(maps.Keys(entries)) {
+		e := entries[id]
+		if why := d.checkFile(id, e.SHA256, e.Size); why != "" {
+			d.report.Dropped = append(d.report.Dropped, id)
+			d.log.Warn("store: dropping an index entry whose pack file is missing or damaged", "id", id, "reason", why)
+			if p := e.Previous; p != nil && d.checkFile(id, p.SHA256, p.Size) == "" {
+				d.quarantine(filepath.Join(packsName, id, p.SHA256+packExt),
+					"previous version of "+id+", kept aside because the current version's file "+why)
+			}
+			delete(entries, id)
+			dirty = true
+			continue
+		}
+		if p := e.Previous; p != nil {
+			if why := d.checkFile(id, p.SHA256, p.Size); why != "" {
+				d.report.Dropped = append(d.report.Dropped, id+" (previous)")
+				d.log.Warn("store: dropping a previous version whose pack file is missing or damaged", "id", id, "reason", why)
+				e.Previous = nil
+				entries[id] = e
+				dirty = true
+			}
+		}
+	}
+	return dirty
+}
+
+// checkFile returns why the pack file for id and sum is unusable, or "".
+// A file of the wrong size is quarantined.
+func (d *Dir) checkFile(id, sum string, size int64) string {
+	rel := filepath.Join(packsName, id, sum+packExt)
+	fi, err := os.Stat(filepath.Join(d.path, rel))
+	switch {
+	case err != nil:
+		return "is missing (" + err.Error() + ")"
+	case !fi.Mode().IsRegular():
+		why := "is not a regular file"
+		d.quarantine(rel, "the index refers to it, but it "+why)
+		return why
+	case fi.Size() != size:
+		why := fmt.Sprintf("has %d bytes, the index records %d", fi.Size(), size)
+		d.quarantine(rel, "the index refers to it, but it "+why)
+		return why
+	}
+	return ""
+}
+
+// hasPackFiles reports whether packs/ holds anything but temporary files.
+func (d *Dir) hasPackFiles() (bool, error) {
+	ents, err := os.ReadDir(d.packsDir())
+	if err != nil {
+		return false, err
+	}
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), tmpPrefix) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// candidate is a pack file a rebuild found usable.
+type candidate struct {
+	m     pack.Manifest
+	sum   string
+	size  int64
+	mtime time.Time
+}
+
+// rebuild recreates the index from the pack files, reading only their
+// manifests. For each id the highest version becomes current (the newest
+// file on a tie) and the next one previous; files that fail their checks,
+// and versions beyond two, are quarantined. Provenance is lost with the
+// index, so every pack is recorded as OwnerCustom.
+func (d *Dir) rebuild(reason string) (map[string]Entry, error) {
+	d.report.Rebuilt = true
+	d.report.RebuildReason = reason
+	d.log.Warn("store: rebuilding the index from the pack files", "dir", d.path, "reason", reason)
+	ents, err := os.ReadDir(d.packsDir())
+	if err != nil {
+		return nil, opErr("open", "", "rebuild", d.packsDir(), err)
+	}
+	entries := map[string]Entry{}
+	for _, de := range ents {
+		id := de.Name()
+		if strings.HasPrefix(id, tmpPrefix) || !de.IsDir() || checkFileID(id) != nil {
+			continue // sweepPacks deals with these
+		}
+		var cands []candidate
+		files, err := os.ReadDir(filepath.Join(d.packsDir(), id))
+		if err != nil {
+			return nil, opErr("open", id, "rebuild", filepath.Join(d.packsDir(), id), err)
+		}
+		for _, f := range files {
+			rel := filepath.Join(packsName, id, f.Name())
+			sum, ok := strings.CutSuffix(f.Name(), packExt)
+			if !ok || !isSHA256Hex(sum) || !f.Type().IsRegular() {
+				continue // sweepPacks quarantines misnamed files
+			}
+			c, why := d.readCandidate(rel, id, sum)
+			if why != "" {
+				d.quarantine(rel, why)
+				continue
+			}
+			cands = append(cands, c)
+		}
+		if len(cands) == 0 {
+			continue
+		}
+		slices.SortFunc(cands, func(a, b candidate) int {
+			if c := b.m.Version.Compare(a.m.Version); c != 0 {
+				return c
+			}
+			return b.mtime.Compare(a.mtime)
+		})
+		cur := cands[0]
+		e := Entry{
+			ID: id, Version: cur.m.Version, Name: cur.m.Name, References: cur.m.References,
+			SHA256: cur.sum, Size: cur.size, ImportedAt: cur.mtime,
+			Provenance: Provenance{Owner: OwnerCustom},
+		}
+		if len(cands) > 1 && cands[1].sum != cur.sum {
+			p := cands[1]
+			e.Previous = &Previous{
+				Version: p.m.Version, Name: p.m.Name, SHA256: p.sum, Size: p.size, ImportedAt: p.mtime,
+				References: p.m.References, Provenance: Provenance{Owner: OwnerCustom},
+			}
+		}
+		for _, c := range cands[min(2, len(cands)):] {
+			d.quarantine(filepath.Join(packsName, id, c.sum+packExt),
+				fmt.Sprintf("a third version (%s) of %s found while rebuilding the index; only two are kept", c.m.Version, id))
+		}
+		entries[id] = e
+		d.report.Adopted = append(d.report.Adopted, id)
+	}
+	slices.Sort(d.report.Adopted)
+	d.log.Warn("store: index rebuilt; provenance was lost, so every pack is recorded as custom",
+		"dir", d.path, "packs", len(entries), "quarantined", len(d.report.Quarantined))
+	return entries, nil
+}
+
+// readCandidate hashes the file and reads its manifest. It returns why the
+// file cannot be adopted, or "".
+func (d *Dir) readCandidate(rel, id, sum string) (candidate, string) {
+	f, err := os.Open(filepath.Join(d.path, rel))
+	if err != nil {
+		return candidate{}, "cannot be read: " + err.Error()
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return candidate{}, "cannot be read: " + err.Error()
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return candidate{}, "cannot be read: " + err.Error()
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
+		return candidate{}, "its content (sha256 " + got + ") does not match its name; the file is damaged"
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return candidate{}, "cannot be read: " + err.Error()
+	}
+	m, err := pack.ReadManifest(bufio.NewReader(f))
+	if err != nil {
+		return candidate{}, "its manifest cannot be read: " + err.Error()
+	}
+	if m.ID != id {
+		return candidate{}, "it declares pack " + m.ID + " but is stored under " + id
+	}
+	return candidate{m: m, sum: sum, size: n, mtime: fi.ModTime().Round(0).UTC()}, ""
+}
+
+// sweepPacks deletes temporary files and pack files no entry refers to (the
+// leftovers of interrupted changes) and quarantines everything that does
+// not belong to the layout packs/<id>/<sha256>.xml.
+func (d *Dir) sweepPacks(entries map[string]Entry) error {
+	ents, err := os.ReadDir(d.packsDir())
+	if err != nil {
+		return opErr("open", "", "scan", d.packsDir(), err)
+	}
+	for _, de := range ents {
+		name := de.Name()
+		rel := filepath.Join(packsName, name)
+		switch {
+		case strings.HasPrefix(name, tmpPrefix):
+			d.removeLeftover(rel)
+			continue
+		case !de.IsDir():
+			d.quarantine(rel, "not part of the store layout (packs/<id>/<sha256>.xml); import packs with Import")
+			continue
+		case checkFileID(name) != nil:
+			d.quarantine(rel, "directory name is not a valid pack id")
+			continue
+		}
+		e, had := entries[name]
+		files, err := os.ReadDir(filepath.Join(d.path, rel))
+		if err != nil {
+			return opErr("open", name, "scan", filepath.Join(d.path, rel), err)
+		}
+		for _, f := range files {
+			frel := filepath.Join(rel, f.Name())
+			sum, ok := strings.CutSuffix(f.Name(), packExt)
+			switch {
+			case !ok || !isSHA256Hex(sum) || !f.Type().IsRegular():
+				d.quarantine(frel, "not part of the store layout (packs/<id>/<sha256>.xml)")
+			case !referenced(e, had, sum):
+				d.removeLeftover(frel)
+			}
+		}
+		if !had {
+			if err := os.Remove(filepath.Join(d.path, rel)); err == nil {
+				d.report.Removed = append(d.report.Removed, rel)
+			}
+		}
+	}
+	return nil
+}
+
+// removeTemps deletes temporary files left in the store's sub directory.
+func (d *Dir) removeTemps(sub string) {
+	ents, err := os.ReadDir(filepath.Join(d.path, sub))
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), tmpPrefix) && e.Type().IsRegular() {
+			d.removeLeftover(filepath.Join(sub, e.Name()))
+		}
+	}
+}
+
+// removeLeftover deletes a file an interrupted change of this store left.
+func (d *Dir) removeLeftover(rel string) {
+	if err := os.Remove(filepath.Join(d.path, rel)); err != nil {
+		d.log.Warn("store: cannot delete a leftover file", "file", rel, "err", err)
+		return
+	}
+	d.log.Info("store: deleted a leftover of an interrupted change", "file", rel)
+	d.report.Removed = append(d.report.Removed, rel)
+}
+
+// quarantine moves the file or directory rel to quarantine/, with the
+// reason written beside it. It never deletes: if the move fails, the file
+// stays where it is and the failure is logged.
+func (d *Dir) quarantine(rel, reason string) {
+	qdir := filepath.Join(d.path, quarantineName)
+	if err := os.MkdirAll(qdir, 0o755); err != nil {
+		d.log.Error("store: cannot create the quarantine folder; file left in place", "file", rel, "reason", reason, "err", err)
+		return
+	}
+	base := d.now().UTC().Format("20060102T150405Z") + "_" + strings.ReplaceAll(rel, string(filepath.Separator), "_")
+	dst := base
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(filepath.Join(qdir, dst)); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		dst = base + "." + strconv.Itoa(i)
+	}
+	to := filepath.Join(quarantineName, dst)
+	if err := os.Rename(filepath.Join(d.path, rel), filepath.Join(d.path, to)); err != nil {
+		d.log.Error("store: cannot quarantine a file; left in place", "file", rel, "reason", reason, "err", err)
+		return
+	}
+	note := fmt.Sprintf("%s\nmoved from %s on %s\n", reason, rel, d.now().UTC().Format(time.RFC3339))
+	if err := os.WriteFile(filepath.Join(d.path, to)+".reason", []byte(note), 0o644); err != nil {
+		d.log.Warn("store: cannot write the quarantine reason file", "file", to, "err", err)
+	}
+	d.log.Warn("store: quarantined a file", "file", rel, "to", to, "reason", reason)
+	d.report.Quarantined = append(d.report.Quarantined, Quarantined{From: rel, To: to, Reason: reason})
+}

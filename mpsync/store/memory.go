@@ -1,0 +1,266 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"mpsync.dev/mpsync/pack"
+)
+
+// Memory is a store that keeps packs and meta records in memory. It has the
+// semantics of [Dir] (validation, previous versions, rollback, meta records)
+// without durability, for tests and for programs that plan without importing.
+// It is safe for concurrent use; its zero value is not usable, call
+// [NewMemory].
+type Memory struct {
+	limits pack.Limits
+	now    func() time.Time
+
+	mu      sync.RWMutex
+	entries map[string]memPack
+	meta    map[string][]byte
+}
+
+// memPack is one imported pack with its bytes; the byte slices are never
+// changed once stored, so readers may share them.
+type memPack struct {
+	entry    Entry
+	data     []byte
+	prevData []byte
+}
+
+// MemoryOption configures a [Memory] store.
+type MemoryOption func(*Memory)
+
+// WithLimits sets the limits imports are validated with; zero fields take
+// the defaults of [pack.DefaultLimits].
+func WithLimits(lim pack.Limits) MemoryOption {
+	return func(m *Memory) { m.limits = lim }
+}
+
+// WithNow sets the clock that stamps ImportedAt when a request has no Time;
+// nil means time.Now.
+func WithNow(now func() time.Time) MemoryOption {
+	return func(m *Memory) {
+		if now != nil {
+			m.now = now
+		}
+	}
+}
+
+// NewMemory returns an empty in-memory store.
+func NewMemory(opts ...MemoryOption) *Memory {
+	m := &Memory{now: time.Now, entries: map[string]memPack{}, meta: map[string][]byte{}}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+func (m *Memory) maxBytes() int64 {
+	if m.limits.MaxBytes > 0 {
+		return m.limits.MaxBytes
+	}
+	return pack.DefaultLimits().MaxBytes
+}
+
+// List returns every imported pack, sorted by id.
+func (m *Memory) List(ctx context.Context) ([]Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, opErr("list", "", "", "", err)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]Entry, 0, len(m.entries))
+	for _, id := range slices.Sorted(maps.Keys(m.entries)) {
+		out = append(out, cloneEntry(m.entries[id].entry))
+	}
+	return out, nil
+}
+
+// Get returns the imported pack with the given id, or an error wrapping
+// [ErrNotFound].
+func (m *Memory) Get(ctx context.Context, id string) (Entry, error) {
+	p, err := m.lookup(ctx, "get", id)
+	if err != nil {
+		return Entry{}, err
+	}
+	return cloneEntry(p.entry), nil
+}
+
+// Open returns the bytes of the imported pack with the given id.
+func (m *Memory) Open(ctx context.Context, id string) (io.ReadCloser, error) {
+	p, err := m.lookup(ctx, "open", id)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(p.data)), nil
+}
+
+func (m *Memory) lookup(ctx context.Context, op, id string) (memPack, error) {
+	if err := ctx.Err(); err != nil {
+		return memPack{}, opErr(op, id, "", "", err)
+	}
+	if err := pack.CheckID(id); err != nil {
+		return memPack{}, opErr(op, id, stepRequest, "", err)
+	}
+	m.mu.RLock()
+	p, ok := m.entries[id]
+	m.mu.RUnlock()
+	if !ok {
+		return memPack{}, opErr(op, id, "", "", ErrNotFound)
+	}
+	return p, nil
+}
+
+// Import reads a pack from r, checks it against req (size, hash, identity),
+// validates the whole document and then imports it; on any error nothing
+// changes. A pack with the same id is replaced and kept as the previous
+// version, unless the bytes are the same, in which case the previous version
+// stays as it was.
+func (m *Memory) Import(ctx context.Context, req ImportRequest, r io.Reader) (Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return Entry{}, opErr("import", req.ID, "", "", err)
+	}
+	if err := checkRequest(req, pack.CheckID); err != nil {
+		return Entry{}, opErr("import", req.ID, stepRequest, "", err)
+	}
+	var buf bytes.Buffer
+	if req.Size > 0 && req.Size <= m.maxBytes() {
+		buf.Grow(int(req.Size))
+	}
+	sum, n, step, err := receive(ctx, req, r, &buf, m.maxBytes())
+	if err != nil {
+		return Entry{}, opErr("import", req.ID, step, "", err)
+	}
+	data := buf.Bytes()
+	man, err := validate(bytes.NewReader(data), req, m.limits)
+	if err != nil {
+		return Entry{}, opErr("import", req.ID, stepValidate, "", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return Entry{}, opErr("import", req.ID, "", "", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := memPack{data: data}
+	if old, ok := m.entries[req.ID]; ok {
+		p.entry = newEntry(req, man, sum, n, m.now, &old.entry)
+		if old.entry.SHA256 == sum {
+			p.prevData = old.prevData
+		} else {
+			p.prevData = old.data
+		}
+	} else {
+		p.entry = newEntry(req, man, sum, n, m.now, nil)
+	}
+	m.entries[req.ID] = p
+	return cloneEntry(p.entry), nil
+}
+
+// Remove deletes the pack with the given id and its previous version.
+func (m *Memory) Remove(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return opErr("remove", id, "", "", err)
+	}
+	if err := pack.CheckID(id); err != nil {
+		return opErr("remove", id, stepRequest, "", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.entries[id]; !ok {
+		return opErr("remove", id, "", "", ErrNotFound)
+	}
+	delete(m.entries, id)
+	return nil
+}
+
+// Rollback restores the previous version kept for id; the current version
+// becomes the previous one. Without a previous version the error wraps
+// [ErrNotFound].
+func (m *Memory) Rollback(ctx context.Context, id string) (Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return Entry{}, opErr("rollback", id, "", "", err)
+	}
+	if err := pack.CheckID(id); err != nil {
+		return Entry{}, opErr("rollback", id, stepRequest, "", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.entries[id]
+	if !ok {
+		return Entry{}, opErr("rollback", id, "", "", ErrNotFound)
+	}
+	e, err := rolledBack(p.entry)
+	if err != nil {
+		return Entry{}, opErr("rollback", id, "", "", err)
+	}
+	m.entries[id] = memPack{entry: e, data: p.prevData, prevData: p.data}
+	return cloneEntry(e), nil
+}
+
+// ReadMeta returns a copy of the meta record with the given name.
+func (m *Memory) ReadMeta(ctx context.Context, name string) ([]byte, error) {
+	if err := m.checkMeta(ctx, "read meta", name); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	b, ok := m.meta[name]
+	if !ok {
+		return nil, opErr("read meta", name, "", "", ErrNotFound)
+	}
+	return bytes.Clone(b), nil
+}
+
+// WriteMeta replaces the meta record with the given name.
+func (m *Memory) WriteMeta(ctx context.Context, name string, data []byte) error {
+	if err := m.checkMeta(ctx, "write meta", name); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.meta[name] = bytes.Clone(data)
+	if m.meta[name] == nil {
+		m.meta[name] = []byte{}
+	}
+	return nil
+}
+
+// AppendMeta appends data to the meta record with the given name, creating
+// it if needed.
+func (m *Memory) AppendMeta(ctx context.Context, name string, data []byte) error {
+	if err := m.checkMeta(ctx, "append meta", name); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.meta[name]
+	// Always copy, so a slice handed out by ReadMeta never aliases this one.
+	b := make([]byte, 0, len(old)+len(data))
+	m.meta[name] = append(append(b, old...), data...)
+	return nil
+}
+
+func (m *Memory) checkMeta(ctx context.Context, op, name string) error {
+	if err := ctx.Err(); err != nil {
+		return opErr(op, name, "", "", err)
+	}
+	if err := CheckMetaName(name); err != nil {
+		return opErr(op, name, stepRequest, "", err)
+	}
+	return nil
+}
+
+// String describes the store for logs.
+func (m *Memory) String() string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return fmt.Sprintf("store.Memory(%d packs, %d meta records)", len(m.entries), len(m.meta))
+}

@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"mpsync.dev/mpsync/pack"
+)
+
+// Steps of an import, as [OpError.Step] names them.
+const (
+	stepRequest  = "request"
+	stepReceive  = "receive"
+	stepCheck    = "check"
+	stepValidate = "validate"
+)
+
+// checkRequest refuses a request that cannot be imported whatever the bytes:
+// an unusable id, a malformed hash, a negative size or an unknown owner.
+func checkRequest(req ImportRequest, checkID func(string) error) error {
+	if err := checkID(req.ID); err != nil {
+		return err
+	}
+	if req.SHA256 != "" && !isSHA256Hex(req.SHA256) {
+		return fmt.Errorf("ImportRequest.SHA256 %q is not 64 lower-case hex digits", req.SHA256)
+	}
+	if req.Size < 0 {
+		return fmt.Errorf("ImportRequest.Size is negative (%d)", req.Size)
+	}
+	switch req.Provenance.Owner {
+	case "", OwnerWorkspace, OwnerCustom:
+	default:
+		return fmt.Errorf("ImportRequest.Provenance.Owner %q is neither %q nor %q", req.Provenance.Owner, OwnerWorkspace, OwnerCustom)
+	}
+	return nil
+}
+
+// ctxReader fails reads once ctx is done, so a long copy stops promptly.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// receive copies r to w while hashing and counting, stops past the expected
+// size or maxBytes, and checks the size and hash against req. It returns the
+// lower-case hex SHA-256, the byte count and, on error, the step that failed.
+func receive(ctx context.Context, req ImportRequest, r io.Reader, w io.Writer, maxBytes int64) (string, int64, string, error) {
+	limit := maxBytes
+	if req.Size > 0 && req.Size < limit {
+		limit = req.Size
+	}
+	h := sha256.New()
+	buf := make([]byte, 64<<10)
+	n, err := io.CopyBuffer(io.MultiWriter(w, h), io.LimitReader(ctxReader{ctx, r}, limit+1), buf)
+	if err != nil {
+		return "", n, stepReceive, err
+	}
+	if n > limit {
+		if req.Size > 0 && n > req.Size {
+			return "", n, stepCheck, fmt.Errorf("%w: more than the expected %d bytes", ErrMismatch, req.Size)
+		}
+		return "", n, stepCheck, fmt.Errorf("%w: document is larger than %d bytes (pack.Limits.MaxBytes)", pack.ErrMalformed, maxBytes)
+	}
+	if req.Size > 0 && n != req.Size {
+		return "", n, stepCheck, fmt.Errorf("%w: %d bytes, expected %d", ErrMismatch, n, req.Size)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if req.SHA256 != "" && sum != req.SHA256 {
+		return sum, n, stepCheck, fmt.Errorf("%w: sha256 %s, expected %s", ErrMismatch, sum, req.SHA256)
+	}
+	return sum, n, "", nil
+}
+
+// validate checks a whole received document against req. An identity other
+// than the requested one wraps both [ErrMismatch] and [pack.ErrIdentity].
+func validate(r io.Reader, req ImportRequest, lim pack.Limits) (pack.Manifest, error) {
+	m, err := pack.Validate(r, pack.Expect{ID: req.ID, Version: req.Version}, lim)
+	if err != nil {
+		if errors.Is(err, pack.ErrIdentity) {
+			return m, fmt.Errorf("%w: %w", ErrMismatch, err)
+		}
+		return m, err
+	}
+	if m.ID != req.ID {
+		// Validate checks a non-empty expected id; this guards the contract.
+		return m, fmt.Errorf("%w: %w: document declares %s, expected %s", ErrMismatch, pack.ErrIdentity, m.ID, req.ID)
+	}
+	return m, nil
+}
+
+// newEntry is the entry a successful import records. Importing the bytes
+// that are already current keeps the previous version as it was, so that a
+// rollback still has somewhere to go.
+func newEntry(req ImportRequest, m pack.Manifest, sum string, n int64, now func() time.Time, old *Entry) Entry {
+	t := req.Time
+	if t.IsZero() {
+		t = now()
+	}
+	prov := req.Provenance
+	if prov.Owner == "" {
+		prov.Owner = OwnerCustom
+	}
+	e := Entry{
+		ID:         m.ID,
+		Version:    m.Version,
+		Name:       m.Name,
+		References: slices.Clone(m.References),
+		SHA256:     sum,
+		Size:       n,
+		ImportedAt: t.Round(0).UTC(),
+		Provenance: prov,
+	}
+	if old != nil {
+		if old.SHA256 == sum {
+			e.Previous = clonePrevious(old.Previous)
+		} else {
+			e.Previous = asPrevious(*old)
+		}
+	}
+	return e
+}
+
+// rolledBack swaps the current and previous versions of e.
+func rolledBack(e Entry) (Entry, error) {
+	p := e.Previous
+	if p == nil {
+		return Entry{}, fmt.Errorf("%w: no previous version of %s is kept", ErrNotFound, e.ID)
+	}
+	return Entry{
+		ID:         e.ID,
+		Version:    p.Version,
+		Name:       p.Name,
+		References: slices.Clone(p.References),
+		SHA256:     p.SHA256,
+		Size:       p.Size,
+		ImportedAt: p.ImportedAt,
+		Provenance: p.Provenance,
+		Previous:   asPrevious(e),
+	}, nil
+}
+
+func asPrevious(e Entry) *Previous {
+	return &Previous{
+		Version:    e.Version,
+		Name:       e.Name,
+		SHA256:     e.SHA256,
+		Size:       e.Size,
+		ImportedAt: e.ImportedAt,
+		References: slices.Clone(e.References),
+		Provenance: e.Provenance,
+	}
+}
+
+func clonePrevious(p *Previous) *Previous {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.References = slices.Clone(p.References)
+	return &c
+}
+
+// cloneEntry returns a copy of e sharing no memory with it, so callers
+// cannot change what a store holds.
+func cloneEntry(e Entry) Entry {
+	e.References = slices.Clone(e.References)
+	e.Previous = clonePrevious(e.Previous)
+	return e
+}
+
+// discardIfNil returns l, or a logger that discards everything when l is
+// nil.
+func discardIfNil(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
