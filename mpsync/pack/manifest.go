@@ -106,17 +106,26 @@ const manifestReadLimit = 4 << 20
 
 // ReadManifest reads a pack's manifest from r and stops at </Manifest>: it
 // does not read the rest of the document, so its cost does not grow with the
-// pack's size. It accepts UTF-8 with or without a byte-order mark and UTF-16
-// (little or big endian) with a byte-order mark; it refuses sealed packs,
-// bundles, DTDs and documents whose root is not ManagementPack with an error
-// wrapping [ErrNotManagementPack] or [ErrMalformed]. Use [Validate] to check a
-// whole document.
+// pack's size (it reads at most a few KB past </Manifest>, the decoders'
+// buffers). It accepts UTF-8 with or without a byte-order mark and UTF-16
+// (little or big endian) with a byte-order mark. It refuses sealed packs,
+// bundles, other XML documents and text in other encodings with an error
+// wrapping [ErrNotManagementPack], and DTDs, XML errors, a manifest that
+// does not start within 4 MiB or breaks the depth and attribute limits of
+// [DefaultLimits] with an error wrapping [ErrMalformed]. Use [Validate] to
+// check a whole document.
 func ReadManifest(r io.Reader) (Manifest, error) {
-	dec, err := newDecoder(io.LimitReader(r, manifestReadLimit))
+	lim := DefaultLimits()
+	cr := &countingReader{r: r, limit: manifestReadLimit, what: "no </Manifest>"}
+	dec, err := newDecoder(cr)
 	if err != nil {
 		return Manifest{}, err
 	}
-	return readManifestWith(dec, nil)
+	m, err := readManifestWith(dec, lim)
+	if err != nil {
+		return m, cr.explain(err)
+	}
+	return m, nil
 }
 
 // newDecoder sniffs the first bytes of r, refuses binary containers and
@@ -127,15 +136,17 @@ func newDecoder(r io.Reader) (*xml.Decoder, error) {
 	var src io.Reader = br
 	switch {
 	case bytes.HasPrefix(head, []byte("MZ")):
-		return nil, fmt.Errorf("%w: this is a sealed management pack (.mp, a .NET assembly); export it to XML first", ErrNotManagementPack)
+		return nil, fmt.Errorf("%w: this is a sealed management pack (.mp, a .NET assembly starting with MZ); export it to XML first", ErrNotManagementPack)
 	case bytes.HasPrefix(head, []byte{0xD0, 0xCF, 0x11, 0xE0}):
-		return nil, fmt.Errorf("%w: this is a management pack bundle (.mpb, an OLE compound document); extract its packs first", ErrNotManagementPack)
+		return nil, fmt.Errorf("%w: this is a management pack bundle (.mpb, an OLE compound document starting with D0 CF 11 E0); extract its packs first", ErrNotManagementPack)
 	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
 		_, _ = br.Discard(3)
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		// ExpectBOM reads the byte-order mark, picks the endianness it
+		// names and drops it.
 		src = transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder())
 	case len(head) >= 2 && (head[0] == 0 || head[1] == 0):
-		return nil, fmt.Errorf("%w: UTF-16 or UTF-32 text without a byte-order mark; save it as UTF-8", ErrNotManagementPack)
+		return nil, fmt.Errorf("%w: UTF-16 or UTF-32 text without a byte-order mark; save it as UTF-8 or with a byte-order mark", ErrNotManagementPack)
 	}
 	dec := xml.NewDecoder(src)
 	dec.Strict = true
@@ -147,73 +158,116 @@ func newDecoder(r io.Reader) (*xml.Decoder, error) {
 		case "utf-8", "utf8", "utf-16", "utf16", "unicode", "us-ascii", "ascii":
 			return in, nil
 		}
-		return nil, fmt.Errorf("%w: encoding %q is not supported (use UTF-8 or UTF-16)", ErrNotManagementPack, label)
+		return nil, fmt.Errorf("%w: declared encoding %q is not supported (use UTF-8 or UTF-16)", ErrNotManagementPack, label)
 	}
 	return dec, nil
 }
 
-// manifestXML mirrors the Manifest element for xml.Decoder.DecodeElement.
-type manifestXML struct {
-	Identity struct {
-		ID      string `xml:"ID"`
-		Version string `xml:"Version"`
-	} `xml:"Identity"`
-	Name       string `xml:"Name"`
-	References struct {
-		Reference []struct {
-			Alias          string `xml:"Alias,attr"`
-			ID             string `xml:"ID"`
-			Version        string `xml:"Version"`
-			PublicKeyToken string `xml:"PublicKeyToken"`
-		} `xml:"Reference"`
-	} `xml:"References"`
+// manifestText collects the text of the manifest fields read by
+// readManifestWith.
+type manifestText struct {
+	id, version, name string
+	refs              []refText
 }
 
-// readManifestWith reads up to the end of </Manifest>, calling check (when
-// not nil) on each start element met before the manifest.
-func readManifestWith(dec *xml.Decoder, check func(xml.StartElement) error) (Manifest, error) {
-	var m Manifest
-	depth := 0
+type refText struct {
+	alias, id, version, token string
+}
+
+// readManifestWith reads up to the end of </Manifest>, enforcing the depth
+// and attribute limits of lim on every element it meets.
+func readManifestWith(dec *xml.Decoder, lim Limits) (Manifest, error) {
+	var (
+		m       Manifest
+		mt      manifestText
+		path    []string // open elements below the root
+		sawRoot bool
+		text    strings.Builder
+	)
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
-			if depth == 0 && m.SchemaVersion == "" && m.ContentReadable == "" {
+			if !sawRoot {
 				return m, fmt.Errorf("%w: no root element", ErrNotManagementPack)
 			}
-			return m, fmt.Errorf("%w: document ends before a Manifest element", ErrMalformed)
+			return m, fmt.Errorf("%w: document ends before </Manifest>", ErrMalformed)
 		}
 		if err != nil {
 			return m, wrapSyntax(err)
 		}
 		switch t := tok.(type) {
 		case xml.Directive:
-			return m, fmt.Errorf("%w: DTD or entity declarations are not accepted", ErrMalformed)
-		case xml.StartElement:
-			depth++
-			if check != nil {
-				if err := check(t); err != nil {
-					return m, err
+			return m, fmt.Errorf("%w: DTD or entity declarations are not accepted (line %d)", ErrMalformed, line(dec))
+		case xml.CharData:
+			if !sawRoot {
+				if len(bytes.TrimSpace(t)) > 0 {
+					return m, fmt.Errorf("%w: text before the root element", ErrMalformed)
 				}
+				continue
 			}
-			if depth == 1 {
+			text.Write(t)
+		case xml.StartElement:
+			if len(t.Attr) > lim.MaxAttrs {
+				return m, fmt.Errorf("%w: <%s> at line %d has %d attributes, limit %d", ErrMalformed, t.Name.Local, line(dec), len(t.Attr), lim.MaxAttrs)
+			}
+			if !sawRoot {
 				if t.Name.Local != "ManagementPack" {
 					return m, fmt.Errorf("%w: root element is <%s>, want <ManagementPack>", ErrNotManagementPack, t.Name.Local)
 				}
+				sawRoot = true
 				readRootAttrs(&m, t.Attr)
 				continue
 			}
-			if depth == 2 && t.Name.Local == "Manifest" {
-				var mx manifestXML
-				if err := dec.DecodeElement(&mx, &t); err != nil {
-					return m, wrapSyntax(err)
-				}
-				return fillManifest(m, mx)
+			if len(path)+2 > lim.MaxDepth {
+				return m, fmt.Errorf("%w: elements nest deeper than %d at <%s>, line %d", ErrMalformed, lim.MaxDepth, t.Name.Local, line(dec))
 			}
-			if depth == 2 {
+			if len(path) == 0 && t.Name.Local != "Manifest" {
 				return m, fmt.Errorf("%w: <%s> comes before <Manifest>; the manifest must be the first element", ErrMalformed, t.Name.Local)
 			}
+			path = append(path, t.Name.Local)
+			text.Reset()
+			if len(path) == 3 && path[1] == "References" && t.Name.Local == "Reference" {
+				var alias string
+				for _, a := range t.Attr {
+					if a.Name.Local == "Alias" {
+						alias = a.Value
+					}
+				}
+				mt.refs = append(mt.refs, refText{alias: alias})
+			}
 		case xml.EndElement:
-			depth--
+			if len(path) == 0 {
+				return m, fmt.Errorf("%w: <ManagementPack> has no <Manifest>", ErrMalformed)
+			}
+			collect(&mt, path, text.String())
+			text.Reset()
+			path = path[:len(path)-1]
+			if len(path) == 0 {
+				return fillManifest(m, mt)
+			}
+		}
+	}
+}
+
+// collect stores the text of a closed manifest field; path starts at
+// "Manifest".
+func collect(mt *manifestText, path []string, s string) {
+	switch {
+	case len(path) == 3 && path[1] == "Identity" && path[2] == "ID":
+		mt.id = s
+	case len(path) == 3 && path[1] == "Identity" && path[2] == "Version":
+		mt.version = s
+	case len(path) == 2 && path[1] == "Name":
+		mt.name = s
+	case len(path) == 4 && path[1] == "References" && path[2] == "Reference" && len(mt.refs) > 0:
+		r := &mt.refs[len(mt.refs)-1]
+		switch path[3] {
+		case "ID":
+			r.id = s
+		case "Version":
+			r.version = s
+		case "PublicKeyToken":
+			r.token = s
 		}
 	}
 }
@@ -231,28 +285,28 @@ func readRootAttrs(m *Manifest, attrs []xml.Attr) {
 	}
 }
 
-func fillManifest(m Manifest, mx manifestXML) (Manifest, error) {
-	m.ID = strings.TrimSpace(mx.Identity.ID)
-	m.Name = strings.TrimSpace(mx.Name)
+func fillManifest(m Manifest, mt manifestText) (Manifest, error) {
+	m.ID = strings.TrimSpace(mt.id)
+	m.Name = strings.TrimSpace(mt.name)
 	if m.ID == "" {
 		return m, fmt.Errorf("%w: Manifest/Identity/ID is missing or empty", ErrMalformed)
 	}
-	v, err := ParseVersion(strings.TrimSpace(mx.Identity.Version))
+	v, err := ParseVersion(strings.TrimSpace(mt.version))
 	if err != nil {
 		return m, fmt.Errorf("%w: pack %s: Manifest/Identity/Version: %w", ErrMalformed, m.ID, err)
 	}
 	m.Version = v
-	for i, r := range mx.References.Reference {
-		rv, err := ParseVersion(strings.TrimSpace(r.Version))
-		if err != nil {
-			return m, fmt.Errorf("%w: pack %s: reference %d (%s): %w", ErrMalformed, m.ID, i+1, r.ID, err)
-		}
-		id := strings.TrimSpace(r.ID)
+	for i, r := range mt.refs {
+		id := strings.TrimSpace(r.id)
 		if id == "" {
-			return m, fmt.Errorf("%w: pack %s: reference %d (alias %q) has no ID", ErrMalformed, m.ID, i+1, r.Alias)
+			return m, fmt.Errorf("%w: pack %s: reference %d (alias %q) has no ID", ErrMalformed, m.ID, i+1, r.alias)
+		}
+		rv, err := ParseVersion(strings.TrimSpace(r.version))
+		if err != nil {
+			return m, fmt.Errorf("%w: pack %s: reference %d (%s): %w", ErrMalformed, m.ID, i+1, id, err)
 		}
 		m.References = append(m.References, Reference{
-			Alias: r.Alias, ID: id, Version: rv, PublicKeyToken: strings.TrimSpace(r.PublicKeyToken),
+			Alias: r.alias, ID: id, Version: rv, PublicKeyToken: strings.TrimSpace(r.token),
 		})
 	}
 	return m, nil

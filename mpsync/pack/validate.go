@@ -1,7 +1,9 @@
 package pack
 
 import (
+	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -53,7 +55,7 @@ func Validate(r io.Reader, want Expect, lim Limits) (Manifest, error) {
 	if err != nil {
 		return Manifest{}, err
 	}
-	m, err := readManifestLimited(dec, lim)
+	m, err := readManifestWith(dec, lim)
 	if err != nil {
 		return m, cr.explain(err)
 	}
@@ -69,7 +71,7 @@ func Validate(r io.Reader, want Expect, lim Limits) (Manifest, error) {
 
 // ErrIdentity is wrapped when a document declares another id or version than
 // the one expected.
-var ErrIdentity = fmt.Errorf("management pack identity differs from the expected one")
+var ErrIdentity = errors.New("management pack identity differs from the expected one")
 
 func checkIdentity(m Manifest, want Expect) error {
 	if want.ID != "" && m.ID != want.ID {
@@ -79,17 +81,6 @@ func checkIdentity(m Manifest, want Expect) error {
 		return fmt.Errorf("%w: document declares %s %s, expected version %s", ErrIdentity, m.ID, m.Version, want.Version)
 	}
 	return nil
-}
-
-// readManifestLimited is readManifest with the attribute limit applied to the
-// elements before the manifest.
-func readManifestLimited(dec *xml.Decoder, lim Limits) (Manifest, error) {
-	return readManifestWith(dec, func(t xml.StartElement) error {
-		if len(t.Attr) > lim.MaxAttrs {
-			return fmt.Errorf("%w: <%s> has %d attributes, limit %d", ErrMalformed, t.Name.Local, len(t.Attr), lim.MaxAttrs)
-		}
-		return nil
-	})
 }
 
 // drain reads the rest of the document, enforcing the limits, and checks
@@ -109,6 +100,10 @@ func drain(dec *xml.Decoder, depth int, lim Limits) error {
 		switch t := tok.(type) {
 		case xml.Directive:
 			return fmt.Errorf("%w: DTD or entity declarations are not accepted (line %d)", ErrMalformed, line(dec))
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+				return fmt.Errorf("%w: text after the root element at line %d", ErrMalformed, line(dec))
+			}
 		case xml.StartElement:
 			depth++
 			if depth == 1 {
@@ -138,15 +133,17 @@ type countingReader struct {
 	n     int64
 	limit int64
 	over  bool
+	// what describes the limit in errors; "document" when empty.
+	what string
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	if c.n >= c.limit {
 		// Read one more byte to tell "exactly at the limit" from "over it".
 		var one [1]byte
-		if k, _ := c.r.Read(one[:]); k > 0 {
+		if k, _ := io.ReadFull(c.r, one[:]); k > 0 {
 			c.over = true
-			return 0, fmt.Errorf("%w: document is larger than %d bytes", ErrMalformed, c.limit)
+			return 0, c.overError()
 		}
 		return 0, io.EOF
 	}
@@ -158,9 +155,18 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return k, err
 }
 
+func (c *countingReader) overError() error {
+	if c.what != "" {
+		return fmt.Errorf("%w: %s within the first %d bytes", ErrMalformed, c.what, c.limit)
+	}
+	return fmt.Errorf("%w: document is larger than %d bytes", ErrMalformed, c.limit)
+}
+
+// explain replaces err by the size-limit error when the limit was hit: the
+// XML decoder reports it as a syntax error otherwise.
 func (c *countingReader) explain(err error) error {
 	if c.over {
-		return fmt.Errorf("%w: document is larger than %d bytes", ErrMalformed, c.limit)
+		return c.overError()
 	}
 	return err
 }
