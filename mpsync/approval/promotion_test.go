@@ -1,0 +1,136 @@
+package approval_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/approval"
+	"mpsync.dev/mpsync/ledger"
+	"mpsync.dev/mpsync/pack"
+)
+
+func applied(group string, at time.Time, action mpsync.Action, p, v, sha, result string) mpsync.Record {
+	return mpsync.Record{Time: at, Kind: mpsync.RecordResult, Group: group, Action: action, Pack: p,
+		Version: pack.MustParseVersion(v), SHA256: sha, Result: result}
+}
+
+func TestPromotion(t *testing.T) {
+	const p = "Microsoft.IntelligencePacks.Updates"
+	soak := 24 * time.Hour
+	up := change("chg-1", mpsync.ActionUpgrade, p, "7.1.0.2", "aa")
+	qaAt := t0
+	cases := []struct {
+		name      string
+		records   []mpsync.Record
+		bad       []approval.BadMark
+		change    mpsync.Change
+		now       time.Time
+		want      mpsync.Verdict
+		notBefore time.Time
+		reason    string
+	}{
+		{"not imported", nil, nil, up, t0, mpsync.Defer, time.Time{}, "not yet imported in QA"},
+		{"soaking", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
+			up, qaAt.Add(time.Hour), mpsync.Defer, qaAt.Add(soak), "soaking until"},
+		{"soaked exactly", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
+			up, qaAt.Add(soak), mpsync.Approve, time.Time{}, "soaked 24h"},
+		{"earliest application counts", []mpsync.Record{
+			applied("QA", qaAt.Add(10*time.Hour), mpsync.ActionImport, p, "7.1.0.2", "aa", "applied"),
+			applied("QA", qaAt, mpsync.ActionImport, p, "7.1.0.2", "aa", "applied")}, nil,
+			up, qaAt.Add(soak), mpsync.Approve, time.Time{}, ""},
+		{"failed in QA does not count", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "failed")}, nil,
+			up, qaAt.Add(48 * time.Hour), mpsync.Defer, time.Time{}, "not yet imported"},
+		{"other group does not count", []mpsync.Record{applied("DEV", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
+			up, qaAt.Add(48 * time.Hour), mpsync.Defer, time.Time{}, "not yet imported"},
+		{"other hash does not count", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "zz", "applied")}, nil,
+			up, qaAt.Add(48 * time.Hour), mpsync.Defer, time.Time{}, "not yet imported"},
+		{"other version does not count", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.1", "aa", "applied")}, nil,
+			up, qaAt.Add(48 * time.Hour), mpsync.Defer, time.Time{}, "not yet imported"},
+		{"removal in QA does not count", []mpsync.Record{applied("QA", qaAt, mpsync.ActionRemove, p, "7.1.0.2", "aa", "applied")}, nil,
+			up, qaAt.Add(48 * time.Hour), mpsync.Defer, time.Time{}, "not yet imported"},
+		{"marked bad", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")},
+			[]approval.BadMark{{Group: "QA", Pack: p, Version: pack.MustParseVersion("7.1.0.2"), By: "bob", Reason: "floods alerts", Time: qaAt.Add(time.Hour)}},
+			up, qaAt.Add(48 * time.Hour), mpsync.Deny, time.Time{}, "floods alerts"},
+		{"marked bad for another hash", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")},
+			[]approval.BadMark{{Group: "QA", Pack: p, Version: pack.MustParseVersion("7.1.0.2"), SHA256: "zz", By: "bob", Time: qaAt}},
+			up, qaAt.Add(48 * time.Hour), mpsync.Approve, time.Time{}, ""},
+		{"marked bad before import", nil,
+			[]approval.BadMark{{Group: "PROD", Pack: p, Version: pack.MustParseVersion("7.1.0.2"), SHA256: "aa", By: "bob", Time: qaAt}},
+			up, qaAt, mpsync.Deny, time.Time{}, "marked bad in PROD by bob"},
+		{"removal approved", nil, nil, change("chg-r", mpsync.ActionRemove, p, "", ""), t0, mpsync.Approve, time.Time{}, "removals"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			l := ledger.NewMemory()
+			for _, r := range c.records {
+				if err := l.Append(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, b := range c.bad {
+				if err := approval.MarkBad(ctx, l, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pr, err := approval.NewPromotion(l, "QA", soak)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := decide(t, pr, req(c.change, c.now))
+			if d.Verdict != c.want || !d.NotBefore.Equal(c.notBefore) || !strings.Contains(d.Reason, c.reason) {
+				t.Errorf("Decide = %+v, want %s NotBefore %v reason containing %q", d, c.want, c.notBefore, c.reason)
+			}
+			if d.By != pr.String() {
+				t.Errorf("By = %q, want %q", d.By, pr.String())
+			}
+		})
+	}
+}
+
+type failingLedger struct{ err error }
+
+func (f failingLedger) Append(context.Context, mpsync.Record) error { return f.err }
+func (f failingLedger) Query(context.Context, mpsync.LedgerQuery) ([]mpsync.Record, error) {
+	return nil, f.err
+}
+
+func TestPromotionErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		l    mpsync.Ledger
+		from string
+		soak time.Duration
+	}{
+		{"nil ledger", nil, "QA", time.Hour},
+		{"empty group", ledger.NewMemory(), "", time.Hour},
+		{"negative soak", ledger.NewMemory(), "QA", -time.Second},
+	} {
+		if _, err := approval.NewPromotion(c.l, c.from, c.soak); !errors.Is(err, approval.ErrInvalid) {
+			t.Errorf("%s: NewPromotion = %v, want ErrInvalid", c.name, err)
+		}
+	}
+	boom := errors.New("ledger offline")
+	pr, err := approval.NewPromotion(failingLedger{boom}, "QA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pr.Decide(ctx, req(change("chg-1", mpsync.ActionImport, "P", "1.0", "aa"), t0))
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "pack P") {
+		t.Errorf("Decide on a failing ledger = %v", err)
+	}
+	v := pack.MustParseVersion("1.0")
+	for _, m := range []approval.BadMark{{Version: v, By: "x"}, {Pack: "P", By: "x"}, {Pack: "P", Version: v}} {
+		if err := approval.MarkBad(ctx, ledger.NewMemory(), m); !errors.Is(err, approval.ErrInvalid) {
+			t.Errorf("MarkBad(%+v) = %v, want ErrInvalid", m, err)
+		}
+	}
+	if err := approval.MarkBad(ctx, failingLedger{boom}, approval.BadMark{Pack: "P", Version: v, By: "x"}); !errors.Is(err, boom) {
+		t.Errorf("MarkBad on a failing ledger = %v", err)
+	}
+}
