@@ -48,6 +48,9 @@ type Change struct {
 	Reason string `json:"reason"`
 	// Href is where the catalog serves the target (imports and upgrades).
 	Href string `json:"href,omitempty"`
+	// Error says why the planner could not check the change (for example,
+	// the pack could not be downloaded); such a change is blocked.
+	Error string `json:"error,omitempty"`
 }
 
 // changeID derives a stable change id.

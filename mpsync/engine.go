@@ -1,0 +1,222 @@
+package mpsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/rules"
+)
+
+// ManagementGroup is the management group an engine keeps current: its
+// name, its Operations Manager version (the 4-part build, zero when unknown)
+// and its UI language code, e.g. "ENU".
+type ManagementGroup struct {
+	Name     string       `json:"name"`
+	Version  pack.Version `json:"version,omitzero"`
+	Language string       `json:"language"`
+}
+
+// Options configure an [Engine]. The zero value of every field is useful; the
+// comment on each says what it means.
+type Options struct {
+	// Group is the management group. Group.Name names it in the ledger (and
+	// so in promotion evidence); empty means "default". Group.Language empty
+	// means "ENU". Group.Version zero means unknown: the connection
+	// requirement is then not checked.
+	Group ManagementGroup
+	// Workspace is the service that says which packs the group should have.
+	// Required for Plan, Sync, Start and Connect; nil allows only local
+	// operations (Status, Disconnect of local state, Rollback).
+	Workspace Workspace
+	// Approver decides on every import, upgrade and removal. Nil approves
+	// everything.
+	Approver Approver
+	// Ledger records decisions and results. Nil keeps them in the store's
+	// "ledger.jsonl" metadata record.
+	Ledger Ledger
+	// Settings supplies each rule's effective Frequency and Enabled. Nil uses
+	// the rules' defaults (12 h and 5 min, both enabled).
+	Settings SettingsSource
+	// Schedule shapes the scheduler's run times (start alignment and
+	// jitter). The zero value runs each rule every Frequency from Start.
+	Schedule ScheduleOptions
+	// Platform lists the packs that ship with the management group. Nil
+	// means [DefaultPlatform].
+	Platform Inventory
+	// Requirements is the table Connect checks the group's version against.
+	// Nil means [DefaultRequirements].
+	Requirements Requirements
+	// Proxy describes the proxy the workspace client uses, for the
+	// connection record and the version requirement. The zero value means no
+	// proxy.
+	Proxy ProxyInfo
+	// Clock is the engine's time source. Nil means [SystemClock].
+	Clock Clock
+	// Logger receives the engine's logs. Nil discards them.
+	Logger *slog.Logger
+	// OnEvent, when set, is called synchronously for every [Event]; keep it
+	// fast (send to a channel, bump a metric).
+	OnEvent func(Event)
+	// MaxParallel bounds concurrent pack downloads. <= 0 means 4.
+	MaxParallel int
+}
+
+// Engine keeps a management group's packs in step with its workspace: it
+// plans, asks the approver, applies, records, and schedules both rules.
+//
+// All methods are safe for concurrent use. Runs are serialised: a run of a
+// rule never overlaps another run, so the store sees one writer at a time.
+type Engine struct {
+	store     Store
+	ws        Workspace
+	approver  Approver
+	ledger    Ledger
+	settings  SettingsSource
+	schedOpts ScheduleOptions
+	platform  Inventory
+	reqs      Requirements
+	proxy     ProxyInfo
+	clock     Clock
+	log       *slog.Logger
+	onEvent   func(Event)
+	group     ManagementGroup
+	parallel  int
+
+	// runMu serialises runs and connection changes.
+	runMu sync.Mutex
+	// mu guards the fields below.
+	mu        sync.Mutex
+	manifests map[string]pack.Manifest // by sha256: a pending change is not re-downloaded to plan it
+	sched     *scheduler
+	rc        ruleClock
+	closed    bool
+}
+
+// New returns an engine over the store s. It validates the options and reads
+// nothing yet.
+func New(s Store, opts *Options) (*Engine, error) {
+	if s == nil {
+		return nil, errors.New("mpsync.New: store is nil")
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	e := &Engine{
+		store: s, ws: o.Workspace, approver: o.Approver, ledger: o.Ledger, settings: o.Settings,
+		schedOpts: o.Schedule, platform: o.Platform, reqs: o.Requirements, proxy: o.Proxy,
+		clock: o.Clock, log: o.Logger, onEvent: o.OnEvent, group: o.Group, parallel: o.MaxParallel,
+		manifests: map[string]pack.Manifest{},
+		rc:        ruleClock{next: map[rules.Rule]time.Time{}, settings: map[rules.Rule]RuleSettings{}},
+	}
+	if e.approver == nil {
+		e.approver = ApproverFunc(func(context.Context, ApprovalRequest) (Decision, error) {
+			return Decision{Verdict: Approve, Reason: "no approver configured", By: "auto"}, nil
+		})
+	}
+	if e.ledger == nil {
+		e.ledger = NewStoreLedger(s)
+	}
+	if e.settings == nil {
+		e.settings = DefaultSettings()
+	}
+	if e.platform == nil {
+		e.platform = DefaultPlatform()
+	}
+	if e.reqs == nil {
+		e.reqs = DefaultRequirements()
+	}
+	if e.clock == nil {
+		e.clock = SystemClock{}
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.group.Name == "" {
+		e.group.Name = "default"
+	}
+	if e.group.Language == "" {
+		e.group.Language = "ENU"
+	}
+	if e.parallel <= 0 {
+		e.parallel = 4
+	}
+	if err := e.schedOpts.validate(); err != nil {
+		return nil, fmt.Errorf("mpsync.New: %w", err)
+	}
+	if err := checkLanguage(e.group.Language); err != nil {
+		return nil, fmt.Errorf("mpsync.New: %w", err)
+	}
+	return e, nil
+}
+
+// Group returns the management group the engine serves.
+func (e *Engine) Group() ManagementGroup { return e.group }
+
+// Close stops the scheduler if it runs, waiting for an in-flight run, and
+// makes further calls return [ErrClosed]. It does not close the store.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	s := e.sched
+	e.mu.Unlock()
+	if s != nil {
+		s.stop()
+	}
+	return nil
+}
+
+func (e *Engine) checkOpen() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (e *Engine) needWorkspace(op string) error {
+	if e.ws == nil {
+		return fmt.Errorf("%s: no workspace configured (Options.Workspace is nil)", op)
+	}
+	return nil
+}
+
+func (e *Engine) emit(ev Event) {
+	if ev.Time.IsZero() {
+		ev.Time = e.clock.Now()
+	}
+	if e.onEvent != nil {
+		e.onEvent(ev)
+	}
+}
+
+// normaliseRules returns the rules to run in run order (MPUpdate first), all
+// rules when none is given, and an error for an unknown rule.
+func normaliseRules(rs []rules.Rule) ([]rules.Rule, error) {
+	if len(rs) == 0 {
+		return rules.All(), nil
+	}
+	var out []rules.Rule
+	for _, r := range rules.All() {
+		for _, want := range rs {
+			if !want.Valid() {
+				return nil, fmt.Errorf("unknown rule %q", want)
+			}
+			if want == r {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out, nil
+}

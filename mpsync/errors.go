@@ -1,0 +1,73 @@
+package mpsync
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+var (
+	// ErrNotApproved is wrapped by a [ChangeError] for a change the approver
+	// did not approve (denied or deferred) when the caller asked for it to be
+	// applied.
+	ErrNotApproved = errors.New("change not approved")
+	// ErrClosed is returned by an engine used after Close.
+	ErrClosed = errors.New("engine is closed")
+	// ErrRunning is returned by Start when the scheduler already runs.
+	ErrRunning = errors.New("scheduler is already running")
+	// ErrOtherWorkspace is returned by Connect when the store is bound to a
+	// workspace other than the engine's; switching is SwitchWorkspace's job.
+	ErrOtherWorkspace = errors.New("store is connected to another workspace")
+	// ErrNoPrevious is returned by Rollback when the store keeps no previous
+	// version of the pack.
+	ErrNoPrevious = errors.New("no previous version to roll back to")
+	// ErrCustomPack is returned when an operation would change a pack the
+	// operator imported by hand.
+	ErrCustomPack = errors.New("pack is owned by the operator (custom)")
+	// ErrRequirement is wrapped by a [*RequirementError].
+	ErrRequirement = errors.New("management group does not meet the connection requirement")
+	// ErrResourcesMissing is wrapped by the error Connect returns on a
+	// reconnect when the Advisor Resources pack for the group's language is
+	// neither imported, in the platform inventory, nor served by the catalog.
+	ErrResourcesMissing = errors.New("advisor resources pack is missing")
+)
+
+// NotConnectedError is returned by Sync, RunNow and Start while the store is
+// disconnected (after Disconnect) until Connect succeeds. It matches
+// [ErrNotConnected] with errors.Is.
+type NotConnectedError struct {
+	// WorkspaceID is the workspace the store was disconnected from.
+	WorkspaceID string
+	// Since is when the store was disconnected.
+	Since time.Time
+}
+
+// ErrNotConnected matches a [*NotConnectedError].
+var ErrNotConnected = errors.New("store is disconnected")
+
+func (e *NotConnectedError) Error() string {
+	return fmt.Sprintf("store is disconnected from workspace %s since %s: rules do not run; call Connect (mpsync connect) to reconnect",
+		e.WorkspaceID, e.Since.UTC().Format(time.RFC3339))
+}
+
+// Is reports whether target is [ErrNotConnected].
+func (e *NotConnectedError) Is(target error) bool { return target == ErrNotConnected }
+
+// ChangeError reports a change that failed, naming the pack and the step.
+type ChangeError struct {
+	// ChangeID is the change's id.
+	ChangeID string
+	// Pack is the pack id.
+	Pack string
+	// Step is what failed: "download", "import", "remove", "approve",
+	// "dependency".
+	Step string
+	Err  error
+}
+
+func (e *ChangeError) Error() string {
+	return fmt.Sprintf("pack %s: %s: %v", e.Pack, e.Step, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *ChangeError) Unwrap() error { return e.Err }

@@ -1,0 +1,326 @@
+package mpsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/store"
+	"mpsync.dev/rules"
+)
+
+// ResourcesPackPrefix is the id prefix of the Advisor resources pack that a
+// reconnect needs, followed by the group's language code (seed: "re-import
+// the Microsoft.SystemCenter.Advisor.Resources.<Language>.mpb management
+// pack file from the most recent update rollup").
+const ResourcesPackPrefix = "Microsoft.SystemCenter.Advisor.Resources."
+
+// ResourcesFolder is where an update rollup puts the resources pack file on a
+// management server (seed, "Remove Integration with OMS").
+const ResourcesFolder = `%ProgramFiles%\System Center 2012 R2\Operations Manager\Server\Management Packs for Update Rollups`
+
+// ResourcesPackID returns the resources pack id for a language code.
+func ResourcesPackID(language string) string { return ResourcesPackPrefix + language }
+
+func checkLanguage(code string) error {
+	if err := pack.CheckID(ResourcesPackID(code)); err != nil || len(code) < 2 || len(code) > 8 {
+		return fmt.Errorf("language code %q is not valid (want a code such as ENU, DEU, JPN)", code)
+	}
+	return nil
+}
+
+// Connect binds the store to the engine's workspace. It checks the group's
+// version against the connection requirement (when the version is known),
+// checks with one signed catalog request that the service accepts the key,
+// refuses when the store is bound to another workspace (use
+// [Engine.SwitchWorkspace]), and on a reconnect after [Engine.Disconnect]
+// checks that the Advisor resources pack for the group's language is
+// imported, in the platform inventory, or served by the catalog. It then
+// records the connection and its parts and runs MPUpdate once, through the
+// approver, so the base packs arrive. Connecting a connected store again
+// refreshes the record and runs MPUpdate.
+func (e *Engine) Connect(ctx context.Context) (*Report, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
+	if err := e.needWorkspace("connect"); err != nil {
+		return nil, err
+	}
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	conn, err := e.Connection(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ws := e.workspace()
+	if conn.State == StateConnected && conn.WorkspaceID != ws.ID() {
+		return nil, fmt.Errorf("connect to workspace %s: %w %s (use SwitchWorkspace)", ws.ID(), ErrOtherWorkspace, conn.WorkspaceID)
+	}
+	if err := e.checkRequirement(); err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	res, err := ws.Catalog(ctx)
+	if err == nil && res.Stale {
+		err = fmt.Errorf("service could not be reached: %w", res.Err)
+	}
+	e.noteWorkspace(ctx, res, err)
+	if err != nil {
+		return nil, fmt.Errorf("connect to workspace %s: %w", ws.ID(), err)
+	}
+	if conn.State == StateDisconnected {
+		if err := e.checkResources(ctx, res); err != nil {
+			return nil, fmt.Errorf("reconnect to workspace %s: %w", ws.ID(), err)
+		}
+	}
+	if err := e.connect(ctx, ws.ID()); err != nil {
+		return nil, err
+	}
+	return e.syncLocked(ctx, []rules.Rule{rules.MPUpdate}, true)
+}
+
+func (e *Engine) checkRequirement() error {
+	if e.group.Version.IsZero() {
+		return nil
+	}
+	return e.reqs.Check(e.group.Version, e.proxy.Configured())
+}
+
+// checkResources looks for the resources pack a reconnect needs.
+func (e *Engine) checkResources(ctx context.Context, res CatalogResult) error {
+	id := ResourcesPackID(e.group.Language)
+	if _, err := e.store.Get(ctx, id); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if _, ok := e.platform[id]; ok {
+		return nil
+	}
+	if res.Catalog != nil {
+		if _, ok := res.Catalog.Pack(id); ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s is not imported, not in the platform inventory and not served by the workspace; "+
+		"import %s.mpb (extracted to XML) from the group's latest update rollup, found in %s, then connect again",
+		ErrResourcesMissing, id, id, ResourcesFolder)
+}
+
+// connect writes the connected record.
+func (e *Engine) connect(ctx context.Context, workspaceID string) error {
+	now := e.clock.Now()
+	c := Connection{State: StateConnected, WorkspaceID: workspaceID, Group: e.group, ConnectedAt: now,
+		Parts: ConnectionParts(e.proxy), Proxy: e.proxy}
+	if err := e.writeConnection(ctx, c); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	e.record(ctx, Record{Kind: RecordConnection, WorkspaceID: workspaceID, Result: string(StateConnected), By: "engine"})
+	e.emit(Event{Kind: EventConnected, Message: "connected to workspace " + workspaceID})
+	return nil
+}
+
+// ensureConnected lets a run go ahead: a never-connected store is connected
+// by it; a disconnected one refuses; one bound elsewhere refuses.
+func (e *Engine) ensureConnected(ctx context.Context) error {
+	conn, err := e.Connection(ctx)
+	if err != nil {
+		return err
+	}
+	id := e.workspace().ID()
+	switch conn.State {
+	case StateDisconnected:
+		return &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt}
+	case StateConnected:
+		if conn.WorkspaceID != id {
+			return fmt.Errorf("run for workspace %s: %w %s (use SwitchWorkspace)", id, ErrOtherWorkspace, conn.WorkspaceID)
+		}
+		return nil
+	}
+	if err := e.checkRequirement(); err != nil {
+		return fmt.Errorf("first sync connects the store: %w", err)
+	}
+	return e.connect(ctx, id)
+}
+
+// SwitchWorkspace moves the group to another workspace: Operations Manager
+// supports one workspace at a time (seed), so the store is rebound to ws and
+// both rules run at once. Packs the old workspace imported that the new one
+// does not want are planned for removal through the same approver; packs
+// both want stay. The engine uses ws from then on.
+func (e *Engine) SwitchWorkspace(ctx context.Context, ws Workspace) (*Report, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
+	if ws == nil {
+		return nil, errors.New("switch workspace: workspace is nil")
+	}
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	conn, err := e.Connection(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if conn.State == StateDisconnected {
+		return nil, fmt.Errorf("switch workspace: %w", &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt})
+	}
+	res, err := ws.Catalog(ctx)
+	if err == nil && res.Stale {
+		err = fmt.Errorf("service could not be reached: %w", res.Err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("switch to workspace %s: %w", ws.ID(), err)
+	}
+	old := conn.WorkspaceID
+	e.mu.Lock()
+	e.ws = ws
+	e.mu.Unlock()
+	if err := e.connect(ctx, ws.ID()); err != nil {
+		return nil, err
+	}
+	e.record(ctx, Record{Kind: RecordConnection, WorkspaceID: ws.ID(), Result: "switched", By: "engine",
+		Reason: fmt.Sprintf("switched from workspace %s", old)})
+	return e.syncLocked(ctx, rules.All(), true)
+}
+
+func (e *Engine) workspace() Workspace {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ws
+}
+
+// DisconnectReport says what removing the integration did.
+type DisconnectReport struct {
+	WorkspaceID string `json:"workspaceId"`
+	// Removed are the packs removed, in the order they were removed.
+	Removed []store.Entry `json:"removed"`
+	// Kept are workspace packs that stay, with the reason.
+	Kept []KeptPack `json:"kept,omitempty"`
+	// PartsRemoved are the connection's parts, in the order removed.
+	PartsRemoved []Part `json:"partsRemoved,omitempty"`
+	// Failed are removals that failed; the store keeps those packs.
+	Failed []KeptPack `json:"failed,omitempty"`
+}
+
+// KeptPack is a pack Disconnect did not remove, and why.
+type KeptPack struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// Disconnect removes the integration (seed: "Remove Integration with OMS"):
+// every pack a workspace imported is removed in dependency order (dependents
+// first), except Microsoft.SystemCenter.Advisor and
+// Microsoft.SystemCenter.Advisor.Internal, which stay, and packs that a
+// custom pack still references; custom packs are never touched, whatever
+// their name. The connection's parts are removed (connector subscriptions,
+// then connectors, then the rest) and the store is marked disconnected:
+// rules refuse to run until Connect succeeds. Disconnect needs no workspace
+// and no approval: it is an operator's decision.
+func (e *Engine) Disconnect(ctx context.Context) (*DisconnectReport, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	conn, err := e.Connection(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if conn.State == StateDisconnected {
+		return nil, fmt.Errorf("disconnect: %w", &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt})
+	}
+	entries, err := e.store.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("disconnect: list store: %w", err)
+	}
+	rep := &DisconnectReport{WorkspaceID: conn.WorkspaceID}
+	e.removeWorkspacePacks(ctx, entries, rep)
+	rep.PartsRemoved = partsRemovalOrder(conn.Parts)
+	now := e.clock.Now()
+	if conn.WorkspaceID == "" && e.ws != nil {
+		conn.WorkspaceID = e.workspace().ID()
+		rep.WorkspaceID = conn.WorkspaceID
+	}
+	conn.State, conn.DisconnectedAt, conn.Parts = StateDisconnected, now, nil
+	if err := e.writeConnection(ctx, conn); err != nil {
+		return rep, fmt.Errorf("disconnect: %w", err)
+	}
+	e.record(ctx, Record{Kind: RecordConnection, WorkspaceID: conn.WorkspaceID, Result: string(StateDisconnected), By: "engine",
+		Reason: fmt.Sprintf("removed %d packs, kept %d", len(rep.Removed), len(rep.Kept))})
+	e.emit(Event{Kind: EventDisconnected, Message: "disconnected from workspace " + conn.WorkspaceID})
+	return rep, nil
+}
+
+// removeWorkspacePacks removes the workspace's packs, dependents first.
+func (e *Engine) removeWorkspacePacks(ctx context.Context, entries []store.Entry, rep *DisconnectReport) {
+	var doomed []pack.Manifest
+	byID := map[string]store.Entry{}
+	for _, en := range entries {
+		byID[en.ID] = en
+		if en.Owner != store.OwnerWorkspace {
+			continue
+		}
+		if isCorePack(en.ID) {
+			rep.Kept = append(rep.Kept, KeptPack{ID: en.ID, Reason: "stays imported after the integration is removed (seed)"})
+			continue
+		}
+		doomed = append(doomed, en.Manifest())
+	}
+	remaining := slices.Clone(entries)
+	for _, id := range removalOrder(doomed) {
+		if user := referrer(remaining, id); user != "" {
+			rep.Kept = append(rep.Kept, KeptPack{ID: id, Reason: user + " references it and stays"})
+			continue
+		}
+		if err := e.store.Remove(ctx, id); err != nil {
+			rep.Failed = append(rep.Failed, KeptPack{ID: id, Reason: err.Error()})
+			continue
+		}
+		rep.Removed = append(rep.Removed, byID[id])
+		remaining = slices.DeleteFunc(remaining, func(en store.Entry) bool { return en.ID == id })
+		e.record(ctx, Record{Kind: RecordResult, Action: ActionRemove, Pack: id, Version: byID[id].Version,
+			SHA256: byID[id].SHA256, Result: string(ResultApplied), By: "disconnect", Reason: "integration removed"})
+	}
+}
+
+// referrer returns a pack among entries that references id.
+func referrer(entries []store.Entry, id string) string {
+	for _, en := range entries {
+		if _, ok := en.Manifest().Reference(id); ok && en.ID != id {
+			return en.ID
+		}
+	}
+	return ""
+}
+
+// Rollback restores the previous version of a pack that the store kept. The
+// next run would upgrade it again while the catalog serves the newer
+// version, so pair a rollback with an approver that holds that version back
+// (approval.Policy, approval.MarkBad with Promotion, or a Freeze).
+func (e *Engine) Rollback(ctx context.Context, packID string) (store.Entry, error) {
+	if err := e.checkOpen(); err != nil {
+		return store.Entry{}, err
+	}
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	cur, err := e.store.Get(ctx, packID)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("rollback %s: %w", packID, err)
+	}
+	if cur.Previous == nil {
+		return store.Entry{}, fmt.Errorf("rollback %s %s: %w", packID, cur.Version, ErrNoPrevious)
+	}
+	en, err := e.store.Rollback(ctx, packID)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("rollback %s: %w", packID, err)
+	}
+	e.record(ctx, Record{Kind: RecordResult, Action: "rollback", Pack: packID, Version: en.Version, SHA256: en.SHA256,
+		Result: string(ResultApplied), By: "operator", Reason: fmt.Sprintf("rolled back from %s", cur.Version)})
+	return en, nil
+}
+
+// sinceText formats a time for messages.
+func sinceText(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -1,0 +1,422 @@
+package mpsync
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"mpsync.dev/mpsync/catalog"
+	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/store"
+	"mpsync.dev/rules"
+)
+
+// Plan is what a run of one or both rules would do: the diff of the
+// workspace's catalog against the store, in the order it would be applied.
+// Plans are plain values; [Plan.String] renders one for people (its layout is
+// not stable: programs read the fields).
+type Plan struct {
+	// WorkspaceID is the workspace the catalog came from.
+	WorkspaceID string `json:"workspaceId"`
+	// Rules are the rules planned for, base packs' rule first.
+	Rules []rules.Rule `json:"rules"`
+	// CatalogSerial is the serial of the catalog planned from.
+	CatalogSerial int64 `json:"catalogSerial"`
+	// Stale is true when the service could not be reached and the plan uses
+	// the last-known catalog; such a plan never removes packs.
+	Stale bool `json:"stale,omitempty"`
+	// CatalogFetchedAt is when the catalog was last confirmed by the service.
+	CatalogFetchedAt time.Time `json:"catalogFetchedAt,omitzero"`
+	// CatalogError is why the service could not be reached, when Stale.
+	CatalogError string `json:"catalogError,omitempty"`
+	// CreatedAt is the engine clock's reading when the plan was made.
+	CreatedAt time.Time `json:"createdAt"`
+	// Changes lists imports and upgrades (references first), then removals
+	// (dependents first), then blocked changes and packs kept as they are.
+	Changes []Change `json:"changes"`
+}
+
+// Actionable returns the changes that would change the store: imports,
+// upgrades and removals, in plan order.
+func (p *Plan) Actionable() []Change {
+	var out []Change
+	for _, c := range p.Changes {
+		if c.Action == ActionImport || c.Action == ActionUpgrade || c.Action == ActionRemove {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Count returns how many changes have the given action.
+func (p *Plan) Count(a Action) int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action == a {
+			n++
+		}
+	}
+	return n
+}
+
+// String renders the plan as a table for people. The layout may change.
+func (p *Plan) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "plan for workspace %s (catalog serial %d", p.WorkspaceID, p.CatalogSerial)
+	if p.Stale {
+		fmt.Fprintf(&b, ", STALE since %s", p.CatalogFetchedAt.UTC().Format(time.RFC3339))
+	}
+	b.WriteString(")\n")
+	writeChangeTable(&b, p.Changes, nil)
+	return b.String()
+}
+
+// planInput is everything the diff needs; diff is a pure function of it so
+// that the table tests can cover every branch without a server.
+type planInput struct {
+	rules       []rules.Rule
+	workspaceID string
+	catalog     *catalog.Catalog // nil: no catalog at all
+	stale       bool
+	entries     []store.Entry
+	platform    Inventory
+	// manifests returns the manifest of a catalog pack (by its sha256), or an
+	// error when it could not be downloaded or read.
+	manifests map[string]manifestResult
+}
+
+type manifestResult struct {
+	manifest pack.Manifest
+	err      error
+}
+
+// corePacks stay imported when the integration is removed (seed, "Remove
+// Integration with OMS"), and sync never removes them.
+var corePacks = [...]string{"Microsoft.SystemCenter.Advisor", "Microsoft.SystemCenter.Advisor.Internal"}
+
+func isCorePack(id string) bool { return slices.Contains(corePacks[:], id) }
+
+// classify is the first half of the diff: what each pack needs, before
+// references are looked at. It returns the changes and the catalog packs
+// whose manifests the second half needs.
+func classify(in planInput) (changes []Change, targets []catalog.Pack) {
+	byID := map[string]store.Entry{}
+	for _, e := range in.entries {
+		byID[e.ID] = e
+	}
+	inRules := func(r rules.Rule) bool { return slices.Contains(in.rules, r) }
+	seen := map[string]bool{}
+	if in.catalog != nil {
+		for _, p := range in.catalog.Packs {
+			rule := rules.ForChannel(p.Channel)
+			if !inRules(rule) {
+				continue
+			}
+			seen[p.ID] = true
+			e, present := byID[p.ID]
+			c, isTarget := classifyPack(in, rule, p, e, present)
+			if c.Action == "" {
+				continue
+			}
+			changes = append(changes, c)
+			if isTarget {
+				targets = append(targets, p)
+			}
+		}
+	}
+	for _, e := range in.entries {
+		// Packs of any workspace count: a store is bound to one workspace at a
+		// time, so packs an earlier workspace imported are removed too.
+		if seen[e.ID] || e.Owner != store.OwnerWorkspace {
+			continue
+		}
+		rule := rules.Rule(e.Rule)
+		if !inRules(rule) {
+			continue
+		}
+		reason := "pack is no longer in the workspace catalog"
+		if e.WorkspaceID != in.workspaceID {
+			reason = fmt.Sprintf("imported for workspace %s; workspace %s does not list it", e.WorkspaceID, in.workspaceID)
+		}
+		if in.catalog == nil {
+			reason = "no catalog is available"
+		}
+		changes = append(changes, removal(in, rule, e, reason))
+	}
+	return changes, targets
+}
+
+// classifyPack decides what one catalog pack needs; isTarget reports that the
+// change imports the catalog's bytes, so its manifest is needed.
+func classifyPack(in planInput, rule rules.Rule, p catalog.Pack, e store.Entry, present bool) (c Change, isTarget bool) {
+	c = Change{Rule: rule, Pack: p.ID, To: p.Version, Solution: p.Solution, SHA256: p.SHA256, Size: p.Size, Href: p.Href}
+	wanted := in.catalog.Wanted(p)
+	switch {
+	case present && e.Owner == store.OwnerCustom:
+		if !wanted {
+			return Change{}, false // not ours, not wanted: nothing to say
+		}
+		c.Action, c.From = ActionBlocked, e.Version
+		c.Reason = fmt.Sprintf("pack %s %s is owned by the operator (custom); sync never upgrades or removes it", p.ID, e.Version)
+	case !wanted:
+		if !present {
+			return Change{}, false
+		}
+		return removal(in, rule, e, notWantedReason(in.catalog, p)), false
+	case !present:
+		c.Action, c.Reason = ActionImport, wantedReason(p)
+		return withID(c), true
+	default:
+		c.From = e.Version
+		switch cmp := p.Version.Compare(e.Version); {
+		case cmp > 0:
+			c.Action, c.Reason = ActionUpgrade, fmt.Sprintf("catalog has %s, store has %s", p.Version, e.Version)
+			return withID(c), true
+		case cmp < 0:
+			c.Action = ActionBlocked
+			c.Reason = fmt.Sprintf("downgrade from %s to %s refused (use Rollback to go back on purpose)", e.Version, p.Version)
+		case e.SHA256 == p.SHA256:
+			c.Action, c.Reason = ActionKeep, "current"
+		default:
+			c.Action = ActionBlocked
+			c.Reason = fmt.Sprintf("catalog serves version %s with different content (sha256 %s, store has %s); a version must not change its content", p.Version, short(p.SHA256), short(e.SHA256))
+		}
+	}
+	return withID(c), false
+}
+
+func removal(in planInput, rule rules.Rule, e store.Entry, reason string) Change {
+	c := Change{Rule: rule, Action: ActionRemove, Pack: e.ID, From: e.Version, Solution: e.Solution, Reason: reason}
+	switch {
+	case isCorePack(e.ID):
+		c.Action = ActionBlocked
+		c.Reason = reason + "; kept: " + e.ID + " stays imported (seed: Remove Integration with OMS)"
+	case in.stale:
+		c.Action = ActionBlocked
+		c.Reason = reason + "; removal withheld: the catalog is stale (the service could not be reached)"
+	case in.catalog == nil:
+		c.Action = ActionBlocked
+		c.Reason = reason + "; removal withheld: no catalog has been fetched"
+	}
+	return withID(c)
+}
+
+func wantedReason(p catalog.Pack) string {
+	if p.Channel == catalog.ChannelBase {
+		return "base pack listed in the catalog"
+	}
+	return fmt.Sprintf("solution %s is enabled", p.Solution)
+}
+
+func notWantedReason(c *catalog.Catalog, p catalog.Pack) string {
+	for _, s := range c.Solutions {
+		if s.Name == p.Solution {
+			return fmt.Sprintf("solution %s is disabled", p.Solution)
+		}
+	}
+	return fmt.Sprintf("solution %s is not listed in the catalog", p.Solution)
+}
+
+func withID(c Change) Change {
+	c.ID = changeID(c.Rule, c.Action, c.Pack, c.To, c.SHA256)
+	return c
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// resolve is the second half of the diff: it checks every import's and
+// upgrade's references against what the store will hold, blocks what cannot
+// be satisfied (and what depends on it), blocks removals that would break a
+// pack that stays, and orders the result.
+func resolve(in planInput, changes []Change) []Change {
+	byPack := map[string]int{}
+	for i, c := range changes {
+		byPack[c.Pack] = i
+	}
+	entries := map[string]store.Entry{}
+	for _, e := range in.entries {
+		entries[e.ID] = e
+	}
+	for i, c := range changes {
+		if !c.isTarget() {
+			continue
+		}
+		if mr, ok := in.manifests[c.SHA256]; !ok || mr.err != nil {
+			err := fmt.Errorf("manifest not read")
+			if ok {
+				err = mr.err
+			}
+			changes[i].Action = ActionBlocked
+			changes[i].Error = err.Error()
+			changes[i].Reason = "cannot read the pack from the workspace: " + err.Error()
+			changes[i] = withID(changes[i])
+		}
+	}
+	// Block imports whose references nothing satisfies, until no more change.
+	for again := true; again; {
+		again = false
+		for i, c := range changes {
+			if !c.isTarget() {
+				continue
+			}
+			if reason, blocked := unsatisfied(in, changes, byPack, entries, in.manifests[c.SHA256].manifest); blocked {
+				changes[i].Action, changes[i].Reason = ActionBlocked, reason
+				changes[i] = withID(changes[i])
+				again = true
+			}
+		}
+	}
+	// Block removals that would break a pack that stays.
+	for again := true; again; {
+		again = false
+		for i, c := range changes {
+			if c.Action != ActionRemove {
+				continue
+			}
+			if user := stayingUser(in, changes, byPack, entries, c.Pack); user != "" {
+				changes[i].Action = ActionBlocked
+				changes[i].Reason = fmt.Sprintf("%s; not removed: %s references it and stays", c.Reason, user)
+				changes[i] = withID(changes[i])
+				again = true
+			}
+		}
+	}
+	return order(in, changes)
+}
+
+func (c Change) isTarget() bool { return c.Action == ActionImport || c.Action == ActionUpgrade }
+
+// unsatisfied checks one manifest's references against the state the plan
+// leads to: plan targets, packs that stay, and the platform inventory.
+func unsatisfied(in planInput, changes []Change, byPack map[string]int, entries map[string]store.Entry, m pack.Manifest) (string, bool) {
+	for _, ref := range m.References {
+		have, ok := availableAfter(in, changes, byPack, entries, ref.ID)
+		if ok && !have.Less(ref.Version) {
+			continue
+		}
+		if i, inPlan := byPack[ref.ID]; inPlan && changes[i].Action == ActionBlocked && changes[i].To.Compare(ref.Version) >= 0 {
+			return fmt.Sprintf("waits for %s %s, which is blocked", ref.ID, changes[i].To), true
+		}
+		if p, listed := catalogPack(in.catalog, ref.ID); listed && p.Channel == catalog.ChannelBase &&
+			!slices.Contains(in.rules, rules.MPUpdate) && !p.Version.Less(ref.Version) {
+			return fmt.Sprintf("waits for MPUpdate to import base pack %s %s", ref.ID, p.Version), true
+		}
+		if ok {
+			return fmt.Sprintf("reference %s >= %s not satisfied: %s is present at %s", ref.ID, ref.Version, ref.ID, have), true
+		}
+		return fmt.Sprintf("reference %s >= %s not satisfied: no imported, planned or platform pack has that id", ref.ID, ref.Version), true
+	}
+	return "", false
+}
+
+// availableAfter returns the version of id the management group will hold
+// after the plan: a plan target, an entry that is not being removed, or a
+// platform pack.
+func availableAfter(in planInput, changes []Change, byPack map[string]int, entries map[string]store.Entry, id string) (pack.Version, bool) {
+	if i, ok := byPack[id]; ok {
+		c := changes[i]
+		switch c.Action {
+		case ActionImport, ActionUpgrade:
+			return c.To, true
+		case ActionRemove:
+			return pack.Version{}, false
+		}
+	}
+	if e, ok := entries[id]; ok {
+		return e.Version, true
+	}
+	v, ok := in.platform[id]
+	return v, ok
+}
+
+// stayingUser returns a pack that references id and stays after the plan.
+func stayingUser(in planInput, changes []Change, byPack map[string]int, entries map[string]store.Entry, id string) string {
+	var users []string
+	for _, e := range in.entries {
+		if i, ok := byPack[e.ID]; ok && (changes[i].Action == ActionRemove || changes[i].isTarget()) {
+			continue // removed, or replaced by a target checked below
+		}
+		if _, refs := e.Manifest().Reference(id); refs {
+			users = append(users, e.ID)
+		}
+	}
+	for _, c := range changes {
+		if !c.isTarget() {
+			continue
+		}
+		if _, refs := in.manifests[c.SHA256].manifest.Reference(id); refs {
+			users = append(users, c.Pack)
+		}
+	}
+	if len(users) == 0 {
+		return ""
+	}
+	slices.Sort(users)
+	return users[0]
+}
+
+func catalogPack(c *catalog.Catalog, id string) (catalog.Pack, bool) {
+	if c == nil {
+		return catalog.Pack{}, false
+	}
+	return c.Pack(id)
+}
+
+// order returns imports and upgrades with references first, then removals
+// with dependents first, then blocked and kept changes by pack id.
+func order(in planInput, changes []Change) []Change {
+	var targets, removals, rest []Change
+	for _, c := range changes {
+		switch {
+		case c.isTarget():
+			targets = append(targets, c)
+		case c.Action == ActionRemove:
+			removals = append(removals, c)
+		default:
+			rest = append(rest, c)
+		}
+	}
+	targetManifests := make([]pack.Manifest, 0, len(targets))
+	for _, c := range targets {
+		m := in.manifests[c.SHA256].manifest
+		m.ID = c.Pack
+		targetManifests = append(targetManifests, m)
+	}
+	removalManifests := make([]pack.Manifest, 0, len(removals))
+	entries := map[string]store.Entry{}
+	for _, e := range in.entries {
+		entries[e.ID] = e
+	}
+	for _, c := range removals {
+		removalManifests = append(removalManifests, entries[c.Pack].Manifest())
+	}
+	targets = sortBy(targets, importOrder(targetManifests))
+	removals = sortBy(removals, removalOrder(removalManifests))
+	slices.SortStableFunc(rest, func(a, b Change) int {
+		return cmp.Or(cmp.Compare(rank(a.Action), rank(b.Action)), cmp.Compare(a.Pack, b.Pack))
+	})
+	return slices.Concat(targets, removals, rest)
+}
+
+func rank(a Action) int {
+	if a == ActionBlocked {
+		return 0
+	}
+	return 1
+}
+
+func sortBy(cs []Change, ids []string) []Change {
+	pos := map[string]int{}
+	for i, id := range ids {
+		pos[id] = i
+	}
+	slices.SortStableFunc(cs, func(a, b Change) int { return cmp.Compare(pos[a.Pack], pos[b.Pack]) })
+	return cs
+}

@@ -1,0 +1,169 @@
+package mpsync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"mpsync.dev/mpsync/store"
+	"mpsync.dev/rules"
+)
+
+// RunsRecordName is the store metadata record that holds the last run of
+// each rule and what the engine last learned about the workspace service.
+const RunsRecordName = "runs.json"
+
+// RunInfo is the last run of a rule.
+type RunInfo struct {
+	LastRun time.Time `json:"lastRun,omitzero"`
+	// LastResult is "ok", "failed" (a change failed), or "error" (the run
+	// could not happen, for example no catalog).
+	LastResult string `json:"lastResult,omitempty"`
+	LastError  string `json:"lastError,omitempty"`
+	// LastSuccess is the end of the last run whose result was "ok".
+	LastSuccess time.Time `json:"lastSuccess,omitzero"`
+}
+
+// WorkspaceHealth is what the engine last learned about the service.
+type WorkspaceHealth struct {
+	Reachable         bool      `json:"reachable"`
+	LastCatalogSerial int64     `json:"lastCatalogSerial"`
+	LastError         string    `json:"lastError"`
+	CheckedAt         time.Time `json:"checkedAt,omitzero"`
+	// CatalogFetchedAt is when the catalog in use was last confirmed.
+	CatalogFetchedAt time.Time `json:"catalogFetchedAt,omitzero"`
+}
+
+type runState struct {
+	Rules     map[rules.Rule]RunInfo `json:"rules"`
+	Workspace WorkspaceHealth        `json:"workspace"`
+}
+
+func (e *Engine) readRuns(ctx context.Context) (runState, error) {
+	st := runState{Rules: map[rules.Rule]RunInfo{}}
+	b, err := e.store.ReadMeta(ctx, RunsRecordName)
+	if errors.Is(err, store.ErrNotFound) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("read %s: %w", RunsRecordName, err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return runState{Rules: map[rules.Rule]RunInfo{}}, fmt.Errorf("read %s: %w", RunsRecordName, err)
+	}
+	if st.Rules == nil {
+		st.Rules = map[rules.Rule]RunInfo{}
+	}
+	return st, nil
+}
+
+func (e *Engine) updateRuns(ctx context.Context, f func(*runState)) {
+	st, err := e.readRuns(ctx)
+	if err != nil {
+		e.log.Warn("run history unreadable; starting afresh", "err", err)
+	}
+	f(&st)
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err == nil {
+		err = e.store.WriteMeta(ctx, RunsRecordName, b)
+	}
+	if err != nil {
+		e.log.Error("cannot record run history", "err", err)
+	}
+}
+
+// noteWorkspace records the outcome of a catalog request.
+func (e *Engine) noteWorkspace(ctx context.Context, res CatalogResult, err error) {
+	now := e.clock.Now()
+	e.updateRuns(ctx, func(st *runState) {
+		h := &st.Workspace
+		h.CheckedAt = now
+		switch {
+		case err != nil:
+			h.Reachable, h.LastError = false, err.Error()
+		case res.Stale:
+			h.Reachable, h.LastError = false, errString(res.Err)
+		default:
+			h.Reachable, h.LastError = true, ""
+		}
+		if res.Catalog != nil {
+			h.LastCatalogSerial = res.Catalog.Serial
+			h.CatalogFetchedAt = res.FetchedAt
+		}
+	})
+}
+
+// finishRuns records the end of a run of rs and emits run-finished events.
+func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.Time, rep *Report, runErr error) {
+	now := e.clock.Now()
+	result, msg := "ok", ""
+	switch {
+	case runErr != nil:
+		result, msg = "error", runErr.Error()
+	case rep.Err() != nil:
+		result, msg = "failed", rep.Err().Error()
+	}
+	e.updateRuns(ctx, func(st *runState) {
+		for _, r := range rs {
+			info := st.Rules[r]
+			info.LastRun, info.LastResult, info.LastError = started, result, msg
+			if result == "ok" {
+				info.LastSuccess = now
+			}
+			st.Rules[r] = info
+		}
+	})
+	for _, r := range rs {
+		e.record(ctx, Record{Kind: RecordRun, Rule: string(r), Result: result, Error: msg, By: "engine"})
+		ev := Event{Kind: EventRunFinished, Rule: r, Message: result}
+		if runErr != nil {
+			ev.Err = runErr
+		} else if rep != nil {
+			ev.Err = rep.Err()
+		}
+		e.emit(ev)
+	}
+}
+
+func (e *Engine) readPending(ctx context.Context) ([]Change, error) {
+	b, err := e.store.ReadMeta(ctx, PendingRecordName)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", PendingRecordName, err)
+	}
+	var out []Change
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("read %s: %w", PendingRecordName, err)
+	}
+	return out, nil
+}
+
+// notePending replaces the pending changes of the rules a run covered with
+// the run's pending outcomes.
+func (e *Engine) notePending(ctx context.Context, rep *Report) {
+	old, err := e.readPending(ctx)
+	if err != nil {
+		e.log.Warn("pending changes unreadable; replacing them", "err", err)
+	}
+	keep := old[:0]
+	for _, c := range old {
+		if !slices.Contains(rep.Plan.Rules, c.Rule) {
+			keep = append(keep, c)
+		}
+	}
+	for _, o := range rep.Pending() {
+		keep = append(keep, o.Change)
+	}
+	b, err := json.MarshalIndent(keep, "", "  ")
+	if err == nil {
+		err = e.store.WriteMeta(ctx, PendingRecordName, b)
+	}
+	if err != nil {
+		e.log.Error("cannot record pending changes", "err", err)
+	}
+}

@@ -1,0 +1,95 @@
+package mpsync
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"mpsync.dev/mpsync/store"
+	"mpsync.dev/rules"
+)
+
+// Status is the state of the management group as the engine knows it from
+// local state: it needs no service.
+type Status struct {
+	WorkspaceID string        `json:"workspaceId"`
+	Group       string        `json:"group"`
+	Packs       []store.Entry `json:"packs"`
+	Rules       []RuleStatus  `json:"rules"`
+	// Pending are changes waiting for approval, from the last run's report.
+	Pending    []Change        `json:"pending"`
+	Workspace  WorkspaceHealth `json:"workspace"`
+	Connection Connection      `json:"connection"`
+}
+
+// RuleStatus is one rule's effective settings, last and next run.
+type RuleStatus struct {
+	RuleSettings
+	RunInfo
+	// NextRun is when the scheduler runs the rule next; zero when the rule
+	// is disabled or the scheduler has not planned it.
+	NextRun time.Time `json:"nextRun,omitzero"`
+}
+
+// PendingRecordName is the store metadata record where the engine keeps the
+// changes of the last run that wait for approval.
+const PendingRecordName = "pending.json"
+
+// Status returns the packs with their provenance, each rule's effective
+// settings and where they come from, last and next runs, pending approvals,
+// what is known of the workspace service and the connection.
+func (e *Engine) Status(ctx context.Context) (*Status, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
+	entries, err := e.store.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("status: list store: %w", err)
+	}
+	runs, err := e.readRuns(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	conn, err := e.Connection(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	st := &Status{Group: e.group.Name, Packs: entries, Workspace: runs.Workspace, Connection: conn, WorkspaceID: conn.WorkspaceID}
+	if ws := e.workspace(); ws != nil && st.WorkspaceID == "" {
+		st.WorkspaceID = ws.ID()
+	}
+	e.mu.Lock()
+	running := e.sched != nil
+	e.mu.Unlock()
+	for _, r := range rules.All() {
+		set, err := e.settings.Settings(ctx, r)
+		if err != nil {
+			return nil, fmt.Errorf("status: settings of %s: %w", r.ShortName(), err)
+		}
+		rs := RuleStatus{RuleSettings: set, RunInfo: runs.Rules[r]}
+		if running && set.Enabled {
+			e.mu.Lock()
+			rs.NextRun = e.rc.next[r]
+			e.mu.Unlock()
+		} else if set.Enabled && !rs.LastRun.IsZero() {
+			rs.NextRun = e.schedOpts.next(e.group.Name, r, set.Frequency, rs.LastRun)
+		}
+		st.Rules = append(st.Rules, rs)
+	}
+	pend, err := e.readPending(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	st.Pending = pend
+	return st, nil
+}
+
+// Entry returns the imported pack with the given id, or false.
+func (s *Status) Entry(id string) (store.Entry, bool) {
+	i := slices.IndexFunc(s.Packs, func(e store.Entry) bool { return e.ID == id })
+	if i < 0 {
+		return store.Entry{}, false
+	}
+	return s.Packs[i], true
+}
