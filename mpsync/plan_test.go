@@ -73,7 +73,7 @@ func TestPlanDiff(t *testing.T) {
 			name:  "first sync imports base then solution",
 			rules: rules.All(), packs: []catalog.Pack{alert, advisor}, solutions: solutions,
 			manifests: mans(man(advisor, ref("System.Library", "7.5.8501.0")), man(alert, ref(advisor.ID, "7.1.10226.0"))),
-			want: []step{{ActionImport, advisor.ID, "base pack"}, {ActionImport, alert.ID, "AlertManagement is enabled"}},
+			want:      []step{{ActionImport, advisor.ID, "base pack"}, {ActionImport, alert.ID, "AlertManagement is enabled"}},
 		},
 		{
 			name:  "same version and hash is kept",

@@ -51,9 +51,9 @@ type Report struct {
 	Outcomes []Outcome `json:"outcomes"`
 	// Skipped lists rules that did not run and why (a rule disabled by an
 	// override).
-	Skipped []RuleSkip `json:"skipped,omitempty"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished"`
+	Skipped  []RuleSkip `json:"skipped,omitempty"`
+	Started  time.Time  `json:"started"`
+	Finished time.Time  `json:"finished"`
 }
 
 // RuleSkip is a rule a run left out, and why.
