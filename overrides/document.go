@@ -480,7 +480,7 @@ func (d *Document) reference(ref pack.Reference) string {
 	}
 	ref.Alias = alias
 	man := d.doc.Root().SelectElement("Manifest")
-	refs := man.FindElementPath(pathReferences)
+	refs := man.SelectElement("References")
 	if refs == nil {
 		refs = etree.NewElement("References")
 		d.insert(man, refs, nil)

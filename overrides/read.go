@@ -24,10 +24,7 @@ const maxDepth = 256
 // Fixed element paths, compiled once. They are never built from data.
 var (
 	pathOverrides     = etree.MustCompilePath("./Monitoring/Overrides")
-	pathMonitoring    = etree.MustCompilePath("./Monitoring")
-	pathReferences    = etree.MustCompilePath("./Manifest/References")
 	pathIdentityVer   = etree.MustCompilePath("./Manifest/Identity/Version")
-	pathManifestName  = etree.MustCompilePath("./Manifest/Name")
 	pathLanguagePacks = etree.MustCompilePath("./LanguagePacks")
 	pathDisplayString = etree.MustCompilePath("./DisplayStrings/DisplayString")
 	pathDisplayList   = etree.MustCompilePath("./DisplayStrings")
