@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	_ "time/tzdata" // the window tests need Europe/Berlin on any machine
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"

@@ -1,0 +1,56 @@
+// Package approval provides the change-control approvers the engine asks
+// before it imports, upgrades or removes a management pack.
+//
+// The engine calls [mpsync.Approver.Decide] once for every import, upgrade
+// and removal of a plan, with the request's Now read from its clock. An
+// approver answers Approve (apply now), Deny (refuse, with a reason) or
+// Defer (ask again later, not before NotBefore when it is known). Every
+// approver here decides from req.Now and never reads the system clock, so a
+// test or a staging pipeline that moves a manual clock sees the same
+// decisions production would. Each has a String method whose result is the
+// Decision.By of its answers ([Name] returns it for any approver).
+//
+// # The approvers
+//
+//   - [Auto] approves everything: the default.
+//   - [Freeze] denies everything with a reason, for an incident or a
+//     quarter close.
+//   - [Window] approves inside allowed windows and outside denied ones.
+//     Each window is a [Span]: a cron expression (five fields or a
+//     descriptor such as @daily, read by robfig/cron's standard parser), a
+//     duration and a time zone. [ParseWindow]("0 2 * * SAT", 4*time.Hour,
+//     "Europe/Berlin") allows Saturdays 02:00–06:00 Berlin time. Outside, it
+//     defers until [Window.NextOpen], which a status page can show.
+//   - [Manual] defers until an operator approves the change by id; its queue
+//     is kept in the store ([Meta]) and [Manual.Pending] lists what waits.
+//   - [Promotion] approves only a pack (id, version, hash) that has been
+//     applied in another group, such as QA, for a soak time, according to a
+//     shared [mpsync.Ledger]; [MarkBad] stops a version.
+//   - [Policy] denies targets outside version constraints per pack-id
+//     pattern ("Microsoft.IntelligencePacks.*" must satisfy "~7.1").
+//
+// # Combining
+//
+// [All] approves only what every part approves (deny wins, then defer) and
+// [Any] approves what one part approves. A typical production policy:
+//
+//	win, _ := approval.ParseWindow("0 2 * * SAT", 4*time.Hour, "Europe/Berlin")
+//	promo, _ := approval.NewPromotion(sharedLedger, "QA", 72*time.Hour)
+//	approver, _ := approval.All(promo, win, approval.NewManual(store))
+//
+// All asks every part even after one defers, so a [Manual] in the list
+// queues the change for an operator while the window is still closed, and
+// the change goes through at the next window once approved.
+//
+// # The command's modes
+//
+// [ParseMode] turns the command's --approval value (auto, freeze[:reason],
+// manual, window:<cron>:<duration>[:<tz>]) into an approver.
+//
+// # Errors
+//
+// Constructors check their input and return errors wrapping [ErrInvalid]
+// that quote what was wrong (the expression, the zone, the rule number).
+// [Manual] methods return errors wrapping [ErrUnknownChange] or
+// [ErrSuperseded] for ids that cannot be approved.
+package approval
