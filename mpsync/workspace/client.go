@@ -277,6 +277,13 @@ func (c *Client) statusError(resp *http.Response, attempts int) *HTTPError {
 			Message string `json:"message"`
 		} `json:"error"`
 	}
+	if c.s.Proxy != "" && resp.StatusCode == http.StatusUnauthorized &&
+		strings.HasPrefix(strings.ToLower(resp.Header.Get("WWW-Authenticate")), "basic") {
+		// Some proxies (tinyproxy among them) answer wrong proxy
+		// credentials with 401 and a Basic challenge; the workspace
+		// service never asks for Basic.
+		he.kind = ErrProxyAuth
+	}
 	if json.Unmarshal(body, &eb) == nil {
 		he.Code = c.scrub.Replace(truncate(eb.Error.Code, 200))
 		he.Message = c.scrub.Replace(truncate(eb.Error.Message, 1000))

@@ -20,7 +20,10 @@ var (
 	// ErrNotFound: the service does not know the workspace or the pack (404).
 	// Never retried and never answered from the cache.
 	ErrNotFound = errors.New("workspace or pack not found")
-	// ErrProxyAuth: the proxy refused the proxy credentials (407).
+	// ErrProxyAuth: the proxy refused the proxy credentials: a 407, a failed
+	// CONNECT, or a 401 with a Basic challenge while a proxy is configured
+	// (tinyproxy answers wrong credentials that way; the workspace service
+	// never asks for Basic).
 	ErrProxyAuth = errors.New("proxy refused the proxy credentials")
 	// ErrRejected: the service answered with another 4xx status.
 	ErrRejected = errors.New("workspace rejected the request")

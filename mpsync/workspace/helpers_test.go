@@ -2,7 +2,9 @@ package workspace_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
+	"net/http/httptest"
 	"context"
 	"log/slog"
 	"os"
@@ -151,4 +153,10 @@ func jsonRoundTrip(c *catalog.Catalog, edit func(map[string]any)) ([]byte, error
 // pk returns the i-th pack object of a catalog rendered as a map.
 func pk(m map[string]any, i int) map[string]any {
 	return m["packs"].([]any)[i].(map[string]any)
+}
+
+func poolOf(s *httptest.Server) *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(s.Certificate())
+	return p
 }
