@@ -17,7 +17,7 @@
 // AppendMeta of one line, so records survive a restart and a crash loses at
 // most the record being written.
 //
-//	st, _ := store.OpenDir(ctx, "/var/lib/mpsync") // any mpsync.Store
+//	st, _ := store.OpenDir("/var/lib/mpsync", nil) // or any mpsync.Store
 //	l := ledger.NewStore(st)
 //	_ = l.Append(ctx, mpsync.Record{Time: now, Kind: mpsync.RecordRun, Result: "ok"})
 //	recs, _ := l.Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordResult, Group: "QA"})
