@@ -1,0 +1,236 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/store/storetest"
+)
+
+var (
+	tBase = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+	idA   = "Contoso.Crash.A"
+	idB   = "Contoso.Crash.B"
+)
+
+func importAt(t *testing.T, d *store.Dir, id, version string, at time.Time) store.Entry {
+	t.Helper()
+	data := storetest.Pack(id, version)
+	r := storetest.Request(id, version, data)
+	r.Time = at
+	e, err := d.Import(context.Background(), r, bytes.NewReader(data))
+	require.NoError(t, err, "import %s %s", id, version)
+	return e
+}
+
+// seed gives A a current (1.1) and a previous (1.0) version, and B one.
+func seed(t *testing.T, d *store.Dir) {
+	importAt(t, d, idA, "1.0.0.0", tBase)
+	importAt(t, d, idA, "1.1.0.0", tBase.Add(time.Hour))
+	importAt(t, d, idB, "1.0.0.0", tBase)
+}
+
+// state is what a reopened store holds: its index and the hash of the bytes
+// Open returns for each pack.
+type state struct {
+	List  []store.Entry
+	Bytes map[string]string
+}
+
+func stateOf(t *testing.T, d *store.Dir) state {
+	t.Helper()
+	ctx := context.Background()
+	l, err := d.List(ctx)
+	require.NoError(t, err)
+	s := state{List: l, Bytes: map[string]string{}}
+	for _, e := range l {
+		rc, err := d.Open(ctx, e.ID)
+		require.NoError(t, err)
+		h := sha256.New()
+		_, err = io.Copy(h, rc)
+		require.NoError(t, err)
+		require.NoError(t, rc.Close())
+		s.Bytes[e.ID] = hex.EncodeToString(h.Sum(nil))
+	}
+	return s
+}
+
+// checkConsistent asserts that the files on disk are exactly those the
+// index refers to, each holding the bytes its name says, with no temporary
+// or quarantined files.
+func checkConsistent(t *testing.T, d *store.Dir) {
+	t.Helper()
+	l, err := d.List(context.Background())
+	require.NoError(t, err)
+	want := map[string]bool{}
+	for _, e := range l {
+		want[filepath.Join(e.ID, e.SHA256+".xml")] = true
+		if e.Previous != nil {
+			want[filepath.Join(e.ID, e.Previous.SHA256+".xml")] = true
+		}
+	}
+	got := map[string]bool{}
+	root := filepath.Join(d.Path(), "packs")
+	require.NoError(t, filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		got[rel] = true
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		assert.Equal(t, strings.TrimSuffix(filepath.Base(p), ".xml"), hex.EncodeToString(sum[:]), "%s holds other bytes than its name says (half a pack?)", rel)
+		return nil
+	}))
+	assert.Equal(t, want, got, "pack files and index disagree")
+	for _, sub := range []string{"", "meta"} {
+		ents, _ := os.ReadDir(filepath.Join(d.Path(), sub))
+		for _, e := range ents {
+			assert.False(t, strings.HasPrefix(e.Name(), ".tmp-"), "temporary file %s left in %q", e.Name(), sub)
+		}
+	}
+	_, err = os.Stat(filepath.Join(d.Path(), "quarantine"))
+	assert.ErrorIs(t, err, fs.ErrNotExist, "nothing should be quarantined")
+}
+
+type change struct {
+	name  string
+	steps []string
+	run   func(d *store.Dir) error
+}
+
+var changes = []change{
+	{"import new pack", store.ImportSteps, func(d *store.Dir) error {
+		data := storetest.Pack("Contoso.Crash.C", "3.0.0.0")
+		r := storetest.Request("Contoso.Crash.C", "3.0.0.0", data)
+		r.Time = tBase.Add(2 * time.Hour)
+		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
+		return err
+	}},
+	{"import replacing a pack", store.ImportSteps, func(d *store.Dir) error {
+		data := storetest.Pack(idA, "1.2.0.0")
+		r := storetest.Request(idA, "1.2.0.0", data)
+		r.Time = tBase.Add(2 * time.Hour)
+		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
+		return err
+	}},
+	{"remove", store.RemoveSteps, func(d *store.Dir) error { return d.Remove(context.Background(), idA) }},
+	{"rollback", store.RollbackSteps, func(d *store.Dir) error {
+		_, err := d.Rollback(context.Background(), idA)
+		return err
+	}},
+}
+
+// expected runs c on a freshly seeded store and returns the states before
+// and after.
+func expected(t *testing.T, c change) (before, after state) {
+	d := openTemp(t)
+	seed(t, d)
+	before = stateOf(t, d)
+	require.NoError(t, c.run(d))
+	return before, stateOf(t, d)
+}
+
+// TestCrashAtEveryStep interrupts each change at each step as if the process
+// died there, reopens the directory and checks that the store holds the old
+// state or the new one, with pack files and index in agreement.
+func TestCrashAtEveryStep(t *testing.T) {
+	for _, c := range changes {
+		before, after := expected(t, c)
+		for _, step := range c.steps {
+			t.Run(c.name+"/"+step, func(t *testing.T) {
+				dir := t.TempDir()
+				d, err := store.OpenDir(dir, nil)
+				require.NoError(t, err)
+				seed(t, d)
+				store.SetFailpoint(d, func(s string) error {
+					if s == step {
+						return store.ErrCrash
+					}
+					return nil
+				})
+				err = c.run(d)
+				require.ErrorIs(t, err, store.ErrCrash)
+				require.NoError(t, d.Close())
+
+				d2, err := store.OpenDir(dir, nil)
+				require.NoError(t, err, "reopen after the crash")
+				defer d2.Close()
+				assert.False(t, d2.Rebuilt(), "the index survives every crash")
+				got := stateOf(t, d2)
+				committed := slices.Index(c.steps, step) >= slices.Index(c.steps, store.CommittedFrom)
+				if committed {
+					assert.Equal(t, after, got, "a crash after the index rename keeps the change")
+				} else {
+					assert.Equal(t, before, got, "a crash before the index rename loses the change")
+				}
+				checkConsistent(t, d2)
+			})
+		}
+	}
+}
+
+// TestFailureAtEveryStep makes each step of each change fail (an I/O
+// error, not a crash): before the index is durable the store must be
+// exactly as it was, on disk and in memory; after, the change stands.
+func TestFailureAtEveryStep(t *testing.T) {
+	errDisk := errors.New("disk full")
+	for _, c := range changes {
+		before, after := expected(t, c)
+		for _, step := range c.steps {
+			t.Run(c.name+"/"+step, func(t *testing.T) {
+				dir := t.TempDir()
+				d, err := store.OpenDir(dir, nil)
+				require.NoError(t, err)
+				seed(t, d)
+				store.SetFailpoint(d, func(s string) error {
+					if s == step {
+						return errDisk
+					}
+					return nil
+				})
+				err = c.run(d)
+				durable := slices.Index(c.steps, step) >= slices.Index(c.steps, store.DurableFrom)
+				want := before
+				if durable {
+					assert.NoError(t, err, "a failure after the commit does not fail the change")
+					want = after
+				} else {
+					require.ErrorIs(t, err, errDisk)
+					var oe *store.OpError
+					require.ErrorAs(t, err, &oe)
+					assert.NotEmpty(t, oe.Step, "the error names the step")
+				}
+				store.SetFailpoint(d, nil)
+				assert.Equal(t, want, stateOf(t, d), "state in memory")
+				checkConsistent(t, d)
+				require.NoError(t, d.Close())
+
+				d2, err := store.OpenDir(dir, nil)
+				require.NoError(t, err)
+				defer d2.Close()
+				assert.Equal(t, want, stateOf(t, d2), "state after reopening")
+				assert.Empty(t, d2.Report().Removed, "nothing was left to clean up")
+				checkConsistent(t, d2)
+			})
+		}
+	}
+}
