@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync/catalog"
+	"mpsync.dev/overrides"
 )
 
 // Rule names one of the two Advisor rules that keep management packs current.
@@ -23,11 +24,12 @@ const (
 // ManagementGroupClass is the class both rules target and overrides must be
 // aimed at: "Operations Manager Management Group", defined in
 // Microsoft.SystemCenter.Library.
-const ManagementGroupClass = "Microsoft.SystemCenter.ManagementGroup"
+// It is the same constant as [overrides.ManagementGroupClass].
+const ManagementGroupClass = overrides.ManagementGroupClass
 
 // ManagementGroupClassGUID is the class id of [ManagementGroupClass] as public
 // SCOM tooling records it.
-const ManagementGroupClassGUID = "6b1d1be8-ebb4-b425-08dc-2385c5930b04"
+const ManagementGroupClassGUID = overrides.ManagementGroupClassGUID
 
 // All returns both rules in the order they run when run together: base packs
 // first, because solution packs reference them.
