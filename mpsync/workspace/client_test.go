@@ -110,7 +110,9 @@ func TestStaleCatalogWhenServiceIsDown(t *testing.T) {
 		down func(*mpsynctest.Server)
 	}{
 		{"503", func(s *mpsynctest.Server) { s.Fail("catalog", mpsynctest.Fault{Status: http.StatusServiceUnavailable}) }},
-		{"500", func(s *mpsynctest.Server) { s.Fail("catalog", mpsynctest.Fault{Status: http.StatusInternalServerError}) }},
+		{"500", func(s *mpsynctest.Server) {
+			s.Fail("catalog", mpsynctest.Fault{Status: http.StatusInternalServerError})
+		}},
 		{"429", func(s *mpsynctest.Server) { s.Fail("catalog", mpsynctest.Fault{Status: http.StatusTooManyRequests}) }},
 		{"network", func(s *mpsynctest.Server) { s.Close() }},
 	} {

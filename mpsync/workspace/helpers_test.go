@@ -2,11 +2,11 @@ package workspace_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/json"
-	"net/http/httptest"
-	"context"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
