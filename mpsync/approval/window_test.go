@@ -185,3 +185,35 @@ func TestSpanZones(t *testing.T) {
 		t.Errorf("NewSpan = %v, %v", s, err)
 	}
 }
+
+func BenchmarkWindowDecide(b *testing.B) {
+	w, err := approval.ParseWindow("0 2 * * SAT", 4*time.Hour, "Europe/Berlin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := mpsync.ApprovalRequest{Now: time.Date(2026, 6, 3, 12, 0, 0, 0, time.UTC)}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := w.Decide(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The worst case: a deny span that always covers the allow span, so
+// NextOpen searches the whole horizon.
+func BenchmarkWindowNextOpenNever(b *testing.B) {
+	allow, _ := approval.ParseSpan("0 2 * * *", time.Hour, "UTC")
+	deny, _ := approval.ParseSpan("0 0 * * *", 24*time.Hour, "UTC")
+	w, err := approval.NewWindow([]approval.Span{allow}, []approval.Span{deny})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Date(2026, 6, 3, 12, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		if !w.NextOpen(now).IsZero() {
+			b.Fatal("found an open moment")
+		}
+	}
+}

@@ -187,6 +187,8 @@ func TestMemoryLen(t *testing.T) {
 	}
 }
 
+// BenchmarkStoreQuery10k decodes a 10k-record ledger from scratch (a
+// process start).
 func BenchmarkStoreQuery10k(b *testing.B) {
 	m := newMetaMap()
 	l := ledger.NewStore(m)
@@ -202,7 +204,7 @@ func BenchmarkStoreQuery10k(b *testing.B) {
 	q := mpsync.LedgerQuery{Kind: mpsync.RecordResult, Group: "QA", Pack: "Microsoft.IntelligencePacks.Updates"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := l.Query(ctx, q); err != nil {
+		if _, err := ledger.NewStore(m).Query(ctx, q); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -215,6 +217,91 @@ func BenchmarkStoreAppend(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := l.Append(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func reasons(t *testing.T, l mpsync.Ledger) string {
+	t.Helper()
+	got, err := l.Query(context.Background(), mpsync.LedgerQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, r := range got {
+		s = append(s, r.Reason)
+	}
+	return strings.Join(s, ",")
+}
+
+func line(reason string) string {
+	return `{"time":"2026-05-01T12:00:00Z","kind":"run","reason":"` + reason + `"}`
+}
+
+// The Store decodes only what was appended since its last Query, and
+// notices when the record was rewritten underneath it.
+func TestStoreQuerySeesEveryChange(t *testing.T) {
+	m := newMetaMap()
+	l := ledger.NewStore(m)
+	steps := []struct {
+		name string
+		data string
+		want string
+	}{
+		{"first", line("a") + "\n", "a"},
+		{"appended", line("a") + "\n" + line("b") + "\n", "a,b"},
+		{"last line without newline", line("a") + "\n" + line("b") + "\n" + line("c"), "a,b,c"},
+		{"newline added later", line("a") + "\n" + line("b") + "\n" + line("c") + "\n", "a,b,c"},
+		{"rewritten, same length", line("x") + "\n" + line("b") + "\n" + line("c") + "\n", "x,b,c"},
+		{"rewritten, shorter", line("y") + "\n", "y"},
+		{"rewritten, longer", line("z") + "\n" + line("q") + "\n" + line("r") + "\n", "z,q,r"},
+		{"emptied", "", ""},
+	}
+	for _, s := range steps {
+		m.set(ledger.StoreRecord, s.data)
+		if got := reasons(t, l); got != s.want {
+			t.Fatalf("%s: Query = [%s], want [%s]", s.name, got, s.want)
+		}
+	}
+}
+
+func TestStoreCorruptLineNumberAfterCache(t *testing.T) {
+	m := newMetaMap()
+	l := ledger.NewStore(m)
+	m.set(ledger.StoreRecord, line("a")+"\n"+line("b")+"\n")
+	reasons(t, l)
+	m.set(ledger.StoreRecord, line("a")+"\n"+line("b")+"\n\n"+"oops\n")
+	_, err := l.Query(context.Background(), mpsync.LedgerQuery{})
+	var ce *ledger.CorruptError
+	if !errors.As(err, &ce) || ce.Line != 4 {
+		t.Fatalf("Query = %v, want a CorruptError on line 4", err)
+	}
+}
+
+// BenchmarkStoreQueryIncremental is the engine's pattern: append a few
+// records, query, on a ledger of 10k records.
+func BenchmarkStoreQueryIncremental(b *testing.B) {
+	m := newMetaMap()
+	l := ledger.NewStore(m)
+	ctx := context.Background()
+	r := ledgertest.Sample()
+	for i := range 10000 {
+		r.Time = t0.Add(time.Duration(i) * time.Minute)
+		if err := l.Append(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	q := mpsync.LedgerQuery{Kind: mpsync.RecordMarkBad}
+	if _, err := l.Query(ctx, q); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := l.Append(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := l.Query(ctx, q); err != nil {
 			b.Fatal(err)
 		}
 	}

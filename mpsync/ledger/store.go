@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"mpsync.dev/mpsync"
@@ -33,8 +34,9 @@ type Appender interface {
 type Store struct {
 	meta Appender
 
-	mu      sync.Mutex // serialises appends
+	mu      sync.Mutex // serialises appends and guards the cache
 	checked bool       // the tail was checked for a torn line
+	cache   decodeCache
 }
 
 // NewStore returns a ledger that keeps its records in s.
@@ -79,57 +81,103 @@ func (l *Store) Append(ctx context.Context, r mpsync.Record) error {
 // first; records with equal times come in the order they were appended. A
 // missing record is an empty ledger. A line a crash cut short is skipped;
 // any other bad line is reported as a [*CorruptError].
+//
+// The Store keeps the records it has decoded and, as long as the bytes it
+// decoded are still the record's prefix, decodes only the lines appended
+// since; otherwise it decodes the whole record again.
 func (l *Store) Query(ctx context.Context, q mpsync.LedgerQuery) ([]mpsync.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	data, err := l.meta.ReadMeta(ctx, StoreRecord)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+		data, err = nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger: reading %s: %w", StoreRecord, err)
 	}
-	var out []mpsync.Record
-	err = decodeLines(data, func(r mpsync.Record) {
-		if q.Match(r) {
-			out = append(out, r)
-		}
-	})
+	if !l.cache.valid(data) {
+		l.cache = decodeCache{}
+	}
+	tail, err := l.cache.decode(data)
 	if err != nil {
 		return nil, err
 	}
-	return filter(out, mpsync.LedgerQuery{}), nil
+	out := filter(l.cache.records, q)
+	for _, r := range tail {
+		if q.Match(r) {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b mpsync.Record) int { return a.Time.Compare(b.Time) })
+	return out, nil
 }
 
-// decodeLines calls fn for every record in data. Blank lines are ignored. A
-// line that ends before its JSON value does is a torn append and skipped
-// when it is the last line, or when a later append finished it with a
-// newline; any other bad line is a *CorruptError.
-func decodeLines(data []byte, fn func(mpsync.Record)) error {
-	lineNo := 0
-	for len(data) > 0 {
-		lineNo++
-		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
+// decodeCache holds the records decoded from the complete lines of a
+// record's prefix.
+type decodeCache struct {
+	records []mpsync.Record
+	offset  int    // bytes of complete lines decoded
+	lines   int    // number of those lines
+	check   []byte // the last bytes before offset, to notice a rewrite
+}
+
+const cacheCheckLen = 256
+
+// valid reports whether data still starts with the bytes the cache decoded.
+func (c *decodeCache) valid(data []byte) bool {
+	return len(data) >= c.offset && bytes.Equal(data[c.offset-len(c.check):c.offset], c.check)
+}
+
+// decode decodes the complete lines of data after the cache's offset into
+// the cache, and returns the records of a last line without a newline
+// (which may still grow, so it is not cached). Blank lines are ignored. A
+// line that ends before its JSON value does is a torn append and skipped;
+// any other bad line is a *CorruptError.
+func (c *decodeCache) decode(data []byte) ([]mpsync.Record, error) {
+	rest := data[c.offset:]
+	for {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break
 		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
+		r, ok, err := decodeLine(rest[:i], c.lines+1)
+		if err != nil {
+			return nil, err
 		}
-		var r mpsync.Record
-		if err := json.Unmarshal(line, &r); err != nil {
-			if isTruncated(line) {
-				continue
-			}
-			return &CorruptError{Name: StoreRecord, Line: lineNo, Err: err}
+		if ok {
+			c.records = append(c.records, r)
 		}
-		fn(r)
+		c.lines++
+		c.offset += i + 1
+		rest = rest[i+1:]
 	}
-	return nil
+	c.check = append(c.check[:0], data[max(0, c.offset-cacheCheckLen):c.offset]...)
+	if len(rest) == 0 {
+		return nil, nil
+	}
+	r, ok, err := decodeLine(rest, c.lines+1)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return []mpsync.Record{r}, nil
+}
+
+// decodeLine decodes one line; ok is false for a blank or torn line.
+func decodeLine(line []byte, lineNo int) (r mpsync.Record, ok bool, err error) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return r, false, nil
+	}
+	if err := json.Unmarshal(line, &r); err != nil {
+		if isTruncated(line) {
+			return r, false, nil
+		}
+		return r, false, &CorruptError{Name: StoreRecord, Line: lineNo, Err: err}
+	}
+	return r, true, nil
 }
 
 // isTruncated reports whether line is a cut-short prefix of a JSON value:
