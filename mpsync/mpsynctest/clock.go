@@ -1,21 +1,22 @@
 package mpsynctest
 
 import (
+	"context"
 	"sort"
 	"sync"
 	"time"
 
 	"mpsync.dev/mpsync"
+	"mpsync.dev/rules"
 )
 
 // ManualClock is an [mpsync.Clock] whose time moves only when told to. A
 // test harness or a staging pipeline that simulates a week uses it to drive
 // the engine's 12-hour and 5-minute rules without sleeping.
 //
-// Advance fires every timer that falls due, in time order, and returns after
-// each fired timer's receiver has had the chance to act on it only if the
-// receiver reads promptly; use [ManualClock.AdvanceTo] with an engine's
-// RunPending (or Wait) helpers for exact step-by-step control.
+// Advancing fires every timer that falls due, in time order, without
+// waiting for the receivers to act. To step an engine through its schedule
+// exactly, use [Drive], which runs what is due at each step itself.
 type ManualClock struct {
 	mu     sync.Mutex
 	now    time.Time
@@ -121,4 +122,43 @@ func (t *manualTimer) Stop() bool {
 		}
 	}
 	return false
+}
+
+// Drive moves clock forward to until, stopping at every moment a rule of e
+// is due and running what is due there with [mpsync.Engine.RunDue], and
+// returns the reports of the runs in order. It is how a harness or a staging
+// pipeline runs a week of the engine's schedule in a few seconds and sees
+// exactly the runs the schedule makes: no goroutine, no sleeping. (To test
+// Engine.Start itself, run it inside a testing/synctest bubble with the
+// system clock instead.)
+func Drive(ctx context.Context, e *mpsync.Engine, clock *ManualClock, until time.Time) ([]*mpsync.Report, error) {
+	var reps []*mpsync.Report
+	for {
+		if err := ctx.Err(); err != nil {
+			return reps, err
+		}
+		next, ok := earliest(e.NextRuns(ctx))
+		if !ok || next.After(until) {
+			clock.AdvanceTo(until)
+			return reps, nil
+		}
+		clock.AdvanceTo(next)
+		rep, err := e.RunDue(ctx)
+		if err != nil {
+			return reps, err
+		}
+		if rep != nil {
+			reps = append(reps, rep)
+		}
+	}
+}
+
+func earliest(m map[rules.Rule]time.Time) (time.Time, bool) {
+	var min time.Time
+	for _, t := range m {
+		if min.IsZero() || t.Before(min) {
+			min = t
+		}
+	}
+	return min, !min.IsZero()
 }
