@@ -31,7 +31,8 @@ type Request struct {
 	PackID string
 	// IfNoneMatch is the request's If-None-Match header.
 	IfNoneMatch string
-	// Status is the status answered (200 for a dropped body).
+	// Status is the status answered (200 for a dropped body, 0 while the
+	// request is being answered).
 	Status int
 	// Bytes is the number of body bytes written.
 	Bytes int64
@@ -91,7 +92,9 @@ func (s *Server) ResetStats() {
 	s.requests = nil
 }
 
-func (s *Server) record(rq Request) {
+// begin counts a request before anything is written, so a client that has
+// seen a response always finds it counted; it returns its log index.
+func (s *Server) begin(rq Request) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := &s.stats
@@ -99,28 +102,63 @@ func (s *Server) record(rq Request) {
 	switch rq.Kind {
 	case KindCatalog:
 		st.CatalogRequests++
-		st.CatalogBytes += rq.Bytes
-		if rq.Status == http.StatusNotModified {
-			st.NotModified++
-		}
 	case KindPack:
 		st.PackRequests++
-		st.PackBytes += rq.Bytes
-	}
-	if rq.Status == http.StatusUnauthorized || rq.Status == http.StatusForbidden {
-		st.Refused++
-	}
-	if rq.Fault {
-		st.Faults++
 	}
 	if st.ByPath == nil {
 		st.ByPath = map[string]PathStats{}
 	}
 	ps := st.ByPath[rq.Path]
 	ps.Requests++
-	ps.Bytes += rq.Bytes
 	st.ByPath[rq.Path] = ps
 	s.requests = append(s.requests, rq)
+	return len(s.requests) - 1
+}
+
+// markFault records that an injected fault answers request i.
+func (s *Server) markFault(i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.Faults++
+	if i < len(s.requests) {
+		s.requests[i].Fault = true
+	}
+}
+
+// status records the status of request i before it is sent.
+func (s *Server) status(i int, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case code == http.StatusNotModified:
+		s.stats.NotModified++
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		s.stats.Refused++
+	}
+	if i < len(s.requests) {
+		s.requests[i].Status = code
+	}
+}
+
+// addBytes counts n body bytes of request i (n may be negative to take
+// back bytes that could not be written).
+func (s *Server) addBytes(i int, n int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i >= len(s.requests) {
+		return // ResetStats ran meanwhile
+	}
+	rq := &s.requests[i]
+	rq.Bytes += n
+	switch rq.Kind {
+	case KindCatalog:
+		s.stats.CatalogBytes += n
+	case KindPack:
+		s.stats.PackBytes += n
+	}
+	ps := s.stats.ByPath[rq.Path]
+	ps.Bytes += n
+	s.stats.ByPath[rq.Path] = ps
 }
 
 // ServeHTTP serves PROTOCOL.md:
@@ -129,23 +167,13 @@ func (s *Server) record(rq Request) {
 //	GET /workspaces/{id}/packs/{packId}/{version}
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq := Request{Method: r.Method, Path: r.URL.Path, Kind: KindOther, IfNoneMatch: r.Header.Get("If-None-Match")}
-	cw := &countingWriter{ResponseWriter: w}
-	defer func() {
-		rq.Status, rq.Bytes = cw.status, cw.n
-		if rq.Status == 0 {
-			rq.Status = http.StatusOK
-		}
-		s.record(rq)
-		s.log.Debug("mpsynctest: served", "method", rq.Method, "path", rq.Path, "status", rq.Status, "bytes", rq.Bytes, "fault", rq.Fault)
-	}()
-
 	ws, rest, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/workspaces/"), "/")
-	if !strings.HasPrefix(r.URL.Path, "/workspaces/") || !ok {
-		writeError(cw, http.StatusNotFound, "NotFound", "no such resource")
-		return
+	if !strings.HasPrefix(r.URL.Path, "/workspaces/") {
+		ok = false
 	}
 	var packID, version string
 	switch {
+	case !ok:
 	case rest == "catalog":
 		rq.Kind = KindCatalog
 	case strings.HasPrefix(rest, "packs/"):
@@ -155,9 +183,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rq.PackID = id
 		}
 	}
+	idx := s.begin(rq)
+	cw := &countingWriter{ResponseWriter: w, s: s, i: idx}
+	defer func() {
+		s.log.Debug("mpsynctest: served", "method", rq.Method, "path", rq.Path, "status", cw.code, "bytes", cw.n)
+	}()
+	if !ok {
+		writeError(cw, http.StatusNotFound, "NotFound", "no such resource")
+		return
+	}
 
 	if f := s.takeFault(r, rq.Kind, packID); f != nil {
-		rq.Fault = true
+		s.markFault(idx)
 		if s.applyFault(cw, r, rq.Kind, packID, version, f) {
 			return
 		}
@@ -239,25 +276,33 @@ func (s *Server) servePack(w http.ResponseWriter, r *http.Request, id, version s
 	_, _ = io.Copy(w, body)
 }
 
-// countingWriter records the status and counts body bytes.
+// countingWriter records the status and counts body bytes before they are
+// sent.
 type countingWriter struct {
 	http.ResponseWriter
-	status int
-	n      int64
+	s    *Server
+	i    int
+	code int
+	n    int64
 }
 
 func (c *countingWriter) WriteHeader(code int) {
-	if c.status == 0 {
-		c.status = code
+	if c.code == 0 {
+		c.code = code
+		c.s.status(c.i, code)
 	}
 	c.ResponseWriter.WriteHeader(code)
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
+	if c.code == 0 {
+		c.WriteHeader(http.StatusOK)
 	}
+	c.s.addBytes(c.i, int64(len(p)))
 	n, err := c.ResponseWriter.Write(p)
+	if n < len(p) {
+		c.s.addBytes(c.i, int64(n-len(p)))
+	}
 	c.n += int64(n)
 	return n, err
 }

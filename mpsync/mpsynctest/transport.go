@@ -108,4 +108,3 @@ func (w *pipeWriter) abort(err error) {
 	})
 	w.pw.CloseWithError(err)
 }
-
