@@ -1,0 +1,128 @@
+package pack_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"testing"
+
+	"github.com/beevik/etree"
+
+	"mpsync.dev/internal/packgen"
+	"mpsync.dev/mpsync/pack"
+)
+
+// benchPack generates a pack of at least size bytes with 20 references.
+func benchPack(b *testing.B, size int) []byte {
+	b.Helper()
+	spec := packgen.Spec{ID: "Contoso.Bench", Version: pack.MustParseVersion("1.0.0.0"), TargetSize: size}
+	for i := range 20 {
+		spec.References = append(spec.References, pack.Reference{
+			Alias: "Ref" + string(rune('A'+i)), ID: "Contoso.Library" + string(rune('A'+i)), Version: pack.MustParseVersion("7.0.8433.0"),
+		})
+	}
+	doc, err := spec.Bytes()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return doc
+}
+
+// BenchmarkReadManifest reads only the manifest: the cost must not grow
+// with the pack's size.
+func BenchmarkReadManifest(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"50KB", 50 << 10}, {"5MB", 5 << 20}, {"50MB", 50 << 20}} {
+		b.Run(size.name, func(b *testing.B) {
+			doc := benchPack(b, size.n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pack.ReadManifest(bytes.NewReader(doc)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkParseWhole5MB parses a 5 MB pack completely, for comparison
+// with ReadManifest and Validate.
+func BenchmarkParseWhole5MB(b *testing.B) {
+	doc := benchPack(b, 5<<20)
+	b.Run("etree", func(b *testing.B) {
+		b.SetBytes(int64(len(doc)))
+		b.ReportAllocs()
+		for b.Loop() {
+			d := etree.NewDocument()
+			if _, err := d.ReadFrom(bytes.NewReader(doc)); err != nil {
+				b.Fatal(err)
+			}
+			if d.FindElement("/ManagementPack/Manifest/Identity/ID") == nil {
+				b.Fatal("no ID")
+			}
+		}
+	})
+	b.Run("xml.Token", func(b *testing.B) {
+		b.SetBytes(int64(len(doc)))
+		b.ReportAllocs()
+		for b.Loop() {
+			dec := xml.NewDecoder(bytes.NewReader(doc))
+			for {
+				_, err := dec.Token()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("xml.Unmarshal", func(b *testing.B) {
+		type rule struct {
+			ID       string `xml:"ID,attr"`
+			Interval int    `xml:"DataSources>DataSource>IntervalSeconds"`
+		}
+		type mp struct {
+			ID    string `xml:"Manifest>Identity>ID"`
+			Rules []rule `xml:"Monitoring>Rules>Rule"`
+		}
+		b.SetBytes(int64(len(doc)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var m mp
+			if err := xml.Unmarshal(doc, &m); err != nil {
+				b.Fatal(err)
+			}
+			if m.ID == "" || len(m.Rules) == 0 {
+				b.Fatal("nothing read")
+			}
+		}
+	})
+}
+
+// BenchmarkValidate5MB checks a whole 5 MB pack with the default limits.
+func BenchmarkValidate5MB(b *testing.B) {
+	doc := benchPack(b, 5<<20)
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := pack.Validate(bytes.NewReader(doc), pack.Expect{ID: "Contoso.Bench"}, pack.Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPackgen5MB is the cost of generating the benchmark input.
+func BenchmarkPackgen5MB(b *testing.B) {
+	spec := packgen.Spec{ID: "Contoso.Bench", TargetSize: 5 << 20}
+	b.SetBytes(5 << 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := spec.WriteTo(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
