@@ -93,13 +93,19 @@ func (c *Client) Fetch(ctx context.Context, p catalog.Pack) (io.ReadCloser, erro
 	})
 	op := "fetch " + p.ID + " " + p.Version.String()
 	resp, err := c.do(ctx, req, op)
-	if err != nil {
-		return nil, err
-	}
-	resp.Body.Close()
 	mu.Lock()
 	f := got
 	mu.Unlock()
+	if err != nil {
+		// The body may have been verified just before the context was
+		// cancelled: remove it.
+		if f != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+		return nil, err
+	}
+	resp.Body.Close()
 	if f == nil {
 		return nil, &HTTPError{Op: op, URL: redactURL(u), Status: resp.StatusCode, Attempts: 1, kind: ErrRejected}
 	}
