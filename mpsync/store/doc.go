@@ -1,0 +1,123 @@
+// Package store keeps the management packs imported into a management group,
+// with what the engine needs to know about each (identity, references, hash,
+// provenance) and the version each import replaced, plus small named meta
+// records the engine keeps beside them (the connection, approvals, run
+// history).
+//
+// Two implementations satisfy [mpsync.dev/mpsync.Store]:
+//
+//   - [Dir], a directory on disk: the embedded default. Open it with
+//     [OpenDir], Close it when done.
+//   - [Memory], the same semantics in memory, for tests and dry runs:
+//     [NewMemory].
+//
+// Any other implementation can be checked against the same contract with
+// [mpsync.dev/mpsync/store/storetest.Run].
+//
+// # Importing
+//
+// [Dir.Import] and [Memory.Import] read the whole document before anything
+// changes. The bytes are hashed (SHA-256) and counted as they arrive, then
+// checked against the [ImportRequest]: a size or hash other than the one
+// expected fails with an error wrapping [ErrMismatch]. The document is then
+// validated whole with [mpsync.dev/mpsync/pack.Validate] within the
+// configured [mpsync.dev/mpsync/pack.Limits]; a manifest declaring another
+// id or version wraps both [ErrMismatch] and pack.ErrIdentity, a malformed
+// document pack.ErrMalformed. Only then is the pack committed. A pack id
+// that fails [mpsync.dev/mpsync/pack.CheckID] is refused before any file is
+// touched.
+//
+// Importing an id the store holds replaces it and keeps the replaced version
+// as [Entry.Previous]; [Dir.Rollback] swaps the two back. Only one previous
+// version is kept. Importing the bytes that are already current keeps the
+// previous version as it was.
+//
+// Every error is an [*OpError] naming the operation, the pack id or record
+// name, the step that failed and the file involved; match its cause with
+// errors.Is.
+//
+// # Layout on disk
+//
+// A [Dir] at path holds:
+//
+//	path/lock                    the lock file (holds the pid of the holder)
+//	path/index.json              the index: every Entry, sorted by id
+//	path/packs/<id>/<sha256>.xml the pack files, named by content hash
+//	path/meta/<name>             meta records
+//	path/quarantine/             files set aside by OpenDir, never deleted
+//
+// Pack files are content-addressed: a new version is written under a new
+// name beside the current one, so importing never overwrites a file the
+// index refers to, and a rollback only rewrites the index. Ids name
+// directories, which is why they are restricted to A-Z a-z 0-9 . _ - and,
+// in a Dir, to 255 bytes.
+//
+// [Dir.List] and [Dir.Get] answer from the index held in memory; they never
+// read pack files.
+//
+// # Atomicity and crashes
+//
+// An import runs in this order:
+//
+//  1. stream the bytes into packs/.tmp-import-* while hashing and counting;
+//  2. check size and hash, validate the document, fsync the file;
+//  3. rename it to packs/<id>/<sha256>.xml and fsync the directory;
+//  4. write the new index to .tmp-index-*, fsync it, rename it over
+//     index.json and fsync the directory: the commit point;
+//  5. delete the pack file no entry refers to any more (the version two
+//     imports old).
+//
+// A crash before the rename in step 4 leaves the old index, which does not
+// refer to the new file; a crash after it leaves the new index, whose files
+// were all synced before. Either way the index and the pack files agree, and
+// no entry can point at half a pack. [OpenDir] deletes what an interrupted
+// change leaves behind: temporary files, and pack files the index does not
+// refer to. An error (rather than a crash) at any step before the commit
+// undoes steps 1 to 3, so the store is exactly as it was, on disk and in
+// memory. If the index was renamed into place but its directory could not be
+// synced, the old index is put back; if even that fails, the Dir refuses
+// further use until it is reopened. Remove and Rollback commit the same way
+// (step 4), Remove then deletes the pack's files.
+//
+// [Dir.WriteMeta] replaces a record atomically (temporary file, fsync,
+// rename, fsync of the directory). [Dir.AppendMeta] opens the record with
+// O_APPEND, writes and fsyncs: a crash may leave the last append incomplete,
+// never an earlier one. Record names follow [CheckMetaName].
+//
+// # Locking and a second process
+//
+// A management group has several management servers, and any of them may
+// run the rules; only one process may change a store directory at a time.
+// [OpenDir] takes an exclusive flock(2) on path/lock without waiting and
+// keeps it until [Dir.Close]. A second OpenDir of the same directory, from
+// another process or from this one, fails at once with an error wrapping
+// [ErrLocked] that names the lock file and the pid that holds it; retry
+// later or stop the other process. The kernel releases the lock when the
+// holder exits, even when it crashes, so there is no stale lock to clean up.
+// flock is advisory and works on local file systems; on NFS its behaviour
+// depends on the server. On platforms without flock (Windows, Solaris)
+// OpenDir takes no lock and logs a warning. Within one process a Dir is safe
+// for concurrent use: imports stream and validate in parallel and commit one
+// at a time.
+//
+// # Rebuild and quarantine
+//
+// When index.json is missing, or cannot be decoded, or holds impossible
+// entries, OpenDir rebuilds it from the pack files, reading only their
+// manifests ([mpsync.dev/mpsync/pack.ReadManifest]) and checking each file's
+// hash against its name. For each id the highest version becomes current
+// and the next one previous. The provenance of each pack was recorded only
+// in the index, so a rebuilt entry is recorded as [OwnerCustom]: the engine
+// will not upgrade or remove it until an operator re-adopts it. A corrupt
+// index.json is moved to the quarantine first. OpenDir logs the rebuild at
+// Warn level and reports it in [Dir.Report] ([OpenReport.Rebuilt],
+// [OpenReport.Adopted]). An index written by a newer format is refused, not
+// rebuilt, so that it is never overwritten.
+//
+// A file that does not belong to the layout, a pack file whose content does
+// not match its name or whose manifest cannot be read or declares another
+// id, and the file of an index entry whose size is wrong, are moved to
+// path/quarantine/, with the reason written beside each in a ".reason" file
+// and logged. OpenDir never deletes a file it did not write; it deletes only
+// its own temporary files and pack files no index entry refers to.
+package store
