@@ -25,18 +25,29 @@ var ErrMalformed = errors.New("malformed management pack")
 // Reference is one entry of a manifest's References: a pack this pack uses,
 // by the alias its elements are named with.
 type Reference struct {
-	Alias          string  `json:"alias"`
-	ID             string  `json:"id"`
-	Version        Version `json:"version"`
-	PublicKeyToken string  `json:"publicKeyToken,omitempty"`
+	// Alias is the Alias attribute: the prefix ("SC" in "SC!Element") the
+	// pack's elements use to name elements of the referenced pack.
+	Alias string `json:"alias"`
+	// ID is the referenced pack's id.
+	ID string `json:"id"`
+	// Version is the least version of the referenced pack that satisfies
+	// the reference.
+	Version Version `json:"version"`
+	// PublicKeyToken is the key token of the referenced sealed pack, when
+	// given.
+	PublicKeyToken string `json:"publicKeyToken,omitempty"`
 }
 
 // Manifest is the identity of a management pack and what it references: all
 // the engine needs to diff and order packs.
 type Manifest struct {
-	ID         string      `json:"id"`
-	Version    Version     `json:"version"`
-	Name       string      `json:"name,omitempty"`
+	// ID is Manifest/Identity/ID, the pack id, trimmed of surrounding space.
+	ID string `json:"id"`
+	// Version is Manifest/Identity/Version.
+	Version Version `json:"version"`
+	// Name is Manifest/Name, the display name; it may be empty.
+	Name string `json:"name,omitempty"`
+	// References are Manifest/References, in document order.
 	References []Reference `json:"references,omitempty"`
 	// SchemaVersion is the root's SchemaVersion attribute ("1.0", "2.0").
 	SchemaVersion string `json:"schemaVersion,omitempty"`

@@ -20,7 +20,7 @@ import (
 
 // repoRoot is the module root, relative to this package's directory, where
 // go test runs.
-var repoRoot = filepath.Join("..", "..")
+const repoRoot = "../.."
 
 // corpusDir returns ../shared/mp-corpus next to the repository, or skips the
 // test when it is absent.

@@ -38,7 +38,10 @@ func (l Limits) withDefaults() Limits {
 // Expect is the identity a caller expects a document to declare. Empty or
 // zero fields are not checked.
 type Expect struct {
-	ID      string
+	// ID is the pack id the document must declare in Manifest/Identity/ID.
+	ID string
+	// Version is the version the document must declare; the zero Version
+	// is not checked.
 	Version Version
 }
 
