@@ -42,9 +42,11 @@ type Options struct {
 	// Settings supplies each rule's effective Frequency and Enabled. Nil uses
 	// the rules' defaults (12 h and 5 min, both enabled).
 	Settings SettingsSource
-	// Schedule shapes the scheduler's run times (start alignment and
-	// jitter). The zero value runs each rule every Frequency from Start.
-	Schedule ScheduleOptions
+	// Schedule shapes the scheduler's run times: alignment to a time of day
+	// (SCOM's SyncTime) and a stable jitter. The zero value runs each rule
+	// every Frequency on a grid counted from the Unix epoch. An empty
+	// JitterSeed means the group's name.
+	Schedule rules.ScheduleOptions
 	// Platform lists the packs that ship with the management group. Nil
 	// means [DefaultPlatform].
 	Platform Inventory
@@ -77,7 +79,7 @@ type Engine struct {
 	approver  Approver
 	ledger    Ledger
 	settings  SettingsSource
-	schedOpts ScheduleOptions
+	schedOpts rules.ScheduleOptions
 	platform  Inventory
 	reqs      Requirements
 	proxy     ProxyInfo
@@ -112,7 +114,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 		schedOpts: o.Schedule, platform: o.Platform, reqs: o.Requirements, proxy: o.Proxy,
 		clock: o.Clock, log: o.Logger, onEvent: o.OnEvent, group: o.Group, parallel: o.MaxParallel,
 		manifests: map[string]pack.Manifest{},
-		rc:        ruleClock{next: map[rules.Rule]time.Time{}, settings: map[rules.Rule]RuleSettings{}},
+		rc:        ruleClock{next: map[rules.Rule]time.Time{}, settings: map[rules.Rule]rules.Settings{}},
 	}
 	if e.approver == nil {
 		e.approver = ApproverFunc(func(context.Context, ApprovalRequest) (Decision, error) {
@@ -146,8 +148,11 @@ func New(s Store, opts *Options) (*Engine, error) {
 	if e.parallel <= 0 {
 		e.parallel = 4
 	}
-	if err := e.schedOpts.validate(); err != nil {
-		return nil, fmt.Errorf("mpsync.New: %w", err)
+	if e.schedOpts.JitterSeed == "" {
+		e.schedOpts.JitterSeed = e.group.Name
+	}
+	if _, err := rules.NewSchedule(rules.GetIntelligencePacks.DefaultFrequency(), e.schedOpts); err != nil {
+		return nil, fmt.Errorf("mpsync.New: Options.Schedule: %w", err)
 	}
 	if err := checkLanguage(e.group.Language); err != nil {
 		return nil, fmt.Errorf("mpsync.New: %w", err)

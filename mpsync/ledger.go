@@ -2,6 +2,7 @@ package mpsync
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"mpsync.dev/mpsync/pack"
@@ -67,6 +68,19 @@ func (q LedgerQuery) Match(r Record) bool {
 		(q.Version.IsZero() || r.Version == q.Version) &&
 		(q.SHA256 == "" || r.SHA256 == q.SHA256) &&
 		(q.Since.IsZero() || !r.Time.Before(q.Since))
+}
+
+// Filter returns the records q selects, sorted by time (stable: records
+// with equal times keep their order).
+func (q LedgerQuery) Filter(records []Record) []Record {
+	var out []Record
+	for _, r := range records {
+		if q.Match(r) {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Record) int { return a.Time.Compare(b.Time) })
+	return out
 }
 
 // Ledger records every decision and result, and answers the questions

@@ -28,7 +28,7 @@ func (s *scheduler) stop() {
 // ruleClock tracks when each rule runs next; guarded by Engine.mu.
 type ruleClock struct {
 	next     map[rules.Rule]time.Time
-	settings map[rules.Rule]RuleSettings
+	settings map[rules.Rule]rules.Settings
 }
 
 // Start runs both rules on their effective schedules in a goroutine and
@@ -160,10 +160,10 @@ func (e *Engine) nextRun(ctx context.Context, r rules.Rule) (time.Time, bool) {
 		e.rc.next[r] = next
 	case known && prev.Frequency != st.Frequency:
 		// Frequency changed: re-plan from now rather than from a stale time.
-		next = e.schedOpts.next(e.group.Name, r, st.Frequency, e.clock.Now())
+		next = e.nextAfter(st, e.clock.Now())
 		e.rc.next[r] = next
 		ev = &Event{Kind: EventScheduleChanged, Rule: r,
-			Message: fmt.Sprintf("frequency %s (%s); next run %s", st.Frequency, st.FrequencySource, sinceText(next))}
+			Message: fmt.Sprintf("%s; next run %s", st, sinceText(next))}
 	}
 	e.mu.Unlock()
 	if ev != nil {
@@ -199,7 +199,7 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 		e.mu.Lock()
 		for _, r := range due {
 			st := e.rc.settings[r]
-			e.rc.next[r] = e.schedOpts.next(e.group.Name, r, st.Frequency, now)
+			e.rc.next[r] = e.nextAfter(st, now)
 		}
 		e.mu.Unlock()
 		if p := recover(); p != nil {
@@ -209,4 +209,16 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 		}
 	}()
 	return e.syncLocked(ctx, due, false)
+}
+
+// nextAfter returns a rule's first scheduled run after t.
+func (e *Engine) nextAfter(st rules.Settings, t time.Time) time.Time {
+	s, err := rules.NewSchedule(st.Frequency, e.schedOpts)
+	if err != nil {
+		// New validated the options and settings sources validate
+		// frequencies; fall back to the plain interval all the same.
+		e.log.Error("cannot build schedule", "rule", st.Rule.ShortName(), "err", err)
+		return t.Add(st.Frequency)
+	}
+	return s.Next(t)
 }

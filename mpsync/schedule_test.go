@@ -2,6 +2,8 @@ package mpsync_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -14,6 +16,7 @@ import (
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/store"
+	"mpsync.dev/overrides"
 	"mpsync.dev/rules"
 )
 
@@ -42,24 +45,24 @@ func TestDriveTwelveHoursWithDefaults(t *testing.T) {
 // an override pack edited on disk would.
 type switchable struct {
 	mu  sync.Mutex
-	set map[rules.Rule]mpsync.RuleSettings
+	set map[rules.Rule]rules.Settings
 }
 
 func newSwitchable() *switchable {
-	s := &switchable{set: map[rules.Rule]mpsync.RuleSettings{}}
+	s := &switchable{set: map[rules.Rule]rules.Settings{}}
 	for _, r := range rules.All() {
-		s.set[r] = mpsync.RuleSettings{Rule: r, Enabled: true, Frequency: r.DefaultFrequency(), EnabledSource: "default", FrequencySource: "default"}
+		s.set[r] = rules.Effective(nil, r)
 	}
 	return s
 }
 
-func (s *switchable) Settings(_ context.Context, r rules.Rule) (mpsync.RuleSettings, error) {
+func (s *switchable) Settings(_ context.Context, r rules.Rule) (rules.Settings, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.set[r], nil
 }
 
-func (s *switchable) update(r rules.Rule, f func(*mpsync.RuleSettings)) {
+func (s *switchable) update(r rules.Rule, f func(*rules.Settings)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.set[r]
@@ -76,10 +79,10 @@ func TestScheduleFollowsSettingsWithoutRestart(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 13, countRuns(reps)[rules.GetIntelligencePacks])
 
-	src.update(rules.GetIntelligencePacks, func(s *mpsync.RuleSettings) {
-		s.Frequency, s.FrequencySource = time.Hour, "override Test.Hourly in pack Test.Overrides"
+	src.update(rules.GetIntelligencePacks, func(s *rules.Settings) {
+		s.Frequency, s.FrequencySource = time.Hour, rules.Source{OverrideID: "Test.Hourly"}
 	})
-	src.update(rules.MPUpdate, func(s *mpsync.RuleSettings) { s.Enabled, s.EnabledSource = false, "override Test.Off" })
+	src.update(rules.MPUpdate, func(s *rules.Settings) { s.Enabled, s.EnabledSource = false, rules.Source{OverrideID: "Test.Off"} })
 	reps, err = mpsynctest.Drive(ctx, r.engine, r.clock, t0.Add(25*time.Hour))
 	require.NoError(t, err)
 	runs := countRuns(reps)
@@ -89,7 +92,7 @@ func TestScheduleFollowsSettingsWithoutRestart(t *testing.T) {
 	st, err := r.engine.Status(ctx)
 	require.NoError(t, err)
 	assert.False(t, st.Rules[0].Enabled)
-	assert.Equal(t, "override Test.Off", st.Rules[0].EnabledSource)
+	assert.Equal(t, "Test.Off", st.Rules[0].EnabledSource.OverrideID)
 	assert.Equal(t, time.Hour, st.Rules[1].Frequency)
 
 	rep, err := r.engine.Sync(ctx, rules.MPUpdate)
@@ -141,4 +144,46 @@ func TestStopLeavesNoGoroutine(t *testing.T) {
 	require.NoError(t, e.Close())
 	_, err = e.Sync(context.Background())
 	assert.ErrorIs(t, err, mpsync.ErrClosed)
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(to, b, 0o644))
+}
+
+func TestOverridePacksDriveTheSchedule(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, filepath.Join("..", "testdata", "overrides", "mpupdate-disabled.xml"), filepath.Join(dir, "freeze.xml"))
+	copyFile(t, filepath.Join("..", "testdata", "overrides", "gip-hourly.xml"), filepath.Join(dir, "hourly.xml"))
+	src := mpsync.OverrideSettings(overrides.NewSource(overrides.SourceOptions{Paths: []string{dir}}), overrides.Target{})
+	r := newRig(t, &mpsync.Options{Settings: src})
+	ctx := context.Background()
+
+	reps, err := mpsynctest.Drive(ctx, r.engine, r.clock, t0.Add(6*time.Hour))
+	require.NoError(t, err)
+	runs := countRuns(reps)
+	assert.Zero(t, runs[rules.MPUpdate], "disabled by the override pack")
+	assert.Equal(t, 7, runs[rules.GetIntelligencePacks], "hourly: at start and each hour")
+	st, err := r.engine.Status(ctx)
+	require.NoError(t, err)
+	assert.Contains(t, st.Rules[1].FrequencySource.String(), "override")
+	assert.Equal(t, time.Hour, st.Rules[1].Frequency)
+
+	// A broken edit keeps the last valid overrides (the freeze holds) and
+	// is reported.
+	copyFile(t, filepath.Join("..", "testdata", "overrides", "malformed.xml"), filepath.Join(dir, "freeze.xml"))
+	reps, err = mpsynctest.Drive(ctx, r.engine, r.clock, t0.Add(8*time.Hour))
+	require.NoError(t, err)
+	assert.Zero(t, countRuns(reps)[rules.MPUpdate])
+	require.Error(t, src.Err())
+	assert.Contains(t, src.Err().Error(), "freeze.xml")
+
+	// Lifting the freeze: the rule runs again without a restart.
+	require.NoError(t, os.Remove(filepath.Join(dir, "freeze.xml")))
+	reps, err = mpsynctest.Drive(ctx, r.engine, r.clock, t0.Add(9*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 1, countRuns(reps)[rules.MPUpdate])
+	assert.NoError(t, src.Err())
 }

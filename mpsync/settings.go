@@ -3,50 +3,81 @@ package mpsync
 import (
 	"context"
 	"fmt"
-	"time"
+	"sync"
 
+	"mpsync.dev/overrides"
 	"mpsync.dev/rules"
 )
 
-// RuleSettings are a rule's effective settings and where each comes from.
-type RuleSettings struct {
-	Rule      rules.Rule    `json:"rule"`
-	Enabled   bool          `json:"enabled"`
-	Frequency time.Duration `json:"frequency"`
-	// EnabledSource says what set Enabled: "default", or the override and
-	// the pack that holds it.
-	EnabledSource string `json:"enabledSource"`
-	// FrequencySource says what set Frequency, in the same form.
-	FrequencySource string `json:"frequencySource"`
-	// Notes carries warnings and conflicts worth showing an operator.
-	Notes []string `json:"notes,omitempty"`
-}
-
-// SettingsSource supplies each rule's effective settings. The engine asks
-// before every run and every scheduling decision, so a source whose inputs
-// change (an override pack edited on disk) is followed without a restart;
-// make Settings cheap when nothing changed. Implementations must be safe for
-// concurrent use.
+// SettingsSource supplies each rule's effective settings ([rules.Settings]:
+// Enabled and Frequency, each with the override that set it). The engine
+// asks before every run and every scheduling decision, so a source whose
+// inputs change (an override pack edited on disk) is followed without a
+// restart; make Settings cheap when nothing changed. Implementations must
+// be safe for concurrent use.
 type SettingsSource interface {
-	Settings(ctx context.Context, r rules.Rule) (RuleSettings, error)
+	Settings(ctx context.Context, r rules.Rule) (rules.Settings, error)
 }
 
 // SettingsFunc adapts a function to [SettingsSource].
-type SettingsFunc func(ctx context.Context, r rules.Rule) (RuleSettings, error)
+type SettingsFunc func(ctx context.Context, r rules.Rule) (rules.Settings, error)
 
 // Settings calls f.
-func (f SettingsFunc) Settings(ctx context.Context, r rules.Rule) (RuleSettings, error) {
+func (f SettingsFunc) Settings(ctx context.Context, r rules.Rule) (rules.Settings, error) {
 	return f(ctx, r)
 }
 
 // DefaultSettings returns the rules' defaults: MPUpdate every 43200 s and
 // GetIntelligencePacks every 300 s, both enabled.
 func DefaultSettings() SettingsSource {
-	return SettingsFunc(func(_ context.Context, r rules.Rule) (RuleSettings, error) {
+	return SettingsFunc(func(_ context.Context, r rules.Rule) (rules.Settings, error) {
 		if !r.Valid() {
-			return RuleSettings{}, fmt.Errorf("unknown rule %q", r)
+			return rules.Settings{}, fmt.Errorf("unknown rule %q", r)
 		}
-		return RuleSettings{Rule: r, Enabled: r.DefaultEnabled(), Frequency: r.DefaultFrequency(),
-			EnabledSource: "default", FrequencySource: "default"}, nil
+		return rules.Effective(nil, r), nil
 	})
+}
+
+// OverrideSettings returns the settings the override packs of src give the
+// management group t (the zero Target is the usual case), resolved with
+// SCOM's precedence by package overrides and rules. src re-reads a file only
+// when it changed, so asking often is cheap.
+//
+// When an override pack becomes invalid (a bad edit), the last valid
+// overrides stay in force, as the caller of [overrides.Source.Load] keeps
+// them, and the returned [OverrideSettingsSource.Err] reports the problem;
+// Settings fails only when no valid set was ever loaded.
+func OverrideSettings(src *overrides.Source, t overrides.Target) *OverrideSettingsSource {
+	return &OverrideSettingsSource{src: src, target: t}
+}
+
+// OverrideSettingsSource is the [SettingsSource] of [OverrideSettings].
+type OverrideSettingsSource struct {
+	src    *overrides.Source
+	target overrides.Target
+	mu     sync.Mutex
+	err    error
+}
+
+// Settings loads the overrides (cheaply when unchanged) and resolves r.
+func (o *OverrideSettingsSource) Settings(ctx context.Context, r rules.Rule) (rules.Settings, error) {
+	if !r.Valid() {
+		return rules.Settings{}, fmt.Errorf("unknown rule %q", r)
+	}
+	set, err := o.src.Load(ctx)
+	o.mu.Lock()
+	o.err = err
+	o.mu.Unlock()
+	if set == nil && err != nil {
+		return rules.Settings{}, fmt.Errorf("override packs: %w", err)
+	}
+	return rules.EffectiveFor(set, r, o.target), nil
+}
+
+// Err returns the problem of the last load, if any: an invalid override
+// pack whose last valid content is still in force.
+func (o *OverrideSettingsSource) Err() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.err
 }

@@ -25,7 +25,7 @@ type Status struct {
 
 // RuleStatus is one rule's effective settings, last and next run.
 type RuleStatus struct {
-	RuleSettings
+	rules.Settings
 	RunInfo
 	// NextRun is when the scheduler runs the rule next; zero when the rule
 	// is disabled or the scheduler has not planned it.
@@ -67,13 +67,13 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 		if err != nil {
 			return nil, fmt.Errorf("status: settings of %s: %w", r.ShortName(), err)
 		}
-		rs := RuleStatus{RuleSettings: set, RunInfo: runs.Rules[r]}
+		rs := RuleStatus{Settings: set, RunInfo: runs.Rules[r]}
 		if running && set.Enabled {
 			e.mu.Lock()
 			rs.NextRun = e.rc.next[r]
 			e.mu.Unlock()
 		} else if set.Enabled && !rs.LastRun.IsZero() {
-			rs.NextRun = e.schedOpts.next(e.group.Name, r, set.Frequency, rs.LastRun)
+			rs.NextRun = e.nextAfter(set, rs.LastRun)
 		}
 		st.Rules = append(st.Rules, rs)
 	}

@@ -6,73 +6,228 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
+	"sync"
 
 	"mpsync.dev/mpsync/store"
 )
 
-// LedgerRecordName is the store metadata record in which [NewStoreLedger]
+// LedgerRecordName is the store metadata record in which a [StoreLedger]
 // keeps its records, one JSON object per line.
 const LedgerRecordName = "ledger.jsonl"
 
-// metaAppender is the part of a [Store] a store ledger needs.
-type metaAppender interface {
+// LedgerAppender is the part of a store a [StoreLedger] needs. [Store]
+// satisfies it. ReadMeta reports a record that does not exist yet with an
+// error matching [store.ErrNotFound]; AppendMeta creates the record when
+// needed, and a crash may leave only its last append incomplete.
+type LedgerAppender interface {
 	ReadMeta(ctx context.Context, name string) ([]byte, error)
 	AppendMeta(ctx context.Context, name string, data []byte) error
 }
 
-// StoreLedger keeps ledger records in a store's metadata, as JSON lines in
-// [LedgerRecordName]. It is the default ledger: with [store.Dir] the records
-// live in the store directory beside the packs. Query reads the whole record,
-// so it suits the records of one group or a few groups sharing a directory;
-// use a database-backed [Ledger] for long histories across many groups.
+// StoreLedger is a [Ledger] that keeps records as JSON lines in the
+// [LedgerRecordName] metadata record of a store: the embedded default. It is safe
+// for concurrent use within one process; several processes must not append
+// through one store at once (the directory store allows one process only).
 type StoreLedger struct {
-	meta metaAppender
+	meta LedgerAppender
+
+	mu      sync.Mutex // serialises appends and guards the cache
+	checked bool       // the tail was checked for a torn line
+	cache   decodeCache
 }
 
-// NewStoreLedger returns a ledger that keeps its records in s.
-func NewStoreLedger(s interface {
-	ReadMeta(ctx context.Context, name string) ([]byte, error)
-	AppendMeta(ctx context.Context, name string, data []byte) error
-}) *StoreLedger {
-	return &StoreLedger{meta: s}
-}
+// NewStoreLedger returns a ledger that keeps its records in s; it is the
+// engine's default ledger (Options.Ledger nil), kept in the store beside the
+// packs.
+func NewStoreLedger(s LedgerAppender) *StoreLedger { return &StoreLedger{meta: s} }
 
-// Append records r as one JSON line.
+// Append encodes r as one JSON line and appends it to [LedgerRecordName]. The
+// first Append of a Store value finishes a line a crash left cut short, so
+// the new record starts on a line of its own. It returns an error wrapping
+// [ErrInvalidRecord] when r.Kind or r.Time is not set.
 func (l *StoreLedger) Append(ctx context.Context, r Record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("ledger: encode record: %w", err)
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	return l.meta.AppendMeta(ctx, LedgerRecordName, append(b, '\n'))
+	if err := r.Check(); err != nil {
+		return err
+	}
+	line, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("ledger: encoding %s record for %s: %w", r.Kind, LedgerRecordName, err)
+	}
+	line = append(line, '\n')
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.checked {
+		data, err := l.meta.ReadMeta(ctx, LedgerRecordName)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("ledger: reading %s before the first append: %w", LedgerRecordName, err)
+		case len(data) > 0 && data[len(data)-1] != '\n':
+			line = append([]byte{'\n'}, line...)
+		}
+		l.checked = true
+	}
+	if err := l.meta.AppendMeta(ctx, LedgerRecordName, line); err != nil {
+		return fmt.Errorf("ledger: appending %s record to %s: %w", r.Kind, LedgerRecordName, err)
+	}
+	return nil
 }
 
-// Query returns the records q selects, oldest first. A last line cut short
-// by a crash during an append is ignored; any other undecodable line is an
-// error naming its line number.
+// Query reads [LedgerRecordName] and returns the records q selects, oldest
+// first; records with equal times come in the order they were appended. A
+// missing record is an empty ledger. A line a crash cut short is skipped;
+// any other bad line is reported as a [*LedgerCorruptError].
+//
+// The Store keeps the records it has decoded and, as long as the bytes it
+// decoded are still the record's prefix, decodes only the lines appended
+// since; otherwise it decodes the whole record again.
 func (l *StoreLedger) Query(ctx context.Context, q LedgerQuery) ([]Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	data, err := l.meta.ReadMeta(ctx, LedgerRecordName)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+		data, err = nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ledger: read %s: %w", LedgerRecordName, err)
+		return nil, fmt.Errorf("ledger: reading %s: %w", LedgerRecordName, err)
 	}
-	var out []Record
-	lines := bytes.Split(data, []byte{'\n'})
-	for i, line := range lines {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var r Record
-		if err := json.Unmarshal(line, &r); err != nil {
-			if i == len(lines)-1 {
-				break // an append cut short by a crash: no newline yet
-			}
-			return nil, fmt.Errorf("ledger: %s line %d: %w", LedgerRecordName, i+1, err)
-		}
+	if !l.cache.valid(data) {
+		l.cache = decodeCache{}
+	}
+	tail, err := l.cache.decode(data)
+	if err != nil {
+		return nil, err
+	}
+	out := q.Filter(l.cache.records)
+	for _, r := range tail {
 		if q.Match(r) {
 			out = append(out, r)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b Record) int { return a.Time.Compare(b.Time) })
 	return out, nil
+}
+
+// decodeCache holds the records decoded from the complete lines of a
+// record's prefix.
+type decodeCache struct {
+	records []Record
+	offset  int    // bytes of complete lines decoded
+	lines   int    // number of those lines
+	check   []byte // the last bytes before offset, to notice a rewrite
+}
+
+const cacheCheckLen = 256
+
+// valid reports whether data still starts with the bytes the cache decoded.
+func (c *decodeCache) valid(data []byte) bool {
+	return len(data) >= c.offset && bytes.Equal(data[c.offset-len(c.check):c.offset], c.check)
+}
+
+// decode decodes the complete lines of data after the cache's offset into
+// the cache, and returns the records of a last line without a newline
+// (which may still grow, so it is not cached). Blank lines are ignored. A
+// line that ends before its JSON value does is a torn append and skipped;
+// any other bad line is a *LedgerCorruptError.
+func (c *decodeCache) decode(data []byte) ([]Record, error) {
+	rest := data[c.offset:]
+	for {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break
+		}
+		r, ok, err := decodeLine(rest[:i], c.lines+1)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			c.records = append(c.records, r)
+		}
+		c.lines++
+		c.offset += i + 1
+		rest = rest[i+1:]
+	}
+	c.check = append(c.check[:0], data[max(0, c.offset-cacheCheckLen):c.offset]...)
+	if len(rest) == 0 {
+		return nil, nil
+	}
+	r, ok, err := decodeLine(rest, c.lines+1)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return []Record{r}, nil
+}
+
+// decodeLine decodes one line; ok is false for a blank or torn line.
+func decodeLine(line []byte, lineNo int) (r Record, ok bool, err error) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return r, false, nil
+	}
+	if err := json.Unmarshal(line, &r); err != nil {
+		if isTruncated(line) {
+			return r, false, nil
+		}
+		return r, false, &LedgerCorruptError{Name: LedgerRecordName, Line: lineNo, Err: err}
+	}
+	return r, true, nil
+}
+
+// isTruncated reports whether line is a cut-short prefix of a JSON value:
+// decoding it fails only because the input ended.
+func isTruncated(line []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	var v any
+	err := dec.Decode(&v)
+	return errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+var (
+	// ErrInvalidRecord is wrapped by Append when a record lacks a field every
+	// record needs (Kind, Time).
+	ErrInvalidRecord = errors.New("invalid ledger record")
+	// ErrLedgerCorrupt is matched (with errors.Is) by every [*LedgerCorruptError].
+	ErrLedgerCorrupt = errors.New("ledger record is corrupt")
+)
+
+// LedgerCorruptError reports a line of a [StoreLedger]'s record that is not a JSON
+// ledger record (other than a cut-short last line, which is skipped).
+type LedgerCorruptError struct {
+	// Name is the metadata record read, such as "ledger.jsonl".
+	Name string
+	// Line is the 1-based line number of the bad line.
+	Line int
+	// Err is the decoding error.
+	Err error
+}
+
+// Error names the record, the line and the cause.
+func (e *LedgerCorruptError) Error() string {
+	return fmt.Sprintf("ledger: %s line %d: %v", e.Name, e.Line, e.Err)
+}
+
+// Unwrap returns the decoding error.
+func (e *LedgerCorruptError) Unwrap() error { return e.Err }
+
+// Is reports whether target is [ErrLedgerCorrupt].
+func (e *LedgerCorruptError) Is(target error) bool { return target == ErrLedgerCorrupt }
+
+// Check reports whether r has the fields every record needs (Kind and
+// Time); ledgers refuse others with an error wrapping [ErrInvalidRecord].
+func (r Record) Check() error {
+	switch {
+	case r.Kind == "":
+		return fmt.Errorf("ledger: append: %w: field kind is empty", ErrInvalidRecord)
+	case r.Time.IsZero():
+		return fmt.Errorf("ledger: append %s record: %w: field time is zero", r.Kind, ErrInvalidRecord)
+	}
+	return nil
 }

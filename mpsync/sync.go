@@ -175,7 +175,7 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, force bool) (*
 			return nil, fmt.Errorf("sync: settings of %s: %w", r.ShortName(), err)
 		}
 		if !st.Enabled && !force {
-			skipped = append(skipped, RuleSkip{Rule: r, Reason: "disabled by " + st.EnabledSource})
+			skipped = append(skipped, RuleSkip{Rule: r, Reason: "disabled by " + st.EnabledSource.String()})
 			continue
 		}
 		run = append(run, r)

@@ -133,7 +133,7 @@ func (e *Engine) validateRuns(ctx context.Context, v *Validation) error {
 		}
 		name := "rule " + r.ShortName()
 		if !set.Enabled {
-			v.add(name, true, "disabled by "+set.EnabledSource+"; not expected to run")
+			v.add(name, true, "disabled by "+set.EnabledSource.String()+"; not expected to run")
 			continue
 		}
 		info := runs.Rules[r]

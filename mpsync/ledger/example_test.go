@@ -36,15 +36,15 @@ func Example() {
 	// QA import Microsoft.IntelligencePacks.Updates 7.1.10226.1239 applied 2026-06-01T02:00:00Z
 }
 
-// NewStore keeps the ledger in a store's "ledger.jsonl" record; any
+// mpsync.NewStoreLedger keeps the ledger in a store's "ledger.jsonl" record; any
 // mpsync.Store works, here a minimal in-memory one.
-func ExampleNewStore() {
+func Example_storeLedger() {
 	ctx := context.Background()
 	m := newMetaMap()
-	l := ledger.NewStore(m)
+	l := mpsync.NewStoreLedger(m)
 	_ = l.Append(ctx, mpsync.Record{Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC),
 		Kind: mpsync.RecordRun, Rule: "Microsoft.SystemCenter.Advisor.MPUpdate", Result: "ok"})
-	fmt.Print(m.get(ledger.StoreRecord))
+	fmt.Print(m.get(mpsync.LedgerRecordName))
 	// Output:
 	// {"time":"2026-06-01T00:00:00Z","kind":"run","rule":"Microsoft.SystemCenter.Advisor.MPUpdate","result":"ok"}
 }

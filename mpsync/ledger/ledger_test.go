@@ -63,7 +63,7 @@ func TestMemoryConformance(t *testing.T) {
 }
 
 func TestStoreConformance(t *testing.T) {
-	ledgertest.Run(t, func(*testing.T) mpsync.Ledger { return ledger.NewStore(newMetaMap()) })
+	ledgertest.Run(t, func(*testing.T) mpsync.Ledger { return mpsync.NewStoreLedger(newMetaMap()) })
 }
 
 var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -73,10 +73,10 @@ func rec(reason string) mpsync.Record {
 }
 
 func TestAppendRefusesIncompleteRecords(t *testing.T) {
-	for _, l := range []mpsync.Ledger{ledger.NewMemory(), ledger.NewStore(newMetaMap())} {
+	for _, l := range []mpsync.Ledger{ledger.NewMemory(), mpsync.NewStoreLedger(newMetaMap())} {
 		for _, r := range []mpsync.Record{{Time: t0}, {Kind: mpsync.RecordRun}} {
 			err := l.Append(context.Background(), r)
-			if !errors.Is(err, ledger.ErrInvalidRecord) {
+			if !errors.Is(err, mpsync.ErrInvalidRecord) {
 				t.Errorf("%T.Append(%+v) = %v, want ErrInvalidRecord", l, r, err)
 			}
 		}
@@ -86,7 +86,7 @@ func TestAppendRefusesIncompleteRecords(t *testing.T) {
 func TestAppendHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, l := range []mpsync.Ledger{ledger.NewMemory(), ledger.NewStore(newMetaMap())} {
+	for _, l := range []mpsync.Ledger{ledger.NewMemory(), mpsync.NewStoreLedger(newMetaMap())} {
 		if err := l.Append(ctx, rec("x")); !errors.Is(err, context.Canceled) {
 			t.Errorf("%T.Append on a cancelled context = %v", l, err)
 		}
@@ -116,15 +116,15 @@ func TestStoreReadsDamagedRecords(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := newMetaMap()
 			if c.data != "" {
-				m.set(ledger.StoreRecord, c.data)
+				m.set(mpsync.LedgerRecordName, c.data)
 			}
-			got, err := ledger.NewStore(m).Query(context.Background(), mpsync.LedgerQuery{})
+			got, err := mpsync.NewStoreLedger(m).Query(context.Background(), mpsync.LedgerQuery{})
 			if c.wantLine > 0 {
-				var ce *ledger.CorruptError
-				if !errors.As(err, &ce) || ce.Line != c.wantLine || ce.Name != ledger.StoreRecord {
+				var ce *mpsync.LedgerCorruptError
+				if !errors.As(err, &ce) || ce.Line != c.wantLine || ce.Name != mpsync.LedgerRecordName {
 					t.Fatalf("Query error = %v, want CorruptError on line %d", err, c.wantLine)
 				}
-				if !errors.Is(err, ledger.ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("line %d", c.wantLine)) {
+				if !errors.Is(err, mpsync.ErrLedgerCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("line %d", c.wantLine)) {
 					t.Errorf("error %q does not match ErrCorrupt or name the line", err)
 				}
 				return
@@ -145,14 +145,14 @@ func TestStoreReadsDamagedRecords(t *testing.T) {
 
 func TestStoreFinishesTornLineOnFirstAppend(t *testing.T) {
 	m := newMetaMap()
-	m.set(ledger.StoreRecord, `{"time":"2026-05-01T12:00:00Z","kind":"run","reason":"a"}`+"\n"+`{"time":"2026-05-`)
-	l := ledger.NewStore(m)
+	m.set(mpsync.LedgerRecordName, `{"time":"2026-05-01T12:00:00Z","kind":"run","reason":"a"}`+"\n"+`{"time":"2026-05-`)
+	l := mpsync.NewStoreLedger(m)
 	for _, r := range []string{"b", "c"} {
 		if err := l.Append(context.Background(), rec(r)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	data := m.get(ledger.StoreRecord)
+	data := m.get(mpsync.LedgerRecordName)
 	if n := strings.Count(data, "\n"); n != 4 {
 		t.Fatalf("record has %d newlines, want 4 (torn line finished once):\n%s", n, data)
 	}
@@ -169,8 +169,8 @@ func TestStoreWrapsAppendErrors(t *testing.T) {
 	m := newMetaMap()
 	boom := errors.New("disk full")
 	m.failErr = boom
-	err := ledger.NewStore(m).Append(context.Background(), rec("x"))
-	if !errors.Is(err, boom) || !strings.Contains(err.Error(), ledger.StoreRecord) {
+	err := mpsync.NewStoreLedger(m).Append(context.Background(), rec("x"))
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), mpsync.LedgerRecordName) {
 		t.Fatalf("Append = %v, want the store error wrapped with the record name", err)
 	}
 }
@@ -191,7 +191,7 @@ func TestMemoryLen(t *testing.T) {
 // process start).
 func BenchmarkStoreQuery10k(b *testing.B) {
 	m := newMetaMap()
-	l := ledger.NewStore(m)
+	l := mpsync.NewStoreLedger(m)
 	ctx := context.Background()
 	for i := range 10000 {
 		r := ledgertest.Sample()
@@ -204,14 +204,14 @@ func BenchmarkStoreQuery10k(b *testing.B) {
 	q := mpsync.LedgerQuery{Kind: mpsync.RecordResult, Group: "QA", Pack: "Microsoft.IntelligencePacks.Updates"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ledger.NewStore(m).Query(ctx, q); err != nil {
+		if _, err := mpsync.NewStoreLedger(m).Query(ctx, q); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkStoreAppend(b *testing.B) {
-	l := ledger.NewStore(newMetaMap())
+	l := mpsync.NewStoreLedger(newMetaMap())
 	ctx := context.Background()
 	r := ledgertest.Sample()
 	b.ReportAllocs()
@@ -243,7 +243,7 @@ func line(reason string) string {
 // notices when the record was rewritten underneath it.
 func TestStoreQuerySeesEveryChange(t *testing.T) {
 	m := newMetaMap()
-	l := ledger.NewStore(m)
+	l := mpsync.NewStoreLedger(m)
 	steps := []struct {
 		name string
 		data string
@@ -259,7 +259,7 @@ func TestStoreQuerySeesEveryChange(t *testing.T) {
 		{"emptied", "", ""},
 	}
 	for _, s := range steps {
-		m.set(ledger.StoreRecord, s.data)
+		m.set(mpsync.LedgerRecordName, s.data)
 		if got := reasons(t, l); got != s.want {
 			t.Fatalf("%s: Query = [%s], want [%s]", s.name, got, s.want)
 		}
@@ -268,12 +268,12 @@ func TestStoreQuerySeesEveryChange(t *testing.T) {
 
 func TestStoreCorruptLineNumberAfterCache(t *testing.T) {
 	m := newMetaMap()
-	l := ledger.NewStore(m)
-	m.set(ledger.StoreRecord, line("a")+"\n"+line("b")+"\n")
+	l := mpsync.NewStoreLedger(m)
+	m.set(mpsync.LedgerRecordName, line("a")+"\n"+line("b")+"\n")
 	reasons(t, l)
-	m.set(ledger.StoreRecord, line("a")+"\n"+line("b")+"\n\n"+"oops\n")
+	m.set(mpsync.LedgerRecordName, line("a")+"\n"+line("b")+"\n\n"+"oops\n")
 	_, err := l.Query(context.Background(), mpsync.LedgerQuery{})
-	var ce *ledger.CorruptError
+	var ce *mpsync.LedgerCorruptError
 	if !errors.As(err, &ce) || ce.Line != 4 {
 		t.Fatalf("Query = %v, want a CorruptError on line 4", err)
 	}
@@ -283,7 +283,7 @@ func TestStoreCorruptLineNumberAfterCache(t *testing.T) {
 // records, query, on a ledger of 10k records.
 func BenchmarkStoreQueryIncremental(b *testing.B) {
 	m := newMetaMap()
-	l := ledger.NewStore(m)
+	l := mpsync.NewStoreLedger(m)
 	ctx := context.Background()
 	r := ledgertest.Sample()
 	for i := range 10000 {

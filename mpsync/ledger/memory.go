@@ -2,8 +2,6 @@ package ledger
 
 import (
 	"context"
-	"fmt"
-	"slices"
 	"sync"
 
 	"mpsync.dev/mpsync"
@@ -19,13 +17,13 @@ type Memory struct {
 // NewMemory returns an empty in-memory ledger.
 func NewMemory() *Memory { return &Memory{} }
 
-// Append records r. It returns an error wrapping [ErrInvalidRecord] when
+// Append records r. It returns an error wrapping [mpsync.ErrInvalidRecord] when
 // r.Kind or r.Time is not set, and ctx.Err() when ctx is done.
 func (m *Memory) Append(ctx context.Context, r mpsync.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := checkRecord(r); err != nil {
+	if err := r.Check(); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -41,7 +39,7 @@ func (m *Memory) Query(ctx context.Context, q mpsync.LedgerQuery) ([]mpsync.Reco
 		return nil, err
 	}
 	m.mu.Lock()
-	out := filter(m.records, q)
+	out := q.Filter(m.records)
 	m.mu.Unlock()
 	return out, nil
 }
@@ -53,26 +51,6 @@ func (m *Memory) Len() int {
 	return len(m.records)
 }
 
-// checkRecord refuses records the ledger cannot order or classify.
-func checkRecord(r mpsync.Record) error {
-	switch {
-	case r.Kind == "":
-		return fmt.Errorf("ledger: append: %w: field kind is empty", ErrInvalidRecord)
-	case r.Time.IsZero():
-		return fmt.Errorf("ledger: append %s record: %w: field time is zero", r.Kind, ErrInvalidRecord)
-	}
-	return nil
-}
 
 // filter returns a new slice with the records q selects, stably sorted by
 // time.
-func filter(records []mpsync.Record, q mpsync.LedgerQuery) []mpsync.Record {
-	var out []mpsync.Record
-	for _, r := range records {
-		if q.Match(r) {
-			out = append(out, r)
-		}
-	}
-	slices.SortStableFunc(out, func(a, b mpsync.Record) int { return a.Time.Compare(b.Time) })
-	return out
-}

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"mpsync.dev/mpsync"
-	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/ledger/ledgertest"
 	"mpsync.dev/mpsync/store"
 )
@@ -15,7 +14,7 @@ import (
 // The store ledger on the two stores the library ships.
 
 func TestStoreLedgerOnMemoryStore(t *testing.T) {
-	ledgertest.Run(t, func(*testing.T) mpsync.Ledger { return ledger.NewStore(store.NewMemory()) })
+	ledgertest.Run(t, func(*testing.T) mpsync.Ledger { return mpsync.NewStoreLedger(store.NewMemory()) })
 }
 
 func TestStoreLedgerOnDirStore(t *testing.T) {
@@ -25,7 +24,7 @@ func TestStoreLedgerOnDirStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { d.Close() })
-		return ledger.NewStore(d)
+		return mpsync.NewStoreLedger(d)
 	})
 }
 
@@ -38,10 +37,10 @@ func TestStoreLedgerSurvivesTornAppendOnDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ledger.NewStore(d).Append(ctx, rec("before")); err != nil {
+	if err := mpsync.NewStoreLedger(d).Append(ctx, rec("before")); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.AppendMeta(ctx, ledger.StoreRecord, []byte(`{"time":"2026-05-01T12:00:00Z","ki`)); err != nil {
+	if err := d.AppendMeta(ctx, mpsync.LedgerRecordName, []byte(`{"time":"2026-05-01T12:00:00Z","ki`)); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Close(); err != nil {
@@ -53,7 +52,7 @@ func TestStoreLedgerSurvivesTornAppendOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	l := ledger.NewStore(d)
+	l := mpsync.NewStoreLedger(d)
 	if got, err := l.Query(ctx, mpsync.LedgerQuery{}); err != nil || len(got) != 1 {
 		t.Fatalf("Query after a torn append = %d records, %v; want 1", len(got), err)
 	}
@@ -64,9 +63,9 @@ func TestStoreLedgerSurvivesTornAppendOnDisk(t *testing.T) {
 	if err != nil || len(got) != 2 || got[1].Reason != "after" {
 		t.Fatalf("Query = %+v, %v; want before, after", got, err)
 	}
-	matches, _ := filepath.Glob(filepath.Join(dir, "*", ledger.StoreRecord))
+	matches, _ := filepath.Glob(filepath.Join(dir, "*", mpsync.LedgerRecordName))
 	if len(matches) != 1 {
-		t.Fatalf("found %v, want one %s in the store directory", matches, ledger.StoreRecord)
+		t.Fatalf("found %v, want one %s in the store directory", matches, mpsync.LedgerRecordName)
 	}
 	if b, err := os.ReadFile(matches[0]); err != nil || b[len(b)-1] != '\n' {
 		t.Errorf("record does not end with a newline: %q, %v", b, err)
