@@ -51,6 +51,5 @@ func (m *Memory) Len() int {
 	return len(m.records)
 }
 
-
 // filter returns a new slice with the records q selects, stably sorted by
 // time.
