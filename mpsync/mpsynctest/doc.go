@@ -56,7 +56,7 @@
 //
 // [LoadDir] reads a directory (workspace.json plus packs/*.xml, see
 // [DirConfig]) into options, so `mpsync serve-workspace --dir DIR` can
-// serve it; testdata/workspace next to this package is a realistic example
+// serve it; the repository's testdata/workspace is a realistic example
 // with base packs and three solutions.
 //
 // # Time

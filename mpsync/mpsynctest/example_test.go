@@ -55,7 +55,7 @@ func ExampleServer_Fail() {
 
 // LoadDir serves a directory of packs, as `mpsync serve-workspace` does.
 func ExampleLoadDir() {
-	opts, err := mpsynctest.LoadDir("testdata/workspace")
+	opts, err := mpsynctest.LoadDir("../../testdata/workspace")
 	if err != nil {
 		panic(err)
 	}

@@ -52,7 +52,7 @@ type DirPack struct {
 //
 // Every pack file must have an entry in workspace.json and every entry a
 // file; an id may appear in one file only. Errors name the file and field.
-// The directory testdata/workspace next to this package is an example.
+// The repository's testdata/workspace is an example (the quickstart serves it).
 func LoadDir(dir string) ([]Option, error) {
 	cfgPath := filepath.Join(dir, "workspace.json")
 	b, err := os.ReadFile(cfgPath)

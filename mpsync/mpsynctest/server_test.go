@@ -169,7 +169,7 @@ func TestPackBuilder(t *testing.T) {
 }
 
 func TestLoadDir(t *testing.T) {
-	opts, err := mpsynctest.LoadDir("testdata/workspace")
+	opts, err := mpsynctest.LoadDir("../../testdata/workspace")
 	require.NoError(t, err)
 	srv := mpsynctest.NewWorkspace(opts...)
 	cat := srv.Catalog()
