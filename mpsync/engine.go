@@ -47,9 +47,10 @@ type Options struct {
 	// every Frequency on a grid counted from the Unix epoch. An empty
 	// JitterSeed means the group's name.
 	Schedule rules.ScheduleOptions
-	// Platform lists the packs that ship with the management group. Nil
-	// means [DefaultPlatform].
-	Platform Inventory
+	// Platform lists the packs that ship with the management group (ids and
+	// versions), which satisfy references but are never imported. Nil means
+	// [DefaultPlatform].
+	Platform pack.Inventory
 	// Requirements is the table Connect checks the group's version against.
 	// Nil means [DefaultRequirements].
 	Requirements Requirements
@@ -80,7 +81,7 @@ type Engine struct {
 	ledger    Ledger
 	settings  SettingsSource
 	schedOpts rules.ScheduleOptions
-	platform  Inventory
+	platform  pack.Inventory
 	reqs      Requirements
 	proxy     ProxyInfo
 	clock     Clock

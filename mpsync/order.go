@@ -1,60 +1,72 @@
 package mpsync
 
 import (
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
 
 	"mpsync.dev/mpsync/pack"
 )
 
-// importOrder returns the ids of ms with references first (only references
-// within ms count); ties and cycles fall back to id order.
+// importOrder returns the ids of ms with references first (references
+// within ms only), ties by id. Callers remove cycles first (blockCycles);
+// should one remain, the ids come back sorted.
 func importOrder(ms []pack.Manifest) []string {
-	in := map[string]pack.Manifest{}
-	for _, m := range ms {
-		in[m.ID] = m
-	}
-	var out []string
-	done := map[string]bool{}
-	var visit func(id string, path map[string]bool)
-	visit = func(id string, path map[string]bool) {
-		if done[id] || path[id] {
-			return
-		}
-		path[id] = true
-		refs := slices.Clone(in[id].References)
-		slices.SortFunc(refs, func(a, b pack.Reference) int { return compareStrings(a.ID, b.ID) })
-		for _, r := range refs {
-			if _, ok := in[r.ID]; ok {
-				visit(r.ID, path)
-			}
-		}
-		done[id] = true
-		out = append(out, id)
-	}
-	ids := make([]string, 0, len(in))
-	for id := range in {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		visit(id, map[string]bool{})
-	}
-	return out
+	return graphOrder(ms, (*pack.Graph).ImportOrder)
 }
 
 // removalOrder returns the ids of ms with dependents first.
 func removalOrder(ms []pack.Manifest) []string {
-	out := importOrder(ms)
-	slices.Reverse(out)
-	return out
+	return graphOrder(ms, (*pack.Graph).RemovalOrder)
 }
 
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+func graphOrder(ms []pack.Manifest, order func(*pack.Graph) ([]string, error)) []string {
+	g, err := pack.NewGraph(ms)
+	if err == nil {
+		var ids []string
+		if ids, err = order(g); err == nil {
+			return ids
+		}
 	}
-	return 0
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// blockCycles blocks imports and upgrades whose packs reference each other
+// in a loop: Operations Manager cannot import such packs in any order.
+func blockCycles(in planInput, changes []Change) {
+	for {
+		var ms []pack.Manifest
+		byPack := map[string]int{}
+		for i, c := range changes {
+			if c.isTarget() {
+				m := in.manifests[c.SHA256].manifest
+				m.ID = c.Pack
+				ms = append(ms, m)
+				byPack[c.Pack] = i
+			}
+		}
+		g, err := pack.NewGraph(ms)
+		if err != nil {
+			return
+		}
+		_, err = g.ImportOrder()
+		var cyc *pack.CycleError
+		if !errors.As(err, &cyc) {
+			return
+		}
+		loop := strings.Join(cyc.Cycle, " -> ")
+		for _, id := range cyc.Cycle {
+			if i, ok := byPack[id]; ok && changes[i].isTarget() {
+				changes[i].Action = ActionBlocked
+				changes[i].Reason = fmt.Sprintf("packs reference each other in a loop (%s); none can be imported first", loop)
+				changes[i] = withID(changes[i])
+			}
+		}
+	}
 }

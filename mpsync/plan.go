@@ -81,7 +81,7 @@ type planInput struct {
 	catalog     *catalog.Catalog // nil: no catalog at all
 	stale       bool
 	entries     []store.Entry
-	platform    Inventory
+	platform    pack.Inventory
 	// manifests returns the manifest of a catalog pack (by its sha256), or an
 	// error when it could not be downloaded or read.
 	manifests map[string]manifestResult
@@ -273,6 +273,7 @@ func resolve(in planInput, changes []Change) []Change {
 			}
 		}
 	}
+	blockCycles(in, changes)
 	// Block removals that would break a pack that stays.
 	for again := true; again; {
 		again = false

@@ -211,6 +211,15 @@ func TestPlanDiff(t *testing.T) {
 			want:      []step{{ActionBlocked, advisor.ID, "cannot read the pack from the workspace"}},
 		},
 		{
+			name:  "packs referencing each other in a loop are blocked",
+			rules: rules.All(), packs: []catalog.Pack{base("Loop.A", "1.0.0.0", 'l'), base("Loop.B", "1.0.0.0", 'm')},
+			manifests: mans(man(base("Loop.A", "1.0.0.0", 'l'), ref("Loop.B", "1.0.0.0")), man(base("Loop.B", "1.0.0.0", 'm'), ref("Loop.A", "1.0.0.0"))),
+			want: []step{
+				{ActionBlocked, "Loop.A", "loop (Loop.A -> Loop.B -> Loop.A)"},
+				{ActionBlocked, "Loop.B", "loop"},
+			},
+		},
+		{
 			name:  "pack of a previous workspace not wanted is removed",
 			rules: rules.All(),
 			entries: []store.Entry{{ID: "Old.Ws.Pack", Version: v("1.0.0.0"),

@@ -1,19 +1,11 @@
 package mpsync
 
-import (
-	"maps"
-	"slices"
+import "mpsync.dev/mpsync/pack"
 
-	"mpsync.dev/mpsync/pack"
-)
-
-// Inventory lists packs that ship with the management group itself (the
-// platform libraries) by id and version. They are never served by a
-// workspace and never imported by the engine, but packs reference them, so
-// the planner counts them as present when it checks references.
-type Inventory map[string]pack.Version
-
-// DefaultPlatform returns the inventory assumed when Options.Platform is nil:
+// DefaultPlatform returns the platform inventory assumed when
+// Options.Platform is nil: packs that ship with the management group itself,
+// never served by a workspace nor imported by the engine, which the planner
+// counts as present when it checks references. It lists
 // the platform libraries of an Operations Manager 2012 R2 management group,
 // which the real packs mp-format.md surveys reference at versions from
 // 7.0.8427.0 to 7.5.8501.0.
@@ -24,8 +16,8 @@ type Inventory map[string]pack.Version
 // Microsoft.SystemCenter.InstanceGroup.Library) are listed at 7.5.8501.0; the
 // others at 7.1.10226.0, the 2012 R2 build. An older or newer group should
 // pass its own inventory (for example, read from Get-SCOMManagementPack).
-func DefaultPlatform() Inventory {
-	inv := Inventory{}
+func DefaultPlatform() pack.Inventory {
+	inv := pack.Inventory{}
 	for _, id := range []string{
 		"System.Library", "System.AdminItem.Library", "System.Software.Library",
 		"Microsoft.Windows.Library", "Microsoft.SystemCenter.InstanceGroup.Library",
@@ -48,6 +40,3 @@ func DefaultPlatform() Inventory {
 	}
 	return inv
 }
-
-// IDs returns the inventory's pack ids, sorted.
-func (inv Inventory) IDs() []string { return slices.Sorted(maps.Keys(inv)) }
