@@ -70,8 +70,8 @@ func DefaultRequirements() Requirements {
 			Source: microsoft + " (2022): 10.22.10118.0, general availability"},
 		{Release: "Operations Manager 2025", Match: "10.25", Minimum: v("10.25.10132.0"), MinimumName: "RTM",
 			Source: microsoft + " (2025): 10.25.10132.0, general availability"},
-		{Release: "Operations Manager (a release after 2025)", Match: ">= 10.26", Minimum: v("10.26.0.0"), MinimumName: "any build",
-			Source: "later releases are supported (seed: 2016 and on); not yet in Microsoft's table"},
+		{Release: "Operations Manager (a release after 2025)", Match: ">= 10.26, < 20", Minimum: v("10.26.0.0"), MinimumName: "any build",
+			Source: "later releases are supported (seed: 2016 and on); not yet in Microsoft's table; bounded so that a year typed as a version (\"2016\") is refused"},
 	}
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -340,13 +341,23 @@ type indexFile struct {
 
 const indexFormat = 1
 
+// encodeIndex writes the index as JSON with one pack per line: compact
+// enough to rewrite on every change, readable and diffable by a person.
 func encodeIndex(sorted []Entry) ([]byte, error) {
-	if sorted == nil {
-		sorted = []Entry{}
+	var b bytes.Buffer
+	b.Grow(len(sorted) * 512)
+	fmt.Fprintf(&b, "{\"format\":%d,\"packs\":[", indexFormat)
+	for i, e := range sorted {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n")
+		line, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("pack %s: %w", e.ID, err)
+		}
+		b.Write(line)
 	}
-	b, err := json.MarshalIndent(indexFile{Format: indexFormat, Packs: sorted}, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
+	b.WriteString("\n]}\n")
+	return b.Bytes(), nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -24,6 +23,7 @@ type Memory struct {
 
 	mu      sync.RWMutex
 	entries map[string]memPack
+	ids     []string // the ids of entries, sorted
 	meta    map[string][]byte
 }
 
@@ -77,9 +77,9 @@ func (m *Memory) List(ctx context.Context) ([]Entry, error) {
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	out := make([]Entry, 0, len(m.entries))
-	for _, id := range slices.Sorted(maps.Keys(m.entries)) {
-		out = append(out, cloneEntry(m.entries[id].entry))
+	out := make([]Entry, len(m.ids))
+	for i, id := range m.ids {
+		out[i] = cloneEntry(m.entries[id].entry)
 	}
 	return out, nil
 }
@@ -160,6 +160,10 @@ func (m *Memory) Import(ctx context.Context, req ImportRequest, r io.Reader) (En
 	} else {
 		p.entry = newEntry(req, man, sum, n, m.now, nil)
 	}
+	if _, ok := m.entries[req.ID]; !ok {
+		i, _ := slices.BinarySearch(m.ids, req.ID)
+		m.ids = slices.Insert(m.ids, i, req.ID)
+	}
 	m.entries[req.ID] = p
 	return cloneEntry(p.entry), nil
 }
@@ -178,6 +182,9 @@ func (m *Memory) Remove(ctx context.Context, id string) error {
 		return opErr("remove", id, "", "", ErrNotFound)
 	}
 	delete(m.entries, id)
+	if i, ok := slices.BinarySearch(m.ids, id); ok {
+		m.ids = slices.Delete(m.ids, i, i+1)
+	}
 	return nil
 }
 

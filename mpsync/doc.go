@@ -1,0 +1,93 @@
+// Package mpsync keeps a System Center Operations Manager management group
+// in step with the management packs its cloud workspace wants.
+//
+// It models the two rules with which Operations Manager keeps Log Analytics
+// (OMS) packs current, as scheduled jobs:
+//
+//   - Microsoft.SystemCenter.Advisor.MPUpdate ([rules.MPUpdate]) keeps the
+//     base packs current, every 12 hours by default;
+//   - Microsoft.SystemCenter.Advisor.Core.GetIntelligencePacksRule
+//     ([rules.GetIntelligencePacks]) keeps the packs of every enabled
+//     solution current, every 5 minutes by default.
+//
+// Both honour SCOM-style Frequency and Enabled overrides read from override
+// management packs ([OverrideSettings]), and every import, upgrade and
+// removal passes a pluggable change-control [Approver] (windows, manual
+// approval, promotion from a QA group: package
+// [mpsync.dev/mpsync/approval]).
+//
+// # A run
+//
+// A run of one or both rules fetches the workspace's catalog ([Workspace];
+// [mpsync.dev/mpsync/workspace.Client] speaks the catalog protocol), diffs it
+// against the packs in the [Store] and builds a [Plan]: each pack is
+// imported, upgraded, removed, kept, or blocked with a reason (a downgrade,
+// a reference nothing satisfies, a pack the operator imported by hand, a
+// removal that would break a pack that stays). Imports and upgrades come
+// references first, removals dependents first. The approver decides on each
+// change; approved changes are applied one by one, each atomic in the store;
+// a change whose dependency was not applied is skipped, and every decision
+// and result goes to the [Ledger]. A [Report] says what happened to each
+// change. Nothing is ever removed on the strength of a stale or missing
+// catalog.
+//
+// Change ids are derived from the rule, the pack, the target version and
+// hash, so an approval binds to exactly what was approved: when the catalog
+// publishes something else, the change gets a new id and asks again.
+//
+// # Ownership
+//
+// The store records who imported each pack. Packs a workspace imported are
+// the engine's to upgrade and remove; packs an operator imported by hand are
+// "custom" and are never changed, whatever their name (the seed's removal
+// procedure deletes packs by name, custom ones included; this package tracks
+// ownership instead).
+//
+// # The connection
+//
+// A store is bound to one workspace at a time. [Engine.Connect] checks the
+// group's version against the requirement table ([DefaultRequirements]),
+// checks the key with one signed request, records the connection and its
+// parts (Run As account and profiles, connectors and their subscription,
+// the monitoring server group) and runs MPUpdate once. The first [Engine.Sync]
+// of a store that was never connected connects it implicitly.
+// [Engine.SwitchWorkspace] moves to another workspace, removing the old
+// workspace's packs through the approver. [Engine.Disconnect] removes the
+// integration (every workspace pack, dependents first, except the two core
+// Advisor packs that stay); rules then refuse to run with a
+// [*NotConnectedError] until Connect succeeds again, which on a reconnect
+// requires the Advisor resources pack for the group's language.
+// [Engine.Validate] checks the integration as the seed describes.
+//
+// # Scheduling and time
+//
+// [Engine.Start] (or [Engine.Run], which blocks) runs both rules on their
+// effective schedules: on a first start both run at once, base packs first;
+// after that each runs every Frequency ([rules.Schedule] adds alignment and
+// jitter). A disabled rule does not run; when an override pack changes on
+// disk, the schedule follows without a restart. Runs never overlap;
+// [Engine.Stop] waits for an in-flight run and leaves no goroutine behind.
+//
+// Time comes from Options.Clock. A harness or a staging pipeline passes a
+// [mpsync.dev/mpsync/mpsynctest.ManualClock] and steps through the schedule
+// with [Engine.RunDue] (mpsynctest.Drive does the stepping) to see exactly
+// the runs a week would make in a few milliseconds; tests of Start itself run
+// it inside a testing/synctest bubble.
+//
+// # Embedded default
+//
+// With a directory store ([mpsync.dev/mpsync/store.OpenDir]) everything the
+// engine keeps lives in that directory: the packs and their index, the
+// connection record, the run history, pending approvals and the ledger
+// ([StoreLedger]). Several management groups that share promotion evidence
+// share a [Ledger] instead.
+//
+// # Errors
+//
+// Errors callers branch on are sentinels ([ErrNotConnected],
+// [ErrOtherWorkspace], [ErrRequirement], [ErrResourcesMissing],
+// [ErrNotApproved], [ErrClosed]) or typed ([*NotConnectedError],
+// [*RequirementError], [*ChangeError] naming the pack and the step). A
+// failed change is reported in the [Report], not as the run's error; the
+// run's error is for a run that could not happen.
+package mpsync
