@@ -61,7 +61,11 @@ func (u undo) run(err error) {
 // on any error before it the store is exactly as it was. A pack with the
 // same id is replaced and kept as the previous version, unless the bytes are
 // the same, in which case the previous version stays as it was.
-func (d *Dir) Import(ctx context.Context, req ImportRequest, r io.Reader) (_ Entry, err error) {
+func (d *Dir) Import(ctx context.Context, req ImportRequest, r io.Reader) (Entry, error) {
+	return d.importPack(ctx, req, r)
+}
+
+func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_ Entry, err error) {
 	const op = "import"
 	id := req.ID
 	if err := ctx.Err(); err != nil {

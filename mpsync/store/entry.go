@@ -38,7 +38,8 @@ type Entry struct {
 	References []pack.Reference `json:"references,omitempty"`
 	SHA256     string           `json:"sha256"`
 	Size       int64            `json:"size"`
-	ImportedAt time.Time        `json:"importedAt"`
+	// ImportedAt is when the version was imported, in UTC.
+	ImportedAt time.Time `json:"importedAt"`
 	Provenance
 	// Previous is the version this import replaced, kept for a rollback; nil
 	// when there is none.
@@ -75,7 +76,8 @@ type ImportRequest struct {
 	SHA256 string
 	// Size, when positive, is the exact byte length expected.
 	Size int64
-	// Provenance is recorded with the entry.
+	// Provenance is recorded with the entry; an empty Owner is recorded as
+	// OwnerCustom, so that sync never changes a pack nobody claimed.
 	Provenance Provenance
 	// Time is the import time recorded; zero means the store's clock.
 	Time time.Time
