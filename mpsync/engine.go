@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -67,6 +68,16 @@ type Options struct {
 	OnEvent func(Event)
 	// MaxParallel bounds concurrent pack downloads. <= 0 means 4.
 	MaxParallel int
+	// Lease, when set, lets only one of several engines (one per management
+	// server) run the scheduled rules at a time. Nil: this engine always
+	// runs (a directory store admits one process anyway).
+	Lease Lease
+	// Holder names this engine to the Lease, e.g. the management server's
+	// host name. Empty means the host name.
+	Holder string
+	// LeaseTTL is how long a scheduled run holds the lease. <= 0 means
+	// [DefaultLeaseTTL].
+	LeaseTTL time.Duration
 }
 
 // Engine keeps a management group's packs in step with its workspace: it
@@ -89,6 +100,9 @@ type Engine struct {
 	onEvent   func(Event)
 	group     ManagementGroup
 	parallel  int
+	lease     Lease
+	holder    string
+	leaseTTL  time.Duration
 
 	// runMu serialises runs and connection changes.
 	runMu sync.Mutex
@@ -114,6 +128,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 		store: s, ws: o.Workspace, approver: o.Approver, ledger: o.Ledger, settings: o.Settings,
 		schedOpts: o.Schedule, platform: o.Platform, reqs: o.Requirements, proxy: o.Proxy,
 		clock: o.Clock, log: o.Logger, onEvent: o.OnEvent, group: o.Group, parallel: o.MaxParallel,
+		lease: o.Lease, holder: o.Holder, leaseTTL: o.LeaseTTL,
 		manifests: map[string]pack.Manifest{},
 		rc:        ruleClock{next: map[rules.Rule]time.Time{}, settings: map[rules.Rule]rules.Settings{}},
 	}
@@ -148,6 +163,12 @@ func New(s Store, opts *Options) (*Engine, error) {
 	}
 	if e.parallel <= 0 {
 		e.parallel = 4
+	}
+	if e.leaseTTL <= 0 {
+		e.leaseTTL = DefaultLeaseTTL
+	}
+	if e.holder == "" {
+		e.holder, _ = os.Hostname()
 	}
 	if e.schedOpts.JitterSeed == "" {
 		e.schedOpts.JitterSeed = e.group.Name

@@ -88,6 +88,14 @@ func (e *Engine) Stop() {
 		e.sched = nil
 	}
 	e.mu.Unlock()
+	if e.lease != nil {
+		// Hand over at once rather than when the TTL runs out.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := e.lease.Release(ctx, e.holder); err != nil {
+			e.log.Warn("cannot release the lease", "holder", e.holder, "err", err)
+		}
+	}
 }
 
 func (e *Engine) loop(ctx context.Context) {
@@ -193,6 +201,15 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 		return nil, nil
 	}
 	due, _ = normaliseRules(due)
+	if ok, err := e.holdsLease(ctx); err != nil || !ok {
+		// Another engine holds the lease: it runs the rules. Try again at
+		// the next wake-up; the schedule does not move.
+		if err != nil {
+			return nil, fmt.Errorf("lease: %w", err)
+		}
+		e.log.Debug("another engine holds the lease; not running", "holder", e.holder)
+		return nil, nil
+	}
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
 	defer func() {

@@ -187,3 +187,29 @@ func TestOverridePacksDriveTheSchedule(t *testing.T) {
 	assert.Equal(t, 1, countRuns(reps)[rules.MPUpdate])
 	assert.NoError(t, src.Err())
 }
+
+func TestLeaseLetsOneManagementServerRun(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, nil)
+	lease := mpsync.NewMemoryLease(r.clock)
+	ms1 := r.newEngine(t, r.store, &mpsync.Options{Lease: lease, Holder: "MS01"})
+	ms2 := r.newEngine(t, r.store, &mpsync.Options{Lease: lease, Holder: "MS02"})
+
+	rep1, err := ms1.RunDue(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, rep1, "MS01 takes the free lease and runs")
+	rep2, err := ms2.RunDue(ctx)
+	require.NoError(t, err)
+	assert.Nil(t, rep2, "MS02 waits while MS01 holds the lease")
+	assert.Equal(t, "MS01", lease.Holder())
+
+	// MS01 goes down: it stops renewing, the lease expires, MS02 takes over.
+	r.clock.Advance(mpsync.DefaultLeaseTTL + time.Minute)
+	rep2, err = ms2.RunDue(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, rep2, "MS02 takes over after the lease expired")
+	assert.Equal(t, "MS02", lease.Holder())
+	rep1, err = ms1.RunDue(ctx)
+	require.NoError(t, err)
+	assert.Nil(t, rep1, "MS01 back up does not run while MS02 holds the lease")
+}

@@ -8,4 +8,5 @@ import (
  _ "golang.org/x/text/encoding/unicode"
  _ "go.uber.org/goleak"
  _ "golang.org/x/term"
+ _ "github.com/jackc/pgx/v5"
 )

@@ -1,0 +1,93 @@
+package mpsync
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Lease decides which of several processes may run the rules now. A
+// management group has several management servers; when the one running the
+// rules is down, another takes over (seed). Each engine names itself with
+// Options.Holder and, before every scheduled run, asks the lease to let it
+// hold the lease for a while longer; only the holder runs.
+//
+// With a directory store, one process at a time opens the store, so a
+// single process needs no Lease (Options.Lease nil). Engines on several
+// servers that share a database-backed store and ledger share a Lease, such
+// as the PostgreSQL one in [mpsync.dev/mpsync/pgledger].
+type Lease interface {
+	// Acquire makes holder the holder until ttl from now, if the lease is
+	// free, expired, or already held by holder, and reports whether holder
+	// holds it.
+	Acquire(ctx context.Context, holder string, ttl time.Duration) (bool, error)
+	// Release gives the lease up if holder holds it.
+	Release(ctx context.Context, holder string) error
+}
+
+// DefaultLeaseTTL is how long a scheduled run holds the lease when
+// Options.LeaseTTL is zero: long enough to cover the wait until the next
+// wake-up, so a live holder keeps the lease and a dead one loses it soon.
+const DefaultLeaseTTL = 3 * DefaultSettingsPoll
+
+// holdsLease reports whether this engine may run now.
+func (e *Engine) holdsLease(ctx context.Context) (bool, error) {
+	if e.lease == nil {
+		return true, nil
+	}
+	return e.lease.Acquire(ctx, e.holder, e.leaseTTL)
+}
+
+// MemoryLease is a [Lease] for engines in one process (a staging pipeline
+// simulating several management servers, tests). It reads time from clock.
+type MemoryLease struct {
+	clock  Clock
+	mu     sync.Mutex
+	holder string
+	until  time.Time
+}
+
+// NewMemoryLease returns a free lease; nil clock means [SystemClock].
+func NewMemoryLease(clock Clock) *MemoryLease {
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	return &MemoryLease{clock: clock}
+}
+
+// Acquire implements [Lease].
+func (l *MemoryLease) Acquire(_ context.Context, holder string, ttl time.Duration) (bool, error) {
+	if holder == "" {
+		return false, errors.New("lease: empty holder")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	if l.holder != "" && l.holder != holder && now.Before(l.until) {
+		return false, nil
+	}
+	l.holder, l.until = holder, now.Add(ttl)
+	return true, nil
+}
+
+// Release implements [Lease].
+func (l *MemoryLease) Release(_ context.Context, holder string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.holder == holder {
+		l.holder, l.until = "", time.Time{}
+	}
+	return nil
+}
+
+// Holder returns the current holder, or "" when the lease is free or
+// expired.
+func (l *MemoryLease) Holder() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.holder == "" || !l.clock.Now().Before(l.until) {
+		return ""
+	}
+	return l.holder
+}
