@@ -333,6 +333,11 @@ func (e *Engine) apply(ctx context.Context, p *Plan, fetched map[string]io.ReadC
 		o := e.applyOne(ctx, p, c, results, fetched)
 		results[c.Pack] = o.Result
 		outcomes = append(outcomes, o)
+		if c.Action == ActionKeep || c.Action == ActionBlocked {
+			// Nothing was asked or done; recording these on every 5-minute
+			// run would bury the ledger's real entries.
+			continue
+		}
 		e.record(ctx, Record{Kind: RecordResult, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action,
 			Pack: c.Pack, Version: target(c), SHA256: c.SHA256, Result: string(o.Result), By: "engine",
 			Reason: c.Reason, Error: errString(o.Err)})
