@@ -19,8 +19,9 @@ const RunsRecordName = "runs.json"
 // RunInfo is the last run of a rule.
 type RunInfo struct {
 	LastRun time.Time `json:"lastRun,omitzero"`
-	// LastResult is "ok", "failed" (a change failed), or "error" (the run
-	// could not happen, for example no catalog).
+	// LastResult is "ok", "failed" (a change failed), "stale" (the service
+	// could not be reached; the last-known catalog was used) or "error" (the
+	// run could not happen, for example no catalog at all).
 	LastResult string `json:"lastResult,omitempty"`
 	LastError  string `json:"lastError,omitempty"`
 	// LastSuccess is the end of the last run whose result was "ok".
@@ -105,6 +106,10 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 		result, msg = "error", runErr.Error()
 	case rep.Err() != nil:
 		result, msg = "failed", rep.Err().Error()
+	case rep.Plan.Stale:
+		// Planned from the last-known catalog: not a successful run, since
+		// the workspace was not heard from.
+		result, msg = "stale", "service unreachable: "+rep.Plan.CatalogError
 	}
 	e.updateRuns(ctx, func(st *runState) {
 		for _, r := range rs {
