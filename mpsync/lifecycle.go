@@ -62,10 +62,7 @@ func (e *Engine) Connect(ctx context.Context) (*Report, error) {
 	if err := e.checkRequirement(); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	res, err := ws.Catalog(ctx)
-	if err == nil && res.Stale {
-		err = fmt.Errorf("service could not be reached: %w", res.Err)
-	}
+	res, err := freshCatalog(ctx, ws)
 	e.noteWorkspace(ctx, res, err)
 	if err != nil {
 		return nil, fmt.Errorf("connect to workspace %s: %w", ws.ID(), err)
@@ -159,18 +156,11 @@ func (e *Engine) SwitchWorkspace(ctx context.Context, ws Workspace) (*Report, er
 	}
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
-	conn, err := e.Connection(ctx)
+	conn, err := e.connectedRecord(ctx, "switch workspace")
 	if err != nil {
 		return nil, err
 	}
-	if conn.State == StateDisconnected {
-		return nil, fmt.Errorf("switch workspace: %w", &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt})
-	}
-	res, err := ws.Catalog(ctx)
-	if err == nil && res.Stale {
-		err = fmt.Errorf("service could not be reached: %w", res.Err)
-	}
-	if err != nil {
+	if _, err := freshCatalog(ctx, ws); err != nil {
 		return nil, fmt.Errorf("switch to workspace %s: %w", ws.ID(), err)
 	}
 	old := conn.WorkspaceID
@@ -183,6 +173,29 @@ func (e *Engine) SwitchWorkspace(ctx context.Context, ws Workspace) (*Report, er
 	e.record(ctx, Record{Kind: RecordConnection, WorkspaceID: ws.ID(), Result: "switched", By: "engine",
 		Reason: fmt.Sprintf("switched from workspace %s", old)})
 	return e.syncLocked(ctx, rules.All(), true)
+}
+
+// connectedRecord reads the connection record and refuses a disconnected
+// store for op.
+func (e *Engine) connectedRecord(ctx context.Context, op string) (Connection, error) {
+	conn, err := e.Connection(ctx)
+	if err != nil {
+		return conn, err
+	}
+	if conn.State == StateDisconnected {
+		return conn, fmt.Errorf("%s: %w", op, &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt})
+	}
+	return conn, nil
+}
+
+// freshCatalog fetches the catalog and treats a stale answer (the service
+// could not be reached) as an error: connecting needs the service itself.
+func freshCatalog(ctx context.Context, ws Workspace) (CatalogResult, error) {
+	res, err := ws.Catalog(ctx)
+	if err == nil && res.Stale {
+		err = fmt.Errorf("service could not be reached: %w", res.Err)
+	}
+	return res, err
 }
 
 func (e *Engine) workspace() Workspace {
@@ -225,12 +238,9 @@ func (e *Engine) Disconnect(ctx context.Context) (*DisconnectReport, error) {
 	}
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
-	conn, err := e.Connection(ctx)
+	conn, err := e.connectedRecord(ctx, "disconnect")
 	if err != nil {
 		return nil, err
-	}
-	if conn.State == StateDisconnected {
-		return nil, fmt.Errorf("disconnect: %w", &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt})
 	}
 	entries, err := e.store.List(ctx)
 	if err != nil {
