@@ -475,3 +475,40 @@ func newClientFrom(cfg workspace.Config) (*workspace.Client, error) {
 	cfg.RetryMax, cfg.RetryWaitMin, cfg.RetryWaitMax = 1, time.Millisecond, 2*time.Millisecond
 	return workspace.New(cfg)
 }
+
+func TestFailuresStopDependentsOnly(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, nil)
+	// The library the AlertManagement pack references arrives cut short.
+	r.srv.Fail(alertLibID, mpsynctest.Fault{Truncate: true, TruncateTo: 100})
+	// A base pack whose document is broken after a valid manifest: the
+	// download verifies (the catalog hashes what is served), the store's
+	// whole-document validation refuses it.
+	broken := mpsynctest.Pack(internalID, "7.1.10226.1239", scLib, ref(advisorID, "7.1.10226.0"))
+	broken = append(broken[:len(broken)-len("</ManagementPack>\n")], []byte("<Unclosed>")...)
+	r.srv.Publish(internalID, "7.1.10226.1239", catalog.ChannelBase, "", broken)
+
+	rep := r.sync(t)
+	res := results(rep)
+	assert.Equal(t, "import/applied", res[advisorID])
+	assert.Equal(t, "blocked/failed", res[alertLibID], "download refused")
+	assert.Equal(t, "blocked/skipped", res[alertID], "its dependent waits")
+	assert.Equal(t, "import/failed", res[internalID], "store refused the document")
+	require.Error(t, rep.Err())
+	var ce *mpsync.ChangeError
+	require.ErrorAs(t, rep.Err(), &ce)
+	for _, o := range rep.Failed() {
+		assert.Contains(t, o.Err.Error(), o.Pack, "the error names the pack")
+	}
+	assert.Equal(t, map[string]string{advisorID: "7.1.10226.1239"}, r.versions(t), "the rest of the store is as it was")
+	st, err := r.engine.Status(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "failed", st.Rules[0].LastResult)
+
+	// Once the service serves good bytes, the next run completes.
+	r.srv.ClearFaults()
+	r.srv.Publish(internalID, "7.1.10226.1239", catalog.ChannelBase, "", mpsynctest.Pack(internalID, "7.1.10226.1239", scLib, ref(advisorID, "7.1.10226.0")))
+	rep = r.sync(t)
+	require.NoError(t, rep.Err())
+	assert.Len(t, r.versions(t), 4)
+}

@@ -366,6 +366,14 @@ func (e *Engine) applyOne(ctx context.Context, p *Plan, c Change, results map[st
 		o.Result = ResultSkipped
 		return o
 	case ActionBlocked:
+		if c.Error != "" {
+			// The pack could not be downloaded or read: a failure the
+			// operator must see, not a policy decision.
+			o.Result = ResultFailed
+			o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "download", Err: errors.New(c.Error)}
+			e.emit(Event{Kind: EventChangeFailed, Rule: c.Rule, Change: &c, Err: o.Err})
+			return o
+		}
 		o.Result = ResultSkipped
 		o.Err = errors.New(c.Reason)
 		e.emit(Event{Kind: EventChangeBlocked, Rule: c.Rule, Change: &c, Message: c.Reason})
