@@ -313,6 +313,7 @@ func TestChangeWindowClosedThenOpen(t *testing.T) {
 	st, err := r.engine.Status(context.Background())
 	require.NoError(t, err)
 	assert.Len(t, st.Pending, len(rep.Pending()))
+	assert.Equal(t, time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC), st.Approval.NextWindow, "status says when the window opens")
 
 	r.clock.AdvanceTo(time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC))
 	rep = r.sync(t)

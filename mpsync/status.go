@@ -21,6 +21,51 @@ type Status struct {
 	Pending    []Change        `json:"pending"`
 	Workspace  WorkspaceHealth `json:"workspace"`
 	Connection Connection      `json:"connection"`
+	// Approval describes the approver in force.
+	Approval ApprovalStatus `json:"approval"`
+}
+
+// ApprovalStatus describes the approver in force for Status.
+type ApprovalStatus struct {
+	// Approver names it (its String method, when it has one).
+	Approver string `json:"approver"`
+	// NextWindow is when the next change window opens, for approvers (or
+	// combinations holding approvers) with a NextOpen(time.Time) time.Time
+	// method such as approval.Window; zero when none says, or when a window
+	// is open now.
+	NextWindow time.Time `json:"nextWindow,omitzero"`
+}
+
+// windowed is what Status looks for in an approver to say when it opens.
+type windowed interface {
+	NextOpen(now time.Time) time.Time
+}
+
+// composite is what Status looks for in a combination of approvers.
+type composite interface {
+	Parts() []Approver
+}
+
+func approvalStatus(a Approver, now time.Time) ApprovalStatus {
+	st := ApprovalStatus{Approver: fmt.Sprintf("%T", a)}
+	if s, ok := a.(fmt.Stringer); ok {
+		st.Approver = s.String()
+	}
+	var visit func(Approver)
+	visit = func(a Approver) {
+		if w, ok := a.(windowed); ok {
+			if next := w.NextOpen(now); next.After(now) && (st.NextWindow.IsZero() || next.After(st.NextWindow)) {
+				st.NextWindow = next // all windows must be open: the latest opening counts
+			}
+		}
+		if c, ok := a.(composite); ok {
+			for _, p := range c.Parts() {
+				visit(p)
+			}
+		}
+	}
+	visit(a)
+	return st
 }
 
 // RuleStatus is one rule's effective settings, last and next run.
@@ -82,6 +127,7 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	st.Pending = pend
+	st.Approval = approvalStatus(e.approver, e.clock.Now())
 	return st, nil
 }
 
