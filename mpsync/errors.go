@@ -45,6 +45,7 @@ type NotConnectedError struct {
 // ErrNotConnected matches a [*NotConnectedError].
 var ErrNotConnected = errors.New("store is disconnected")
 
+// Error says since when the store is disconnected and what to do.
 func (e *NotConnectedError) Error() string {
 	return fmt.Sprintf("store is disconnected from workspace %s since %s: rules do not run; call Connect (mpsync connect) to reconnect",
 		e.WorkspaceID, e.Since.UTC().Format(time.RFC3339))
@@ -65,6 +66,7 @@ type ChangeError struct {
 	Err  error
 }
 
+// Error names the pack and the step.
 func (e *ChangeError) Error() string {
 	return fmt.Sprintf("pack %s: %s: %v", e.Pack, e.Step, e.Err)
 }

@@ -124,6 +124,8 @@ type RequirementError struct {
 	Proxy bool
 }
 
+// Error names the version, the release it was recognised as and the
+// minimum needed.
 func (e *RequirementError) Error() string {
 	what := "the integration"
 	if e.Proxy {
