@@ -413,6 +413,16 @@ func TestConnectionLifecycle(t *testing.T) {
 	st, err := r.engine.Status(ctx)
 	require.NoError(t, err, "status works while disconnected")
 	assert.Equal(t, mpsync.StateDisconnected, st.Connection.State)
+	val, err := r.engine.Validate(ctx)
+	require.NoError(t, err)
+	failed := map[string]string{}
+	for _, c := range val.Failed() {
+		failed[c.Name] = c.Detail
+	}
+	assert.Equal(t, "missing", failed["part connector Advisor Connector"], "Validate reports each part: %v", failed)
+	assert.Equal(t, "missing", failed["part connector-subscription "+mpsync.AlertSubscription])
+	assert.Contains(t, failed, "connection")
+	assert.Contains(t, failed, "pack "+alertID, "wanted packs are gone")
 
 	_, err = r.engine.Connect(ctx)
 	require.ErrorIs(t, err, mpsync.ErrResourcesMissing)
