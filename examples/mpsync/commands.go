@@ -1,0 +1,747 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/approval"
+	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/workspace"
+	"mpsync.dev/overrides"
+	"mpsync.dev/rules"
+)
+
+// statusProbeTimeout bounds the catalog request status makes to tell whether
+// the service is reachable.
+const statusProbeTimeout = 20 * time.Second
+
+// app is one invocation of the command.
+type app struct {
+	cfg            *config
+	cmd            string
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	log            *slog.Logger
+	progress       *progress
+
+	// wroteJSON is set once the command wrote its document to stdout.
+	wroteJSON bool
+
+	group    mpsync.ManagementGroup
+	settings mpsync.SettingsSource
+	rules    []rules.Rule
+}
+
+// dispatch checks the configuration the command needs and runs it.
+func (a *app) dispatch(ctx context.Context, args []string) error {
+	if a.cmd == "serve-workspace" {
+		return a.serveWorkspace(ctx)
+	}
+	if err := a.prepare(ctx); err != nil {
+		return err
+	}
+	switch a.cmd {
+	case "plan":
+		return a.plan(ctx)
+	case "sync":
+		return a.sync(ctx)
+	case "status":
+		return a.status(ctx)
+	case "approve":
+		return a.approve(ctx, args)
+	case "import":
+		return a.importPacks(ctx, args)
+	case "connect":
+		return a.connect(ctx)
+	case "disconnect":
+		return a.disconnect(ctx)
+	case "run":
+		return a.runScheduler(ctx)
+	case "validate":
+		return a.validate(ctx)
+	case "rollback":
+		return a.rollback(ctx, args)
+	}
+	return usagef("unknown command %q", a.cmd)
+}
+
+// prepare reads and checks the flags every store command shares: the
+// management group, the rule selection, the approval mode and the override
+// packs (loaded once here, so an invalid one stops the command before it
+// touches anything).
+func (a *app) prepare(ctx context.Context) error {
+	c := a.cfg
+	a.group = mpsync.ManagementGroup{Name: c.mgName, Language: c.language}
+	if c.mgVersion != "" {
+		v, err := pack.ParseVersion(c.mgVersion)
+		if err != nil {
+			return usagef("flag --mg-version %q: %v (want Major.Minor.Build.Revision, e.g. 7.2.11719.0)", c.mgVersion, err)
+		}
+		a.group.Version = v
+	}
+	if c.language == "" || strings.ContainsFunc(c.language, func(r rune) bool {
+		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+	}) {
+		return usagef("flag --language %q: want a language code of letters and digits, e.g. ENU", c.language)
+	}
+	if !strings.EqualFold(c.rule, "all") {
+		r, err := rules.Parse(c.rule)
+		if err != nil {
+			return usagef("flag --rule %q: %v (want MPUpdate, GetIntelligencePacks, a full rule id, or all)", c.rule, err)
+		}
+		if a.cmd == "run" {
+			return usagef("flag --rule: run always runs both rules on their schedules; disable one with an override pack")
+		}
+		a.rules = []rules.Rule{r}
+	}
+	if _, err := approval.ParseMode(c.approval, store.NewMemory()); err != nil {
+		return usagef("flag --approval: %v", err)
+	}
+	if c.proxyUser != "" && c.proxy == "" {
+		return usagef("flag --proxy-user needs --proxy")
+	}
+	if c.proxyPasswordFile != "" && c.proxyUser == "" {
+		return usagef("flag --proxy-password-file needs --proxy-user")
+	}
+	if len(c.overrides) > 0 {
+		src := overrides.NewSource(overrides.SourceOptions{Paths: c.overrides, Logger: a.log})
+		if _, err := src.Load(ctx); err != nil {
+			return usagef("invalid override pack: %v", err)
+		}
+		a.settings = mpsync.OverrideSettings(src, overrides.Target{})
+	}
+	return nil
+}
+
+// openStore opens the --store directory; the caller closes it.
+func (a *app) openStore() (*store.Dir, error) {
+	st, err := store.OpenDir(a.cfg.store, &store.DirOptions{Logger: a.log})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", a.cfg.store, err)
+	}
+	return st, nil
+}
+
+// workspaceClient builds the client of the --workspace-* flags. When none of
+// them is given and the command can do without, it returns nil.
+func (a *app) workspaceClient(required bool) (*workspace.Client, error) {
+	c := a.cfg
+	if c.workspaceURL == "" && c.workspaceID == "" && c.workspaceKeyFile == "" && !required {
+		return nil, nil
+	}
+	var missing []string
+	if c.workspaceURL == "" {
+		missing = append(missing, "--workspace-url (MPSYNC_WORKSPACE_URL)")
+	}
+	if c.workspaceID == "" {
+		missing = append(missing, "--workspace-id (MPSYNC_WORKSPACE_ID)")
+	}
+	if c.workspaceKeyFile == "" {
+		missing = append(missing, "--workspace-key-file (MPSYNC_WORKSPACE_KEY_FILE)")
+	}
+	if len(missing) > 0 {
+		return nil, usagef("%s needs %s", a.cmd, strings.Join(missing, ", "))
+	}
+	key, err := readSecretFile("workspace-key-file", c.workspaceKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	var password string
+	if c.proxyPasswordFile != "" {
+		if password, err = readSecretFile("proxy-password-file", c.proxyPasswordFile); err != nil {
+			return nil, err
+		}
+	}
+	cacheDir := filepath.Join(c.store, "cache")
+	if err := os.MkdirAll(cacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("catalog cache %s: %w", cacheDir, unwrapPathError(err))
+	}
+	wc := workspace.Config{
+		BaseURL: c.workspaceURL, WorkspaceID: c.workspaceID, Key: key,
+		Proxy: c.proxy, ProxyUser: c.proxyUser, ProxyPassword: password,
+		AllowHTTP: c.allowHTTP, CacheDir: cacheDir, Logger: a.log,
+		RetryMax: c.retries,
+	}
+	if c.retries == 0 {
+		wc.RetryMax = -1 // the client's 0 means its default
+	}
+	if a.progress.on && c.proxy == "" {
+		if base, ok := http.DefaultTransport.(*http.Transport); ok {
+			tr := base.Clone()
+			tr.Proxy = nil // the client never consults the environment's proxy
+			wc.Transport = a.progress.transport(tr)
+		}
+	}
+	cl, err := workspace.New(wc)
+	if err != nil {
+		if errors.Is(err, workspace.ErrConfig) {
+			return nil, usagef("%v", err)
+		}
+		return nil, err
+	}
+	return cl, nil
+}
+
+// newEngine builds the engine over st, with ws (nil for local commands).
+func (a *app) newEngine(st *store.Dir, ws *workspace.Client) (*mpsync.Engine, error) {
+	appr, err := approval.ParseMode(a.cfg.approval, st)
+	if err != nil {
+		return nil, usagef("flag --approval: %v", err)
+	}
+	opts := &mpsync.Options{
+		Group:    a.group,
+		Approver: appr,
+		Settings: a.settings,
+		Proxy:    mpsync.ProxyInfo{URL: a.cfg.proxy, User: a.cfg.proxyUser},
+		Logger:   a.log,
+		OnEvent:  a.onEvent,
+	}
+	if ws != nil {
+		opts.Workspace = ws
+	}
+	eng, err := mpsync.New(st, opts)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return eng, nil
+}
+
+// withEngine opens the store, the workspace client and the engine, runs fn,
+// and closes them. needWS says whether the command needs the service.
+func (a *app) withEngine(ctx context.Context, needWS bool, fn func(st *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error) error {
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ws, err := a.workspaceClient(needWS)
+	if err != nil {
+		return err
+	}
+	eng, err := a.newEngine(st, ws)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	return fn(st, ws, eng)
+}
+
+// onEvent feeds the progress line and, for run, the log.
+func (a *app) onEvent(ev mpsync.Event) {
+	a.progress.event(ev)
+	attrs := []any{"event", string(ev.Kind)}
+	if ev.Rule != "" {
+		attrs = append(attrs, "rule", ev.Rule.ShortName())
+	}
+	if ev.Change != nil {
+		attrs = append(attrs, "change", ev.Change.ID, "pack", ev.Change.Pack, "to", versionJSON(ev.Change.To))
+	}
+	if ev.Message != "" {
+		attrs = append(attrs, "message", ev.Message)
+	}
+	level := slog.LevelDebug
+	if a.cmd == "run" {
+		switch ev.Kind {
+		case mpsync.EventRunStarted, mpsync.EventRunFinished, mpsync.EventChangeApplied,
+			mpsync.EventApprovalNeeded, mpsync.EventChangeDenied, mpsync.EventScheduleChanged:
+			level = slog.LevelInfo
+		}
+	}
+	if ev.Err != nil {
+		attrs = append(attrs, "err", ev.Err.Error())
+		level = slog.LevelWarn
+	}
+	a.log.Log(context.Background(), level, "engine event", attrs...)
+}
+
+// output writes doc as JSON with --json, or calls human with stdout.
+func (a *app) output(doc any, human func(io.Writer)) {
+	if a.cfg.json {
+		writeJSON(a.stdout, doc)
+		a.wroteJSON = true
+		return
+	}
+	human(a.stdout)
+}
+
+// errText is the error line err is reported as, "" for nil: the "error"
+// field of the JSON documents.
+func (a *app) errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return errorLine(a.cmd, err)
+}
+
+// staleError is the error of a plan made from the last-known catalog because
+// the service could not be reached.
+func staleError(ws *workspace.Client, p *mpsync.Plan) error {
+	if p == nil || !p.Stale {
+		return nil
+	}
+	return fmt.Errorf("catalog could not be fetched from %s (used the last-known catalog, serial %d, fetched %s): %s",
+		ws.CatalogURL(), p.CatalogSerial, orDash(timeJSON(p.CatalogFetchedAt)), p.CatalogError)
+}
+
+func (a *app) plan(ctx context.Context) error {
+	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+		p, err := eng.Plan(ctx, a.rules...)
+		if err != nil {
+			err = fmt.Errorf("plan from %s: %w", ws.CatalogURL(), err)
+			doc := planToJSON(nil, false)
+			doc.WorkspaceID, doc.Error = ws.ID(), a.errText(err)
+			a.output(doc, func(io.Writer) {})
+			return err
+		}
+		doc := planToJSON(p, a.cfg.verbose)
+		err = staleError(ws, p)
+		doc.Error = a.errText(err)
+		a.output(doc, func(w io.Writer) { writeChangesTable(w, "plan", doc, false) })
+		return err
+	})
+}
+
+func (a *app) sync(ctx context.Context) error {
+	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+		rep, err := eng.Sync(ctx, a.rules...)
+		a.progress.done()
+		if err != nil {
+			if errors.Is(err, mpsync.ErrNotConnected) {
+				err = fmt.Errorf("%w; nothing was changed (run connect to connect it again)", err)
+			} else {
+				err = fmt.Errorf("sync with %s: %w", ws.CatalogURL(), err)
+			}
+			doc := reportToJSON(rep, a.cfg.verbose)
+			if doc.WorkspaceID == "" {
+				doc.WorkspaceID = ws.ID()
+			}
+			doc.Error = a.errText(err)
+			a.output(doc, func(w io.Writer) {
+				if rep != nil {
+					writeChangesTable(w, "sync", doc, true)
+				}
+			})
+			return err
+		}
+		doc := reportToJSON(rep, a.cfg.verbose)
+		err = staleError(ws, rep.Plan)
+		if ferr := rep.Err(); ferr != nil {
+			err = errors.Join(fmt.Errorf("%d change(s) failed: %w", len(rep.Failed()), ferr), err)
+		}
+		doc.Error = a.errText(err)
+		a.output(doc, func(w io.Writer) { writeChangesTable(w, "sync", doc, true) })
+		return err
+	})
+}
+
+func (a *app) status(ctx context.Context) error {
+	return a.withEngine(ctx, false, func(st *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+		s, err := eng.Status(ctx)
+		if err != nil {
+			return fmt.Errorf("store %s: %w", st.Path(), err)
+		}
+		doc := statusDoc{
+			WorkspaceID: s.WorkspaceID, Group: s.Group, Packs: sortedPacks(s.Packs),
+			Rules: []ruleJSON{}, Connection: connectionToJSON(s.Connection),
+			Workspace: workspaceJSON{
+				Reachable: s.Workspace.Reachable, LastCatalogSerial: s.Workspace.LastCatalogSerial,
+				LastError: s.Workspace.LastError, CheckedAt: timeJSON(s.Workspace.CheckedAt),
+			},
+		}
+		if doc.Connection.ManagementGroup.Name == "" {
+			g := eng.Group()
+			doc.Connection.ManagementGroup = groupJSON{Name: g.Name, Version: versionJSON(g.Version), Language: g.Language}
+		}
+		next := eng.NextRuns(ctx)
+		for _, r := range s.Rules {
+			nr := r.NextRun
+			if nr.IsZero() && r.Enabled {
+				nr = next[r.Rule]
+			}
+			doc.Rules = append(doc.Rules, ruleJSON{
+				ID: string(r.Rule), ShortName: r.Rule.ShortName(), Enabled: r.Enabled,
+				FrequencySeconds: int64(r.Frequency / time.Second),
+				LastRun:          timeJSON(r.LastRun), LastResult: r.LastResult, LastError: oneLine(r.LastError),
+				LastSuccess: timeJSON(r.LastSuccess), NextRun: timeJSON(nr),
+				EnabledSource: r.EnabledSource.String(), FrequencySource: r.FrequencySource.String(),
+			})
+		}
+		manual := approval.NewManual(st)
+		queue, err := manual.Pending(ctx)
+		if err != nil {
+			return fmt.Errorf("approval queue in store %s: %w", st.Path(), err)
+		}
+		_, qerr := st.ReadMeta(ctx, approval.ManualRecord)
+		doc.Pending = pendingList(s.Pending, queue, qerr == nil)
+
+		if ws != nil {
+			doc.Workspace = a.probe(ctx, ws, doc.Workspace)
+			if doc.WorkspaceID == "" {
+				doc.WorkspaceID = ws.ID()
+			}
+		}
+		a.output(doc, func(w io.Writer) { writeStatusTable(w, doc) })
+		return nil
+	})
+}
+
+// probe asks the service for the catalog once, to tell whether it is
+// reachable now; the answer changes nothing in the store.
+func (a *app) probe(ctx context.Context, ws *workspace.Client, last workspaceJSON) workspaceJSON {
+	pctx, cancel := context.WithTimeout(ctx, statusProbeTimeout)
+	defer cancel()
+	out := workspaceJSON{Probed: true, CheckedAt: timeJSON(time.Now()), LastCatalogSerial: last.LastCatalogSerial}
+	res, err := ws.Catalog(pctx)
+	switch {
+	case err != nil:
+		out.LastError = oneLine(err.Error())
+	case res.Stale:
+		out.LastError = "service unreachable, holding the last-known catalog"
+		if res.Err != nil {
+			out.LastError = oneLine(res.Err.Error())
+		}
+	default:
+		out.Reachable = true
+		if res.Catalog != nil {
+			out.LastCatalogSerial = res.Catalog.Serial
+		}
+	}
+	return out
+}
+
+func (a *app) approve(ctx context.Context, ids []string) error {
+	if a.cfg.all && len(ids) > 0 {
+		return usagef("give change ids or --all, not both")
+	}
+	if !a.cfg.all && len(ids) == 0 {
+		return usagef("approve needs CHANGE-ID arguments or --all")
+	}
+	by := a.cfg.by
+	if by == "" {
+		by = a.getenv("USER")
+	}
+	if by == "" {
+		by = "operator"
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	manual := approval.NewManual(st)
+	doc := approveDoc{Approved: []string{}, Preapproved: []string{}}
+
+	if a.cfg.all {
+		done, err := manual.ApproveAll(ctx, by)
+		doc.Approved = append(doc.Approved, done...)
+		if err != nil {
+			err = fmt.Errorf("approval queue in store %s: %w", st.Path(), err)
+		}
+		doc.Error = a.errText(err)
+		a.output(doc, func(w io.Writer) { writeApproved(w, doc) })
+		return err
+	}
+
+	var plan *mpsync.Plan // made once, for ids that came from a plan
+	var errs []error
+	for _, id := range ids {
+		err := manual.Approve(ctx, id, by)
+		switch {
+		case err == nil:
+			doc.Approved = append(doc.Approved, id)
+			continue
+		case !errors.Is(err, approval.ErrUnknownChange):
+			errs = append(errs, fmt.Errorf("change %s: %w", id, err))
+			continue
+		}
+		// Never queued by a sync: it may come from a plan.
+		if plan == nil {
+			p, group, perr := a.freshPlan(ctx, st)
+			if perr != nil {
+				errs = append(errs, fmt.Errorf("change %s is not pending, and the current plan could not be made to look for it: %w", id, perr))
+				continue
+			}
+			plan = p
+			a.group.Name = group
+		}
+		c, ok := findChange(plan, id)
+		if !ok {
+			errs = append(errs, fmt.Errorf("change %s is neither pending nor in the current plan (the catalog or the store changed since it was planned; plan again)", id))
+			continue
+		}
+		if err := manual.Preapprove(ctx, c, a.group.Name, by); err != nil {
+			errs = append(errs, fmt.Errorf("change %s: %w", id, err))
+			continue
+		}
+		doc.Preapproved = append(doc.Preapproved, id)
+	}
+	err = errors.Join(errs...)
+	doc.Error = a.errText(err)
+	a.output(doc, func(w io.Writer) { writeApproved(w, doc) })
+	return err
+}
+
+// freshPlan makes a plan with the configured workspace, for approving a
+// change id seen in an earlier plan. It returns the group name the engine
+// uses.
+func (a *app) freshPlan(ctx context.Context, st *store.Dir) (*mpsync.Plan, string, error) {
+	ws, err := a.workspaceClient(false)
+	if err != nil {
+		return nil, "", err
+	}
+	if ws == nil {
+		return nil, "", errors.New("no workspace configured (--workspace-url, --workspace-id, --workspace-key-file)")
+	}
+	eng, err := a.newEngine(st, ws)
+	if err != nil {
+		return nil, "", err
+	}
+	defer eng.Close()
+	p, err := eng.Plan(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("plan from %s: %w", ws.CatalogURL(), err)
+	}
+	return p, eng.Group().Name, nil
+}
+
+func findChange(p *mpsync.Plan, id string) (mpsync.Change, bool) {
+	for _, c := range p.Actionable() {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return mpsync.Change{}, false
+}
+
+func writeApproved(w io.Writer, doc approveDoc) {
+	for _, id := range doc.Approved {
+		fmt.Fprintf(w, "approved %s\n", id)
+	}
+	for _, id := range doc.Preapproved {
+		fmt.Fprintf(w, "approved %s (from the current plan; the next sync applies it if nothing changed)\n", id)
+	}
+	if len(doc.Approved)+len(doc.Preapproved) == 0 && doc.Error == "" {
+		fmt.Fprintln(w, "nothing was pending")
+	}
+}
+
+func (a *app) importPacks(ctx context.Context, files []string) error {
+	if len(files) == 0 {
+		return usagef("import needs FILE arguments")
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	doc := importDoc{Imported: []packJSON{}}
+	var errs []error
+	for _, name := range files {
+		e, err := importFile(ctx, st, name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		doc.Imported = append(doc.Imported, entryToJSON(e))
+	}
+	err = errors.Join(errs...)
+	doc.Error = a.errText(err)
+	a.output(doc, func(w io.Writer) {
+		for _, p := range doc.Imported {
+			fmt.Fprintf(w, "imported %s %s (owner custom: sync never upgrades or removes it)\n", p.ID, p.Version)
+		}
+	})
+	return err
+}
+
+// importFile imports one pack file into st, owned by the operator.
+func importFile(ctx context.Context, st *store.Dir, name string) (store.Entry, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("import %s: %w", name, unwrapPathError(err))
+	}
+	defer f.Close()
+	m, err := pack.ReadManifest(f)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("import %s: %w", name, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return store.Entry{}, fmt.Errorf("import %s: %w", name, err)
+	}
+	e, err := st.Import(ctx, store.ImportRequest{
+		ID: m.ID, Version: m.Version,
+		Provenance: store.Provenance{Owner: store.OwnerCustom},
+	}, f)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("import %s (pack %s %s): %w", name, m.ID, m.Version, err)
+	}
+	return e, nil
+}
+
+func (a *app) connect(ctx context.Context) error {
+	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+		rep, err := eng.Connect(ctx)
+		a.progress.done()
+		doc := reportToJSON(rep, a.cfg.verbose)
+		if doc.WorkspaceID == "" {
+			doc.WorkspaceID = ws.ID()
+		}
+		if conn, cerr := eng.Connection(ctx); cerr == nil {
+			doc.Connection = connectionToJSON(conn)
+		}
+		if err != nil {
+			err = fmt.Errorf("connect to workspace %s refused: %w", ws.ID(), err)
+		} else if ferr := rep.Err(); ferr != nil {
+			err = fmt.Errorf("connected, but %d change(s) of MPUpdate failed: %w", len(rep.Failed()), ferr)
+		}
+		doc.Error = a.errText(err)
+		a.output(doc, func(w io.Writer) {
+			if rep != nil {
+				writeChangesTable(w, "connect (MPUpdate)", doc, true)
+			}
+			if err == nil && doc.Connection != nil {
+				fmt.Fprintf(w, "connected to workspace %s as management group %s\n", doc.Connection.WorkspaceID, doc.Connection.ManagementGroup.Name)
+			}
+		})
+		return err
+	})
+}
+
+func (a *app) disconnect(ctx context.Context) error {
+	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
+		rep, err := eng.Disconnect(ctx)
+		if err != nil {
+			return fmt.Errorf("store %s: %w", st.Path(), err)
+		}
+		doc := disconnectDoc{WorkspaceID: rep.WorkspaceID, Removed: []packJSON{}, Kept: []keptJSON{}, Failed: []keptJSON{}, PartsRemoved: []partJSON{}}
+		for _, e := range rep.Removed {
+			doc.Removed = append(doc.Removed, entryToJSON(e))
+		}
+		for _, k := range rep.Kept {
+			doc.Kept = append(doc.Kept, keptJSON(k))
+		}
+		for _, k := range rep.Failed {
+			doc.Failed = append(doc.Failed, keptJSON(k))
+		}
+		for _, p := range rep.PartsRemoved {
+			doc.PartsRemoved = append(doc.PartsRemoved, partJSON{Kind: string(p.Kind), Name: p.Name})
+		}
+		if len(rep.Failed) > 0 {
+			err = fmt.Errorf("%d pack(s) could not be removed from store %s, first %s: %s", len(rep.Failed), st.Path(), rep.Failed[0].ID, rep.Failed[0].Reason)
+		}
+		doc.Error = a.errText(err)
+		a.output(doc, func(w io.Writer) { writeDisconnectTable(w, doc) })
+		return err
+	})
+}
+
+// runDoc is the document run writes with --json when it stops.
+type runDoc struct {
+	WorkspaceID string `json:"workspaceId"`
+	Started     string `json:"started"`
+	Stopped     string `json:"stopped"`
+	Error       string `json:"error,omitempty"`
+}
+
+func (a *app) runScheduler(ctx context.Context) error {
+	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+		started := time.Now()
+		a.log.Info("scheduler starting", "workspace", ws.ID(), "store", a.cfg.store)
+		err := eng.Run(ctx)
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			err = nil // a clean stop on SIGINT/SIGTERM
+		}
+		if errors.Is(err, mpsync.ErrNotConnected) {
+			err = fmt.Errorf("%w; nothing was changed (run connect to connect it again)", err)
+		}
+		if err == nil {
+			a.log.Info("scheduler stopped")
+		}
+		doc := runDoc{WorkspaceID: ws.ID(), Started: timeJSON(started), Stopped: timeJSON(time.Now()), Error: a.errText(err)}
+		if a.cfg.json {
+			a.output(doc, nil)
+		}
+		return err
+	})
+}
+
+// validateDoc is the document of validate.
+type validateDoc struct {
+	WorkspaceID string      `json:"workspaceId"`
+	OK          bool        `json:"ok"`
+	Checks      []checkJSON `json:"checks"`
+	Error       string      `json:"error,omitempty"`
+}
+
+type checkJSON struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+func (a *app) validate(ctx context.Context) error {
+	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+		v, err := eng.Validate(ctx)
+		if err != nil {
+			return fmt.Errorf("validate against %s: %w", ws.CatalogURL(), err)
+		}
+		doc := validateDoc{WorkspaceID: v.WorkspaceID, OK: v.OK(), Checks: []checkJSON{}}
+		for _, c := range v.Checks {
+			doc.Checks = append(doc.Checks, checkJSON(c))
+		}
+		if !v.OK() {
+			f := v.Failed()
+			err = fmt.Errorf("%d check(s) failed, first %q: %s", len(f), f[0].Name, f[0].Detail)
+		}
+		doc.Error = a.errText(err)
+		a.output(doc, func(w io.Writer) {
+			for _, c := range doc.Checks {
+				mark := "ok  "
+				if !c.OK {
+					mark = "FAIL"
+				}
+				fmt.Fprintf(w, "%s %s: %s\n", mark, c.Name, c.Detail)
+			}
+		})
+		return err
+	})
+}
+
+// rollbackDoc is the document of rollback.
+type rollbackDoc struct {
+	Pack  *packJSON `json:"pack"`
+	Error string    `json:"error,omitempty"`
+}
+
+func (a *app) rollback(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return usagef("rollback needs exactly one PACK-ID")
+	}
+	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
+		e, err := eng.Rollback(ctx, args[0])
+		doc := rollbackDoc{}
+		if err != nil {
+			err = fmt.Errorf("pack %s in store %s: %w", args[0], st.Path(), err)
+		} else {
+			p := entryToJSON(e)
+			doc.Pack = &p
+		}
+		doc.Error = a.errText(err)
+		a.output(doc, func(w io.Writer) {
+			if doc.Pack != nil {
+				fmt.Fprintf(w, "rolled back %s to %s\n", doc.Pack.ID, doc.Pack.Version)
+			}
+		})
+		return err
+	})
+}

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// usageText is what --help and "help" print.
+const usageText = `mpsync keeps an Operations Manager management group's management packs in
+step with what its workspace wants.
+
+Usage:
+  mpsync [flags] <command> [args] [flags]
+
+Flags may come before or after the command: "mpsync --json status" and
+"mpsync status --json" are the same. "--" ends the flags.
+
+Commands:
+  plan                  fetch the catalog, diff it against the store, print the plan;
+                        changes nothing
+  sync                  run the selected rule(s) once: plan, ask the approver, apply
+                        what is approved
+  status                imported packs, rules with their effective settings, pending
+                        approvals, last and next runs, the service and the connection;
+                        works from local state when the service is unreachable
+  approve CHANGE-ID...  approve pending changes (or --all for every pending one)
+  import FILE...        import packs by hand; they are owned by the operator (custom)
+                        and sync never upgrades or removes them
+  connect               bind the store to the workspace, check the requirements,
+                        record the connection, run MPUpdate once
+  disconnect            remove the integration: every pack the workspace owns
+  run                   run both rules on their schedules until SIGINT/SIGTERM
+  validate              check the integration (connected, parts, packs current, runs)
+  rollback PACK-ID      restore the previous version of a pack the store kept
+  serve-workspace       serve a catalog directory over the workspace protocol
+  help [COMMAND]        this text, or one command's
+
+Flags (environment variable in brackets):
+  --store DIR                  the directory store [MPSYNC_STORE] (default ./mpsync-store);
+                               the catalog cache lives in DIR/cache
+  --workspace-url URL          base URL of the workspace service [MPSYNC_WORKSPACE_URL]
+  --workspace-id ID            workspace id [MPSYNC_WORKSPACE_ID]
+  --workspace-key-file FILE    file holding the base64 workspace key
+                               [MPSYNC_WORKSPACE_KEY_FILE]
+  --proxy URL                  HTTP proxy, e.g. http://corpproxy:80 [MPSYNC_PROXY]
+  --proxy-user NAME            proxy account (the Run As account) [MPSYNC_PROXY_USER]
+  --proxy-password-file FILE   file holding the proxy password [MPSYNC_PROXY_PASSWORD_FILE]
+  --overrides FILE             override management pack (XML) for the rules; repeatable;
+                               a directory adds its *.xml files
+                               [MPSYNC_OVERRIDES, a path list]
+  --approval MODE              auto (default), manual, freeze[:REASON], or
+                               window:<cron>:<duration>[:<tz>], e.g.
+                               "window:0 2 * * SAT:4h:Europe/Berlin" [MPSYNC_APPROVAL]
+  --rule RULE                  MPUpdate, GetIntelligencePacks, a full rule id, or all
+                               (default) [MPSYNC_RULE]
+  --allow-http                 accept plain http:// URLs (tests, the quickstart)
+                               [MPSYNC_ALLOW_HTTP]
+  --json                       machine-readable output: one JSON document on stdout
+  --mg-name NAME               the management group's name [MPSYNC_MG_NAME]
+  --mg-version VERSION         its 4-part Operations Manager version, checked by connect
+                               against the connection requirement [MPSYNC_MG_VERSION]
+  --language CODE              its UI language (default ENU) [MPSYNC_LANGUAGE]
+  --retries N                  retries of a failed request to the service (default 4;
+                               0: none) [MPSYNC_RETRIES]
+  -v, --verbose                debug logs; plan and sync also list packs kept as they are
+  -h, --help                   this text
+
+Command flags:
+  approve:          --all (approve every pending change), --by NAME (who approves;
+                    default $USER)
+  serve-workspace:  --dir DIR, --addr HOST:PORT (default 127.0.0.1:8080),
+                    --key-out FILE (write the workspace key there; without it the
+                    key is printed)
+
+Output:
+  For people, tables on stdout; a progress line on stderr while packs download,
+  only when stderr is a terminal and --json is not set. Logs go to stderr
+  (slog text format), level warn (info for run and serve-workspace), debug with -v.
+
+  With --json, stdout holds exactly one JSON document. Times are RFC 3339 in UTC;
+  a time that is not known is "" (keys are always present). Versions not known
+  (the "from" of an import, the "to" of a removal) are "".
+
+  plan, sync, connect:
+    {"workspaceId": "...", "changes": [{"id": "chg-...", "rule": "...",
+      "action": "import|upgrade|remove|keep|blocked", "pack": "...",
+      "from": "", "to": "7.2.11719.0", "solution": "...", "reason": "...",
+      "result": "applied|pending|denied|failed|skipped" ("" for plan),
+      "error": ""}], "rules": [...], "catalogSerial": 1, "stale": false,
+      "skipped": [{"rule", "reason"}], "connection": {...} (connect)}
+    Changes are in the order they are (or would be) applied; keep entries are
+    listed only with --verbose.
+  status:
+    {"workspaceId", "group",
+     "packs": [{"id", "version", "owner": "workspace|custom", "rule", "solution",
+                "sha256", "importedAt", "name", "size", "previous"}],
+     "rules": [{"id", "shortName", "enabled", "frequencySeconds", "lastRun",
+                "lastResult", "lastError", "nextRun", "enabledSource",
+                "frequencySource"}],
+     "pending": [{"id", "pack", "to", "action", "rule", "from",
+                  "approval": "waiting|decided|deferred"}],
+     "workspace": {"reachable", "lastCatalogSerial", "lastError", "checkedAt",
+                   "probed"},
+     "connection": {"state": "connected|disconnected|never", "workspaceId",
+                    "managementGroup": {"name", "version", "language"},
+                    "since", "parts": [{"kind", "name"}]}}
+  approve: {"approved": [ids], "preapproved": [ids]}
+  import: {"imported": [packs as in status]}
+  disconnect: {"workspaceId", "removed": [packs], "kept": [{"id", "reason"}],
+               "failed": [{"id", "reason"}], "partsRemoved": [{"kind", "name"}]}
+  validate: {"workspaceId", "ok", "checks": [{"name", "ok", "detail"}]}
+  Errors: when a command fails, its document has an "error" field holding the
+  same line as stderr; when it fails before it has a document (bad usage, a
+  store that cannot be opened) the document is {"error": "...", "exitCode": N}.
+
+Exit codes:
+  0  the command did what it was asked (a sync whose changes are only pending
+     or denied by the approver is a success)
+  1  something failed: a change failed, the catalog could not be fetched (also
+     when a stale, last-known catalog was used), the store could not be read,
+     connect was refused (version requirement, missing Resources pack), sync or
+     run on a disconnected store
+  2  bad usage or bad configuration: unknown flag or command, unreadable key
+     file, invalid override pack, malformed --mg-version, invalid --approval
+  Errors go to stderr as one line naming what failed and where.
+
+Examples:
+  # Serve the repository's example workspace and sync against it:
+  mpsync serve-workspace --dir testdata/workspace --addr 127.0.0.1:8080 --key-out /tmp/ws.key &
+  export MPSYNC_WORKSPACE_URL=http://127.0.0.1:8080/ MPSYNC_ALLOW_HTTP=true
+  export MPSYNC_WORKSPACE_ID=6f0c3a52-7d1e-4c1b-9a53-0d9f4f2b1e11 MPSYNC_WORKSPACE_KEY_FILE=/tmp/ws.key
+  mpsync plan
+  mpsync sync --json
+
+  # A real service through an authenticating proxy:
+  mpsync --store /var/lib/mpsync --workspace-url https://workspace.example.com/ \
+      --workspace-id 6f0c3a52-7d1e-4c1b-9a53-0d9f4f2b1e11 --workspace-key-file /etc/mpsync/key \
+      --proxy http://corpproxy:80 --proxy-user 'CONTOSO\svc-scom' \
+      --proxy-password-file /etc/mpsync/proxy-password \
+      --mg-name PROD --mg-version 7.2.11719.0 connect
+
+  # Change control: nothing is imported until someone approves it.
+  mpsync --approval manual sync
+  mpsync status
+  mpsync approve chg-0123abcd
+  mpsync --approval manual sync
+
+  # Only on Saturday nights (Berlin time), solution packs every hour:
+  mpsync --approval 'window:0 2 * * SAT:4h:Europe/Berlin' --overrides gip-hourly.xml run
+`
+
+// commandHelp holds the text of "help COMMAND".
+func commandHelp(cmd string) (string, bool) {
+	switch cmd {
+	case "plan":
+		return `mpsync plan [--rule RULE] [--json] [-v]
+
+Fetches the workspace's catalog, diffs it against the store and prints what a
+sync of the selected rule(s) would do, in the order it would do it: imports and
+upgrades (references first), removals (dependents first), then blocked changes.
+It changes nothing in the store (it may download packs to read their
+references). Change ids are stable for the same rule, pack, target version and
+hash: "mpsync approve ID" given after a plan applies at the next sync with
+--approval manual only if nothing changed. Works on a disconnected store.
+Exit 1 when the catalog could not be fetched (also when the plan had to use
+the last-known catalog).
+
+  mpsync plan --rule GetIntelligencePacks --json
+`, true
+	case "sync":
+		return `mpsync sync [--rule RULE] [--approval MODE] [--overrides FILE]... [--json]
+
+Runs the selected rule(s) once, now: plan, ask the approver, apply what is
+approved (each pack atomically), record what happened. A rule disabled by an
+override is skipped and the output says so. A store that was never connected
+is connected by its first sync; a disconnected store is refused (exit 1,
+nothing changes) until connect succeeds. Exit 0 when every change was applied,
+is pending or was denied; 1 when a change failed or the catalog could not be
+fetched.
+
+  mpsync sync --approval manual --json
+`, true
+	case "status":
+		return `mpsync status [--json]
+
+Shows the imported packs with their owner and provenance, each rule's
+effective settings (and which override set them), last and next runs, the
+changes waiting for approval, what is known of the service and the connection.
+It needs no service: with --workspace-* flags it asks the service once whether
+it is reachable and says so; without them it shows what the last run learned.
+Pending changes are "waiting" (queued for approve), "decided" (approved or
+denied; the next sync acts on it) or "deferred" (held by another approver).
+`, true
+	case "approve":
+		return `mpsync approve CHANGE-ID... [--by NAME]
+mpsync approve --all [--by NAME]
+
+Approves changes that wait in the manual approval queue (syncs with
+--approval manual queue them). An id seen in "mpsync plan" that no sync has
+queued yet is looked up in a fresh plan (this needs the --workspace-* flags)
+and approved in advance. An approval binds to the exact change: when the
+catalog publishes another version or hash, the change gets a new id and needs
+a new approval. Exit 1 when an id is unknown or superseded.
+
+  mpsync --approval manual sync
+  mpsync approve chg-0123abcd chg-4567ef01 --by alice
+  mpsync --approval manual sync
+`, true
+	case "import":
+		return `mpsync import FILE...
+
+Imports management packs (XML) by hand. Each is owned by the operator
+(owner "custom"): sync never upgrades or removes it, and disconnect keeps it,
+whatever its name. Needs no service.
+`, true
+	case "connect":
+		return `mpsync connect [--mg-name NAME] [--mg-version VERSION] [--language CODE]
+
+Binds the store to the workspace: checks the management group's version
+against the connection requirement (Operations Manager 2012 SP1 UR6 and
+later, 2012 R2 UR2 and later; with --proxy, SP1 UR7 / R2 UR3), checks that the
+service accepts the key, and on a reconnect after disconnect that
+Microsoft.SystemCenter.Advisor.Resources.<LANGUAGE> is imported or served.
+Then records the connection and runs MPUpdate once through the approver.
+Exit 1, naming the version or the pack, when refused.
+
+  mpsync connect --mg-name PROD --mg-version 7.2.11719.0
+`, true
+	case "disconnect":
+		return `mpsync disconnect
+
+Removes the integration: every pack the workspace imported, dependents first,
+except Microsoft.SystemCenter.Advisor and Microsoft.SystemCenter.Advisor.Internal,
+which stay, and packs a custom pack still references. Custom packs are never
+touched. The store is then disconnected: sync and run exit 1 until connect
+succeeds; status and plan still work. Needs no service.
+`, true
+	case "run":
+		return `mpsync run [--approval MODE] [--overrides FILE]...
+
+Runs both rules on their effective schedules (MPUpdate every 12 h and
+GetIntelligencePacks every 5 min unless overridden; an edited override pack
+takes effect without a restart) until SIGINT or SIGTERM, then waits for the
+run in progress and exits 0. Logs each run to stderr. Exit 1 when the store is
+disconnected.
+`, true
+	case "validate":
+		return `mpsync validate [--json]
+
+Checks the integration as the product documentation describes: the store is
+connected to this workspace, every connection part is recorded, every pack the
+catalog wants is imported at its version, and each enabled rule ran
+successfully within twice its frequency. Exit 1 when a check fails.
+`, true
+	case "rollback":
+		return `mpsync rollback PACK-ID
+
+Restores the previous version of a pack that the store kept. The next sync
+upgrades it again while the catalog serves the newer version; hold that back
+with --approval freeze or manual.
+`, true
+	case "serve-workspace":
+		return `mpsync serve-workspace --dir DIR [--addr HOST:PORT] [--key-out FILE] [--json]
+
+Serves a workspace directory over the workspace protocol (the fake server of
+mpsync.dev/mpsync/mpsynctest) until SIGINT or SIGTERM. The directory holds:
+
+  DIR/workspace.json   {"workspaceId": "...", "key": "<base64, empty: random>",
+                        "serial": 1,
+                        "solutions": [{"name": "AlertManagement", "enabled": true}],
+                        "packs": {"Microsoft.SystemCenter.Advisor": {"channel": "base"},
+                                  "Microsoft.IntelligencePacks.AlertManagement":
+                                     {"channel": "solution", "solution": "AlertManagement"}}}
+  DIR/packs/*.xml      the packs; each file's manifest gives id and version
+
+Every pack file needs an entry in workspace.json and every entry a file. The
+repository's testdata/workspace is a ready example. Once listening it prints
+the base URL, the workspace id and the key (or, with --key-out, the file it
+wrote the key to, mode 0600); with --json as one JSON line:
+{"url", "workspaceId", "key" or "keyFile", "serial", "packs"}. --addr
+127.0.0.1:0 picks a free port.
+
+  mpsync serve-workspace --dir testdata/workspace --addr 127.0.0.1:8080 --key-out /tmp/ws.key
+`, true
+	case "help":
+		return "mpsync help [COMMAND]\n\nPrints the usage, or one command's help.\n", true
+	}
+	return "", false
+}
+
+// helpCommand prints one command's help; an unknown command is bad usage.
+func helpCommand(stdout, stderr io.Writer, cmd string) int {
+	text, ok := commandHelp(cmd)
+	if !ok {
+		fmt.Fprintln(stderr, errorLine("help", usagef("unknown command %q", cmd)))
+		return exitUsage
+	}
+	io.WriteString(stdout, strings.TrimLeft(text, "\n"))
+	return exitOK
+}
