@@ -32,6 +32,7 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	log            *slog.Logger
+	level          *slog.LevelVar // log's level
 	progress       *progress
 
 	// wroteJSON is set once the command wrote its document to stdout.
@@ -115,7 +116,13 @@ func (a *app) prepare(ctx context.Context) error {
 	}
 	if len(c.overrides) > 0 {
 		src := overrides.NewSource(overrides.SourceOptions{Paths: c.overrides, Logger: a.log})
-		if _, err := src.Load(ctx); err != nil {
+		// The first load's problems are this command's error line; the
+		// source's own warning would repeat it.
+		saved := a.level.Level()
+		a.level.Set(slog.LevelError)
+		_, err := src.Load(ctx)
+		a.level.Set(saved)
+		if err != nil {
 			return usagef("invalid override pack: %v", err)
 		}
 		a.settings = mpsync.OverrideSettings(src, overrides.Target{})
@@ -259,7 +266,9 @@ func (a *app) onEvent(ev mpsync.Event) {
 	}
 	if ev.Err != nil {
 		attrs = append(attrs, "err", ev.Err.Error())
-		level = slog.LevelWarn
+		if a.cmd == "run" {
+			level = slog.LevelWarn // other commands report the error themselves
+		}
 	}
 	a.log.Log(context.Background(), level, "engine event", attrs...)
 }
@@ -297,7 +306,6 @@ func (a *app) plan(ctx context.Context) error {
 	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
 		p, err := eng.Plan(ctx, a.rules...)
 		if err != nil {
-			err = fmt.Errorf("plan from %s: %w", ws.CatalogURL(), err)
 			doc := planToJSON(nil, false)
 			doc.WorkspaceID, doc.Error = ws.ID(), a.errText(err)
 			a.output(doc, func(io.Writer) {})
@@ -317,9 +325,7 @@ func (a *app) sync(ctx context.Context) error {
 		a.progress.done()
 		if err != nil {
 			if errors.Is(err, mpsync.ErrNotConnected) {
-				err = fmt.Errorf("%w; nothing was changed (run connect to connect it again)", err)
-			} else {
-				err = fmt.Errorf("sync with %s: %w", ws.CatalogURL(), err)
+				err = fmt.Errorf("%w; nothing was changed", err)
 			}
 			doc := reportToJSON(rep, a.cfg.verbose)
 			if doc.WorkspaceID == "" {
@@ -600,7 +606,7 @@ func (a *app) connect(ctx context.Context) error {
 			doc.Connection = connectionToJSON(conn)
 		}
 		if err != nil {
-			err = fmt.Errorf("connect to workspace %s refused: %w", ws.ID(), err)
+			err = fmt.Errorf("workspace %s: %w", ws.ID(), err)
 		} else if ferr := rep.Err(); ferr != nil {
 			err = fmt.Errorf("connected, but %d change(s) of MPUpdate failed: %w", len(rep.Failed()), ferr)
 		}
@@ -662,7 +668,7 @@ func (a *app) runScheduler(ctx context.Context) error {
 			err = nil // a clean stop on SIGINT/SIGTERM
 		}
 		if errors.Is(err, mpsync.ErrNotConnected) {
-			err = fmt.Errorf("%w; nothing was changed (run connect to connect it again)", err)
+			err = fmt.Errorf("%w; nothing was changed", err)
 		}
 		if err == nil {
 			a.log.Info("scheduler stopped")

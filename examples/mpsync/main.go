@@ -135,9 +135,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if cfg.verbose {
 		level = slog.LevelDebug
 	}
+	lv := new(slog.LevelVar)
+	lv.Set(level)
 	a := &app{
 		cfg: cfg, cmd: cmd, stdout: stdout, stderr: stderr, getenv: getenv,
-		log:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})), level: lv,
 		progress: newProgress(stderr, tty && !cfg.json),
 	}
 	err = a.dispatch(ctx, cmdArgs)

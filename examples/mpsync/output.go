@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -229,14 +230,18 @@ func reportToJSON(r *mpsync.Report, verbose bool) changesDoc {
 		}
 		c := changeToJSON(o.Change)
 		c.Result = string(o.Result)
-		if o.Err != nil {
-			c.Error = oneLine(o.Err.Error())
-		}
 		if o.Decision != nil {
 			c.DecidedBy = o.Decision.By
-			if o.Result == mpsync.ResultDenied && o.Decision.Reason != "" {
-				c.Reason = o.Decision.Reason
-			}
+		}
+		switch {
+		case o.Result == mpsync.ResultFailed && o.Err != nil:
+			c.Error = oneLine(o.Err.Error())
+		case o.Result == mpsync.ResultDenied && o.Decision != nil && o.Decision.Reason != "":
+			c.Reason = o.Decision.Reason
+		case o.Result == mpsync.ResultPending && o.Decision != nil && o.Decision.Reason != "":
+			c.Reason = joinReason(c.Reason, o.Decision.Reason)
+		case o.Result == mpsync.ResultSkipped && o.Err != nil:
+			c.Reason = joinReason(c.Reason, causeText(o.Err))
 		}
 		doc.Changes = append(doc.Changes, c)
 	}
@@ -244,6 +249,24 @@ func reportToJSON(r *mpsync.Report, verbose bool) changesDoc {
 		doc.Skipped = append(doc.Skipped, skipJSON{Rule: string(s.Rule), Reason: s.Reason})
 	}
 	return doc
+}
+
+// joinReason adds why a change did not go through to why it was planned.
+func joinReason(planned, why string) string {
+	if planned == "" {
+		return oneLine(why)
+	}
+	return planned + "; " + oneLine(why)
+}
+
+// causeText is the cause of a change's error without the pack and step a
+// *mpsync.ChangeError puts before it (the document names the pack already).
+func causeText(err error) string {
+	var ce *mpsync.ChangeError
+	if errors.As(err, &ce) && ce.Err != nil {
+		return ce.Err.Error()
+	}
+	return err.Error()
 }
 
 func entryToJSON(e store.Entry) packJSON {
