@@ -37,6 +37,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	_ "time/tzdata" // the window is in Europe/Berlin even where the system has no zone database
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
@@ -102,14 +103,14 @@ type simulation struct {
 }
 
 // happening is something that happens to the workspace or in QA at a moment
-// of the simulated week.
+// of the simulation.
 type happening struct {
 	at   time.Time
 	what string
 	do   func(ctx context.Context) error
 }
 
-// run simulates the week and writes the timeline and summary to w.
+// run simulates the two weeks and writes the timeline and summary to w.
 func run(ctx context.Context, w io.Writer) (*simulation, error) {
 	// Two weeks from Monday 2026-11-16 09:00 UTC: in the first, both
 	// groups connect and Production takes the initial packs in Saturday's
@@ -217,6 +218,7 @@ func run(ctx context.Context, w io.Writer) (*simulation, error) {
 	if err := summary(ctx, w, shared, qa, prod, berlin); err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(w, "\nThe shared ledger holds %d records: every decision and result of both groups.\n", shared.Len())
 	return &simulation{
 		Ledger: shared,
 		Window: window,
@@ -389,7 +391,6 @@ func summary(ctx context.Context, w io.Writer, l mpsync.Ledger, qa, prod *group,
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nThe shared ledger holds %d records.\n", ledgerLen(l))
 	return nil
 }
 
@@ -407,13 +408,6 @@ func notPromoted(ctx context.Context, l mpsync.Ledger, prod *group, q mpsync.Rec
 		return "waiting until " + stamp(o.Decision.NotBefore, loc), nil
 	}
 	return "no: superseded before promotion", nil
-}
-
-func ledgerLen(l mpsync.Ledger) int {
-	if m, ok := l.(*ledger.Memory); ok {
-		return m.Len()
-	}
-	return 0
 }
 
 // stamp formats t for the timeline, in loc.
