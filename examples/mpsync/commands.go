@@ -661,9 +661,17 @@ type runDoc struct {
 
 func (a *app) runScheduler(ctx context.Context) error {
 	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+		conn, err := eng.Connection(ctx)
+		if err != nil {
+			return fmt.Errorf("store %s: %w", a.cfg.store, err)
+		}
+		if conn.State == mpsync.StateDisconnected {
+			nc := &mpsync.NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.Since()}
+			return fmt.Errorf("%w; nothing was changed", nc)
+		}
 		started := time.Now()
 		a.log.Info("scheduler starting", "workspace", ws.ID(), "store", a.cfg.store)
-		err := eng.Run(ctx)
+		err = eng.Run(ctx)
 		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			err = nil // a clean stop on SIGINT/SIGTERM
 		}

@@ -1,0 +1,812 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mpsync.dev/mpsync/catalog"
+	"mpsync.dev/mpsync/mpsynctest"
+)
+
+// The end-to-end tests run the command as a user would: the binary is built
+// once in TestMain and run against the fake workspace server (loopback, in
+// this process) with its own store directory per test.
+
+// binary is the command built by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mpsync-cli-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mkdir temp:", err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "mpsync")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	workspaceDir = "../../testdata/workspace"
+	overridesDir = "../../testdata/overrides"
+	advisorID    = "Microsoft.SystemCenter.Advisor"
+	resourcesID  = "Microsoft.SystemCenter.Advisor.Resources.ENU"
+	alertID      = "Microsoft.IntelligencePacks.AlertManagement"
+)
+
+// cliResult is what one run of the command produced.
+type cliResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// cleanEnv is the test process's environment without MPSYNC_* variables,
+// so that the developer's settings do not leak into the tests.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MPSYNC_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// runCLI runs the command with args and the given environment.
+func runCLI(t *testing.T, env []string, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		require.True(t, ok, "run %v: %v", args, err)
+		code = ee.ExitCode()
+	}
+	return cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// fixture is a fake workspace served from testdata/workspace and a store.
+type fixture struct {
+	srv     *mpsynctest.Server
+	store   string
+	keyFile string
+	dir     string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	opts, err := mpsynctest.LoadDir(workspaceDir)
+	require.NoError(t, err)
+	srv := mpsynctest.NewServer(opts...)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	f := &fixture{srv: srv, store: filepath.Join(dir, "store"), keyFile: filepath.Join(dir, "key"), dir: dir}
+	require.NoError(t, os.WriteFile(f.keyFile, []byte(srv.Key()+"\n"), 0o600))
+	return f
+}
+
+// args returns the flags that point the command at the fixture, then extra.
+func (f *fixture) args(extra ...string) []string {
+	return append([]string{
+		"--store", f.store, "--workspace-url", f.srv.URL(), "--allow-http",
+		"--workspace-id", f.srv.WorkspaceID(), "--workspace-key-file", f.keyFile, "--retries", "0",
+	}, extra...)
+}
+
+func (f *fixture) run(t *testing.T, extra ...string) cliResult {
+	t.Helper()
+	return runCLI(t, cleanEnv("USER=tester"), f.args(extra...)...)
+}
+
+// mustOK runs the command and requires exit 0.
+func (f *fixture) mustOK(t *testing.T, extra ...string) cliResult {
+	t.Helper()
+	r := f.run(t, extra...)
+	require.Equal(t, 0, r.code, "mpsync %v\nstdout: %s\nstderr: %s", extra, r.stdout, r.stderr)
+	return r
+}
+
+// oneJSON requires s to hold exactly one JSON document and decodes it into v.
+func oneJSON(t *testing.T, s string, v any) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	require.NoError(t, dec.Decode(v), "stdout: %s", s)
+	var extra json.RawMessage
+	require.ErrorIs(t, dec.Decode(&extra), io.EOF, "stdout holds more than one JSON document: %s", s)
+}
+
+// oneLineErr requires stderr to be exactly one line starting with
+// "mpsync" and returns it.
+func oneLineErr(t *testing.T, stderr string) string {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	require.Len(t, lines, 1, "stderr must be one line: %q", stderr)
+	require.True(t, strings.HasPrefix(lines[0], "mpsync"), "stderr: %q", stderr)
+	return lines[0]
+}
+
+// The exact shapes of CLI.md, decoded with these field names.
+type planOut struct {
+	WorkspaceID string `json:"workspaceId"`
+	Changes     []struct {
+		ID       string `json:"id"`
+		Rule     string `json:"rule"`
+		Action   string `json:"action"`
+		Pack     string `json:"pack"`
+		From     string `json:"from"`
+		To       string `json:"to"`
+		Solution string `json:"solution"`
+		Reason   string `json:"reason"`
+		Result   string `json:"result"`
+		Error    string `json:"error"`
+	} `json:"changes"`
+	Error string `json:"error"`
+}
+
+type statusOut struct {
+	WorkspaceID string `json:"workspaceId"`
+	Packs       []struct {
+		ID         string `json:"id"`
+		Version    string `json:"version"`
+		Owner      string `json:"owner"`
+		Rule       string `json:"rule"`
+		Solution   string `json:"solution"`
+		SHA256     string `json:"sha256"`
+		ImportedAt string `json:"importedAt"`
+	} `json:"packs"`
+	Rules []struct {
+		ID               string `json:"id"`
+		Enabled          bool   `json:"enabled"`
+		FrequencySeconds int64  `json:"frequencySeconds"`
+		LastRun          string `json:"lastRun"`
+		LastResult       string `json:"lastResult"`
+		NextRun          string `json:"nextRun"`
+	} `json:"rules"`
+	Pending []struct {
+		ID     string `json:"id"`
+		Pack   string `json:"pack"`
+		To     string `json:"to"`
+		Action string `json:"action"`
+	} `json:"pending"`
+	Workspace struct {
+		Reachable         bool   `json:"reachable"`
+		LastCatalogSerial int64  `json:"lastCatalogSerial"`
+		LastError         string `json:"lastError"`
+	} `json:"workspace"`
+	Connection struct {
+		State           string `json:"state"`
+		WorkspaceID     string `json:"workspaceId"`
+		ManagementGroup struct {
+			Name     string `json:"name"`
+			Version  string `json:"version"`
+			Language string `json:"language"`
+		} `json:"managementGroup"`
+		Since string `json:"since"`
+	} `json:"connection"`
+}
+
+func (f *fixture) status(t *testing.T, extra ...string) statusOut {
+	t.Helper()
+	r := f.mustOK(t, append([]string{"status", "--json"}, extra...)...)
+	var st statusOut
+	oneJSON(t, r.stdout, &st)
+	return st
+}
+
+// packs returns id -> "version owner" of the store, as status reports it.
+func (f *fixture) packs(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, p := range f.status(t).Packs {
+		out[p.ID] = p.Version + " " + p.Owner
+	}
+	return out
+}
+
+func changeFor(t *testing.T, p planOut, pack string) (id, action, result string) {
+	t.Helper()
+	for _, c := range p.Changes {
+		if c.Pack == pack {
+			return c.ID, c.Action, c.Result
+		}
+	}
+	t.Fatalf("no change for %s in %+v", pack, p.Changes)
+	return "", "", ""
+}
+
+func keys(m map[string]json.RawMessage) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var changeIDPattern = regexp.MustCompile(`^chg-[0-9a-f]+$`)
+
+func TestPlanJSONShape(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	r := f.mustOK(t, "plan", "--json")
+	assert.Empty(t, r.stderr)
+	var p planOut
+	oneJSON(t, r.stdout, &p)
+	assert.Equal(t, f.srv.WorkspaceID(), p.WorkspaceID)
+	require.Len(t, p.Changes, 6, "3 base packs and the packs of the 2 enabled solutions")
+
+	order := map[string]int{}
+	for i, c := range p.Changes {
+		order[c.Pack] = i
+		assert.Regexp(t, changeIDPattern, c.ID)
+		assert.Equal(t, "import", c.Action)
+		assert.Empty(t, c.From, "an import has no from version")
+		assert.NotEmpty(t, c.To)
+		assert.NotEmpty(t, c.Reason)
+		assert.Empty(t, c.Result, "plan applies nothing")
+		assert.Empty(t, c.Error)
+		if strings.HasPrefix(c.Pack, "Microsoft.IntelligencePacks.") {
+			assert.Equal(t, "Microsoft.SystemCenter.Advisor.Core.GetIntelligencePacksRule", c.Rule)
+			assert.NotEmpty(t, c.Solution)
+		} else {
+			assert.Equal(t, "Microsoft.SystemCenter.Advisor.MPUpdate", c.Rule)
+			assert.Empty(t, c.Solution)
+		}
+	}
+	assert.Less(t, order[advisorID], order[alertID], "references are imported first")
+	assert.NotContains(t, order, "Microsoft.IntelligencePacks.ChangeTracking", "a disabled solution is not wanted")
+
+	// The raw keys are exactly CLI.md's (plus the documented additions).
+	var raw struct {
+		Changes []map[string]json.RawMessage `json:"changes"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &raw))
+	for _, c := range raw.Changes {
+		for _, k := range []string{"id", "rule", "action", "pack", "from", "to", "solution", "reason", "result", "error"} {
+			assert.Contains(t, keys(c), k)
+		}
+	}
+	assert.Empty(t, f.packs(t), "plan changes nothing")
+}
+
+func TestSyncJSONResults(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	r := f.mustOK(t, "sync", "--json")
+	var p planOut
+	oneJSON(t, r.stdout, &p)
+	require.Len(t, p.Changes, 6)
+	for _, c := range p.Changes {
+		assert.Equal(t, "applied", c.Result, "%s: %s %s", c.Pack, c.Reason, c.Error)
+	}
+	assert.Len(t, f.packs(t), 6)
+
+	// Nothing left to do: keep entries are left out unless --verbose.
+	r = f.mustOK(t, "sync", "--json")
+	p = planOut{}
+	oneJSON(t, r.stdout, &p)
+	assert.Empty(t, p.Changes)
+	r = f.mustOK(t, "sync", "--json", "--verbose")
+	p = planOut{}
+	oneJSON(t, r.stdout, &p)
+	require.Len(t, p.Changes, 6)
+	assert.Equal(t, "keep", p.Changes[0].Action)
+
+	// --rule selects one rule.
+	f.srv.Publish(alertID, "7.2.11720.0", catalog.ChannelSolution, "AlertManagement", mpsynctest.Pack(alertID, "7.2.11720.0"))
+	r = f.mustOK(t, "--rule", "MPUpdate", "sync", "--json")
+	p = planOut{}
+	oneJSON(t, r.stdout, &p)
+	assert.Empty(t, p.Changes, "MPUpdate does not keep solution packs")
+	r = f.mustOK(t, "sync", "--json", "--rule", "GetIntelligencePacks")
+	p = planOut{}
+	oneJSON(t, r.stdout, &p)
+	require.Len(t, p.Changes, 1)
+	assert.Equal(t, "upgrade", p.Changes[0].Action)
+	assert.Equal(t, "7.2.11719.0", p.Changes[0].From)
+	assert.Equal(t, "7.2.11720.0", p.Changes[0].To)
+	assert.Equal(t, "applied", p.Changes[0].Result)
+}
+
+func TestStatusJSONShape(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	st := f.status(t)
+	assert.Equal(t, "never", st.Connection.State)
+	assert.Empty(t, st.Packs)
+	assert.NotNil(t, st.Pending)
+
+	f.mustOK(t, "--mg-name", "MG1", "sync")
+	r := f.mustOK(t, "status", "--json", "--mg-name", "MG1")
+	oneJSON(t, r.stdout, &st)
+	assert.Equal(t, f.srv.WorkspaceID(), st.WorkspaceID)
+	require.Len(t, st.Packs, 6)
+	for _, p := range st.Packs {
+		assert.Equal(t, "workspace", p.Owner)
+		assert.Regexp(t, `^[0-9a-f]{64}$`, p.SHA256)
+		_, err := time.Parse(time.RFC3339, p.ImportedAt)
+		assert.NoError(t, err)
+		assert.NotEmpty(t, p.Rule)
+	}
+	require.Len(t, st.Rules, 2)
+	assert.Equal(t, "Microsoft.SystemCenter.Advisor.MPUpdate", st.Rules[0].ID)
+	assert.Equal(t, int64(43200), st.Rules[0].FrequencySeconds)
+	assert.Equal(t, int64(300), st.Rules[1].FrequencySeconds)
+	for _, rl := range st.Rules {
+		assert.True(t, rl.Enabled)
+		assert.Equal(t, "ok", rl.LastResult)
+		_, err := time.Parse(time.RFC3339, rl.LastRun)
+		assert.NoError(t, err)
+		_, err = time.Parse(time.RFC3339, rl.NextRun)
+		assert.NoError(t, err)
+	}
+	assert.True(t, st.Workspace.Reachable)
+	assert.Equal(t, int64(1), st.Workspace.LastCatalogSerial)
+	assert.Equal(t, "connected", st.Connection.State)
+	assert.Equal(t, f.srv.WorkspaceID(), st.Connection.WorkspaceID)
+	assert.Equal(t, "MG1", st.Connection.ManagementGroup.Name)
+	assert.Equal(t, "ENU", st.Connection.ManagementGroup.Language)
+	_, err := time.Parse(time.RFC3339, st.Connection.Since)
+	assert.NoError(t, err)
+
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &raw))
+	for _, k := range []string{"workspaceId", "packs", "rules", "pending", "workspace", "connection"} {
+		assert.Contains(t, keys(raw), k)
+	}
+	var conn map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw["connection"], &conn))
+	for _, k := range []string{"state", "workspaceId", "managementGroup", "since"} {
+		assert.Contains(t, keys(conn), k)
+	}
+
+	// An override pack changes the effective settings status reports.
+	r = f.mustOK(t, "status", "--json", "--overrides", filepath.Join(overridesDir, "gip-hourly.xml"))
+	st = statusOut{}
+	oneJSON(t, r.stdout, &st)
+	assert.Equal(t, int64(3600), st.Rules[1].FrequencySeconds)
+
+	// With the service down, status still works from local state and says so.
+	f.srv.Close()
+	r = f.mustOK(t, "status", "--json")
+	st = statusOut{}
+	oneJSON(t, r.stdout, &st)
+	assert.False(t, st.Workspace.Reachable)
+	assert.NotEmpty(t, st.Workspace.LastError)
+	assert.Len(t, st.Packs, 6)
+	r = f.mustOK(t, "status")
+	assert.Contains(t, r.stdout, "UNREACHABLE")
+}
+
+func TestManualApproval(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	r := f.mustOK(t, "--approval", "manual", "sync", "--json")
+	var p planOut
+	oneJSON(t, r.stdout, &p)
+	advisorChange, _, result := changeFor(t, p, advisorID)
+	assert.Equal(t, "pending", result)
+	assert.Empty(t, f.packs(t), "nothing applied without approval")
+
+	st := f.status(t)
+	var pending []string
+	for _, c := range st.Pending {
+		pending = append(pending, c.ID)
+	}
+	assert.Contains(t, pending, advisorChange)
+
+	r = f.mustOK(t, "approve", advisorChange, "--json")
+	var ad approveDoc
+	oneJSON(t, r.stdout, &ad)
+	assert.Equal(t, []string{advisorChange}, ad.Approved)
+
+	r = f.mustOK(t, "--approval", "manual", "sync", "--json")
+	p = planOut{}
+	oneJSON(t, r.stdout, &p)
+	_, _, result = changeFor(t, p, advisorID)
+	assert.Equal(t, "applied", result)
+	alertChange, _, result := changeFor(t, p, alertID)
+	assert.Equal(t, "pending", result)
+
+	// An approval given before the catalog changed does not apply.
+	f.mustOK(t, "approve", alertChange)
+	f.srv.Publish(alertID, "7.2.11720.0", catalog.ChannelSolution, "AlertManagement", mpsynctest.Pack(alertID, "7.2.11720.0"))
+	r = f.mustOK(t, "--approval", "manual", "sync", "--json")
+	p = planOut{}
+	oneJSON(t, r.stdout, &p)
+	newChange, _, result := changeFor(t, p, alertID)
+	assert.Equal(t, "pending", result)
+	assert.NotEqual(t, alertChange, newChange)
+	assert.NotContains(t, f.packs(t), alertID)
+
+	r = f.run(t, "approve", alertChange)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, oneLineErr(t, r.stderr), alertChange)
+
+	// --all approves what waits.
+	f.mustOK(t, "approve", "--all")
+	f.mustOK(t, "--approval", "manual", "sync")
+	assert.Equal(t, "7.2.11720.0 workspace", f.packs(t)[alertID])
+}
+
+func TestApproveChangeFromPlan(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	r := f.mustOK(t, "plan", "--json")
+	var p planOut
+	oneJSON(t, r.stdout, &p)
+	id, _, _ := changeFor(t, p, advisorID)
+
+	r = f.mustOK(t, "approve", id, "--json")
+	var ad approveDoc
+	oneJSON(t, r.stdout, &ad)
+	assert.Equal(t, []string{id}, ad.Preapproved)
+
+	r = f.mustOK(t, "--approval", "manual", "sync", "--json", "--rule", "MPUpdate")
+	p = planOut{}
+	oneJSON(t, r.stdout, &p)
+	_, _, result := changeFor(t, p, advisorID)
+	assert.Equal(t, "applied", result)
+
+	r = f.run(t, "approve", "chg-00000000deadbeef")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, oneLineErr(t, r.stderr), "chg-00000000deadbeef")
+}
+
+func TestImportedCustomPackIsNeverTouched(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	custom := filepath.Join(f.dir, "custom.xml")
+	require.NoError(t, os.WriteFile(custom, mpsynctest.Pack("Contoso.Advisor.Custom", "1.0.0.0"), 0o600))
+	older := filepath.Join(f.dir, "alert.xml")
+	require.NoError(t, os.WriteFile(older, mpsynctest.Pack(alertID, "7.2.100.0"), 0o600))
+
+	r := f.mustOK(t, "import", custom, older, "--json")
+	var id importDoc
+	oneJSON(t, r.stdout, &id)
+	require.Len(t, id.Imported, 2)
+	assert.Equal(t, "custom", id.Imported[0].Owner)
+
+	r = f.mustOK(t, "sync", "--json")
+	var p planOut
+	oneJSON(t, r.stdout, &p)
+	_, action, _ := changeFor(t, p, alertID)
+	assert.Equal(t, "blocked", action, "a pack owned by the operator is not upgraded")
+	packs := f.packs(t)
+	assert.Equal(t, "1.0.0.0 custom", packs["Contoso.Advisor.Custom"])
+	assert.Equal(t, "7.2.100.0 custom", packs[alertID])
+
+	f.mustOK(t, "disconnect")
+	packs = f.packs(t)
+	assert.Equal(t, "1.0.0.0 custom", packs["Contoso.Advisor.Custom"], "disconnect keeps custom packs")
+	assert.Equal(t, "7.2.100.0 custom", packs[alertID])
+
+	r = f.run(t, "import", filepath.Join(f.dir, "missing.xml"))
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, oneLineErr(t, r.stderr), "missing.xml")
+}
+
+func TestDisconnectThenSyncChangesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.mustOK(t, "sync")
+	r := f.mustOK(t, "disconnect", "--json")
+	var d disconnectDoc
+	oneJSON(t, r.stdout, &d)
+	assert.NotEmpty(t, d.Removed)
+	assert.NotEmpty(t, d.PartsRemoved)
+	before := f.packs(t)
+	assert.Contains(t, before, advisorID, "the Advisor pack stays")
+	assert.NotContains(t, before, alertID)
+
+	r = f.run(t, "sync")
+	assert.Equal(t, 1, r.code)
+	line := oneLineErr(t, r.stderr)
+	assert.Contains(t, line, "disconnected")
+	assert.Empty(t, r.stdout)
+	assert.Equal(t, before, f.packs(t), "a refused sync changes nothing")
+
+	r = f.run(t, "sync", "--json")
+	assert.Equal(t, 1, r.code)
+	var p planOut
+	oneJSON(t, r.stdout, &p)
+	assert.Contains(t, p.Error, "disconnected")
+
+	st := f.status(t)
+	assert.Equal(t, "disconnected", st.Connection.State)
+	f.mustOK(t, "plan")
+
+	// Reconnecting brings the solutions back (the catalog serves the
+	// Resources pack).
+	f.mustOK(t, "connect")
+	f.mustOK(t, "sync")
+	assert.Contains(t, f.packs(t), alertID)
+}
+
+func TestConnectVersionRequirement(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	r := f.run(t, "connect", "--mg-version", "7.1.10226.0") // 2012 R2 RTM
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, oneLineErr(t, r.stderr), "7.1.10226.0")
+	assert.Equal(t, "never", f.status(t).Connection.State)
+	assert.Empty(t, f.packs(t))
+
+	r = f.mustOK(t, "connect", "--mg-version", "7.2.11719.0", "--mg-name", "MG2016", "--json") // 2016
+	var p planOut
+	oneJSON(t, r.stdout, &p)
+	for _, c := range p.Changes {
+		assert.Equal(t, "Microsoft.SystemCenter.Advisor.MPUpdate", c.Rule, "connect runs MPUpdate only")
+		assert.Equal(t, "applied", c.Result)
+	}
+	st := f.status(t)
+	assert.Equal(t, "connected", st.Connection.State)
+	assert.Equal(t, "7.2.11719.0", st.Connection.ManagementGroup.Version)
+	assert.Equal(t, "MG2016", st.Connection.ManagementGroup.Name)
+	assert.Contains(t, f.packs(t), advisorID)
+}
+
+func TestReconnectNeedsResourcesPack(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.mustOK(t, "sync")
+	f.mustOK(t, "disconnect")
+	require.NotContains(t, f.packs(t), resourcesID)
+	f.srv.Unpublish(resourcesID)
+
+	r := f.run(t, "connect")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, oneLineErr(t, r.stderr), resourcesID)
+	assert.Equal(t, "disconnected", f.status(t).Connection.State)
+}
+
+func TestUsageAndConfigurationErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	badKey := filepath.Join(f.dir, "no-such-key")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string // substrings of the error line
+	}{
+		{"unknown flag", []string{"sync", "--bogus"}, 2, []string{"unknown flag --bogus", "--help"}},
+		{"unknown flag before command", []string{"--bogus", "sync"}, 2, []string{"--bogus"}},
+		{"unknown command", []string{"frobnicate"}, 2, []string{"frobnicate"}},
+		{"no command", []string{}, 2, []string{"no command"}},
+		{"unreadable key file", []string{"sync", "--workspace-key-file", badKey}, 2, []string{"--workspace-key-file", badKey}},
+		{"malformed mg-version", []string{"connect", "--mg-version", "7.1.x"}, 2, []string{"--mg-version", "7.1.x"}},
+		{"malformed override pack", []string{"sync", "--overrides", filepath.Join(overridesDir, "malformed.xml")}, 2, []string{"malformed.xml"}},
+		{"invalid frequency override", []string{"sync", "--overrides", filepath.Join(overridesDir, "invalid-frequency.xml")},
+			2, []string{"invalid-frequency.xml", "Contoso.Advisor.BadValue.Frequency", "1.5h"}},
+		{"invalid approval", []string{"sync", "--approval", "sometimes"}, 2, []string{"--approval", "sometimes"}},
+		{"invalid rule", []string{"plan", "--rule", "Nope"}, 2, []string{"--rule", "Nope"}},
+		{"flag of another command", []string{"sync", "--all"}, 2, []string{"--all", "approve"}},
+		{"approve without ids", []string{"approve"}, 2, []string{"CHANGE-ID"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.run(t, tc.args...)
+			assert.Equal(t, tc.code, r.code, "stderr: %s", r.stderr)
+			line := oneLineErr(t, r.stderr)
+			for _, w := range tc.want {
+				assert.Contains(t, line, w)
+			}
+			assert.Empty(t, r.stdout)
+
+			// With --json the error is also the document on stdout.
+			r = f.run(t, append(tc.args, "--json")...)
+			assert.Equal(t, tc.code, r.code)
+			var doc map[string]any
+			oneJSON(t, r.stdout, &doc)
+			assert.Equal(t, oneLineErr(t, r.stderr), doc["error"])
+		})
+	}
+	assert.Empty(t, f.packs(t), "no bad invocation changed the store")
+}
+
+func TestServiceFailures(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+
+	t.Run("unreachable", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		closed := "http://" + ln.Addr().String() + "/"
+		require.NoError(t, ln.Close())
+		r := runCLI(t, cleanEnv(), "--store", filepath.Join(t.TempDir(), "s"), "--workspace-url", closed, "--allow-http",
+			"--workspace-id", f.srv.WorkspaceID(), "--workspace-key-file", f.keyFile, "--retries", "0", "sync")
+		assert.Equal(t, 1, r.code)
+		assert.Contains(t, oneLineErr(t, r.stderr), ln.Addr().String())
+	})
+
+	t.Run("wrong key", func(t *testing.T) {
+		wrong := filepath.Join(t.TempDir(), "wrong-key")
+		require.NoError(t, os.WriteFile(wrong, []byte("d3Jvbmcta2V5\n"), 0o600))
+		r := runCLI(t, cleanEnv(), "--store", filepath.Join(t.TempDir(), "s"), "--workspace-url", f.srv.URL(), "--allow-http",
+			"--workspace-id", f.srv.WorkspaceID(), "--workspace-key-file", wrong, "sync")
+		assert.Equal(t, 1, r.code)
+		line := strings.ToLower(oneLineErr(t, r.stderr))
+		assert.True(t, strings.Contains(line, "401") || strings.Contains(line, "unauthorized"), line)
+		assert.NotContains(t, line, "d3Jvbmcta2V5", "the key never appears in errors")
+	})
+
+	t.Run("failed pack", func(t *testing.T) {
+		f.srv.Fail(alertID, mpsynctest.Fault{Status: 404})
+		defer f.srv.ClearFaults()
+		r := runCLI(t, cleanEnv(), f.args("--store", filepath.Join(t.TempDir(), "s"), "sync", "--json")...)
+		assert.Equal(t, 1, r.code, "stderr: %s", r.stderr)
+		var p planOut
+		oneJSON(t, r.stdout, &p)
+		assert.NotEmpty(t, p.Error)
+		assert.Contains(t, oneLineErr(t, r.stderr), alertID)
+	})
+}
+
+func TestFlagsAnywhereAndEnvironment(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.mustOK(t, "sync")
+	a := runCLI(t, cleanEnv(), append(f.args(), "--json", "status")...)
+	b := runCLI(t, cleanEnv(), append(f.args(), "status", "--json")...)
+	require.Equal(t, 0, a.code, a.stderr)
+	require.Equal(t, 0, b.code, b.stderr)
+	var sa, sb statusOut
+	oneJSON(t, a.stdout, &sa)
+	oneJSON(t, b.stdout, &sb)
+	assert.Equal(t, sa.Packs, sb.Packs)
+
+	env := cleanEnv(
+		"MPSYNC_STORE="+f.store, "MPSYNC_WORKSPACE_URL="+f.srv.URL(), "MPSYNC_WORKSPACE_ID="+f.srv.WorkspaceID(),
+		"MPSYNC_WORKSPACE_KEY_FILE="+f.keyFile,
+	)
+	r := runCLI(t, env, "--allow-http", "status", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var se statusOut
+	oneJSON(t, r.stdout, &se)
+	assert.Len(t, se.Packs, 6, "the store came from MPSYNC_STORE")
+	assert.True(t, se.Workspace.Reachable, "the service came from MPSYNC_WORKSPACE_*")
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, cleanEnv(), "--help")
+	require.Equal(t, 0, r.code)
+	for _, w := range []string{"plan", "sync", "status", "approve", "import", "connect", "disconnect", "run", "serve-workspace",
+		"--store", "--workspace-url", "--workspace-id", "--workspace-key-file", "--proxy", "--proxy-user", "--proxy-password-file",
+		"--overrides", "--approval", "--rule", "--allow-http", "--json", "--mg-name", "--mg-version", "--language",
+		"MPSYNC_STORE", "MPSYNC_WORKSPACE_URL", "MPSYNC_WORKSPACE_ID", "MPSYNC_WORKSPACE_KEY_FILE", "MPSYNC_PROXY"} {
+		assert.Contains(t, r.stdout, w)
+	}
+	r = runCLI(t, cleanEnv(), "help", "serve-workspace")
+	require.Equal(t, 0, r.code)
+	assert.Contains(t, r.stdout, "workspace.json")
+	r = runCLI(t, cleanEnv(), "sync", "-h")
+	require.Equal(t, 0, r.code)
+	assert.Contains(t, r.stdout, "mpsync sync")
+	r = runCLI(t, cleanEnv(), "help", "nope")
+	assert.Equal(t, 2, r.code)
+	oneLineErr(t, r.stderr)
+}
+
+// startCLI starts the command in the background with stdout and stderr
+// piped; the returned readers deliver their lines.
+func startCLI(t *testing.T, args ...string) (*exec.Cmd, *bufio.Scanner, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = cleanEnv()
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, bufio.NewScanner(stdout), bufio.NewScanner(stderr)
+}
+
+// waitExit waits for cmd with a deadline and returns its exit code.
+func waitExit(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		require.NoError(t, err)
+		return 0
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the command did not stop")
+		return -1
+	}
+}
+
+func TestServeWorkspaceThenPlan(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	keyFile := filepath.Join(t.TempDir(), "key")
+
+	cmd, stdout, _ := startCLI(t, "serve-workspace", "--dir", workspaceDir, "--addr", addr, "--key-out", keyFile, "--json")
+	require.True(t, stdout.Scan(), "serve-workspace printed nothing")
+	var sd serveDoc
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &sd))
+	assert.Equal(t, "http://"+addr+"/", sd.URL)
+	assert.Equal(t, keyFile, sd.KeyFile)
+	assert.Empty(t, sd.Key, "the key went to the file")
+
+	r := runCLI(t, cleanEnv(), "--store", filepath.Join(t.TempDir(), "s"), "--workspace-url", sd.URL, "--allow-http",
+		"--workspace-id", sd.WorkspaceID, "--workspace-key-file", keyFile, "plan", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var p planOut
+	oneJSON(t, r.stdout, &p)
+	assert.Len(t, p.Changes, 6)
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	assert.Equal(t, 0, waitExit(t, cmd))
+}
+
+func TestRunStopsCleanlyOnSIGINT(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	cmd, _, stderr := startCLI(t, f.args("run")...)
+	finished := 0
+	for finished < 2 && stderr.Scan() {
+		if strings.Contains(stderr.Text(), "event=run-finished") {
+			finished++
+		}
+	}
+	require.Equal(t, 2, finished, "both rules run at start")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	go func() {
+		for stderr.Scan() {
+		}
+	}()
+	assert.Equal(t, 0, waitExit(t, cmd))
+	assert.Len(t, f.packs(t), 6)
+
+	// A disconnected store does not run.
+	f.mustOK(t, "disconnect")
+	r := f.run(t, "run")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, oneLineErr(t, r.stderr), "disconnected")
+}
