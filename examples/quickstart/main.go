@@ -84,7 +84,7 @@ func defaultDir() string {
 func run(ctx context.Context, w io.Writer, dir string) (err error) {
 	opts, err := mpsynctest.LoadDir(dir)
 	if err != nil {
-		return fmt.Errorf("load workspace directory: %w", err)
+		return fmt.Errorf("load workspace directory (choose one with -dir): %w", err)
 	}
 	tmp, err := os.MkdirTemp("", "mpsync-quickstart-")
 	if err != nil {
