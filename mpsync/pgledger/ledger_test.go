@@ -1,0 +1,158 @@
+package pgledger_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/ledger/ledgertest"
+	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/pgledger"
+)
+
+func TestLedgerConformance(t *testing.T) {
+	needServer(t)
+	ledgertest.Run(t, func(t *testing.T) mpsync.Ledger { return openDB(t, nil).Ledger() })
+}
+
+func TestLedgerSharedBetweenOpens(t *testing.T) {
+	ctx := context.Background()
+	qa := openDB(t, nil)
+	prod := openDB(t, &pgledger.Options{Schema: qa.Schema()})
+	r := ledgertest.Sample()
+	if err := qa.Ledger().Append(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := prod.Ledger().Query(ctx, mpsync.LedgerQuery{Group: r.Group, Pack: r.Pack, Version: r.Version, SHA256: r.SHA256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ChangeID != r.ChangeID {
+		t.Fatalf("the second pool sees %+v, want the record the first appended", got)
+	}
+}
+
+func TestLedgerSinceNanoseconds(t *testing.T) {
+	// timestamptz keeps microseconds; Since must still compare nanoseconds.
+	ctx := context.Background()
+	l := openDB(t, nil).Ledger()
+	at := time.Date(2026, 5, 1, 12, 0, 0, 1_000_500, time.UTC)
+	for i, d := range []time.Duration{0, 499, 500, 501} {
+		r := mpsync.Record{Time: at.Add(d - 500), Kind: mpsync.RecordRun, Reason: string(rune('a' + i))}
+		if err := l.Append(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		since time.Time
+		want  string
+	}{
+		{at.Add(-500), "abcd"},
+		{at.Add(-499), "bcd"},
+		{at.Add(-1), "bcd"},
+		{at, "cd"},
+		{at.Add(1), "d"},
+		{at.Add(2), ""},
+	}
+	for _, c := range cases {
+		got, err := l.Query(ctx, mpsync.LedgerQuery{Since: c.since})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s strings.Builder
+		for _, r := range got {
+			s.WriteString(r.Reason)
+		}
+		if s.String() != c.want {
+			t.Errorf("Since %s: got [%s], want [%s]", c.since.Format(time.RFC3339Nano), s.String(), c.want)
+		}
+	}
+}
+
+func TestLedgerRejects(t *testing.T) {
+	ctx := context.Background()
+	l := openDB(t, nil).Ledger()
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		r    mpsync.Record
+		want string
+	}{
+		{"no kind", mpsync.Record{Time: now}, "kind"},
+		{"no time", mpsync.Record{Kind: mpsync.RecordRun}, "time"},
+		{"NUL in reason", mpsync.Record{Time: now, Kind: mpsync.RecordRun, Reason: "a\x00b"}, "field reason"},
+		{"NUL in pack", mpsync.Record{Time: now, Kind: mpsync.RecordResult, Pack: "P\x00"}, "field pack"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := l.Append(ctx, c.r)
+			if !errors.Is(err, mpsync.ErrInvalidRecord) {
+				t.Fatalf("Append = %v, want ErrInvalidRecord", err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not name %q", err, c.want)
+			}
+		})
+	}
+	all, err := l.Query(ctx, mpsync.LedgerQuery{})
+	if err != nil || len(all) != 0 {
+		t.Fatalf("after refused appends Query = %d records, %v; want none", len(all), err)
+	}
+}
+
+func TestLedgerInvalidUTF8MatchesJSON(t *testing.T) {
+	ctx := context.Background()
+	l := openDB(t, nil).Ledger()
+	r := mpsync.Record{Time: time.Now(), Kind: mpsync.RecordResult, Group: "Q\xffA", Pack: "P", Version: pack.MustParseVersion("1.0.0.0")}
+	if err := l.Append(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Query(ctx, mpsync.LedgerQuery{Group: "Q\xffA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Group != "Q\uFFFDA" {
+		t.Fatalf("Query by an invalid UTF-8 group = %+v, want the record with U+FFFD as JSON stores it", got)
+	}
+}
+
+func TestLedgerQueryIsParameterised(t *testing.T) {
+	ctx := context.Background()
+	l := openDB(t, nil).Ledger()
+	now := time.Now()
+	if err := l.Append(ctx, mpsync.Record{Time: now, Kind: mpsync.RecordRun, Group: "QA"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, evil := range []string{"' OR '1'='1", "QA'; DROP TABLE ledger; --", `QA" OR TRUE --`} {
+		got, err := l.Query(ctx, mpsync.LedgerQuery{Group: evil, Pack: evil})
+		if err != nil {
+			t.Fatalf("Query(%q): %v", evil, err)
+		}
+		if len(got) != 0 {
+			t.Errorf("Query(%q) returned %d records, want 0", evil, len(got))
+		}
+	}
+	if got, err := l.Query(ctx, mpsync.LedgerQuery{Group: "QA"}); err != nil || len(got) != 1 {
+		t.Fatalf("the table is damaged: %d records, %v", len(got), err)
+	}
+}
+
+func TestLedgerCancelledContext(t *testing.T) {
+	l := openDB(t, nil).Ledger()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := l.Append(ctx, mpsync.Record{Time: time.Now(), Kind: mpsync.RecordRun})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Append with a cancelled context = %v, want context.Canceled", err)
+	}
+	_, err = l.Query(ctx, mpsync.LedgerQuery{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Query with a cancelled context = %v, want context.Canceled", err)
+	}
+	if !strings.Contains(err.Error(), ".\"ledger\"") && !strings.Contains(err.Error(), "ledger") {
+		t.Errorf("error %q does not name the table", err)
+	}
+}
