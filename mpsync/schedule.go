@@ -216,7 +216,14 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 		e.mu.Lock()
 		for _, r := range due {
 			st := e.rc.settings[r]
-			e.rc.next[r] = e.nextAfter(st, now)
+			next := e.nextAfter(st, now)
+			if nb := notBefore(rep, r, now); !nb.IsZero() && nb.Before(next) {
+				// A change waits for a window that opens before the rule's
+				// next run: run then, so a 12-hour rule does not miss a
+				// 4-hour window.
+				next = nb
+			}
+			e.rc.next[r] = next
 		}
 		e.mu.Unlock()
 		if p := recover(); p != nil {
@@ -238,4 +245,22 @@ func (e *Engine) nextAfter(st rules.Settings, t time.Time) time.Time {
 		return t.Add(st.Frequency)
 	}
 	return s.Next(t)
+}
+
+// notBefore returns the earliest future time at which a change of rule r
+// that the approver deferred may be approved, or zero.
+func notBefore(rep *Report, r rules.Rule, now time.Time) time.Time {
+	var first time.Time
+	if rep == nil {
+		return first
+	}
+	for _, o := range rep.Pending() {
+		if o.Rule != r || o.Decision == nil {
+			continue
+		}
+		if nb := o.Decision.NotBefore; nb.After(now) && (first.IsZero() || nb.Before(first)) {
+			first = nb
+		}
+	}
+	return first
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/overrides"
@@ -212,4 +213,29 @@ func TestLeaseLetsOneManagementServerRun(t *testing.T) {
 	rep1, err = ms1.RunDue(ctx)
 	require.NoError(t, err)
 	assert.Nil(t, rep1, "MS01 back up does not run while MS02 holds the lease")
+}
+
+func TestDeferredChangeRunsWhenTheWindowOpens(t *testing.T) {
+	win, err := approval.ParseWindow("0 2 * * SAT", 4*time.Hour, "UTC")
+	require.NoError(t, err)
+	r := newRig(t, &mpsync.Options{Approver: win})
+	ctx := context.Background()
+	until := time.Date(2026, 11, 28, 2, 30, 0, 0, time.UTC)
+	reps, err := mpsynctest.Drive(ctx, r.engine, r.clock, until)
+	require.NoError(t, err)
+	opening := time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC)
+	var atOpening *mpsync.Report
+	for _, rep := range reps {
+		if rep.Started.Equal(opening) {
+			atOpening = rep
+		}
+	}
+	require.NotNil(t, atOpening, "a run at the window's opening")
+	assert.Contains(t, atOpening.Plan.Rules, rules.MPUpdate, "the 12-hour rule runs when its window opens, not at 12:00")
+	assert.Equal(t, "import/applied", results(atOpening)[advisorID])
+	assert.Contains(t, r.versions(t), advisorID)
+
+	recs, err := mpsync.NewStoreLedger(r.store).Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordDecision, Pack: advisorID})
+	require.NoError(t, err)
+	assert.Len(t, recs, 2, "one deferral and one approval recorded, not one per run: %v", recs)
 }

@@ -449,8 +449,10 @@ func (e *Engine) decide(ctx context.Context, c Change) (Decision, error) {
 	default:
 		return d, fmt.Errorf("approver returned verdict %q (want approve, deny or defer)", d.Verdict)
 	}
-	e.record(ctx, Record{Kind: RecordDecision, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action, Pack: c.Pack,
-		Version: target(c), SHA256: c.SHA256, Verdict: d.Verdict, By: d.By, Reason: d.Reason})
+	if e.decisionChanged(c.ID, d) {
+		e.record(ctx, Record{Kind: RecordDecision, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action, Pack: c.Pack,
+			Version: target(c), SHA256: c.SHA256, Verdict: d.Verdict, By: d.By, Reason: d.Reason})
+	}
 	return d, nil
 }
 
@@ -503,3 +505,18 @@ func (e *Engine) record(ctx context.Context, r Record) {
 
 // Rules returns the rules that a report's plan covers, in run order.
 func (r *Report) Rules() []rules.Rule { return slices.Clone(r.Plan.Rules) }
+
+// decisionChanged reports whether d differs from the last decision this
+// engine recorded for the change: a change deferred on every 5-minute run
+// for a week is recorded when it is first deferred and when the answer
+// changes, not 2,016 times.
+func (e *Engine) decisionChanged(changeID string, d Decision) bool {
+	key := string(d.Verdict) + "\x00" + d.By + "\x00" + d.Reason
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.decided[changeID] == key {
+		return false
+	}
+	e.decided[changeID] = key
+	return true
+}
