@@ -406,6 +406,20 @@ func TestStatusJSONShape(t *testing.T) {
 	assert.Len(t, st.Packs, 6)
 	r = f.mustOK(t, "status")
 	assert.Contains(t, r.stdout, "UNREACHABLE")
+
+	// A sync then works from the last-known catalog, removes nothing, and
+	// exits 1: the catalog could not be fetched.
+	r = f.run(t, "sync", "--json")
+	assert.Equal(t, 1, r.code)
+	var p struct {
+		Stale bool   `json:"stale"`
+		Error string `json:"error"`
+	}
+	oneJSON(t, r.stdout, &p)
+	assert.True(t, p.Stale)
+	assert.Contains(t, p.Error, "catalog could not be fetched")
+	assert.Contains(t, oneLineErr(t, r.stderr), "last-known catalog")
+	assert.Len(t, f.packs(t), 6)
 }
 
 func TestManualApproval(t *testing.T) {

@@ -77,6 +77,9 @@ Output:
   For people, tables on stdout; a progress line on stderr while packs download,
   only when stderr is a terminal and --json is not set. Logs go to stderr
   (slog text format), level warn (info for run and serve-workspace), debug with -v.
+  Commands other than run and serve-workspace print their log records when they
+  end, and only when they succeed: a failure is reported by its one error line
+  alone. With -v every record is printed as it happens.
 
   With --json, stdout holds exactly one JSON document. Times are RFC 3339 in UTC;
   a time that is not known is "" (keys are always present). Versions not known

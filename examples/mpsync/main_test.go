@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -184,4 +186,38 @@ func TestRunInProcess(t *testing.T) {
 	code = run(context.Background(), []string{"status", "extra"}, &stdout, &stderr, noEnv, false)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr.String(), `unexpected argument "extra"`)
+}
+
+type fakeTransport struct{ body string }
+
+func (f fakeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader(f.body)), Request: r}, nil
+}
+
+func TestProgress(t *testing.T) {
+	var off bytes.Buffer
+	p := newProgress(&off, false)
+	p.event(mpsync.Event{Kind: mpsync.EventChangeApplied})
+	p.done()
+	assert.Empty(t, off.String(), "no terminal, no progress")
+
+	var on bytes.Buffer
+	p = newProgress(&on, true)
+	client := &http.Client{Transport: p.transport(fakeTransport{body: strings.Repeat("x", 2048)})}
+	for _, path := range []string{"/workspaces/w/packs/A/1.0.0.0", "/workspaces/w/catalog"} {
+		resp, err := client.Get("http://ws.test" + path)
+		require.NoError(t, err)
+		_, err = io.Copy(io.Discard, resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	p.event(mpsync.Event{Kind: mpsync.EventChangeApplied})
+	p.event(mpsync.Event{Kind: mpsync.EventApprovalNeeded})
+	p.event(mpsync.Event{Kind: mpsync.EventRunStarted})
+	out := on.String()
+	assert.Contains(t, out, "packs downloaded 1 (2.0 KB), applied 0")
+	assert.Contains(t, out, "applied 1, pending 1, failed 0")
+	assert.Equal(t, 3, strings.Count(out, "\r"), "one redraw per download and per counted event")
+	p.done()
+	assert.True(t, strings.HasSuffix(on.String(), "\r"), "done clears the line")
 }
