@@ -73,7 +73,7 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 	case "rollback":
 		return a.rollback(ctx, args)
 	}
-	return usagef("unknown command %q", a.cmd)
+	return shapef("unknown command %q", a.cmd)
 }
 
 // prepare reads and checks the flags every store command shares: the
@@ -427,10 +427,10 @@ func (a *app) probe(ctx context.Context, ws *workspace.Client, last workspaceJSO
 
 func (a *app) approve(ctx context.Context, ids []string) error {
 	if a.cfg.all && len(ids) > 0 {
-		return usagef("give change ids or --all, not both")
+		return shapef("give change ids or --all, not both")
 	}
 	if !a.cfg.all && len(ids) == 0 {
-		return usagef("approve needs CHANGE-ID arguments or --all")
+		return shapef("approve needs CHANGE-ID arguments or --all")
 	}
 	by := a.cfg.by
 	if by == "" {
@@ -543,7 +543,7 @@ func writeApproved(w io.Writer, doc approveDoc) {
 
 func (a *app) importPacks(ctx context.Context, files []string) error {
 	if len(files) == 0 {
-		return usagef("import needs FILE arguments")
+		return shapef("import needs FILE arguments")
 	}
 	st, err := a.openStore()
 	if err != nil {
@@ -739,7 +739,7 @@ type rollbackDoc struct {
 
 func (a *app) rollback(ctx context.Context, args []string) error {
 	if len(args) != 1 {
-		return usagef("rollback needs exactly one PACK-ID")
+		return shapef("rollback needs exactly one PACK-ID")
 	}
 	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
 		e, err := eng.Rollback(ctx, args[0])

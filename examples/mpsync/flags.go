@@ -70,12 +70,24 @@ func commandFlags() [][2]string {
 }
 
 // usageError is bad usage or bad configuration: exit code 2.
-type usageError struct{ msg string }
+type usageError struct {
+	msg string
+	// shape is true for a mistake in the command line's shape (an unknown
+	// flag or command, missing arguments): its error line points at --help.
+	// A bad value or file says what to fix and needs no pointer.
+	shape bool
+}
 
 func (e *usageError) Error() string { return e.msg }
 
+// usagef is bad configuration: a value or a file that cannot be used.
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// shapef is bad usage: the command line's shape is wrong.
+func shapef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...), shape: true}
 }
 
 // newFlagSet defines every flag of the command on a FlagSet bound to cfg,
@@ -165,7 +177,7 @@ func parseArgs(args []string, getenv func(string) string) (*config, []string, er
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, nil, usagef("%s", flagError(err))
+			return nil, nil, shapef("%s", flagError(err))
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -214,7 +226,7 @@ func (c *config) checkCommandFlags(cmd string) error {
 	for _, f := range commandFlags() {
 		name, owner := f[0], f[1]
 		if c.set[name] && owner != cmd {
-			return usagef("flag --%s applies only to the %s command", name, owner)
+			return shapef("flag --%s applies only to the %s command", name, owner)
 		}
 	}
 	return nil

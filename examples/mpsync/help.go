@@ -296,7 +296,7 @@ wrote the key to, mode 0600); with --json as one JSON line:
 func helpCommand(stdout, stderr io.Writer, cmd string) int {
 	text, ok := commandHelp(cmd)
 	if !ok {
-		fmt.Fprintln(stderr, errorLine("help", usagef("unknown command %q", cmd)))
+		fmt.Fprintln(stderr, errorLine("help", shapef("unknown command %q", cmd)))
 		return exitUsage
 	}
 	io.WriteString(stdout, strings.TrimLeft(text, "\n"))

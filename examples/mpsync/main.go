@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -61,12 +60,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return exitOK
 	}
 	if len(pos) == 0 {
-		return report(stdout, stderr, cfg.json, "", usagef("no command given"))
+		return report(stdout, stderr, cfg.json, "", shapef("no command given"))
 	}
 	cmd, cmdArgs := pos[0], pos[1:]
 	takesArgs, ok := commands()[cmd]
 	if !ok {
-		return report(stdout, stderr, cfg.json, "", usagef("unknown command %q", cmd))
+		return report(stdout, stderr, cfg.json, "", shapef("unknown command %q", cmd))
 	}
 	if cmd == "help" {
 		if len(cmdArgs) == 0 {
@@ -76,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return helpCommand(stdout, stderr, cmdArgs[0])
 	}
 	if !takesArgs && len(cmdArgs) > 0 {
-		return report(stdout, stderr, cfg.json, cmd, usagef("unexpected argument %q (%s takes no arguments)", cmdArgs[0], cmd))
+		return report(stdout, stderr, cfg.json, cmd, shapef("unexpected argument %q (%s takes no arguments)", cmdArgs[0], cmd))
 	}
 	if err := cfg.checkCommandFlags(cmd); err != nil {
 		return report(stdout, stderr, cfg.json, cmd, err)
@@ -156,7 +155,7 @@ func errorLine(cmd string, err error) string {
 		prefix += " " + cmd
 	}
 	line := prefix + ": " + oneLine(err.Error())
-	if exitCode(err) == exitUsage && !isConfigError(err) {
+	if needsHelp(err) {
 		line += fmt.Sprintf(" (run '%s --help' for usage)", programName)
 	}
 	return line
@@ -171,15 +170,9 @@ func exitCode(err error) int {
 	return exitFailed
 }
 
-// isConfigError reports whether a usage error is about configuration (a
-// file, a value) rather than the command line's shape; those get no usage
-// hint, since the line already says what to fix.
-func isConfigError(err error) bool {
+// needsHelp reports whether err is a mistake in the command line's shape,
+// whose error line points at the help.
+func needsHelp(err error) bool {
 	var ue *usageError
-	if !errors.As(err, &ue) {
-		return false
-	}
-	return !strings.HasPrefix(ue.msg, "unknown flag") && !strings.HasPrefix(ue.msg, "unknown command") &&
-		!strings.HasPrefix(ue.msg, "no command") && !strings.HasPrefix(ue.msg, "unexpected argument") &&
-		!strings.Contains(ue.msg, "needs a value")
+	return errors.As(err, &ue) && ue.shape
 }

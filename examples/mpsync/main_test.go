@@ -106,7 +106,7 @@ func TestErrorLineAndExitCode(t *testing.T) {
 	assert.Equal(t, exitUsage, exitCode(errors.Join(errors.New("x"), usagef("bad"))))
 
 	assert.Equal(t, "mpsync sync: a; b", errorLine("sync", errors.Join(errors.New("a"), errors.New("b"))))
-	assert.Equal(t, "mpsync: unknown flag --x (run 'mpsync --help' for usage)", errorLine("", usagef("unknown flag --x")))
+	assert.Equal(t, "mpsync: unknown flag --x (run 'mpsync --help' for usage)", errorLine("", shapef("unknown flag --x")))
 	assert.Equal(t, "mpsync sync: flag --workspace-key-file: cannot read k", errorLine("sync", usagef("flag --workspace-key-file: cannot read k")),
 		"configuration errors say what to fix without the usage hint")
 }
