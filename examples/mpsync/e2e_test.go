@@ -824,3 +824,19 @@ func TestRunStopsCleanlyOnSIGINT(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, oneLineErr(t, r.stderr), "disconnected")
 }
+
+func TestFreezeDeniesAndSucceeds(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	r := f.mustOK(t, "--approval", "freeze:quarter close", "sync", "--json")
+	var p planOut
+	oneJSON(t, r.stdout, &p)
+	_, _, result := changeFor(t, p, advisorID)
+	assert.Equal(t, "denied", result, "denied by the approver is a success (exit 0)")
+	for _, c := range p.Changes {
+		if c.Result == "denied" {
+			assert.Contains(t, c.Reason, "quarter close")
+		}
+	}
+	assert.Empty(t, f.packs(t))
+}
