@@ -24,9 +24,9 @@ var (
 	// ErrInvalid is wrapped by errors about arguments and options: a DSN
 	// that does not parse, a bad schema name, an empty lease name or holder,
 	// a ttl that is not positive.
-	ErrInvalid = errors.New("pgledger: invalid argument")
+	ErrInvalid = errors.New("invalid argument")
 	// ErrClosed is wrapped by errors of calls made after [DB.Close].
-	ErrClosed = errors.New("pgledger: database closed")
+	ErrClosed = errors.New("database closed")
 )
 
 // Options configures [Open]. The zero value (or nil) is ready to use.
