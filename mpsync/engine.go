@@ -109,7 +109,7 @@ type Engine struct {
 	// mu guards the fields below.
 	mu        sync.Mutex
 	manifests map[string]pack.Manifest // by sha256: a pending change is not re-downloaded to plan it
-	decided   map[string]string        // last recorded decision by change id
+	noted     map[string]string        // last recorded decision and result by change id
 	sched     *scheduler
 	rc        ruleClock
 	closed    bool
@@ -131,7 +131,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 		clock: o.Clock, log: o.Logger, onEvent: o.OnEvent, group: o.Group, parallel: o.MaxParallel,
 		lease: o.Lease, holder: o.Holder, leaseTTL: o.LeaseTTL,
 		manifests: map[string]pack.Manifest{},
-		decided:   map[string]string{},
+		noted:     map[string]string{},
 		rc:        ruleClock{next: map[rules.Rule]time.Time{}, settings: map[rules.Rule]rules.Settings{}},
 	}
 	if e.approver == nil {

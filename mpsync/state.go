@@ -121,8 +121,13 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 			st.Rules[r] = info
 		}
 	})
+	quiet := result == "ok" && (rep == nil || len(rep.Applied()) == 0)
 	for _, r := range rs {
-		e.record(ctx, Record{Kind: RecordRun, Rule: string(r), Result: result, Error: msg, By: "engine"})
+		if !quiet {
+			// Runs that found nothing to do are in the run history
+			// (RunsRecordName), not in the ledger: 288 a day would bury it.
+			e.record(ctx, Record{Kind: RecordRun, Rule: string(r), Result: result, Error: msg, By: "engine"})
+		}
 		ev := Event{Kind: EventRunFinished, Rule: r, Message: result}
 		if runErr != nil {
 			ev.Err = runErr

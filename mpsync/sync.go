@@ -333,9 +333,11 @@ func (e *Engine) apply(ctx context.Context, p *Plan, fetched map[string]io.ReadC
 		o := e.applyOne(ctx, p, c, results, fetched)
 		results[c.Pack] = o.Result
 		outcomes = append(outcomes, o)
-		if c.Action == ActionKeep || c.Action == ActionBlocked {
-			// Nothing was asked or done; recording these on every 5-minute
-			// run would bury the ledger's real entries.
+		if c.Action == ActionKeep || c.Action == ActionBlocked && o.Result != ResultFailed ||
+			!e.noteChanged("result", c.ID, string(o.Result)) {
+			// Nothing was asked or done, or the same result as last run: a
+			// change pending for a week must not bury the ledger's real
+			// entries under 2,016 copies.
 			continue
 		}
 		e.record(ctx, Record{Kind: RecordResult, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action,
@@ -449,7 +451,7 @@ func (e *Engine) decide(ctx context.Context, c Change) (Decision, error) {
 	default:
 		return d, fmt.Errorf("approver returned verdict %q (want approve, deny or defer)", d.Verdict)
 	}
-	if e.decisionChanged(c.ID, d) {
+	if e.noteChanged("decision", c.ID, string(d.Verdict)+"\x00"+d.By+"\x00"+d.Reason) {
 		e.record(ctx, Record{Kind: RecordDecision, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action, Pack: c.Pack,
 			Version: target(c), SHA256: c.SHA256, Verdict: d.Verdict, By: d.By, Reason: d.Reason})
 	}
@@ -506,17 +508,17 @@ func (e *Engine) record(ctx context.Context, r Record) {
 // Rules returns the rules that a report's plan covers, in run order.
 func (r *Report) Rules() []rules.Rule { return slices.Clone(r.Plan.Rules) }
 
-// decisionChanged reports whether d differs from the last decision this
-// engine recorded for the change: a change deferred on every 5-minute run
-// for a week is recorded when it is first deferred and when the answer
-// changes, not 2,016 times.
-func (e *Engine) decisionChanged(changeID string, d Decision) bool {
-	key := string(d.Verdict) + "\x00" + d.By + "\x00" + d.Reason
+// noteChanged reports whether value differs from the last value this
+// engine noted for kind and change id, and notes it: decisions and results
+// are recorded when they first happen and when they change, not on every
+// run that asks again.
+func (e *Engine) noteChanged(kind, changeID, value string) bool {
+	key := kind + "\x00" + changeID
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.decided[changeID] == key {
+	if e.noted[key] == value {
 		return false
 	}
-	e.decided[changeID] = key
+	e.noted[key] = value
 	return true
 }
