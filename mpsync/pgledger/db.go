@@ -228,8 +228,9 @@ func parseReason(dsn string, err error) string {
 	msg := err.Error()
 	var pce *pgconn.ParseConfigError
 	if errors.As(err, &pce) {
-		if inner := pce.Unwrap(); inner != nil {
-			msg = inner.Error()
+		// "cannot parse `<redacted DSN>`: <reason> (<cause>)": keep the reason.
+		if i := strings.LastIndex(msg, "`: "); i >= 0 {
+			msg = msg[i+len("`: "):]
 		} else {
 			msg = "unrecognised connection string"
 		}
