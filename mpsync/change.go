@@ -40,7 +40,8 @@ type Change struct {
 	To pack.Version `json:"to"`
 	// Solution is the solution a solution pack belongs to.
 	Solution string `json:"solution,omitempty"`
-	// SHA256 is the target's hash (imports and upgrades).
+	// SHA256 is the target's hash (imports and upgrades) or the hash of the
+	// pack removed (removals).
 	SHA256 string `json:"sha256,omitempty"`
 	// Size is the target's size in bytes (imports and upgrades).
 	Size int64 `json:"size,omitempty"`

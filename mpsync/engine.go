@@ -63,8 +63,11 @@ type Options struct {
 	Clock Clock
 	// Logger receives the engine's logs. Nil discards them.
 	Logger *slog.Logger
-	// OnEvent, when set, is called synchronously for every [Event]; keep it
-	// fast (send to a channel, bump a metric).
+	// OnEvent, when set, is called synchronously for every [Event], from
+	// the goroutine doing the work and while a run holds the engine; keep it
+	// fast (send to a channel, bump a metric) and do not call the engine's
+	// methods from it (Stop, Sync and the like would wait for the run that
+	// is calling it).
 	OnEvent func(Event)
 	// MaxParallel bounds concurrent pack downloads. <= 0 means 4.
 	MaxParallel int
@@ -194,11 +197,8 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
-	s := e.sched
 	e.mu.Unlock()
-	if s != nil {
-		s.stop()
-	}
+	e.Stop()
 	return nil
 }
 
@@ -212,7 +212,7 @@ func (e *Engine) checkOpen() error {
 }
 
 func (e *Engine) needWorkspace(op string) error {
-	if e.ws == nil {
+	if e.workspace() == nil {
 		return fmt.Errorf("%s: no workspace configured (Options.Workspace is nil)", op)
 	}
 	return nil

@@ -21,9 +21,9 @@ var (
 	// ErrNoPrevious is returned by Rollback when the store keeps no previous
 	// version of the pack.
 	ErrNoPrevious = errors.New("no previous version to roll back to")
-	// ErrCustomPack is returned when an operation would change a pack the
-	// operator imported by hand.
-	ErrCustomPack = errors.New("pack is owned by the operator (custom)")
+	// ErrReferenced is returned by Rollback when another imported pack
+	// needs the current version.
+	ErrReferenced = errors.New("pack is referenced at a higher version")
 	// ErrRequirement is wrapped by a [*RequirementError].
 	ErrRequirement = errors.New("management group does not meet the connection requirement")
 	// ErrResourcesMissing is wrapped by the error Connect returns on a

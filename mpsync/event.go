@@ -14,6 +14,9 @@ const (
 	EventRunStarted EventKind = "run-started"
 	// EventRunFinished: a rule's run ended; Err is set when it failed.
 	EventRunFinished EventKind = "run-finished"
+	// EventPlanReady: a run planned its changes; Plan is set, so progress
+	// displays know how many changes follow.
+	EventPlanReady EventKind = "plan-ready"
 	// EventChangeApplied: a change was applied to the store.
 	EventChangeApplied EventKind = "change-applied"
 	// EventChangeFailed: applying a change failed.
@@ -45,6 +48,8 @@ type Event struct {
 	Rule rules.Rule
 	// Change is the change concerned, if any.
 	Change *Change
+	// Plan is the run's plan, for EventPlanReady.
+	Plan *Plan
 	// Err is the error, for failures.
 	Err error
 	// Message adds words for people.

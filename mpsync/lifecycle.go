@@ -75,7 +75,7 @@ func (e *Engine) Connect(ctx context.Context) (*Report, error) {
 	if err := e.connect(ctx, ws.ID()); err != nil {
 		return nil, err
 	}
-	return e.syncLocked(ctx, []rules.Rule{rules.MPUpdate}, true)
+	return e.syncLocked(ctx, []rules.Rule{rules.MPUpdate}, runOptions{force: true})
 }
 
 func (e *Engine) checkRequirement() error {
@@ -164,15 +164,16 @@ func (e *Engine) SwitchWorkspace(ctx context.Context, ws Workspace) (*Report, er
 		return nil, fmt.Errorf("switch to workspace %s: %w", ws.ID(), err)
 	}
 	old := conn.WorkspaceID
-	e.mu.Lock()
-	e.ws = ws
-	e.mu.Unlock()
 	if err := e.connect(ctx, ws.ID()); err != nil {
 		return nil, err
 	}
+	// Only now that the store is bound to it does the engine use ws.
+	e.mu.Lock()
+	e.ws = ws
+	e.mu.Unlock()
 	e.record(ctx, Record{Kind: RecordConnection, WorkspaceID: ws.ID(), Result: "switched", By: "engine",
 		Reason: fmt.Sprintf("switched from workspace %s", old)})
-	return e.syncLocked(ctx, rules.All(), true)
+	return e.syncLocked(ctx, rules.All(), runOptions{force: true})
 }
 
 // connectedRecord reads the connection record and refuses a disconnected
@@ -248,10 +249,17 @@ func (e *Engine) Disconnect(ctx context.Context) (*DisconnectReport, error) {
 	}
 	rep := &DisconnectReport{WorkspaceID: conn.WorkspaceID}
 	e.removeWorkspacePacks(ctx, entries, rep)
+	if len(rep.Failed) > 0 {
+		// Stay connected: the operator fixes the cause and disconnects
+		// again; a "disconnected" store still holding workspace packs
+		// would never be cleaned up.
+		return rep, fmt.Errorf("disconnect: %d pack(s) could not be removed, first %s: %s; the store stays connected",
+			len(rep.Failed), rep.Failed[0].ID, rep.Failed[0].Reason)
+	}
 	rep.PartsRemoved = partsRemovalOrder(conn.Parts)
 	now := e.clock.Now()
-	if conn.WorkspaceID == "" && e.ws != nil {
-		conn.WorkspaceID = e.workspace().ID()
+	if ws := e.workspace(); conn.WorkspaceID == "" && ws != nil {
+		conn.WorkspaceID = ws.ID()
 		rep.WorkspaceID = conn.WorkspaceID
 	}
 	conn.State, conn.DisconnectedAt, conn.Parts = StateDisconnected, now, nil
@@ -306,8 +314,11 @@ func referrer(entries []store.Entry, id string) string {
 	return ""
 }
 
-// Rollback restores the previous version of a pack that the store kept. The
-// next run would upgrade it again while the catalog serves the newer
+// Rollback restores the previous version of a pack that the store kept. It
+// refuses when another imported pack references the pack at a version the
+// previous one does not satisfy, naming that pack. It is an operator's
+// action: it works whoever owns the pack and on a disconnected store. The
+// next run would upgrade the pack again while the catalog serves the newer
 // version, so pair a rollback with an approver that holds that version back
 // (approval.Policy, approval.MarkBad with Promotion, or a Freeze).
 func (e *Engine) Rollback(ctx context.Context, packID string) (store.Entry, error) {
@@ -322,6 +333,16 @@ func (e *Engine) Rollback(ctx context.Context, packID string) (store.Entry, erro
 	}
 	if cur.Previous == nil {
 		return store.Entry{}, fmt.Errorf("rollback %s %s: %w", packID, cur.Version, ErrNoPrevious)
+	}
+	entries, err := e.store.List(ctx)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("rollback %s: list store: %w", packID, err)
+	}
+	for _, en := range entries {
+		if ref, ok := en.Manifest().Reference(packID); ok && en.ID != packID && cur.Previous.Version.Less(ref.Version) {
+			return store.Entry{}, fmt.Errorf("rollback %s to %s: %w: %s references it at %s or later",
+				packID, cur.Previous.Version, ErrReferenced, en.ID, ref.Version)
+		}
 	}
 	en, err := e.store.Rollback(ctx, packID)
 	if err != nil {

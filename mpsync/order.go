@@ -38,8 +38,9 @@ func graphOrder(ms []pack.Manifest, order func(*pack.Graph) ([]string, error)) [
 }
 
 // blockCycles blocks imports and upgrades whose packs reference each other
-// in a loop: Operations Manager cannot import such packs in any order.
-func blockCycles(in planInput, changes []Change) {
+// in a loop: Operations Manager cannot import such packs in any order. It
+// reports whether it blocked anything.
+func blockCycles(in planInput, changes []Change) (blocked bool) {
 	for {
 		var ms []pack.Manifest
 		byPack := map[string]int{}
@@ -53,13 +54,14 @@ func blockCycles(in planInput, changes []Change) {
 		}
 		g, err := pack.NewGraph(ms)
 		if err != nil {
-			return
+			return blocked
 		}
 		_, err = g.ImportOrder()
 		var cyc *pack.CycleError
 		if !errors.As(err, &cyc) {
-			return
+			return blocked
 		}
+		blocked = true
 		loop := strings.Join(cyc.Cycle, " -> ")
 		for _, id := range cyc.Cycle {
 			if i, ok := byPack[id]; ok && changes[i].isTarget() {

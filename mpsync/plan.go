@@ -110,11 +110,13 @@ func classify(in planInput) (changes []Change, targets []catalog.Pack) {
 	seen := map[string]bool{}
 	if in.catalog != nil {
 		for _, p := range in.catalog.Packs {
+			// Seen whatever its channel: a pack that moved from base to
+			// solution is still in the catalog, not gone from it.
+			seen[p.ID] = true
 			rule := rules.ForChannel(p.Channel)
 			if !inRules(rule) {
 				continue
 			}
-			seen[p.ID] = true
 			e, present := byID[p.ID]
 			c, isTarget := classifyPack(in, rule, p, e, present)
 			if c.Action == "" {
@@ -188,7 +190,7 @@ func classifyPack(in planInput, rule rules.Rule, p catalog.Pack, e store.Entry, 
 }
 
 func removal(in planInput, rule rules.Rule, e store.Entry, reason string) Change {
-	c := Change{Rule: rule, Action: ActionRemove, Pack: e.ID, From: e.Version, Solution: e.Solution, Reason: reason}
+	c := Change{Rule: rule, Action: ActionRemove, Pack: e.ID, From: e.Version, Solution: e.Solution, SHA256: e.SHA256, Reason: reason}
 	switch {
 	case isCorePack(e.ID):
 		c.Action = ActionBlocked
@@ -219,8 +221,15 @@ func notWantedReason(c *catalog.Catalog, p catalog.Pack) string {
 	return fmt.Sprintf("solution %s is not listed in the catalog", p.Solution)
 }
 
+// withID gives c its id: over the target version and hash, or for a
+// removal over the version and hash removed, so an approval of "remove X
+// 1.0" does not approve "remove X 2.0".
 func withID(c Change) Change {
-	c.ID = changeID(c.Rule, c.Action, c.Pack, c.To, c.SHA256)
+	v := c.To
+	if c.Action == ActionRemove {
+		v = c.From
+	}
+	c.ID = changeID(c.Rule, c.Action, c.Pack, v, c.SHA256)
 	return c
 }
 
@@ -259,9 +268,11 @@ func resolve(in planInput, changes []Change) []Change {
 			changes[i] = withID(changes[i])
 		}
 	}
-	// Block imports whose references nothing satisfies, until no more change.
+	// Block imports whose references nothing satisfies and packs in
+	// reference loops, until neither blocks anything more: blocking one
+	// pack can leave another without its reference.
 	for again := true; again; {
-		again = false
+		again = blockCycles(in, changes)
 		for i, c := range changes {
 			if !c.isTarget() {
 				continue
@@ -273,7 +284,6 @@ func resolve(in planInput, changes []Change) []Change {
 			}
 		}
 	}
-	blockCycles(in, changes)
 	// Block removals that would break a pack that stays.
 	for again := true; again; {
 		again = false

@@ -232,7 +232,7 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 			e.finishRuns(ctx, due, now, nil, err)
 		}
 	}()
-	return e.syncLocked(ctx, due, false)
+	return e.syncLocked(ctx, due, runOptions{leased: e.lease != nil})
 }
 
 // nextAfter returns a rule's first scheduled run after t.

@@ -38,13 +38,13 @@ type WorkspaceHealth struct {
 	CatalogFetchedAt time.Time `json:"catalogFetchedAt,omitzero"`
 }
 
-type runState struct {
+type runHistory struct {
 	Rules     map[rules.Rule]RunInfo `json:"rules"`
 	Workspace WorkspaceHealth        `json:"workspace"`
 }
 
-func (e *Engine) readRuns(ctx context.Context) (runState, error) {
-	st := runState{Rules: map[rules.Rule]RunInfo{}}
+func (e *Engine) readRuns(ctx context.Context) (runHistory, error) {
+	st := runHistory{Rules: map[rules.Rule]RunInfo{}}
 	b, err := e.store.ReadMeta(ctx, RunsRecordName)
 	if errors.Is(err, store.ErrNotFound) {
 		return st, nil
@@ -53,7 +53,7 @@ func (e *Engine) readRuns(ctx context.Context) (runState, error) {
 		return st, fmt.Errorf("read %s: %w", RunsRecordName, err)
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return runState{Rules: map[rules.Rule]RunInfo{}}, fmt.Errorf("read %s: %w", RunsRecordName, err)
+		return runHistory{Rules: map[rules.Rule]RunInfo{}}, fmt.Errorf("read %s: %w", RunsRecordName, err)
 	}
 	if st.Rules == nil {
 		st.Rules = map[rules.Rule]RunInfo{}
@@ -61,7 +61,7 @@ func (e *Engine) readRuns(ctx context.Context) (runState, error) {
 	return st, nil
 }
 
-func (e *Engine) updateRuns(ctx context.Context, f func(*runState)) {
+func (e *Engine) updateRuns(ctx context.Context, f func(*runHistory)) {
 	st, err := e.readRuns(ctx)
 	if err != nil {
 		e.log.Warn("run history unreadable; starting afresh", "err", err)
@@ -79,7 +79,7 @@ func (e *Engine) updateRuns(ctx context.Context, f func(*runState)) {
 // noteWorkspace records the outcome of a catalog request.
 func (e *Engine) noteWorkspace(ctx context.Context, res CatalogResult, err error) {
 	now := e.clock.Now()
-	e.updateRuns(ctx, func(st *runState) {
+	e.updateRuns(ctx, func(st *runHistory) {
 		h := &st.Workspace
 		h.CheckedAt = now
 		switch {
@@ -111,7 +111,7 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 		// the workspace was not heard from.
 		result, msg = "stale", "service unreachable: "+rep.Plan.CatalogError
 	}
-	e.updateRuns(ctx, func(st *runState) {
+	e.updateRuns(ctx, func(st *runHistory) {
 		for _, r := range rs {
 			info := st.Rules[r]
 			info.LastRun, info.LastResult, info.LastError = started, result, msg

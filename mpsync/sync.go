@@ -2,6 +2,7 @@ package mpsync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,8 +40,19 @@ type Outcome struct {
 	Result Result `json:"result"`
 	// Decision is the approver's answer, for changes that asked.
 	Decision *Decision `json:"decision,omitempty"`
-	// Err is why the change failed or was skipped.
+	// Err is why the change failed or was skipped; in JSON it is the
+	// "error" string.
 	Err error `json:"-"`
+}
+
+// MarshalJSON encodes the outcome with its error as the "error" string.
+func (o Outcome) MarshalJSON() ([]byte, error) {
+	type plain Outcome // without this method
+	p := plain(o)
+	if o.Err != nil {
+		p.Change.Error = o.Err.Error()
+	}
+	return json.Marshal(p)
 }
 
 // Report is the result of one run: the plan and what happened to each of its
@@ -112,7 +124,7 @@ func (r *Report) String() string {
 
 // Plan fetches the catalog and returns what a run of the given rules (all
 // rules when none is given) would do. It changes nothing in the store; it may
-// download packs to read their references.
+// download packs to read their references. It works on a disconnected store.
 func (e *Engine) Plan(ctx context.Context, rs ...rules.Rule) (*Plan, error) {
 	if err := e.checkOpen(); err != nil {
 		return nil, err
@@ -124,9 +136,11 @@ func (e *Engine) Plan(ctx context.Context, rs ...rules.Rule) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, fetched, err := e.plan(ctx, rs)
-	closeAll(fetched)
-	return p, err
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	run := e.newRun(false)
+	defer run.close()
+	return e.plan(ctx, run, rs)
 }
 
 // Sync runs the given rules (all rules when none is given) once, now: plan,
@@ -151,7 +165,7 @@ func (e *Engine) Sync(ctx context.Context, rs ...rules.Rule) (*Report, error) {
 	}
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
-	return e.syncLocked(ctx, rs, false)
+	return e.syncLocked(ctx, rs, runOptions{})
 }
 
 // RunNow runs one rule once, now, as its schedule would (a disabled rule is
@@ -160,56 +174,100 @@ func (e *Engine) RunNow(ctx context.Context, r rules.Rule) (*Report, error) {
 	return e.Sync(ctx, r)
 }
 
-// syncLocked is Sync with runMu held. force runs rules even when disabled
-// (Connect's first MPUpdate).
-func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, force bool) (*Report, error) {
+// runOptions say how a run was started.
+type runOptions struct {
+	// force runs rules even when disabled (Connect's first MPUpdate).
+	force bool
+	// leased is set for scheduled runs under a Lease: the lease is renewed
+	// before every change, and the run stops changing the store if it is
+	// lost.
+	leased bool
+}
+
+// runState is what one run carries from planning to applying: the
+// workspace it talks to (read once, so a concurrent switch cannot mix two
+// workspaces in one run) and the packs it downloaded.
+type runState struct {
+	ws      Workspace
+	leased  bool
+	mu      sync.Mutex
+	fetched map[string]io.ReadCloser // by sha256, positioned at the start
+	results map[string]Result        // by pack id, for dependency checks
+}
+
+func (e *Engine) newRun(leased bool) *runState {
+	return &runState{ws: e.workspace(), leased: leased, fetched: map[string]io.ReadCloser{}, results: map[string]Result{}}
+}
+
+// take removes and returns the downloaded reader for sha, if any.
+func (r *runState) take(sha string) io.ReadCloser {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rc := r.fetched[sha]
+	delete(r.fetched, sha)
+	return rc
+}
+
+func (r *runState) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for sha, rc := range r.fetched {
+		rc.Close()
+		delete(r.fetched, sha)
+	}
+}
+
+// syncLocked is Sync with runMu held.
+func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOptions) (*Report, error) {
 	if err := e.ensureConnected(ctx); err != nil {
 		return nil, err
 	}
 	started := e.clock.Now()
-	var run []rules.Rule
+	var rulesRun []rules.Rule
 	var skipped []RuleSkip
 	for _, r := range rs {
 		st, err := e.settings.Settings(ctx, r)
 		if err != nil {
 			return nil, fmt.Errorf("sync: settings of %s: %w", r.ShortName(), err)
 		}
-		if !st.Enabled && !force {
+		if !st.Enabled && !opts.force {
 			skipped = append(skipped, RuleSkip{Rule: r, Reason: "disabled by " + st.EnabledSource.String()})
 			continue
 		}
-		run = append(run, r)
+		rulesRun = append(rulesRun, r)
 	}
-	for _, r := range run {
+	run := e.newRun(opts.leased)
+	defer run.close()
+	for _, r := range rulesRun {
 		e.emit(Event{Kind: EventRunStarted, Rule: r})
 	}
 	rep := &Report{Started: started, Skipped: skipped}
-	if len(run) == 0 {
-		rep.Plan = &Plan{WorkspaceID: e.ws.ID(), CreatedAt: started}
+	if len(rulesRun) == 0 {
+		rep.Plan = &Plan{WorkspaceID: run.ws.ID(), CreatedAt: started}
 		rep.Finished = e.clock.Now()
 		return rep, nil
 	}
-	p, fetched, err := e.plan(ctx, run)
-	defer closeAll(fetched)
+	p, err := e.plan(ctx, run, rulesRun)
 	if err != nil {
-		e.finishRuns(ctx, run, started, nil, err)
+		e.finishRuns(ctx, rulesRun, started, nil, err)
 		return nil, err
 	}
+	e.emit(Event{Kind: EventPlanReady, Plan: p})
 	rep.Plan = p
-	rep.Outcomes = e.apply(ctx, p, fetched)
+	rep.Outcomes = e.apply(ctx, run, p)
 	rep.Finished = e.clock.Now()
 	e.notePending(ctx, rep)
-	e.finishRuns(ctx, run, started, rep, nil)
+	e.finishRuns(ctx, rulesRun, started, rep, nil)
 	return rep, nil
 }
 
-// plan fetches the catalog, diffs it and returns the plan with the readers
-// of the packs it downloaded (the caller closes them).
-func (e *Engine) plan(ctx context.Context, rs []rules.Rule) (*Plan, map[string]io.ReadCloser, error) {
-	res, err := e.ws.Catalog(ctx)
+// plan fetches the catalog and diffs it; the packs it downloads stay in run
+// for the apply step.
+func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Plan, error) {
+	res, err := run.ws.Catalog(ctx)
 	if err != nil {
 		e.noteWorkspace(ctx, res, err)
-		return nil, nil, fmt.Errorf("fetch catalog of workspace %s: %w", e.ws.ID(), err)
+		return nil, fmt.Errorf("fetch catalog of workspace %s: %w", run.ws.ID(), err)
 	}
 	e.noteWorkspace(ctx, res, nil)
 	if res.Stale {
@@ -217,14 +275,13 @@ func (e *Engine) plan(ctx context.Context, rs []rules.Rule) (*Plan, map[string]i
 	}
 	entries, err := e.store.List(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("list store: %w", err)
+		return nil, fmt.Errorf("list store: %w", err)
 	}
-	in := planInput{rules: rs, workspaceID: e.ws.ID(), catalog: res.Catalog, stale: res.Stale, entries: entries, platform: e.platform}
+	in := planInput{rules: rs, workspaceID: run.ws.ID(), catalog: res.Catalog, stale: res.Stale, entries: entries, platform: e.platform}
 	changes, targets := classify(in)
-	fetched := map[string]io.ReadCloser{}
-	in.manifests = e.readManifests(ctx, targets, fetched)
+	in.manifests = e.readManifests(ctx, run, targets)
 	p := &Plan{
-		WorkspaceID: e.ws.ID(), Rules: rs, Stale: res.Stale, CatalogFetchedAt: res.FetchedAt,
+		WorkspaceID: run.ws.ID(), Rules: rs, Stale: res.Stale, CatalogFetchedAt: res.FetchedAt,
 		CreatedAt: e.clock.Now(), Changes: resolve(in, changes),
 	}
 	if res.Catalog != nil {
@@ -233,13 +290,13 @@ func (e *Engine) plan(ctx context.Context, rs []rules.Rule) (*Plan, map[string]i
 	if res.Err != nil {
 		p.CatalogError = res.Err.Error()
 	}
-	return p, fetched, nil
+	return p, nil
 }
 
 // readManifests returns the manifest of each target, from the cache or by
-// downloading the pack (in parallel, bounded); downloaded readers are kept
-// in fetched for the apply step.
-func (e *Engine) readManifests(ctx context.Context, targets []catalog.Pack, fetched map[string]io.ReadCloser) map[string]manifestResult {
+// downloading the pack (in parallel, bounded); downloaded readers that can
+// be rewound are kept in run for the apply step.
+func (e *Engine) readManifests(ctx context.Context, run *runState, targets []catalog.Pack) map[string]manifestResult {
 	out := map[string]manifestResult{}
 	var todo []catalog.Pack
 	e.mu.Lock()
@@ -260,12 +317,14 @@ func (e *Engine) readManifests(ctx context.Context, targets []catalog.Pack, fetc
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			rc, m, err := e.download(ctx, p)
+			rc, m, err := e.download(ctx, run.ws, p)
 			mu.Lock()
-			defer mu.Unlock()
 			out[p.SHA256] = manifestResult{manifest: m, err: err}
-			if err == nil {
-				fetched[p.SHA256] = rc
+			mu.Unlock()
+			if rc != nil {
+				run.mu.Lock()
+				run.fetched[p.SHA256] = rc
+				run.mu.Unlock()
 			}
 		}()
 	}
@@ -280,17 +339,15 @@ func (e *Engine) readManifests(ctx context.Context, targets []catalog.Pack, fetc
 	return out
 }
 
-// download fetches a pack and reads its manifest, returning a reader
-// positioned at the start of the pack.
-func (e *Engine) download(ctx context.Context, p catalog.Pack) (io.ReadCloser, pack.Manifest, error) {
-	rc, err := e.ws.Fetch(ctx, p)
+// download fetches a pack and reads its manifest. It returns the reader
+// rewound to the start for the apply step, or nil when the reader cannot
+// seek (the apply step then fetches the pack again).
+func (e *Engine) download(ctx context.Context, ws Workspace, p catalog.Pack) (io.ReadCloser, pack.Manifest, error) {
+	rc, err := ws.Fetch(ctx, p)
 	if err != nil {
 		return nil, pack.Manifest{}, err
 	}
 	m, err := pack.ReadManifest(rc)
-	if err == nil {
-		err = rewind(rc)
-	}
 	if err != nil {
 		rc.Close()
 		return nil, pack.Manifest{}, fmt.Errorf("pack %s %s: read manifest: %w", p.ID, p.Version, err)
@@ -299,39 +356,23 @@ func (e *Engine) download(ctx context.Context, p catalog.Pack) (io.ReadCloser, p
 		rc.Close()
 		return nil, pack.Manifest{}, fmt.Errorf("pack %s %s: %w: document declares %s %s", p.ID, p.Version, pack.ErrIdentity, m.ID, m.Version)
 	}
-	return rc, m, nil
-}
-
-// rewind seeks a downloaded pack back to its start; readers that cannot seek
-// are refetched at apply time instead.
-func rewind(r io.Reader) error {
-	s, ok := r.(io.Seeker)
-	if !ok {
-		return errNoSeek
-	}
-	_, err := s.Seek(0, io.SeekStart)
-	return err
-}
-
-var errNoSeek = errors.New("reader cannot seek")
-
-func closeAll(m map[string]io.ReadCloser) {
-	for _, rc := range m {
-		if rc != nil {
-			rc.Close()
+	if s, ok := rc.(io.Seeker); ok {
+		if _, err := s.Seek(0, io.SeekStart); err == nil {
+			return rc, m, nil
 		}
 	}
+	rc.Close()
+	return nil, m, nil
 }
 
 // apply asks the approver about each actionable change and applies what is
 // approved, in plan order. A change whose dependency did not apply is
 // skipped.
-func (e *Engine) apply(ctx context.Context, p *Plan, fetched map[string]io.ReadCloser) []Outcome {
+func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 	outcomes := make([]Outcome, 0, len(p.Changes))
-	results := map[string]Result{} // by pack id, for dependency checks
 	for _, c := range p.Changes {
-		o := e.applyOne(ctx, p, c, results, fetched)
-		results[c.Pack] = o.Result
+		o := e.applyOne(ctx, run, p, c)
+		run.results[c.Pack] = o.Result
 		outcomes = append(outcomes, o)
 		if c.Action == ActionKeep || c.Action == ActionBlocked && o.Result != ResultFailed ||
 			!e.noteChanged("result", c.ID, string(o.Result)) {
@@ -361,7 +402,7 @@ func errString(err error) string {
 	return err.Error()
 }
 
-func (e *Engine) applyOne(ctx context.Context, p *Plan, c Change, results map[string]Result, fetched map[string]io.ReadCloser) Outcome {
+func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change) Outcome {
 	o := Outcome{Change: c}
 	switch c.Action {
 	case ActionKeep:
@@ -381,12 +422,12 @@ func (e *Engine) applyOne(ctx context.Context, p *Plan, c Change, results map[st
 		e.emit(Event{Kind: EventChangeBlocked, Rule: c.Rule, Change: &c, Message: c.Reason})
 		return o
 	}
-	if dep := e.unappliedDependency(ctx, p, c, results); dep != "" {
+	if dep := e.unmetDependency(ctx, run, p, c); dep != "" {
 		o.Result = ResultSkipped
 		o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "dependency", Err: errors.New(dep)}
 		return o
 	}
-	d, err := e.decide(ctx, c)
+	d, err := e.decide(ctx, run, c)
 	o.Decision = &d
 	if err != nil {
 		o.Result, o.Err = ResultFailed, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: err}
@@ -403,7 +444,16 @@ func (e *Engine) applyOne(ctx context.Context, p *Plan, c Change, results map[st
 		e.emit(Event{Kind: EventApprovalNeeded, Rule: c.Rule, Change: &c, Message: d.Reason})
 		return o
 	}
-	if err := e.applyChange(ctx, c, fetched); err != nil {
+	if run.leased {
+		// Renew the lease before touching the store; a run that outlived
+		// its lease stops changing the store, since another server may run.
+		if ok, err := e.holdsLease(ctx); err != nil || !ok {
+			o.Result = ResultSkipped
+			o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "lease", Err: fmt.Errorf("lease of %s lost (%v); another server runs the rules", e.holder, err)}
+			return o
+		}
+	}
+	if err := e.applyChange(ctx, run, c); err != nil {
 		o.Result, o.Err = ResultFailed, err
 		e.emit(Event{Kind: EventChangeFailed, Rule: c.Rule, Change: &c, Err: err})
 		return o
@@ -413,36 +463,54 @@ func (e *Engine) applyOne(ctx context.Context, p *Plan, c Change, results map[st
 	return o
 }
 
-// unappliedDependency names a change of this run that c needs and that was
-// not applied: for an import, a planned target it references; for a removal,
-// a planned removal of a pack that references it.
-func (e *Engine) unappliedDependency(ctx context.Context, p *Plan, c Change, results map[string]Result) string {
-	for _, other := range p.Changes {
-		res, done := results[other.Pack]
-		if !done || res == ResultApplied {
+// unmetDependency names what c needs that this run did not bring about.
+// An import or upgrade needs every pack of the plan it references to be
+// applied, or to be in the store at the referenced version already. A
+// removal needs no pack that stays in the store to reference it: this is
+// checked against the store as it is now, so an upgrade that would have
+// dropped the reference but was denied keeps the pack.
+func (e *Engine) unmetDependency(ctx context.Context, run *runState, p *Plan, c Change) string {
+	if c.Action == ActionRemove {
+		entries, err := e.store.List(ctx)
+		if err != nil {
+			return "cannot list the store to check dependents: " + err.Error()
+		}
+		if user := referrer(entries, c.Pack); user != "" {
+			return fmt.Sprintf("%s still references it", user)
+		}
+		return ""
+	}
+	e.mu.Lock()
+	m := e.manifests[c.SHA256]
+	e.mu.Unlock()
+	for _, ref := range m.References {
+		i := slices.IndexFunc(p.Changes, func(o Change) bool { return o.Pack == ref.ID })
+		if i < 0 {
+			continue // satisfied by the store or the platform, as planned
+		}
+		other := p.Changes[i]
+		if other.isTarget() {
+			if res := run.results[other.Pack]; res != ResultApplied {
+				return fmt.Sprintf("waits for %s %s (%s)", other.Pack, other.To, resultText(res))
+			}
 			continue
 		}
-		switch {
-		case c.isTarget() && other.isTarget():
-			e.mu.Lock()
-			m := e.manifests[c.SHA256]
-			e.mu.Unlock()
-			if _, refs := m.Reference(other.Pack); refs {
-				return fmt.Sprintf("waits for %s %s (%s)", other.Pack, other.To, res)
-			}
-		case c.Action == ActionRemove && other.Action == ActionRemove:
-			if ent, err := e.store.Get(ctx, other.Pack); err == nil {
-				if _, refs := ent.Manifest().Reference(c.Pack); refs {
-					return fmt.Sprintf("waits for the removal of %s, which references it (%s)", other.Pack, res)
-				}
-			}
+		if en, err := e.store.Get(ctx, ref.ID); err != nil || en.Version.Less(ref.Version) {
+			return fmt.Sprintf("waits for %s %s, which is not imported", ref.ID, ref.Version)
 		}
 	}
 	return ""
 }
 
-func (e *Engine) decide(ctx context.Context, c Change) (Decision, error) {
-	d, err := e.approver.Decide(ctx, ApprovalRequest{Change: c, Group: e.group.Name, WorkspaceID: e.ws.ID(), Now: e.clock.Now()})
+func resultText(r Result) string {
+	if r == "" {
+		return "not applied"
+	}
+	return string(r)
+}
+
+func (e *Engine) decide(ctx context.Context, run *runState, c Change) (Decision, error) {
+	d, err := e.approver.Decide(ctx, ApprovalRequest{Change: c, Group: e.group.Name, WorkspaceID: run.ws.ID(), Now: e.clock.Now()})
 	if err != nil {
 		return d, err
 	}
@@ -458,26 +526,26 @@ func (e *Engine) decide(ctx context.Context, c Change) (Decision, error) {
 	return d, nil
 }
 
-func (e *Engine) applyChange(ctx context.Context, c Change, fetched map[string]io.ReadCloser) error {
+func (e *Engine) applyChange(ctx context.Context, run *runState, c Change) error {
 	if c.Action == ActionRemove {
 		if err := e.store.Remove(ctx, c.Pack); err != nil {
 			return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "remove", Err: err}
 		}
 		return nil
 	}
-	rc := fetched[c.SHA256]
-	delete(fetched, c.SHA256)
+	rc := run.take(c.SHA256)
 	if rc == nil {
+		// Not kept from planning (a cached manifest, or a reader that cannot
+		// seek): fetch it now; the store checks identity, size and hash.
 		var err error
-		rc, _, err = e.download(ctx, catalogEntry(c))
-		if err != nil {
+		if rc, err = run.ws.Fetch(ctx, catalogEntry(c)); err != nil {
 			return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "download", Err: err}
 		}
 	}
 	defer rc.Close()
 	req := store.ImportRequest{
 		ID: c.Pack, Version: c.To, SHA256: c.SHA256, Size: c.Size, Time: e.clock.Now(),
-		Provenance: store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: e.ws.ID(), Rule: string(c.Rule), Solution: c.Solution},
+		Provenance: store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: run.ws.ID(), Rule: string(c.Rule), Solution: c.Solution},
 	}
 	if _, err := e.store.Import(ctx, req, rc); err != nil {
 		return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "import", Err: err}
@@ -497,8 +565,8 @@ func (e *Engine) record(ctx context.Context, r Record) {
 		r.Time = e.clock.Now()
 	}
 	r.Group = e.group.Name
-	if r.WorkspaceID == "" && e.ws != nil {
-		r.WorkspaceID = e.ws.ID()
+	if ws := e.workspace(); r.WorkspaceID == "" && ws != nil {
+		r.WorkspaceID = ws.ID()
 	}
 	if err := e.ledger.Append(ctx, r); err != nil {
 		e.log.Error("ledger append failed", "kind", r.Kind, "pack", r.Pack, "err", err)

@@ -1,0 +1,61 @@
+package mpsync_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/mpsynctest"
+	"mpsync.dev/mpsync/store"
+)
+
+// A run that outlives its lease (here: an approver that takes longer than
+// LeaseTTL) must not change the store once another engine has taken over.
+func TestRegressionRunThatLostItsLeaseChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	ws := newFakeWS("ws1")
+	ws.put(advisor, "1.0.0.0", "")
+	s := store.NewMemory()
+	clock := mpsynctest.NewManualClock(t0)
+	lease := mpsync.NewMemoryLease(clock)
+	inA := make(chan struct{})
+	releaseA := make(chan struct{})
+	var running atomic.Int32
+	var overlap atomic.Bool
+	slow := mpsync.ApproverFunc(func(ctx context.Context, r mpsync.ApprovalRequest) (mpsync.Decision, error) {
+		if running.Add(1) > 1 {
+			overlap.Store(true)
+		}
+		defer running.Add(-1)
+		select {
+		case inA <- struct{}{}:
+			<-releaseA
+		default:
+		}
+		return mpsync.Decision{Verdict: mpsync.Approve}, nil
+	})
+	a := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clock, Lease: lease, Holder: "A", Approver: slow})
+	b := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clock, Lease: lease, Holder: "B", Approver: slow})
+	done := make(chan *mpsync.Report, 1)
+	go func() { rep, _ := a.RunDue(ctx); done <- rep }()
+	<-inA // A is inside its run, holding the lease
+	clock.Advance(mpsync.DefaultLeaseTTL + time.Minute)
+	repB, err := b.RunDue(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, repB, "B takes over the expired lease and runs")
+	require.Equal(t, "B", lease.Holder())
+	close(releaseA)
+	repA := <-done
+	require.NotNil(t, repA)
+	for _, o := range repA.Outcomes {
+		if o.Action == mpsync.ActionImport {
+			require.Equal(t, mpsync.ResultSkipped, o.Result, "A lost the lease: it must not change the store")
+			require.ErrorContains(t, o.Err, "lease")
+		}
+	}
+	require.False(t, overlap.Load() && repA.Applied() != nil)
+}

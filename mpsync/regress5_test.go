@@ -1,0 +1,34 @@
+package mpsync_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/catalog"
+	"mpsync.dev/mpsync/store"
+	"mpsync.dev/rules"
+)
+
+// A pack the catalog still lists (and wants) is removed by MPUpdate when its
+// channel moved from base to solution: classify skips catalog packs of other
+// rules before marking them seen.
+func TestRegressionChannelMoveKeepsAWantedPack(t *testing.T) {
+	ctx := context.Background()
+	ws := newFakeWS("ws1")
+	ws.solution("S", true)
+	ws.put("P", "1.0.0.0", "")
+	s := store.NewMemory()
+	e := newFakeEngine(t, ws, s, nil)
+	_, err := e.Sync(ctx)
+	require.NoError(t, err)
+	// The service now ships P with solution S (same version, now a solution pack).
+	ws.put("P", "1.0.0.0", "S")
+	require.Equal(t, catalog.ChannelSolution, ws.cat.Packs[0].Channel)
+	p, err := e.Plan(ctx, rules.MPUpdate)
+	require.NoError(t, err)
+	t.Log("\n" + p.String())
+	require.Zero(t, p.Count(mpsync.ActionRemove), "MPUpdate plans to remove P although the catalog lists and wants it")
+}
