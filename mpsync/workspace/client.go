@@ -78,7 +78,14 @@ func New(cfg Config) (*Client, error) {
 	rc.RetryMax = s.RetryMax
 	rc.RetryWaitMin = s.RetryWaitMin
 	rc.RetryWaitMax = s.RetryWaitMax
-	rc.CheckRetry = checkRetry
+	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+			if d, ok := retryAfter(resp.Header.Get("Retry-After"), s.Now()); ok && d > s.MaxRetryAfter {
+				return false, nil // give up now: the service is unavailable for longer than we wait
+			}
+		}
+		return checkRetry(ctx, resp, err)
+	}
 	rc.Backoff = c.backoff
 	rc.ErrorHandler = c.giveUp
 	c.rc = rc

@@ -399,3 +399,28 @@ func TestCatalogContextCancelled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	assert.False(t, errors.Is(err, workspace.ErrUnavailable))
 }
+
+// A Retry-After longer than MaxRetryAfter is not waited for: the service is
+// treated as unavailable at once and the last-known catalog is served.
+func TestLongRetryAfterServesLastKnownAtOnce(t *testing.T) {
+	srv := newFake(t)
+	cfg := testConfig(t, srv, nil)
+	cfg.MaxRetryAfter = time.Minute
+	c := newClient(t, cfg)
+	mustCatalog(t, c)
+	srv.ResetStats()
+	srv.Fail("catalog", mpsynctest.Fault{Status: 503, RetryAfter: "3600"})
+	res, err := c.Catalog(context.Background())
+	if err != nil {
+		t.Fatalf("Catalog: %v", err)
+	}
+	if !res.Stale || !errors.Is(res.Err, workspace.ErrUnavailable) {
+		t.Fatalf("want a stale result for an unavailable service, got stale=%t err=%v", res.Stale, res.Err)
+	}
+	if n := srv.Stats().CatalogRequests; n != 1 {
+		t.Fatalf("%d catalog requests, want 1: a one-hour Retry-After must not be waited for", n)
+	}
+	if _, err := workspace.New(workspace.Config{BaseURL: srv.URL(), WorkspaceID: srv.WorkspaceID(), Key: srv.Key(), AllowHTTP: true, MaxRetryAfter: -1}); err == nil {
+		t.Fatal("a negative MaxRetryAfter was accepted")
+	}
+}

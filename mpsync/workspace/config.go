@@ -27,6 +27,8 @@ const (
 	// DefaultRetryWaitMax caps a backoff wait (Retry-After is honoured
 	// beyond it).
 	DefaultRetryWaitMax = 30 * time.Second
+	// DefaultMaxRetryAfter is the longest Retry-After honoured by default.
+	DefaultMaxRetryAfter = 5 * time.Minute
 	// MaxCatalogSize bounds a catalog document: 32 MiB.
 	MaxCatalogSize = 32 << 20
 )
@@ -93,8 +95,13 @@ type Config struct {
 	// RetryWaitMin and RetryWaitMax bound the exponential backoff (with
 	// jitter) between retries; defaults DefaultRetryWaitMin (1 s) and
 	// DefaultRetryWaitMax (30 s). A Retry-After header on 429 or 503 is
-	// honoured as given.
+	// honoured as given, up to MaxRetryAfter.
 	RetryWaitMin, RetryWaitMax time.Duration
+	// MaxRetryAfter is the longest Retry-After the client waits for; a
+	// service asking for a longer wait is treated as unavailable at once
+	// (the last-known catalog is served, marked stale) rather than holding
+	// the run for hours. Default DefaultMaxRetryAfter (5 min).
+	MaxRetryAfter time.Duration
 	// AcceptLowerSerial accepts a catalog whose serial is lower than the one
 	// held. Default false: such a catalog is refused with ErrSerialRegressed.
 	AcceptLowerSerial bool
@@ -204,6 +211,12 @@ func (c Config) validate() (*settings, error) {
 	}
 	if s.RetryWaitMax == 0 {
 		s.RetryWaitMax = DefaultRetryWaitMax
+	}
+	switch {
+	case c.MaxRetryAfter < 0:
+		return nil, bad("MaxRetryAfter", "%s is negative", c.MaxRetryAfter)
+	case c.MaxRetryAfter == 0:
+		s.MaxRetryAfter = DefaultMaxRetryAfter
 	}
 	if s.RetryWaitMax < s.RetryWaitMin {
 		return nil, bad("RetryWaitMax", "%s is below RetryWaitMin %s", s.RetryWaitMax, s.RetryWaitMin)
