@@ -264,7 +264,9 @@ func TestBackoffIsBoundedByContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := mpsynctest.NewWorkspace()
 		srv.Fail("catalog", mpsynctest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: "3600"})
-		c := newClient(t, srv.ClientConfig())
+		cfg := srv.ClientConfig()
+		cfg.MaxRetryAfter = 2 * time.Hour // honour the hour; the context ends first
+		c := newClient(t, cfg)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		_, err := c.Catalog(ctx)
