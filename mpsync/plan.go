@@ -408,7 +408,7 @@ func order(in planInput, changes []Change) []Change {
 	for _, c := range removals {
 		removalManifests = append(removalManifests, entries[c.Pack].Manifest())
 	}
-	targets = sortBy(targets, importOrder(targetManifests))
+	targets = sortBy(targets, baseFirst(targets, importOrder(targetManifests), in))
 	removals = sortBy(removals, removalOrder(removalManifests))
 	slices.SortStableFunc(rest, func(a, b Change) int {
 		return cmp.Or(cmp.Compare(rank(a.Action), rank(b.Action)), cmp.Compare(a.Pack, b.Pack))
@@ -430,4 +430,34 @@ func sortBy(cs []Change, ids []string) []Change {
 	}
 	slices.SortStableFunc(cs, func(a, b Change) int { return cmp.Compare(pos[a.Pack], pos[b.Pack]) })
 	return cs
+}
+
+// baseFirst moves MPUpdate's packs ahead of the solution packs in an import
+// order when both rules run together (the seed's base packs go first), as
+// long as no base pack references a solution pack of the plan; otherwise the
+// plain reference order stands.
+func baseFirst(targets []Change, ids []string, in planInput) []string {
+	rule := map[string]rules.Rule{}
+	for _, c := range targets {
+		rule[c.Pack] = c.Rule
+	}
+	var base, solution []string
+	for _, id := range ids {
+		if rule[id] == rules.MPUpdate {
+			base = append(base, id)
+		} else {
+			solution = append(solution, id)
+		}
+	}
+	for _, c := range targets {
+		if c.Rule != rules.MPUpdate {
+			continue
+		}
+		for _, ref := range in.manifests[c.SHA256].manifest.References {
+			if r, ok := rule[ref.ID]; ok && r != rules.MPUpdate {
+				return ids
+			}
+		}
+	}
+	return slices.Concat(base, solution)
 }
