@@ -220,4 +220,11 @@ func TestProgress(t *testing.T) {
 	assert.Equal(t, 3, strings.Count(out, "\r"), "one redraw per download and per counted event")
 	p.done()
 	assert.True(t, strings.HasSuffix(on.String(), "\r"), "done clears the line")
+
+	var total bytes.Buffer
+	p = newProgress(&total, true)
+	p.event(mpsync.Event{Kind: mpsync.EventPlanReady, Plan: &mpsync.Plan{Changes: []mpsync.Change{
+		{Action: mpsync.ActionImport}, {Action: mpsync.ActionRemove}, {Action: mpsync.ActionKeep}}}})
+	p.event(mpsync.Event{Kind: mpsync.EventChangeApplied})
+	assert.Contains(t, total.String(), "changes 1/2;", "progress counts against the planned changes")
 }

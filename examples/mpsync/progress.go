@@ -20,9 +20,12 @@ type progress struct {
 	w  io.Writer
 	on bool
 
-	mu                              sync.Mutex
-	shown                           bool
-	applied, pending, failed, other int
+	mu                                      sync.Mutex
+	shown                                   bool
+	applied, pending, failed, denied, other int
+	// total is the number of imports, upgrades and removals the runs
+	// planned (EventPlanReady); 0 before a plan is ready.
+	total int
 
 	packs atomic.Int64
 	bytes atomic.Int64
@@ -38,13 +41,19 @@ func (p *progress) event(ev mpsync.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch ev.Kind {
+	case mpsync.EventPlanReady:
+		if ev.Plan != nil {
+			p.total += len(ev.Plan.Actionable())
+		}
 	case mpsync.EventChangeApplied:
 		p.applied++
 	case mpsync.EventApprovalNeeded:
 		p.pending++
 	case mpsync.EventChangeFailed:
 		p.failed++
-	case mpsync.EventChangeDenied, mpsync.EventChangeBlocked:
+	case mpsync.EventChangeDenied:
+		p.denied++
+	case mpsync.EventChangeBlocked:
 		p.other++
 	default:
 		return
@@ -67,6 +76,9 @@ func (p *progress) downloaded(n int64) {
 func (p *progress) drawLocked() {
 	line := fmt.Sprintf("packs downloaded %d (%s), applied %d, pending %d, failed %d",
 		p.packs.Load(), humanBytes(p.bytes.Load()), p.applied, p.pending, p.failed)
+	if p.total > 0 {
+		line = fmt.Sprintf("changes %d/%d; %s", min(p.applied+p.pending+p.failed+p.denied, p.total), p.total, line)
+	}
 	fmt.Fprintf(p.w, "\r%-78s", line)
 	p.shown = true
 }
