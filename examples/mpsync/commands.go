@@ -387,8 +387,17 @@ func (a *app) status(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("approval queue in store %s: %w", st.Path(), err)
 		}
-		_, qerr := st.ReadMeta(ctx, approval.ManualRecord)
-		doc.Pending = pendingList(s.Pending, queue, qerr == nil)
+		var stateOf func(string) approval.QueueState
+		if _, qerr := st.ReadMeta(ctx, approval.ManualRecord); qerr == nil {
+			stateOf = func(id string) approval.QueueState {
+				s, err := manual.State(ctx, id)
+				if err != nil {
+					return approval.QueueUnknown
+				}
+				return s
+			}
+		}
+		doc.Pending = pendingList(s.Pending, queue, stateOf)
 
 		if ws != nil {
 			doc.Workspace = a.probe(ctx, ws, doc.Workspace)

@@ -192,8 +192,10 @@ effective settings (and which override set them), last and next runs, the
 changes waiting for approval, what is known of the service and the connection.
 It needs no service: with --workspace-* flags it asks the service once whether
 it is reachable and says so; without them it shows what the last run learned.
-Pending changes are "waiting" (queued for approve), "decided" (approved or
-denied; the next sync acts on it) or "deferred" (held by another approver).
+Pending changes are "waiting" (queued for approve), "approved" or "denied"
+(an operator decided; the next sync acts on it), "superseded" (the catalog
+changed; a newer change asks instead) or "deferred" (held by another
+approver, such as a closed change window).
 `, true
 	case "approve":
 		return `mpsync approve CHANGE-ID... [--by NAME]

@@ -135,17 +135,18 @@ func TestPendingList(t *testing.T) {
 	c := mpsync.Change{ID: "chg-c", Pack: "C", Action: mpsync.ActionRemove, From: pack.MustParseVersion("1.0")}
 	queue := []approval.PendingChange{{Change: a}, {Change: c}}
 
-	got := pendingList([]mpsync.Change{a, b}, queue, true)
+	states := map[string]approval.QueueState{"chg-a": approval.QueuePending, "chg-b": approval.QueueDenied, "chg-c": approval.QueuePending}
+	got := pendingList([]mpsync.Change{a, b}, queue, func(id string) approval.QueueState { return states[id] })
 	require.Len(t, got, 3)
 	assert.Equal(t, pendingJSON{ID: "chg-a", Pack: "A", To: "1.0.0.0", Action: "import", Approval: "waiting"}, got[0])
-	assert.Equal(t, "decided", got[1].Approval, "held by the engine, decided in the queue")
+	assert.Equal(t, "denied", got[1].Approval, "held by the engine, denied in the queue")
 	assert.Equal(t, "1.0.0.0", got[1].From)
 	assert.Equal(t, pendingJSON{ID: "chg-c", Pack: "C", Action: "remove", From: "1.0.0.0", Approval: "waiting"}, got[2])
 
-	got = pendingList([]mpsync.Change{b}, nil, false)
+	got = pendingList([]mpsync.Change{b}, nil, nil)
 	require.Len(t, got, 1)
 	assert.Equal(t, "deferred", got[0].Approval, "no manual queue: another approver holds it")
-	assert.NotNil(t, pendingList(nil, nil, false), "an empty list is [] in JSON, not null")
+	assert.NotNil(t, pendingList(nil, nil, nil), "an empty list is [] in JSON, not null")
 }
 
 func TestReportToJSONReasons(t *testing.T) {

@@ -105,9 +105,10 @@ type pendingJSON struct {
 	Action string `json:"action"`
 	Rule   string `json:"rule"`
 	From   string `json:"from"`
-	// Approval is "waiting" (queued for an operator's approve), "decided"
-	// (an operator decided; the next sync acts on it) or "deferred" (held by
-	// another approver, such as a closed change window).
+	// Approval is "waiting" (queued for an operator's approve), "approved"
+	// or "denied" (an operator decided; the next sync acts on it),
+	// "superseded" (the catalog changed; a newer change asks instead) or
+	// "deferred" (held by another approver, such as a closed change window).
 	Approval string `json:"approval"`
 }
 
@@ -297,11 +298,11 @@ func connectionToJSON(c mpsync.Connection) *connectionJSON {
 }
 
 // pendingList merges the engine's pending changes (from the last run) with
-// the manual approval queue: queued ids still undecided are "waiting",
-// ids the engine holds that the queue has decided are "decided", and the
-// others are "deferred" by another approver. manualKnown is false when there
-// is no manual queue in the store.
-func pendingList(engine []mpsync.Change, queue []approval.PendingChange, manualKnown bool) []pendingJSON {
+// the manual approval queue: queued ids still undecided are "waiting", ids
+// the engine holds that the queue has decided carry the queue's state
+// (approved, denied, superseded), and the others are "deferred" by another
+// approver. stateOf is nil when there is no manual queue in the store.
+func pendingList(engine []mpsync.Change, queue []approval.PendingChange, stateOf func(id string) approval.QueueState) []pendingJSON {
 	waiting := map[string]bool{}
 	for _, q := range queue {
 		waiting[q.Change.ID] = true
@@ -320,8 +321,8 @@ func pendingList(engine []mpsync.Change, queue []approval.PendingChange, manualK
 		switch {
 		case waiting[c.ID]:
 			add(c, "waiting")
-		case manualKnown:
-			add(c, "decided")
+		case stateOf != nil && stateOf(c.ID) != approval.QueueUnknown && stateOf(c.ID) != approval.QueuePending:
+			add(c, string(stateOf(c.ID)))
 		default:
 			add(c, "deferred")
 		}

@@ -277,6 +277,39 @@ func (m *Manual) Pending(ctx context.Context) ([]PendingChange, error) {
 	return out, nil
 }
 
+// QueueState is where a change stands in a [Manual] queue.
+type QueueState string
+
+const (
+	// QueueUnknown: the change never asked this queue for approval.
+	QueueUnknown QueueState = "unknown"
+	// QueuePending: the change waits for an operator.
+	QueuePending QueueState = statePending
+	// QueueApproved: an operator approved it; the next run applies it.
+	QueueApproved QueueState = stateApproved
+	// QueueDenied: an operator denied it.
+	QueueDenied QueueState = stateDenied
+	// QueueSuperseded: the catalog changed and a newer change replaced it.
+	QueueSuperseded QueueState = stateSuperseded
+)
+
+// State returns where the change with the given id stands in the queue.
+func (m *Manual) State(ctx context.Context, changeID string) (QueueState, error) {
+	if err := m.check(); err != nil {
+		return "", err
+	}
+	m.mu.Lock()
+	f, err := m.load(ctx)
+	m.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	if i := f.find(changeID); i >= 0 {
+		return QueueState(f.Changes[i].State), nil
+	}
+	return QueueUnknown, nil
+}
+
 func (m *Manual) check() error {
 	if m.meta == nil {
 		return fmt.Errorf("approval: manual: %w: no store for the approval queue", ErrInvalid)

@@ -212,3 +212,46 @@ func TestManualConcurrent(t *testing.T) {
 		t.Fatalf("Pending after concurrent use = %d entries, %v; want 10", len(pend), err)
 	}
 }
+
+func TestManualState(t *testing.T) {
+	ctx := context.Background()
+	m := approval.NewManual(newMemMeta())
+	a := change("chg-a", mpsync.ActionUpgrade, "Microsoft.IntelligencePacks.Updates", "7.1.0.2", "aa")
+	b := change("chg-b", mpsync.ActionImport, "Microsoft.IntelligencePacks.LogManagement", "7.0.0.1", "bb")
+	newer := change("chg-a2", mpsync.ActionUpgrade, "Microsoft.IntelligencePacks.Updates", "7.1.0.3", "ab")
+	state := func(id string) approval.QueueState {
+		t.Helper()
+		s, err := m.State(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := state("chg-a"); s != approval.QueueUnknown {
+		t.Fatalf("before asking: %s", s)
+	}
+	decide(t, m, req(a, t0))
+	decide(t, m, req(b, t0))
+	if s := state("chg-a"); s != approval.QueuePending {
+		t.Fatalf("after asking: %s", s)
+	}
+	if err := m.Approve(ctx, "chg-a", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Deny(ctx, "chg-b", "bob", "no"); err != nil {
+		t.Fatal(err)
+	}
+	if s := state("chg-a"); s != approval.QueueApproved {
+		t.Fatalf("after approve: %s", s)
+	}
+	if s := state("chg-b"); s != approval.QueueDenied {
+		t.Fatalf("after deny: %s", s)
+	}
+	decide(t, m, req(newer, t0.Add(time.Hour)))
+	if s := state("chg-a"); s != approval.QueueSuperseded {
+		t.Fatalf("after a newer change: %s", s)
+	}
+	if _, err := approval.NewManual(nil).State(ctx, "x"); !errors.Is(err, approval.ErrInvalid) {
+		t.Fatalf("nil meta: %v", err)
+	}
+}
