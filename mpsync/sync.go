@@ -126,13 +126,7 @@ func (r *Report) String() string {
 // rules when none is given) would do. It changes nothing in the store; it may
 // download packs to read their references. It works on a disconnected store.
 func (e *Engine) Plan(ctx context.Context, rs ...rules.Rule) (*Plan, error) {
-	if err := e.checkOpen(); err != nil {
-		return nil, err
-	}
-	if err := e.needWorkspace("plan"); err != nil {
-		return nil, err
-	}
-	rs, err := normaliseRules(rs)
+	rs, err := e.begin("plan", rs)
 	if err != nil {
 		return nil, err
 	}
@@ -153,19 +147,25 @@ func (e *Engine) Plan(ctx context.Context, rs ...rules.Rule) (*Plan, error) {
 // unreadable, disconnected); failures of single changes are in the report
 // (see [Report.Err]).
 func (e *Engine) Sync(ctx context.Context, rs ...rules.Rule) (*Report, error) {
-	if err := e.checkOpen(); err != nil {
-		return nil, err
-	}
-	if err := e.needWorkspace("sync"); err != nil {
-		return nil, err
-	}
-	rs, err := normaliseRules(rs)
+	rs, err := e.begin("sync", rs)
 	if err != nil {
 		return nil, err
 	}
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
 	return e.syncLocked(ctx, rs, runOptions{})
+}
+
+// begin checks that op can run on the rules asked for and puts them in run
+// order.
+func (e *Engine) begin(op string, rs []rules.Rule) ([]rules.Rule, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
+	if err := e.needWorkspace(op); err != nil {
+		return nil, err
+	}
+	return normaliseRules(rs)
 }
 
 // RunNow runs one rule once, now, as its schedule would (a disabled rule is
