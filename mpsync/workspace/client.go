@@ -79,7 +79,7 @@ func New(cfg Config) (*Client, error) {
 	rc.RetryWaitMin = s.RetryWaitMin
 	rc.RetryWaitMax = s.RetryWaitMax
 	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if retryable(resp) {
 			if d, ok := retryAfter(resp.Header.Get("Retry-After"), s.Now()); ok && d > s.MaxRetryAfter {
 				return false, nil // give up now: the service is unavailable for longer than we wait
 			}
@@ -334,8 +334,9 @@ func (c *Client) giveUp(resp *http.Response, err error, attempts int) (*http.Res
 	return nil, c.transportError("", u, attempts, err)
 }
 
-// checkRetry retries network errors, 429 and 5xx (not 501), and body read
-// failures; never other statuses, a refused pack, or a cancelled context.
+// checkRetry retries network errors, 429 and every 5xx (PROTOCOL.md section
+// 1), and body read failures; never other statuses, a refused pack, or a
+// cancelled context.
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
@@ -350,14 +351,20 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		}
 		return retryablehttp.ErrorPropagatedRetryPolicy(ctx, resp, err)
 	}
-	return retryablehttp.DefaultRetryPolicy(ctx, resp, nil)
+	return retryable(resp), nil
+}
+
+// retryable reports whether a response's status is one PROTOCOL.md retries:
+// 429 and 5xx (including 501, which retryablehttp's default policy skips).
+func retryable(resp *http.Response) bool {
+	return resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500)
 }
 
 // backoff waits min·2^n capped at max, with "equal jitter" (a random part of
 // up to half), and honours Retry-After (seconds or an HTTP date) on 429 and
-// 503.
+// 5xx.
 func (c *Client) backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+	if retryable(resp) {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.s.Now()); ok {
 			return d
 		}
@@ -382,10 +389,12 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 || n > 24*3600 {
+		if n < 0 {
 			return 0, false
 		}
-		return time.Duration(n) * time.Second, true
+		// Clamp absurd values rather than drop them, so MaxRetryAfter's
+		// "give up" applies to them too.
+		return time.Duration(min(n, 366*24*3600)) * time.Second, true
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {

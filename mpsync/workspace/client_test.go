@@ -232,19 +232,32 @@ func TestRetriesThenSucceeds(t *testing.T) {
 	assert.Equal(t, 2, srv.Stats().Faults)
 }
 
+func TestEveryServerErrorIsRetried(t *testing.T) {
+	for _, status := range []int{500, 501, 502, 503, 504, 599, 429} {
+		srv := newFake(t)
+		srv.Fail("catalog", mpsynctest.Fault{Status: status, Times: 1})
+		c := newClient(t, testConfig(t, srv, nil))
+		mustCatalog(t, c)
+		assert.Equal(t, 2, srv.Stats().CatalogRequests, "status %d is retried (PROTOCOL.md: 429 and 5xx)", status)
+	}
+}
+
 func TestRetryAfterIsHonoured(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		value func(now time.Time) string
-		wait  time.Duration
+		name   string
+		status int
+		value  func(now time.Time) string
+		wait   time.Duration
 	}{
-		{"seconds", func(time.Time) string { return "120" }, 120 * time.Second},
-		{"http date", func(now time.Time) string { return now.Add(90 * time.Second).UTC().Format(http.TimeFormat) }, 90 * time.Second},
+		{"seconds", http.StatusTooManyRequests, func(time.Time) string { return "120" }, 120 * time.Second},
+		{"http date", http.StatusTooManyRequests, func(now time.Time) string { return now.Add(90 * time.Second).UTC().Format(http.TimeFormat) }, 90 * time.Second},
+		{"on a 500", http.StatusInternalServerError, func(time.Time) string { return "60" }, 60 * time.Second},
+		{"on a 502", http.StatusBadGateway, func(now time.Time) string { return now.Add(30 * time.Second).UTC().Format(http.TimeFormat) }, 30 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				srv := mpsynctest.NewWorkspace()
-				srv.Fail("catalog", mpsynctest.Fault{Status: http.StatusTooManyRequests, RetryAfter: tc.value(time.Now()), Times: 1})
+				srv.Fail("catalog", mpsynctest.Fault{Status: tc.status, RetryAfter: tc.value(time.Now()), Times: 1})
 				cfg := srv.ClientConfig()
 				cfg.RetryWaitMin, cfg.RetryWaitMax = time.Millisecond, time.Millisecond
 				c := newClient(t, cfg)
@@ -405,13 +418,19 @@ func TestCatalogContextCancelled(t *testing.T) {
 // A Retry-After longer than MaxRetryAfter is not waited for: the service is
 // treated as unavailable at once and the last-known catalog is served.
 func TestLongRetryAfterServesLastKnownAtOnce(t *testing.T) {
+	for _, after := range []string{"3600", "90000"} {
+		t.Run(after, func(t *testing.T) { testLongRetryAfter(t, after) })
+	}
+}
+
+func testLongRetryAfter(t *testing.T, after string) {
 	srv := newFake(t)
 	cfg := testConfig(t, srv, nil)
 	cfg.MaxRetryAfter = time.Minute
 	c := newClient(t, cfg)
 	mustCatalog(t, c)
 	srv.ResetStats()
-	srv.Fail("catalog", mpsynctest.Fault{Status: 503, RetryAfter: "3600"})
+	srv.Fail("catalog", mpsynctest.Fault{Status: 503, RetryAfter: after})
 	res, err := c.Catalog(context.Background())
 	if err != nil {
 		t.Fatalf("Catalog: %v", err)

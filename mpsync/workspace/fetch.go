@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -21,9 +20,11 @@ import (
 )
 
 // PackURL resolves a catalog entry's href against the catalog URL and
-// checks it: the scheme must be https (or http with AllowHTTP) and the host
-// must be the BaseURL's host, so the SharedKey signature is never sent to
-// another host. The error wraps ErrBadHref.
+// checks it: the scheme must be https (or http with AllowHTTP) and it must
+// carry no user information. An absolute href may name another host (a
+// download server), as PROTOCOL.md section 1 allows; the request carries the
+// same SharedKey signature, which covers only that path and expires with its
+// x-ms-date, and redirects are never followed. The error wraps ErrBadHref.
 func (c *Client) PackURL(p catalog.Pack) (*url.URL, error) {
 	ref, err := url.Parse(p.Href)
 	if err != nil {
@@ -35,9 +36,6 @@ func (c *Client) PackURL(p catalog.Pack) (*url.URL, error) {
 	case u.Scheme == "http" && c.s.AllowHTTP:
 	default:
 		return nil, c.packErr(p, "href", fmt.Errorf("%w: %w: %s: scheme %q is not allowed (https only, or http with AllowHTTP)", ErrPackRefused, ErrBadHref, redactURL(u), u.Scheme))
-	}
-	if !strings.EqualFold(u.Host, c.s.base.Host) {
-		return nil, c.packErr(p, "href", fmt.Errorf("%w: %w: %s: host %q is not the workspace host %q", ErrPackRefused, ErrBadHref, redactURL(u), u.Host, c.s.base.Host))
 	}
 	if u.User != nil {
 		return nil, c.packErr(p, "href", fmt.Errorf("%w: %w: href carries user information", ErrPackRefused, ErrBadHref))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"sync"
@@ -55,8 +56,8 @@ func TestFetchRefusals(t *testing.T) {
 		}, []error{workspace.ErrPackRefused, pack.ErrNotManagementPack}, "manifest"},
 		{"over MaxPackSize", func(_ *mpsynctest.Server, c *workspace.Config) { c.MaxPackSize = 100 },
 			[]error{workspace.ErrPackRefused, workspace.ErrTooLarge}, "size"},
-		{"href to another host", func(s *mpsynctest.Server, _ *workspace.Config) {
-			s.Tamper(alert, func(p *catalog.Pack) { p.Href = "http://elsewhere.example/packs/x" })
+		{"href with user information", func(s *mpsynctest.Server, _ *workspace.Config) {
+			s.Tamper(alert, func(p *catalog.Pack) { p.Href = "http://user:pw@" + hostOf(s) + "/packs/x" })
 		}, []error{workspace.ErrPackRefused, workspace.ErrBadHref}, "href"},
 		{"href with another scheme", func(s *mpsynctest.Server, _ *workspace.Config) {
 			s.Tamper(alert, func(p *catalog.Pack) { p.Href = "ftp://" + hostOf(s) + "/packs/x" })
@@ -204,4 +205,30 @@ func TestFetchAll(t *testing.T) {
 		require.ErrorIs(t, err, workspace.ErrSizeMismatch)
 		assert.Empty(t, tempFiles(t, cfg.TempDir))
 	})
+}
+
+// PROTOCOL.md allows an absolute href; it may name another host (a download
+// server that holds the same workspace key).
+func TestFetchFromAbsoluteHrefOnAnotherHost(t *testing.T) {
+	srv := newFake(t)
+	mirror := mpsynctest.NewServer(mpsynctest.WithWorkspaceID(srv.WorkspaceID()), mpsynctest.WithKey(srv.Key()),
+		mpsynctest.WithSolution("AlertManagement", true),
+		mpsynctest.WithPack(alert, "7.2.11719.0", catalog.ChannelSolution, "AlertManagement", mpsynctest.Pack(alert, "7.2.11719.0", sc)))
+	t.Cleanup(mirror.Close)
+	p := packByID(t, mirror.Catalog(), alert)
+	base, err := url.Parse(mirror.URL() + "workspaces/" + srv.WorkspaceID() + "/catalog")
+	require.NoError(t, err)
+	abs := base.ResolveReference(&url.URL{Path: p.Href}).String()
+	srv.Tamper(alert, func(q *catalog.Pack) { q.Href = abs })
+
+	cfg := testConfig(t, srv, nil)
+	c := newClient(t, cfg)
+	rc, err := c.Fetch(context.Background(), packByID(t, mustCatalog(t, c), alert))
+	require.NoError(t, err)
+	defer rc.Close()
+	m, err := pack.ReadManifest(rc)
+	require.NoError(t, err)
+	assert.Equal(t, alert, m.ID)
+	assert.Equal(t, 1, mirror.Stats().PackRequests, "the pack came from the other host")
+	assert.Zero(t, srv.Stats().PackRequests)
 }
