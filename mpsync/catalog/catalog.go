@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -98,7 +99,16 @@ func Decode(r io.Reader) (*Catalog, error) {
 }
 
 // Validate checks the catalog whole, as PROTOCOL.md section 1 says, and
-// returns an error naming the first problem.
+// returns an error naming the first problem. It refuses exactly what that
+// section lists (pack ids outside A-Z a-z 0-9 . _ - or over 256 characters,
+// versions that do not parse, duplicate ids, sha256 values that are not 64
+// hex digits, negative sizes, solution packs naming no solution, unknown
+// channels, an unknown schemaVersion major) plus two things that cannot be
+// acted on safely: the pack ids "." and "..", which cannot be file names,
+// and a solution without a name. Upper-case hex digits in sha256 are
+// accepted and lower-cased. A solution listed twice counts as its first
+// entry. The workspace id and the serial are the client's to compare with
+// what it expects.
 func (c *Catalog) Validate() error {
 	sv, err := semver.NewVersion(c.SchemaVersion)
 	if err != nil {
@@ -107,24 +117,15 @@ func (c *Catalog) Validate() error {
 	if sv.Major() != SupportedMajor {
 		return fmt.Errorf("%w: schemaVersion %s: major version %d is not supported (this client reads %d.x)", ErrInvalid, c.SchemaVersion, sv.Major(), SupportedMajor)
 	}
-	if c.WorkspaceID == "" {
-		return fmt.Errorf("%w: workspaceId is empty", ErrInvalid)
-	}
-	if c.Serial < 0 {
-		return fmt.Errorf("%w: serial %d is negative", ErrInvalid, c.Serial)
-	}
-	seenSol := map[string]bool{}
 	for i, s := range c.Solutions {
 		if s.Name == "" {
 			return fmt.Errorf("%w: solutions[%d] has no name", ErrInvalid, i)
 		}
-		if seenSol[s.Name] {
-			return fmt.Errorf("%w: solution %s is listed twice", ErrInvalid, s.Name)
-		}
-		seenSol[s.Name] = true
 	}
 	seen := map[string]bool{}
-	for i, p := range c.Packs {
+	for i := range c.Packs {
+		c.Packs[i].SHA256 = strings.ToLower(c.Packs[i].SHA256)
+		p := c.Packs[i]
 		if err := p.validate(); err != nil {
 			return fmt.Errorf("%w: packs[%d]: %w", ErrInvalid, i, err)
 		}
@@ -141,7 +142,7 @@ func (p Pack) validate() error {
 		return err
 	}
 	if len(p.SHA256) != 64 || !isLowerHex(p.SHA256) {
-		return fmt.Errorf("pack %s: sha256 %q is not 64 lower-case hex digits", p.ID, p.SHA256)
+		return fmt.Errorf("pack %s: sha256 %q is not 64 hex digits", p.ID, p.SHA256)
 	}
 	if p.Size < 0 {
 		return fmt.Errorf("pack %s: size %d is negative", p.ID, p.Size)
@@ -154,9 +155,6 @@ func (p Pack) validate() error {
 		}
 	default:
 		return fmt.Errorf("pack %s: channel %q is neither base nor solution", p.ID, p.Channel)
-	}
-	if p.Href == "" {
-		return fmt.Errorf("pack %s: href is empty", p.ID)
 	}
 	if _, err := url.Parse(p.Href); err != nil {
 		return fmt.Errorf("pack %s: href: %w", p.ID, err)
@@ -183,7 +181,8 @@ func (c *Catalog) Pack(id string) (Pack, bool) {
 	return Pack{}, false
 }
 
-// Enabled reports whether the named solution is listed and enabled.
+// Enabled reports whether the named solution is listed and enabled (by its
+// first entry, should it be listed twice).
 func (c *Catalog) Enabled(solution string) bool {
 	for _, s := range c.Solutions {
 		if s.Name == solution {

@@ -52,20 +52,18 @@ func TestDecodeRefusesInvalid(t *testing.T) {
 		{"not JSON", `{`, `[`, "not a JSON catalog"},
 		{"major version unknown", `"schemaVersion": "1.0"`, `"schemaVersion": "2.0"`, "major version 2 is not supported"},
 		{"schema version garbage", `"schemaVersion": "1.0"`, `"schemaVersion": "one"`, "schemaVersion \"one\""},
-		{"empty workspace", `"workspaceId": "ws-1"`, `"workspaceId": ""`, "workspaceId is empty"},
-		{"negative serial", `"serial": 42`, `"serial": -1`, "serial -1 is negative"},
 		{"empty id", `"id": "Microsoft.SystemCenter.Advisor"`, `"id": ""`, "invalid management pack id: empty"},
 		{"bad id characters", `"id": "Microsoft.SystemCenter.Advisor"`, `"id": "../etc/passwd"`, "allowed: A-Z a-z 0-9 . _ -"},
 		{"long id", `"id": "Microsoft.SystemCenter.Advisor"`, `"id": "` + strings.Repeat("a", 257) + `"`, "at most 256 allowed"},
 		{"bad version", `"version": "7.1.10226.1239"`, `"version": "7.1.x"`, "packs[0] (Microsoft.SystemCenter.Advisor): version"},
 		{"duplicate id", `"id": "Microsoft.IntelligencePacks.Updates"`, `"id": "Microsoft.SystemCenter.Advisor"`, "listed twice"},
-		{"short hash", `"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`, `"sha256": "9f86"`, "not 64 lower-case hex digits"},
-		{"upper-case hash", `"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`, `"sha256": "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"`, "lower-case hex"},
+		{"short hash", `"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`, `"sha256": "9f86"`, "not 64 hex digits"},
+		{"hash not hex", `"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`, `"sha256": "zz86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`, "not 64 hex digits"},
+		{"dot id", `"id": "Microsoft.SystemCenter.Advisor"`, `"id": ".."`, "invalid management pack id"},
 		{"negative size", `"size": 48213`, `"size": -5`, "size -5 is negative"},
 		{"solution pack without solution", `"solution": "AlertManagement", "sha256"`, `"sha256"`, "names no solution"},
 		{"unknown channel", `"channel": "base"`, `"channel": "beta"`, "neither base nor solution"},
-		{"empty href", `"href": "https://cdn.example.test/u.xml"`, `"href": ""`, "href is empty"},
-		{"duplicate solution", `{"name": "Updates", "enabled": false}`, `{"name": "AlertManagement", "enabled": false}`, "listed twice"},
+		{"nameless solution", `{"name": "Updates", "enabled": false}`, `{"name": "", "enabled": false}`, "solutions[1] has no name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,4 +86,28 @@ func TestValidateNamesTheFirstProblem(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalid)
 	assert.Contains(t, err.Error(), "packs[1]")
 	assert.NotContains(t, err.Error(), "packs[2]")
+}
+
+// What PROTOCOL.md section 1 does not list as invalid is accepted.
+func TestDecodeAcceptsWhatTheProtocolAllows(t *testing.T) {
+	for _, tt := range []struct{ name, from, to string }{
+		{"upper-case hash", `"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`, `"sha256": "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"`},
+		{"duplicate solution", `{"name": "Updates", "enabled": false}`, `{"name": "AlertManagement", "enabled": false}`},
+		{"negative serial", `"serial": 42`, `"serial": -1`},
+		{"id of 256 characters", `"id": "Microsoft.SystemCenter.Advisor"`, `"id": "` + strings.Repeat("a", 256) + `"`},
+		{"solution pack whose solution is not listed", `"solution": "Updates"`, `"solution": "Ghost"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := strings.Replace(good, tt.from, tt.to, 1)
+			require.NotEqual(t, good, doc)
+			c, err := Decode(strings.NewReader(doc))
+			require.NoError(t, err)
+			for _, p := range c.Packs {
+				assert.Equal(t, strings.ToLower(p.SHA256), p.SHA256, "hashes are lower-cased")
+			}
+		})
+	}
+	c, err := Decode(strings.NewReader(strings.Replace(good, `{"name": "Updates", "enabled": false}`, `{"name": "AlertManagement", "enabled": false}`, 1)))
+	require.NoError(t, err)
+	assert.True(t, c.Enabled("AlertManagement"), "the first entry of a solution listed twice counts")
 }
