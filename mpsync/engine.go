@@ -71,6 +71,10 @@ type Options struct {
 	OnEvent func(Event)
 	// MaxParallel bounds concurrent pack downloads. <= 0 means 4.
 	MaxParallel int
+	// AcceptLowerSerial accepts a catalog whose serial is lower than one
+	// already applied for the same workspace (a deliberate rollback of the
+	// catalog). Default false: such a run fails with [ErrSerialRegressed].
+	AcceptLowerSerial bool
 	// Lease, when set, lets only one of several engines (one per management
 	// server) run the scheduled rules at a time. Nil: this engine always
 	// runs (a directory store admits one process anyway).
@@ -105,7 +109,9 @@ type Engine struct {
 	parallel  int
 	lease     Lease
 	holder    string
-	leaseTTL  time.Duration
+	// acceptLowerSerial is Options.AcceptLowerSerial.
+	acceptLowerSerial bool
+	leaseTTL          time.Duration
 
 	// runMu serialises runs and connection changes.
 	runMu sync.Mutex
@@ -132,7 +138,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 		store: s, ws: o.Workspace, approver: o.Approver, ledger: o.Ledger, settings: o.Settings,
 		schedOpts: o.Schedule, platform: o.Platform, reqs: o.Requirements, proxy: o.Proxy,
 		clock: o.Clock, log: o.Logger, onEvent: o.OnEvent, group: o.Group, parallel: o.MaxParallel,
-		lease: o.Lease, holder: o.Holder, leaseTTL: o.LeaseTTL,
+		lease: o.Lease, holder: o.Holder, leaseTTL: o.LeaseTTL, acceptLowerSerial: o.AcceptLowerSerial,
 		manifests: map[string]pack.Manifest{},
 		noted:     map[string]string{},
 		rc:        ruleClock{next: map[rules.Rule]time.Time{}, settings: map[rules.Rule]rules.Settings{}},

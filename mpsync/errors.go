@@ -21,6 +21,9 @@ var (
 	// ErrNoPrevious is returned by Rollback when the store keeps no previous
 	// version of the pack.
 	ErrNoPrevious = errors.New("no previous version to roll back to")
+	// ErrSerialRegressed is wrapped when the workspace serves a catalog whose
+	// serial is lower than one already applied.
+	ErrSerialRegressed = errors.New("catalog serial went backwards")
 	// ErrReferenced is returned by Rollback when another imported pack
 	// needs the current version.
 	ErrReferenced = errors.New("pack is referenced at a higher version")

@@ -523,3 +523,28 @@ func TestFailuresStopDependentsOnly(t *testing.T) {
 	require.NoError(t, rep.Err())
 	assert.Len(t, r.versions(t), 4)
 }
+
+func TestLowerSerialRefusedEvenWithoutTheClientCache(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, nil)
+	r.srv.SetSerial(10)
+	r.sync(t)
+	before := r.versions(t)
+
+	// A restarted process without the client's catalog cache, and a
+	// workspace replaying an older catalog that drops a solution.
+	r.srv.SetSerial(5)
+	r.srv.DisableSolution("AlertManagement")
+	r.srv.SetSerial(5)
+	r.client = newClient(t, r.srv)
+	e := r.newEngine(t, r.store, nil)
+	_, err := e.Sync(ctx)
+	require.ErrorIs(t, err, mpsync.ErrSerialRegressed)
+	assert.Contains(t, err.Error(), "serial 5 is lower than 10")
+	assert.Equal(t, before, r.versions(t), "nothing removed on a replayed catalog")
+
+	ok := r.newEngine(t, r.store, &mpsync.Options{AcceptLowerSerial: true})
+	rep, err := ok.Sync(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "remove/applied", results(rep)[alertID], "accepted when told to")
+}

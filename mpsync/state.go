@@ -30,6 +30,8 @@ type RunInfo struct {
 
 // WorkspaceHealth is what the engine last learned about the service.
 type WorkspaceHealth struct {
+	// WorkspaceID is the workspace LastCatalogSerial belongs to.
+	WorkspaceID       string    `json:"workspaceId,omitempty"`
 	Reachable         bool      `json:"reachable"`
 	LastCatalogSerial int64     `json:"lastCatalogSerial"`
 	LastError         string    `json:"lastError"`
@@ -90,7 +92,8 @@ func (e *Engine) noteWorkspace(ctx context.Context, res CatalogResult, err error
 		default:
 			h.Reachable, h.LastError = true, ""
 		}
-		if res.Catalog != nil {
+		if res.Catalog != nil && err == nil {
+			h.WorkspaceID = res.Catalog.WorkspaceID
 			h.LastCatalogSerial = res.Catalog.Serial
 			h.CatalogFetchedAt = res.FetchedAt
 		}

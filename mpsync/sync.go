@@ -265,6 +265,9 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 // for the apply step.
 func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Plan, error) {
 	res, err := run.ws.Catalog(ctx)
+	if err == nil {
+		err = e.checkSerial(ctx, res)
+	}
 	if err != nil {
 		e.noteWorkspace(ctx, res, err)
 		return nil, fmt.Errorf("fetch catalog of workspace %s: %w", run.ws.ID(), err)
@@ -589,4 +592,25 @@ func (e *Engine) noteChanged(kind, changeID, value string) bool {
 	}
 	e.noted[key] = value
 	return true
+}
+
+// checkSerial refuses a catalog whose serial is lower than one already
+// applied for the same workspace (PROTOCOL.md: a replayed or rolled-back
+// catalog), unless Options.AcceptLowerSerial. The workspace client checks
+// against the catalog it caches; this check holds even when that cache is
+// lost, since the store remembers the serial.
+func (e *Engine) checkSerial(ctx context.Context, res CatalogResult) error {
+	if res.Catalog == nil || e.acceptLowerSerial {
+		return nil
+	}
+	hist, err := e.readRuns(ctx)
+	if err != nil {
+		return nil // unreadable history: nothing to compare with
+	}
+	h := hist.Workspace
+	if h.WorkspaceID == res.Catalog.WorkspaceID && res.Catalog.Serial < h.LastCatalogSerial {
+		return fmt.Errorf("%w: serial %d is lower than %d, already applied for workspace %s (a replayed or rolled-back catalog)",
+			ErrSerialRegressed, res.Catalog.Serial, h.LastCatalogSerial, h.WorkspaceID)
+	}
+	return nil
 }
