@@ -98,7 +98,7 @@ func (a *app) prepare(ctx context.Context) error {
 	if !strings.EqualFold(c.rule, "all") {
 		r, err := rules.Parse(c.rule)
 		if err != nil {
-			return usagef("flag --rule %q: %v (want MPUpdate, GetIntelligencePacks, a full rule id, or all)", c.rule, err)
+			return usagef("flag --rule %q: unknown rule (want MPUpdate, GetIntelligencePacks, a full rule id, or all)", c.rule)
 		}
 		if a.cmd == "run" {
 			return usagef("flag --rule: run always runs both rules on their schedules; disable one with an override pack")

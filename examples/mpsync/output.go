@@ -254,10 +254,13 @@ func reportToJSON(r *mpsync.Report, verbose bool) changesDoc {
 
 // joinReason adds why a change did not go through to why it was planned.
 func joinReason(planned, why string) string {
-	if planned == "" {
-		return oneLine(why)
+	switch why = oneLine(why); {
+	case planned == "":
+		return why
+	case strings.Contains(planned, why):
+		return planned // a blocked change's cause is its planned reason
 	}
-	return planned + "; " + oneLine(why)
+	return planned + "; " + why
 }
 
 // causeText is the cause of a change's error without the pack and step a
