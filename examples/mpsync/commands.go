@@ -357,7 +357,8 @@ func (a *app) status(ctx context.Context) error {
 			return fmt.Errorf("store %s: %w", st.Path(), err)
 		}
 		doc := statusDoc{
-			WorkspaceID: s.WorkspaceID, Group: s.Group, Packs: sortedPacks(s.Packs),
+			StoreRebuilt: st.Report().RebuildReason,
+			WorkspaceID:  s.WorkspaceID, Group: s.Group, Packs: sortedPacks(s.Packs),
 			Rules: []ruleJSON{}, Connection: connectionToJSON(s.Connection),
 			Workspace: workspaceJSON{
 				Reachable: s.Workspace.Reachable, LastCatalogSerial: s.Workspace.LastCatalogSerial,

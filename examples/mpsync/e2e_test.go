@@ -840,3 +840,19 @@ func TestFreezeDeniesAndSucceeds(t *testing.T) {
 	}
 	assert.Empty(t, f.packs(t))
 }
+
+func TestStatusSaysWhenTheStoreIndexWasRebuilt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.mustOK(t, "sync")
+	require.NoError(t, os.WriteFile(filepath.Join(f.store, "index.json"), []byte("{garbage"), 0o600))
+	r := f.mustOK(t, "status", "--json")
+	var doc struct {
+		StoreRebuilt string `json:"storeRebuilt"`
+	}
+	oneJSON(t, r.stdout, &doc)
+	assert.NotEmpty(t, doc.StoreRebuilt, "status says the index was rebuilt")
+	require.NoError(t, os.Remove(filepath.Join(f.store, "index.json")))
+	r = f.mustOK(t, "status")
+	assert.Contains(t, r.stdout, "WARNING: the store's index was rebuilt")
+}

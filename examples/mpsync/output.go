@@ -66,7 +66,10 @@ type statusDoc struct {
 	Pending     []pendingJSON   `json:"pending"`
 	Workspace   workspaceJSON   `json:"workspace"`
 	Connection  *connectionJSON `json:"connection"`
-	Error       string          `json:"error,omitempty"`
+	// StoreRebuilt, when set, says why opening the store rebuilt its index
+	// from the pack files (the index was missing or corrupt).
+	StoreRebuilt string `json:"storeRebuilt,omitempty"`
+	Error        string `json:"error,omitempty"`
 }
 
 type packJSON struct {
@@ -407,6 +410,9 @@ func writeChangesTable(w io.Writer, title string, doc changesDoc, withResult boo
 
 // writeStatusTable renders a status for people.
 func writeStatusTable(w io.Writer, doc statusDoc) {
+	if doc.StoreRebuilt != "" {
+		fmt.Fprintf(w, "WARNING: the store's index was rebuilt from the pack files (%s); check the owners below\n", doc.StoreRebuilt)
+	}
 	c := doc.Connection
 	fmt.Fprintf(w, "Management group %s (version %s, language %s)\n", orDash(c.ManagementGroup.Name), orDash(c.ManagementGroup.Version), orDash(c.ManagementGroup.Language))
 	fmt.Fprintf(w, "Connection: %s", c.State)
