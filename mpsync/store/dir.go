@@ -80,19 +80,43 @@ type OpenReport struct {
 	Rebuilt bool
 	// RebuildReason says why the index was rebuilt.
 	RebuildReason string
-	// Adopted lists, sorted, the ids of the packs a rebuild found. Their
-	// provenance was lost with the index, so they are recorded as
+	// Adopted lists, sorted, the ids of the packs a rebuild found. Those in
+	// Restored kept their provenance; the others are recorded as
 	// [OwnerCustom]: sync leaves them alone until an operator decides.
 	Adopted []string
+	// Restored lists, sorted, the ids of the packs whose provenance (owner,
+	// workspace, rule, solution, import time) a rebuild restored from the
+	// sidecar of their current version's file; len(Restored) says how many.
+	Restored []string
+	// Unrestored lists, sorted by file, the pack files a rebuild kept
+	// without a usable sidecar, and why; each is recorded as [OwnerCustom]
+	// with its file's modification time as ImportedAt.
+	Unrestored []Unrestored
 	// Dropped lists index entries (or their previous versions) whose pack
 	// file was missing or damaged, as "id" or "id (previous)".
 	Dropped []string
 	// Quarantined lists the files moved to the quarantine folder.
 	Quarantined []Quarantined
 	// Removed lists leftovers of interrupted operations that were deleted
-	// (temporary files, pack files no index entry refers to), relative to
-	// the store directory.
+	// (temporary files, pack files no index entry refers to and their
+	// sidecars, sidecars without a pack file), relative to the store
+	// directory.
 	Removed []string
+	// SidecarsWritten lists the sidecars OpenDir wrote because they were
+	// missing (a store written before sidecars existed, a pack a rebuild
+	// recorded as custom) or disagreed with the index (a crash between an
+	// import's sidecar and its commit), relative to the store directory.
+	SidecarsWritten []string
+}
+
+// Unrestored is a pack file a rebuild kept without its provenance.
+type Unrestored struct {
+	// ID is the pack id.
+	ID string
+	// File is the pack file's path relative to the store directory.
+	File string
+	// Reason says why its sidecar could not be used.
+	Reason string
 }
 
 // Quarantined is a file OpenDir moved aside instead of deleting it.
@@ -115,10 +139,11 @@ type Quarantined struct {
 // kernel releases the lock when the holder exits, even on a crash. On
 // platforms without flock no lock is taken and a warning is logged.
 //
-// OpenDir then loads index.json, rebuilds it from the pack files when it is
-// missing or unreadable, deletes the leftovers of interrupted operations and
-// moves files that do not belong to the layout, or fail their checks, to
-// path/quarantine. [Dir.Report] says what it did.
+// OpenDir then loads index.json, rebuilds it from the pack files and their
+// sidecars when it is missing or unreadable, deletes the leftovers of
+// interrupted operations, moves files that do not belong to the layout, or
+// fail their checks, to path/quarantine, and writes the sidecars that are
+// missing or disagree with the index. [Dir.Report] says what it did.
 func OpenDir(path string, opts *DirOptions) (*Dir, error) {
 	if opts == nil {
 		opts = &DirOptions{}
@@ -223,6 +248,9 @@ func (d *Dir) Path() string { return d.path }
 func (d *Dir) Report() OpenReport {
 	r := d.report
 	r.Adopted = slices.Clone(r.Adopted)
+	r.Restored = slices.Clone(r.Restored)
+	r.Unrestored = slices.Clone(r.Unrestored)
+	r.SidecarsWritten = slices.Clone(r.SidecarsWritten)
 	r.Dropped = slices.Clone(r.Dropped)
 	r.Quarantined = slices.Clone(r.Quarantined)
 	r.Removed = slices.Clone(r.Removed)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -70,18 +71,52 @@ func stateOf(t *testing.T, d *store.Dir) state {
 	return s
 }
 
+// sidecarFile is the on-disk shape of packs/<id>/<sha256>.json, as a person
+// or another tool would read it.
+type sidecarFile struct {
+	Format     int       `json:"format"`
+	ID         string    `json:"id"`
+	Version    string    `json:"version"`
+	Name       string    `json:"name"`
+	SHA256     string    `json:"sha256"`
+	Size       int64     `json:"size"`
+	ImportedAt time.Time `json:"importedAt"`
+	store.Provenance
+}
+
+func readSidecar(t *testing.T, path string) sidecarFile {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var s sidecarFile
+	require.NoError(t, json.Unmarshal(b, &s), "%s", path)
+	return s
+}
+
 // checkConsistent asserts that the files on disk are exactly those the
-// index refers to, each holding the bytes its name says, with no temporary
-// or quarantined files.
+// index refers to, each holding the bytes its name says, each with a
+// sidecar recording what the index records for it, with no temporary or
+// quarantined files.
 func checkConsistent(t *testing.T, d *store.Dir) {
 	t.Helper()
 	l, err := d.List(context.Background())
 	require.NoError(t, err)
 	want := map[string]bool{}
+	sidecars := map[string]sidecarFile{}
 	for _, e := range l {
 		want[filepath.Join(e.ID, e.SHA256+".xml")] = true
-		if e.Previous != nil {
-			want[filepath.Join(e.ID, e.Previous.SHA256+".xml")] = true
+		want[filepath.Join(e.ID, e.SHA256+".json")] = true
+		sidecars[filepath.Join(e.ID, e.SHA256+".json")] = sidecarFile{
+			Format: 1, ID: e.ID, Version: e.Version.String(), Name: e.Name, SHA256: e.SHA256, Size: e.Size,
+			ImportedAt: e.ImportedAt, Provenance: e.Provenance,
+		}
+		if p := e.Previous; p != nil {
+			want[filepath.Join(e.ID, p.SHA256+".xml")] = true
+			want[filepath.Join(e.ID, p.SHA256+".json")] = true
+			sidecars[filepath.Join(e.ID, p.SHA256+".json")] = sidecarFile{
+				Format: 1, ID: e.ID, Version: p.Version.String(), Name: p.Name, SHA256: p.SHA256, Size: p.Size,
+				ImportedAt: p.ImportedAt, Provenance: p.Provenance,
+			}
 		}
 	}
 	got := map[string]bool{}
@@ -92,6 +127,12 @@ func checkConsistent(t *testing.T, d *store.Dir) {
 		}
 		rel, _ := filepath.Rel(root, p)
 		got[rel] = true
+		if strings.HasSuffix(p, ".json") {
+			if w, ok := sidecars[rel]; ok {
+				assert.Equal(t, w, readSidecar(t, p), "sidecar %s disagrees with the index", rel)
+			}
+			return nil
+		}
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
@@ -100,7 +141,7 @@ func checkConsistent(t *testing.T, d *store.Dir) {
 		assert.Equal(t, strings.TrimSuffix(filepath.Base(p), ".xml"), hex.EncodeToString(sum[:]), "%s holds other bytes than its name says (half a pack?)", rel)
 		return nil
 	}))
-	assert.Equal(t, want, got, "pack files and index disagree")
+	assert.Equal(t, want, got, "pack files, sidecars and index disagree")
 	for _, sub := range []string{"", "meta"} {
 		ents, _ := os.ReadDir(filepath.Join(d.Path(), sub))
 		for _, e := range ents {
@@ -129,6 +170,22 @@ var changes = []change{
 		data := storetest.Pack(idA, "1.2.0.0")
 		r := storetest.Request(idA, "1.2.0.0", data)
 		r.Time = tBase.Add(2 * time.Hour)
+		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
+		return err
+	}},
+	{"re-import the current bytes with other provenance", store.ImportSteps, func(d *store.Dir) error {
+		data := storetest.Pack(idA, "1.1.0.0")
+		r := storetest.Request(idA, "1.1.0.0", data)
+		r.Provenance = store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: "other-workspace", Rule: "Contoso.Rule", Solution: "Security"}
+		r.Time = tBase.Add(3 * time.Hour)
+		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
+		return err
+	}},
+	{"re-import the previous bytes", store.ImportSteps, func(d *store.Dir) error {
+		data := storetest.Pack(idA, "1.0.0.0")
+		r := storetest.Request(idA, "1.0.0.0", data)
+		r.Provenance = store.Provenance{Owner: store.OwnerCustom}
+		r.Time = tBase.Add(4 * time.Hour)
 		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
 		return err
 	}},
@@ -183,9 +240,42 @@ func TestCrashAtEveryStep(t *testing.T) {
 					assert.Equal(t, before, got, "a crash before the index rename loses the change")
 				}
 				checkConsistent(t, d2)
+
+				// Losing the index now must not lose the provenance: a
+				// rebuild restores what the index recorded for every file.
+				require.NoError(t, d2.Close())
+				require.NoError(t, os.Remove(filepath.Join(dir, "index.json")))
+				d3, err := store.OpenDir(dir, nil)
+				require.NoError(t, err, "reopen without the index")
+				defer d3.Close()
+				require.True(t, d3.Rebuilt())
+				assert.Empty(t, d3.Report().Unrestored)
+				assert.Equal(t, fileRecords(got.List), fileRecords(stateOf(t, d3).List),
+					"the rebuilt index records each file as the index did")
 			})
 		}
 	}
+}
+
+// fileRecord is what an index records about one pack file, whether it is
+// current or previous (a rebuild cannot tell a rolled-back pack from one
+// that was never upgraded: the highest version becomes current).
+type fileRecord struct {
+	ID, Version, Name string
+	Size              int64
+	ImportedAt        time.Time
+	store.Provenance
+}
+
+func fileRecords(l []store.Entry) map[string]fileRecord {
+	m := map[string]fileRecord{}
+	for _, e := range l {
+		m[e.SHA256] = fileRecord{e.ID, e.Version.String(), e.Name, e.Size, e.ImportedAt, e.Provenance}
+		if p := e.Previous; p != nil {
+			m[p.SHA256] = fileRecord{e.ID, p.Version.String(), p.Name, p.Size, p.ImportedAt, p.Provenance}
+		}
+	}
+	return m
 }
 
 // TestFailureAtEveryStep makes each step of each change fail (an I/O
@@ -229,6 +319,7 @@ func TestFailureAtEveryStep(t *testing.T) {
 				defer d2.Close()
 				assert.Equal(t, want, stateOf(t, d2), "state after reopening")
 				assert.Empty(t, d2.Report().Removed, "nothing was left to clean up")
+				assert.Empty(t, d2.Report().SidecarsWritten, "every sidecar was put back as it was")
 				checkConsistent(t, d2)
 			})
 		}

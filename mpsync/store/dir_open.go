@@ -69,6 +69,7 @@ func (d *Dir) load() error {
 			return opErr("open", "", "index", filepath.Join(d.path, indexName), err)
 		}
 	}
+	d.syncSidecars(entries)
 	d.entries = entries
 	d.sorted = sortEntries(entries)
 	return nil
@@ -141,7 +142,7 @@ func (d *Dir) verify(entries map[string]Entry) bool {
 			d.report.Dropped = append(d.report.Dropped, id)
 			d.log.Warn("store: dropping an index entry whose pack file is missing or damaged", "id", id, "reason", why)
 			if p := e.Previous; p != nil && d.checkFile(id, p.SHA256, p.Size) == "" {
-				d.quarantine(filepath.Join(packsName, id, p.SHA256+packExt),
+				d.quarantinePack(id, p.SHA256,
 					"previous version of "+id+", kept aside because the current version's file "+why)
 			}
 			delete(entries, id)
@@ -171,11 +172,11 @@ func (d *Dir) checkFile(id, sum string, size int64) string {
 		return "is missing (" + err.Error() + ")"
 	case !fi.Mode().IsRegular():
 		why := "is not a regular file"
-		d.quarantine(rel, "the index refers to it, but it "+why)
+		d.quarantinePack(id, sum, "the index refers to it, but it "+why)
 		return why
 	case fi.Size() != size:
 		why := fmt.Sprintf("has %d bytes, the index records %d", fi.Size(), size)
-		d.quarantine(rel, "the index refers to it, but it "+why)
+		d.quarantinePack(id, sum, "the index refers to it, but it "+why)
 		return why
 	}
 	return ""
@@ -204,10 +205,12 @@ type candidate struct {
 }
 
 // rebuild recreates the index from the pack files, reading only their
-// manifests. For each id the highest version becomes current (the newest
-// file on a tie) and the next one previous; files that fail their checks,
-// and versions beyond two, are quarantined. Provenance is lost with the
-// index, so every pack is recorded as OwnerCustom.
+// manifests and sidecars. For each id the highest version becomes current
+// (the newest file on a tie) and the next one previous; files that fail
+// their checks, and versions beyond two, are quarantined with their
+// sidecars. Each kept file takes its provenance and import time from its
+// sidecar; a file without a usable sidecar is recorded as OwnerCustom,
+// imported at its modification time.
 func (d *Dir) rebuild(reason string) (map[string]Entry, error) {
 	d.report.Rebuilt = true
 	d.report.RebuildReason = reason
@@ -229,13 +232,13 @@ func (d *Dir) rebuild(reason string) (map[string]Entry, error) {
 		}
 		for _, f := range files {
 			rel := filepath.Join(packsName, id, f.Name())
-			sum, ok := strings.CutSuffix(f.Name(), packExt)
-			if !ok || !isSHA256Hex(sum) || !f.Type().IsRegular() {
-				continue // sweepPacks quarantines misnamed files
+			sum, isSidecar, ok := parsePackFileName(f.Name())
+			if !ok || isSidecar || !f.Type().IsRegular() {
+				continue // sweepPacks deals with these
 			}
 			c, why := d.readCandidate(rel, id, sum)
 			if why != "" {
-				d.quarantine(rel, why)
+				d.quarantinePack(id, sum, why)
 				continue
 			}
 			cands = append(cands, c)
@@ -249,30 +252,58 @@ func (d *Dir) rebuild(reason string) (map[string]Entry, error) {
 			}
 			return b.mtime.Compare(a.mtime)
 		})
+		for _, c := range cands[min(2, len(cands)):] {
+			d.quarantinePack(id, c.sum,
+				fmt.Sprintf("a third version (%s) of %s found while rebuilding the index; only two are kept", c.m.Version, id))
+		}
 		cur := cands[0]
+		prov, at, restored := d.provenanceOf(id, cur)
 		e := Entry{
 			ID: id, Version: cur.m.Version, Name: cur.m.Name, References: cur.m.References,
-			SHA256: cur.sum, Size: cur.size, ImportedAt: cur.mtime,
-			Provenance: Provenance{Owner: OwnerCustom},
+			SHA256: cur.sum, Size: cur.size, ImportedAt: at, Provenance: prov,
 		}
 		if len(cands) > 1 && cands[1].sum != cur.sum {
 			p := cands[1]
+			prov, at, _ := d.provenanceOf(id, p)
 			e.Previous = &Previous{
-				Version: p.m.Version, Name: p.m.Name, SHA256: p.sum, Size: p.size, ImportedAt: p.mtime,
-				References: p.m.References, Provenance: Provenance{Owner: OwnerCustom},
+				Version: p.m.Version, Name: p.m.Name, SHA256: p.sum, Size: p.size, ImportedAt: at,
+				References: p.m.References, Provenance: prov,
 			}
-		}
-		for _, c := range cands[min(2, len(cands)):] {
-			d.quarantine(filepath.Join(packsName, id, c.sum+packExt),
-				fmt.Sprintf("a third version (%s) of %s found while rebuilding the index; only two are kept", c.m.Version, id))
 		}
 		entries[id] = e
 		d.report.Adopted = append(d.report.Adopted, id)
+		if restored {
+			d.report.Restored = append(d.report.Restored, id)
+		}
 	}
 	slices.Sort(d.report.Adopted)
-	d.log.Warn("store: index rebuilt; provenance was lost, so every pack is recorded as custom",
-		"dir", d.path, "packs", len(entries), "quarantined", len(d.report.Quarantined))
+	slices.Sort(d.report.Restored)
+	slices.SortFunc(d.report.Unrestored, func(a, b Unrestored) int { return strings.Compare(a.File, b.File) })
+	if len(d.report.Unrestored) == 0 {
+		d.log.Warn("store: index rebuilt; every pack's provenance was restored from its sidecar",
+			"dir", d.path, "packs", len(entries), "restored", len(d.report.Restored), "quarantined", len(d.report.Quarantined))
+	} else {
+		d.log.Warn("store: index rebuilt; pack files without a usable sidecar are recorded as custom",
+			"dir", d.path, "packs", len(entries), "restored", len(d.report.Restored),
+			"unrestored", len(d.report.Unrestored), "quarantined", len(d.report.Quarantined))
+	}
 	return entries, nil
+}
+
+// provenanceOf returns the provenance and import time a rebuild records for
+// the kept pack file c of id, and whether they come from its sidecar. A file
+// without a usable sidecar is recorded as OwnerCustom, imported at its
+// modification time, and reported in OpenReport.Unrestored.
+func (d *Dir) provenanceOf(id string, c candidate) (Provenance, time.Time, bool) {
+	s, why := d.restoreProvenance(id, c)
+	if why == "" {
+		return s.Provenance, s.ImportedAt, true
+	}
+	rel := filepath.Join(packsName, id, c.sum+packExt)
+	d.log.Warn("store: pack file has no usable sidecar; its provenance is unknown, so it is recorded as custom",
+		"id", id, "version", c.m.Version.String(), "file", rel, "reason", why)
+	d.report.Unrestored = append(d.report.Unrestored, Unrestored{ID: id, File: rel, Reason: why})
+	return Provenance{Owner: OwnerCustom}, c.mtime, false
 }
 
 // readCandidate hashes the file and reads its manifest. It returns why the
@@ -308,9 +339,12 @@ func (d *Dir) readCandidate(rel, id, sum string) (candidate, string) {
 	return candidate{m: m, sum: sum, size: n, mtime: fi.ModTime().Round(0).UTC()}, ""
 }
 
-// sweepPacks deletes temporary files and pack files no entry refers to (the
-// leftovers of interrupted changes) and quarantines everything that does
-// not belong to the layout packs/<id>/<sha256>.xml.
+// sweepPacks deletes temporary files, pack files no entry refers to and
+// sidecars of such files or of no file at all (the leftovers of interrupted
+// changes), and quarantines everything that does not belong to the layout
+// packs/<id>/<sha256>.xml and packs/<id>/<sha256>.json. A pack file without
+// a sidecar is fine (a store written before sidecars existed); syncSidecars
+// writes it.
 func (d *Dir) sweepPacks(entries map[string]Entry) error {
 	ents, err := os.ReadDir(d.packsDir())
 	if err != nil {
@@ -324,7 +358,7 @@ func (d *Dir) sweepPacks(entries map[string]Entry) error {
 			d.removeLeftover(rel)
 			continue
 		case !de.IsDir():
-			d.quarantine(rel, "not part of the store layout (packs/<id>/<sha256>.xml); import packs with Import")
+			d.quarantine(rel, "not part of the store layout (packs/<id>/<sha256>.xml and .json); import packs with Import")
 			continue
 		case checkFileID(name) != nil:
 			d.quarantine(rel, "directory name is not a valid pack id")
@@ -337,11 +371,16 @@ func (d *Dir) sweepPacks(entries map[string]Entry) error {
 		}
 		for _, f := range files {
 			frel := filepath.Join(rel, f.Name())
-			sum, ok := strings.CutSuffix(f.Name(), packExt)
+			sum, _, ok := parsePackFileName(f.Name())
 			switch {
-			case !ok || !isSHA256Hex(sum) || !f.Type().IsRegular():
-				d.quarantine(frel, "not part of the store layout (packs/<id>/<sha256>.xml)")
+			case strings.HasPrefix(f.Name(), tmpPrefix) && f.Type().IsRegular():
+				d.removeLeftover(frel) // a sidecar being written
+			case !ok || !f.Type().IsRegular():
+				d.quarantine(frel, "not part of the store layout (packs/<id>/<sha256>.xml and .json)")
 			case !referenced(e, had, sum):
+				// A pack file no entry refers to, or its sidecar, or a
+				// sidecar whose pack file is gone (the index refers only to
+				// files verify or rebuild found).
 				d.removeLeftover(frel)
 			}
 		}
@@ -377,14 +416,28 @@ func (d *Dir) removeLeftover(rel string) {
 	d.report.Removed = append(d.report.Removed, rel)
 }
 
+// quarantinePack quarantines the pack file of id and sum, and its sidecar
+// with it when there is one.
+func (d *Dir) quarantinePack(id, sum, reason string) {
+	rel := filepath.Join(packsName, id, sum+packExt)
+	if !d.quarantine(rel, reason) {
+		return // the sidecar stays beside its file
+	}
+	srel := filepath.Join(packsName, id, sum+sidecarExt)
+	if _, err := os.Lstat(filepath.Join(d.path, srel)); err == nil {
+		d.quarantine(srel, "sidecar of "+rel+", set aside with it: "+reason)
+	}
+}
+
 // quarantine moves the file or directory rel to quarantine/, with the
-// reason written beside it. It never deletes: if the move fails, the file
-// stays where it is and the failure is logged.
-func (d *Dir) quarantine(rel, reason string) {
+// reason written beside it, and reports whether it moved. It never
+// deletes: if the move fails, the file stays where it is and the failure is
+// logged.
+func (d *Dir) quarantine(rel, reason string) bool {
 	qdir := filepath.Join(d.path, quarantineName)
 	if err := os.MkdirAll(qdir, 0o755); err != nil {
 		d.log.Error("store: cannot create the quarantine folder; file left in place", "file", rel, "reason", reason, "err", err)
-		return
+		return false
 	}
 	base := d.now().UTC().Format("20060102T150405Z") + "_" + strings.ReplaceAll(rel, string(filepath.Separator), "_")
 	dst := base
@@ -397,7 +450,7 @@ func (d *Dir) quarantine(rel, reason string) {
 	to := filepath.Join(quarantineName, dst)
 	if err := os.Rename(filepath.Join(d.path, rel), filepath.Join(d.path, to)); err != nil {
 		d.log.Error("store: cannot quarantine a file; left in place", "file", rel, "reason", reason, "err", err)
-		return
+		return false
 	}
 	note := fmt.Sprintf("%s\nmoved from %s on %s\n", reason, rel, d.now().UTC().Format(time.RFC3339))
 	if err := os.WriteFile(filepath.Join(d.path, to)+".reason", []byte(note), 0o644); err != nil {
@@ -405,4 +458,5 @@ func (d *Dir) quarantine(rel, reason string) {
 	}
 	d.log.Warn("store: quarantined a file", "file", rel, "to", to, "reason", reason)
 	d.report.Quarantined = append(d.report.Quarantined, Quarantined{From: rel, To: to, Reason: reason})
+	return true
 }

@@ -61,9 +61,17 @@ func TestOpenDirKeepsState(t *testing.T) {
 	assert.Equal(t, store.OpenReport{}, d.Report(), "a clean directory needs no repair")
 }
 
-func TestRebuildWhenIndexMissing(t *testing.T) {
+// TestRebuildWithoutSidecars rebuilds a store written before sidecars
+// existed: provenance is unknown, so every pack is recorded as custom.
+func TestRebuildWithoutSidecars(t *testing.T) {
 	dir, want := seeded(t)
 	require.NoError(t, os.Remove(filepath.Join(dir, "index.json")))
+	sidecars, err := filepath.Glob(filepath.Join(dir, "packs", "*", "*.json"))
+	require.NoError(t, err)
+	require.Len(t, sidecars, 3)
+	for _, p := range sidecars {
+		require.NoError(t, os.Remove(p))
+	}
 	var logs bytes.Buffer
 	d := reopen(t, dir, &store.DirOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 
@@ -71,6 +79,13 @@ func TestRebuildWhenIndexMissing(t *testing.T) {
 	r := d.Report()
 	assert.Equal(t, "index.json is missing", r.RebuildReason)
 	assert.Equal(t, []string{idA, idB}, r.Adopted)
+	assert.Empty(t, r.Restored)
+	require.Len(t, r.Unrestored, 3, "every kept file, current and previous, is reported")
+	for _, u := range r.Unrestored {
+		assert.Contains(t, u.Reason, "no sidecar")
+		assert.Contains(t, logs.String(), u.File)
+	}
+	assert.Len(t, r.SidecarsWritten, 3, "the custom records are written down for the next rebuild")
 	assert.Contains(t, logs.String(), "rebuilding the index")
 	assert.Contains(t, logs.String(), "recorded as custom")
 
@@ -96,6 +111,7 @@ func TestRebuildWhenIndexMissing(t *testing.T) {
 	require.NoError(t, d.Close())
 	d2 := reopen(t, dir, nil)
 	assert.False(t, d2.Rebuilt())
+	assert.Equal(t, store.OpenReport{}, d2.Report())
 	assert.Equal(t, got, stateOf(t, d2))
 }
 
@@ -155,6 +171,11 @@ func TestQuarantineAndLeftovers(t *testing.T) {
 	write(filepath.Join("bad name", "x.xml"), "x")
 	orphan := strings.Repeat("ab", 32) + ".xml"
 	write(filepath.Join(idB, orphan), "left by an interrupted import")
+	orphanSidecar := strings.Repeat("cd", 32) + ".json"
+	write(filepath.Join(idB, orphanSidecar), `{"format":1}`)
+	tmpSidecar := ".tmp-" + strings.Repeat("ef", 32) + ".json-7"
+	write(filepath.Join(idA, tmpSidecar), "half a sidecar")
+	write(filepath.Join("Contoso.Gone", orphanSidecar), `{"format":1}`)
 	write(".tmp-import-123", "half a pack")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".tmp-index-9"), []byte("{"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "meta", ".tmp-runs-1"), []byte("x"), 0o644))
@@ -183,6 +204,10 @@ func TestQuarantineAndLeftovers(t *testing.T) {
 
 	assert.ElementsMatch(t, []string{
 		filepath.Join("packs", idB, orphan),
+		filepath.Join("packs", idB, orphanSidecar),
+		filepath.Join("packs", idA, tmpSidecar),
+		filepath.Join("packs", "Contoso.Gone", orphanSidecar),
+		filepath.Join("packs", "Contoso.Gone"),
 		filepath.Join("packs", ".tmp-import-123"),
 		".tmp-index-9",
 		filepath.Join("meta", ".tmp-runs-1"),
@@ -208,6 +233,8 @@ func TestRebuildQuarantinesBadPackFiles(t *testing.T) {
 	damaged := storetest.Pack(idB, "9.0.0.0")
 	damagedName := filepath.Join(idB, storetest.Request(idB, "9.0.0.0", damaged).SHA256+".xml")
 	require.NoError(t, os.WriteFile(filepath.Join(packs, damagedName), damaged[:len(damaged)/2], 0o644))
+	damagedSidecar := strings.TrimSuffix(damagedName, ".xml") + ".json"
+	require.NoError(t, os.WriteFile(filepath.Join(packs, damagedSidecar), []byte(`{"format":1}`), 0o644))
 
 	other := storetest.Pack("Contoso.Other", "1.0.0.0")
 	otherName := filepath.Join(idB, storetest.Request("Contoso.Other", "1.0.0.0", other).SHA256+".xml")
@@ -224,6 +251,7 @@ func TestRebuildQuarantinesBadPackFiles(t *testing.T) {
 		reasons[q.From] = q.Reason
 	}
 	assert.Contains(t, reasons[filepath.Join("packs", damagedName)], "damaged")
+	assert.Contains(t, reasons[filepath.Join("packs", damagedSidecar)], "sidecar of packs/"+damagedName+", set aside with it")
 	assert.Contains(t, reasons[filepath.Join("packs", otherName)], "declares pack Contoso.Other")
 	assert.Contains(t, reasons[filepath.Join("packs", notPackName)], "manifest cannot be read")
 	assert.Equal(t, want.Bytes, stateOf(t, d).Bytes, "the good packs are adopted")
@@ -262,8 +290,13 @@ func TestMissingOrDamagedPackFileIsDropped(t *testing.T) {
 	d := reopen(t, dir, nil)
 	r := d.Report()
 	assert.Equal(t, []string{idA + " (previous)", idB}, r.Dropped)
-	require.Len(t, r.Quarantined, 1, "the damaged file is kept aside")
+	require.Len(t, r.Quarantined, 2, "the damaged file is kept aside, with its sidecar")
 	assert.Contains(t, r.Quarantined[0].Reason, "has 5 bytes")
+	assert.Equal(t, filepath.Join("packs", idA, a.Previous.SHA256+".xml"), r.Quarantined[0].From)
+	assert.Equal(t, filepath.Join("packs", idA, a.Previous.SHA256+".json"), r.Quarantined[1].From)
+	assert.Contains(t, r.Quarantined[1].Reason, "sidecar of")
+	assert.Equal(t, []string{filepath.Join("packs", idB, b.SHA256+".json"), filepath.Join("packs", idB)}, r.Removed,
+		"the sidecar of the missing file is a leftover")
 	l, err := d.List(context.Background())
 	require.NoError(t, err)
 	require.Len(t, l, 1)

@@ -12,7 +12,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // errCrash, returned by a test failpoint, stops a change where it is and
@@ -24,6 +23,7 @@ const (
 	fpWrite       = "write"        // import: bytes received into the temporary file
 	fpSync        = "sync"         // import: temporary file validated and synced
 	fpRename      = "rename"       // import: pack file renamed into place
+	fpSidecar     = "sidecar"      // import: the file's sidecar written, synced and renamed into place
 	fpIndexWrite  = "index-write"  // temporary index written and synced
 	fpIndexRename = "index-rename" // index renamed over index.json
 	fpCommit      = "commit"       // index directory synced: the change is durable
@@ -56,11 +56,12 @@ func (u undo) run(err error) {
 // Import reads a pack from r into a temporary file beside the pack files
 // while hashing and counting it, checks size and hash against req,
 // validates the whole document with [pack.Validate] and only then commits
-// it: the pack file is renamed into place under its content hash and the
-// index is replaced atomically. The index replacement is the commit point;
-// on any error before it the store is exactly as it was. A pack with the
-// same id is replaced and kept as the previous version, unless the bytes are
-// the same, in which case the previous version stays as it was.
+// it: the pack file is renamed into place under its content hash, its
+// sidecar (provenance and import time, for a rebuild) is written beside it,
+// and the index is replaced atomically. The index replacement is the commit
+// point; on any error before it the store is exactly as it was. A pack with
+// the same id is replaced and kept as the previous version, unless the bytes
+// are the same, in which case the previous version stays as it was.
 func (d *Dir) Import(ctx context.Context, req ImportRequest, r io.Reader) (Entry, error) {
 	return d.importPack(ctx, req, r)
 }
@@ -159,6 +160,12 @@ func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_
 	}
 
 	e := newEntry(req, man, sum, n, d.now, oldp)
+	if err := d.importSidecar(e, &u); err != nil {
+		return Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, sum), err)
+	}
+	if err := d.hit(fpSidecar); err != nil {
+		return Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, sum), err)
+	}
 	next := maps.Clone(d.entries)
 	next[id] = e
 	if err := d.commit(op, id, next); err != nil {
@@ -171,6 +178,38 @@ func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_
 	return cloneEntry(e), nil
 }
 
+// importSidecar writes the sidecar of the file e's current version refers
+// to, before the index commit, and registers with u how to undo it: delete
+// it when there was none, else put the old bytes back. An import of bytes
+// the store already holds rewrites the file's sidecar (the provenance and
+// import time are the new request's); if a crash leaves it ahead of the
+// index, OpenDir rewrites it from the index.
+func (d *Dir) importSidecar(e Entry, u *undo) error {
+	want, err := sidecarOf(e).encode()
+	if err != nil {
+		return err
+	}
+	p := d.sidecarFile(e.ID, e.SHA256)
+	old, err := os.ReadFile(p)
+	switch {
+	case err == nil && bytes.Equal(old, want):
+		return nil
+	case err == nil:
+		*u = append(*u, func() {
+			if err := replaceFile(filepath.Dir(p), filepath.Base(p), old); err != nil {
+				d.log.Warn("store: cannot restore a sidecar; OpenDir rewrites it from the index", "file", p, "err", err)
+			}
+		})
+	case errors.Is(err, fs.ErrNotExist):
+		*u = append(*u, func() { _ = removeIfExists(p) })
+	default:
+		// Unreadable: replace it all the same; an undo removes it and
+		// OpenDir writes it again from the index.
+		*u = append(*u, func() { _ = removeIfExists(p) })
+	}
+	return replaceFile(filepath.Dir(p), filepath.Base(p), want)
+}
+
 // referenced reports whether the entry e (present when had) refers to the
 // pack file with the given hash.
 func referenced(e Entry, had bool, sum string) bool {
@@ -181,7 +220,8 @@ func referenced(e Entry, had bool, sum string) bool {
 }
 
 // Remove deletes the pack with the given id and its previous version: the
-// index is replaced first (the commit point), then the files are deleted.
+// index is replaced first (the commit point), then the files and their
+// sidecars are deleted.
 func (d *Dir) Remove(ctx context.Context, id string) error {
 	const op = "remove"
 	if err := ctx.Err(); err != nil {
@@ -215,8 +255,9 @@ func (d *Dir) Remove(ctx context.Context, id string) error {
 }
 
 // Rollback restores the previous version kept for id; the current version
-// becomes the previous one. Only the index changes. Without a previous
-// version the error wraps [ErrNotFound].
+// becomes the previous one. Only the index changes; each file keeps its
+// sidecar, which describes that file whichever version is current. Without
+// a previous version the error wraps [ErrNotFound].
 func (d *Dir) Rollback(ctx context.Context, id string) (Entry, error) {
 	const op = "rollback"
 	if err := ctx.Err(); err != nil {
@@ -305,8 +346,8 @@ func (d *Dir) commit(op, id string, next map[string]Entry) error {
 	return nil
 }
 
-// gc deletes the pack files of id that the index no longer refers to, and
-// the id's directory when it is empty. The caller holds d.mu for writing.
+// gc deletes the pack files of id that the index no longer refers to with
+// their sidecars, and the id's directory when it is empty. The caller holds d.mu for writing.
 // Failures are logged, not returned: the change is committed, and OpenDir
 // deletes what is left. Only a simulated crash is returned.
 func (d *Dir) gc(id string) error {
@@ -317,8 +358,8 @@ func (d *Dir) gc(id string) error {
 		d.log.Warn("store: cannot list pack files to delete old versions", "id", id, "err", err)
 	}
 	for _, f := range ents {
-		sum, ok := strings.CutSuffix(f.Name(), packExt)
-		if !ok || !isSHA256Hex(sum) || referenced(e, had, sum) {
+		sum, _, ok := parsePackFileName(f.Name())
+		if !ok || referenced(e, had, sum) {
 			continue
 		}
 		if err := removeIfExists(filepath.Join(dir, f.Name())); err != nil {

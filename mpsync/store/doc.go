@@ -40,11 +40,12 @@
 //
 // A [Dir] at path holds:
 //
-//	path/lock                    the lock file (holds the pid of the holder)
-//	path/index.json              the index: every Entry, sorted by id
-//	path/packs/<id>/<sha256>.xml the pack files, named by content hash
-//	path/meta/<name>             meta records
-//	path/quarantine/             files set aside by OpenDir, never deleted
+//	path/lock                     the lock file (holds the pid of the holder)
+//	path/index.json               the index: every Entry, sorted by id
+//	path/packs/<id>/<sha256>.xml  the pack files, named by content hash
+//	path/packs/<id>/<sha256>.json the sidecar of each pack file
+//	path/meta/<name>              meta records
+//	path/quarantine/              files set aside by OpenDir, never deleted
 //
 // Pack files are content-addressed: a new version is written under a new
 // name beside the current one, so importing never overwrites a file the
@@ -52,8 +53,19 @@
 // directories, which is why they are restricted to A-Z a-z 0-9 . _ - and,
 // in a Dir, to 255 bytes.
 //
-// [Dir.List] and [Dir.Get] answer from the index held in memory; they never
-// read pack files.
+// Each pack file's sidecar is one line of JSON holding what only the index
+// would otherwise know about that file, so that a rebuild can restore it:
+//
+//	{"format":1,"id":"Contoso.Example","version":"1.1.0.0","name":"Contoso Example",
+//	 "sha256":"9f2c…","size":48213,"importedAt":"2026-11-24T09:00:00Z",
+//	 "owner":"workspace","workspaceId":"…","rule":"…","solution":"…"}
+//
+// (on one line on disk). The id, version, name, hash and size repeat what
+// the file says, so a sidecar can be checked against the file beside it.
+// The index stays the commit point: [Dir.List] and [Dir.Get] answer from the
+// index held in memory; they never read pack files or sidecars. OpenDir
+// rewrites a sidecar that is missing (a store written before sidecars
+// existed) or disagrees with the index.
 //
 // # Atomicity and crashes
 //
@@ -62,22 +74,28 @@
 //  1. stream the bytes into packs/.tmp-import-* while hashing and counting;
 //  2. check size and hash, validate the document, fsync the file;
 //  3. rename it to packs/<id>/<sha256>.xml and fsync the directory;
-//  4. write the new index to .tmp-index-*, fsync it, rename it over
+//  4. write its sidecar packs/<id>/<sha256>.json: a temporary file in the
+//     same directory, fsync, rename, fsync of the directory (an import of
+//     bytes the store holds already rewrites that file's sidecar);
+//  5. write the new index to .tmp-index-*, fsync it, rename it over
 //     index.json and fsync the directory: the commit point;
-//  5. delete the pack file no entry refers to any more (the version two
-//     imports old).
+//  6. delete the pack file no entry refers to any more (the version two
+//     imports old) and its sidecar.
 //
-// A crash before the rename in step 4 leaves the old index, which does not
+// A crash before the rename in step 5 leaves the old index, which does not
 // refer to the new file; a crash after it leaves the new index, whose files
-// were all synced before. Either way the index and the pack files agree, and
-// no entry can point at half a pack. [OpenDir] deletes what an interrupted
-// change leaves behind: temporary files, and pack files the index does not
-// refer to. An error (rather than a crash) at any step before the commit
-// undoes steps 1 to 3, so the store is exactly as it was, on disk and in
-// memory. If the index was renamed into place but its directory could not be
-// synced, the old index is put back; if even that fails, the Dir refuses
-// further use until it is reopened. Remove and Rollback commit the same way
-// (step 4), Remove then deletes the pack's files.
+// and sidecars were all synced before. Either way the index and the pack
+// files agree, and no entry can point at half a pack. [OpenDir] deletes what
+// an interrupted change leaves behind: temporary files, pack files the index
+// does not refer to, and their sidecars; a sidecar rewritten in step 4 of an
+// import that did not commit is rewritten from the index. An error (rather
+// than a crash) at any step before the commit undoes steps 1 to 4, so the
+// store is exactly as it was, on disk and in memory. If the index was
+// renamed into place but its directory could not be synced, the old index is
+// put back; if even that fails, the Dir refuses further use until it is
+// reopened. Remove and Rollback commit the same way (step 5); Remove then
+// deletes the pack's files and their sidecars, Rollback keeps both files'
+// sidecars as they are (each describes its own file).
 //
 // [Dir.WriteMeta] replaces a record atomically (temporary file, fsync,
 // rename, fsync of the directory). [Dir.AppendMeta] opens the record with
@@ -104,20 +122,33 @@
 //
 // When index.json is missing, or cannot be decoded, or holds impossible
 // entries, OpenDir rebuilds it from the pack files, reading only their
-// manifests ([mpsync.dev/mpsync/pack.ReadManifest]) and checking each file's
-// hash against its name. For each id the highest version becomes current
-// and the next one previous. The provenance of each pack was recorded only
-// in the index, so a rebuilt entry is recorded as [OwnerCustom]: the engine
-// will not upgrade or remove it until an operator re-adopts it. A corrupt
-// index.json is moved to the quarantine first. OpenDir logs the rebuild at
-// Warn level and reports it in [Dir.Report] ([OpenReport.Rebuilt],
-// [OpenReport.Adopted]). An index written by a newer format is refused, not
-// rebuilt, so that it is never overwritten.
+// manifests ([mpsync.dev/mpsync/pack.ReadManifest]) and sidecars, and
+// checking each file's hash against its name. For each id the highest
+// version becomes current and the next one previous (so a rolled-back pack
+// comes back at its higher version, each version with its own provenance).
+// Each kept file takes its provenance (owner, workspace id, rule, solution)
+// and import time from its sidecar, which must name the same id, hash, size
+// and version as the file; workspace packs stay workspace packs, custom packs
+// stay custom. A file without a usable sidecar (none, as in a store written
+// before sidecars existed, or one that cannot be read or does not match) is
+// recorded as [OwnerCustom], imported at its modification time: the engine
+// will not upgrade or remove it until an operator re-adopts it. An unusable
+// sidecar is quarantined, and a new one recording what the rebuilt index
+// says is written. A corrupt index.json is moved to the quarantine first.
+// OpenDir logs the rebuild at Warn level, and each file recorded as custom
+// with the reason, and reports it in [Dir.Report] ([OpenReport.Rebuilt],
+// [OpenReport.Adopted], [OpenReport.Restored] for the packs whose provenance
+// came back, [OpenReport.Unrestored] for each file recorded as custom, and
+// why). An index written by a newer format is refused, not rebuilt, so that
+// it is never overwritten.
 //
 // A file that does not belong to the layout, a pack file whose content does
 // not match its name or whose manifest cannot be read or declares another
 // id, and the file of an index entry whose size is wrong, are moved to
-// path/quarantine/, with the reason written beside each in a ".reason" file
-// and logged. OpenDir never deletes a file it did not write; it deletes only
-// its own temporary files and pack files no index entry refers to.
+// path/quarantine/ together with their sidecars, with the reason written
+// beside each in a ".reason" file and logged. OpenDir never deletes a file
+// it did not write; it deletes only its own temporary files, pack files no
+// index entry refers to, and sidecars without such a pack file. A pack file
+// without a sidecar is not an error; OpenDir writes the sidecar from the
+// index.
 package store

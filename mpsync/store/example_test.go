@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/store/storetest"
@@ -52,6 +53,50 @@ func ExampleOpenDir() {
 	// Contoso.Example 1.0.0.0 workspace
 	// Microsoft.SystemCenter.Advisor 7.1.10226.1239 workspace
 	// true
+}
+
+// Lose index.json and reopen: the index is rebuilt from the pack files, and
+// each pack's provenance from the sidecar beside its file.
+func ExampleDir_Report() {
+	dir, err := os.MkdirTemp("", "mpsync-store-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	s, err := store.OpenDir(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	data := storetest.Pack("Contoso.Example", "1.0.0.0")
+	req := storetest.Request("Contoso.Example", "1.0.0.0", data) // workspace provenance
+	e, err := s.Import(ctx, req, bytes.NewReader(data))
+	if err != nil {
+		log.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "packs", "Contoso.Example", "*"))
+	for _, f := range files {
+		fmt.Println(filepath.Base(f) == e.SHA256+filepath.Ext(f), filepath.Ext(f))
+	}
+	s.Close()
+
+	if err := os.Remove(filepath.Join(dir, "index.json")); err != nil {
+		log.Fatal(err)
+	}
+	s, err = store.OpenDir(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	r := s.Report()
+	fmt.Println("rebuilt:", r.Rebuilt, "restored:", len(r.Restored), "custom:", len(r.Unrestored))
+	e, _ = s.Get(ctx, "Contoso.Example")
+	fmt.Println(e.ID, e.Owner, e.WorkspaceID)
+	// Output:
+	// true .json
+	// true .xml
+	// rebuilt: true restored: 1 custom: 0
+	// Contoso.Example workspace storetest-workspace
 }
 
 // Replace a pack, then roll back to the version it replaced.

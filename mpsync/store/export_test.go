@@ -13,7 +13,7 @@ func SetFailpoint(d *Dir, f func(step string) error) { d.failpoint = f }
 // Steps of each change, in order; CommittedFrom is the first step at which
 // the change is durable.
 var (
-	ImportSteps   = []string{fpWrite, fpSync, fpRename, fpIndexWrite, fpIndexRename, fpCommit, fpGC}
+	ImportSteps   = []string{fpWrite, fpSync, fpRename, fpSidecar, fpIndexWrite, fpIndexRename, fpCommit, fpGC}
 	RemoveSteps   = []string{fpIndexWrite, fpIndexRename, fpCommit, fpGC}
 	RollbackSteps = []string{fpIndexWrite, fpIndexRename, fpCommit}
 	CommittedFrom = fpIndexRename
