@@ -357,7 +357,7 @@ func (a *app) status(ctx context.Context) error {
 			return fmt.Errorf("store %s: %w", st.Path(), err)
 		}
 		doc := statusDoc{
-			StoreRebuilt: st.Report().RebuildReason,
+			StoreRebuilt: rebuiltText(st.Report()),
 			WorkspaceID:  s.WorkspaceID, Group: s.Group, Packs: sortedPacks(s.Packs),
 			Rules: []ruleJSON{}, Connection: connectionToJSON(s.Connection),
 			Workspace: workspaceJSON{
@@ -768,4 +768,12 @@ func (a *app) rollback(ctx context.Context, args []string) error {
 		})
 		return err
 	})
+}
+
+// rebuiltText says why and how opening the store rebuilt its index, or "".
+func rebuiltText(r store.OpenReport) string {
+	if !r.Rebuilt {
+		return ""
+	}
+	return fmt.Sprintf("%s; provenance restored for %d pack(s), %d recorded as custom", r.RebuildReason, len(r.Restored), len(r.Unrestored))
 }

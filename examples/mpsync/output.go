@@ -411,7 +411,7 @@ func writeChangesTable(w io.Writer, title string, doc changesDoc, withResult boo
 // writeStatusTable renders a status for people.
 func writeStatusTable(w io.Writer, doc statusDoc) {
 	if doc.StoreRebuilt != "" {
-		fmt.Fprintf(w, "WARNING: the store's index was rebuilt from the pack files (%s); check the owners below\n", doc.StoreRebuilt)
+		fmt.Fprintf(w, "WARNING: the store's index was rebuilt from the pack files (%s)\n", doc.StoreRebuilt)
 	}
 	c := doc.Connection
 	fmt.Fprintf(w, "Management group %s (version %s, language %s)\n", orDash(c.ManagementGroup.Name), orDash(c.ManagementGroup.Version), orDash(c.ManagementGroup.Language))
