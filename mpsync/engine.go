@@ -115,6 +115,9 @@ type Engine struct {
 
 	// runMu serialises runs and connection changes.
 	runMu sync.Mutex
+	// runsMu serialises read-modify-writes of the run history and pending
+	// records, which Validate also updates outside runMu.
+	runsMu sync.Mutex
 	// mu guards the fields below.
 	mu        sync.Mutex
 	manifests map[string]pack.Manifest // by sha256: a pending change is not re-downloaded to plan it

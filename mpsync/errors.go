@@ -21,6 +21,10 @@ var (
 	// ErrNoPrevious is returned by Rollback when the store keeps no previous
 	// version of the pack.
 	ErrNoPrevious = errors.New("no previous version to roll back to")
+	// ErrNeverConnected is returned by Disconnect and SwitchWorkspace on a
+	// store that was never connected: there is nothing to remove or switch
+	// from (Connect or Sync connects it).
+	ErrNeverConnected = errors.New("store was never connected")
 	// ErrSerialRegressed is wrapped when the workspace serves a catalog whose
 	// serial is lower than one already applied.
 	ErrSerialRegressed = errors.New("catalog serial went backwards")

@@ -119,30 +119,35 @@ func (e *Engine) connect(ctx context.Context, workspaceID string) error {
 	return nil
 }
 
-// ensureConnected lets a run go ahead: a never-connected store is connected
-// by it; a disconnected one refuses; one bound elsewhere refuses.
-func (e *Engine) ensureConnected(ctx context.Context) error {
+// ensureConnected lets a run go ahead: a disconnected store refuses, and so
+// does one bound elsewhere. For a store that was never connected it checks
+// the requirement and reports that the run must connect it (first reports
+// true); the run binds the store only once the service has answered with a
+// fresh catalog, so a wrong workspace id or key binds nothing.
+func (e *Engine) ensureConnected(ctx context.Context) (first bool, err error) {
 	conn, err := e.Connection(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	id := e.workspace().ID()
 	switch conn.State {
 	case StateDisconnected:
-		return &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt}
+		return false, &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt}
 	case StateConnected:
 		if conn.WorkspaceID != id {
-			return fmt.Errorf("run for workspace %s: %w %s (use SwitchWorkspace)", id, ErrOtherWorkspace, conn.WorkspaceID)
+			return false, fmt.Errorf("run for workspace %s: %w %s (use SwitchWorkspace)", id, ErrOtherWorkspace, conn.WorkspaceID)
 		}
-		return nil
+		return false, nil
 	}
 	if err := e.checkRequirement(); err != nil {
-		return fmt.Errorf("first sync connects the store: %w", err)
+		return false, fmt.Errorf("first sync connects the store: %w", err)
 	}
-	return e.connect(ctx, id)
+	return true, nil
 }
 
-// SwitchWorkspace moves the group to another workspace: Operations Manager
+// SwitchWorkspace moves a connected group to another workspace (a store that
+// was never connected is connected by Connect or Sync; a disconnected one by
+// Connect): Operations Manager
 // supports one workspace at a time (seed), so the store is rebound to ws and
 // both rules run at once. Packs the old workspace imported that the new one
 // does not want are planned for removal through the same approver; packs
@@ -182,6 +187,9 @@ func (e *Engine) connectedRecord(ctx context.Context, op string) (Connection, er
 	conn, err := e.Connection(ctx)
 	if err != nil {
 		return conn, err
+	}
+	if conn.State == StateNever {
+		return conn, fmt.Errorf("%s: %w", op, ErrNeverConnected)
 	}
 	if conn.State == StateDisconnected {
 		return conn, fmt.Errorf("%s: %w", op, &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt})

@@ -9,7 +9,7 @@ import (
 	"mpsync.dev/mpsync/store"
 )
 
-// Rollback restores X 1.0 although Y 2.0 (imported) references X >= 2.0.
+// Regression: Rollback restored X 1.0 although Y 2.0 references X >= 2.0.
 func TestRegressionRollbackRefusesToBreakADependent(t *testing.T) {
 	ctx := context.Background()
 	ws := newFakeWS("ws1")

@@ -12,9 +12,8 @@ import (
 	"mpsync.dev/rules"
 )
 
-// A pack the catalog still lists (and wants) is removed by MPUpdate when its
-// channel moved from base to solution: classify skips catalog packs of other
-// rules before marking them seen.
+// Regression: a pack the catalog still wanted was removed by MPUpdate when
+// its channel moved from base to solution.
 func TestRegressionChannelMoveKeepsAWantedPack(t *testing.T) {
 	ctx := context.Background()
 	ws := newFakeWS("ws1")

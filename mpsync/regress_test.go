@@ -10,8 +10,8 @@ import (
 	"mpsync.dev/mpsync/store"
 )
 
-// Removal of X goes ahead although the upgrade of Y (whose imported version
-// references X) was denied: Y 1.0 stays and references a pack that is gone.
+// Regression: removal of X went ahead although the upgrade of Y (whose imported version
+// references X) was denied, leaving Y 1.0 referencing a pack that was gone.
 func TestRegressionDeniedUpgradeKeepsTheReferencedPack(t *testing.T) {
 	ctx := context.Background()
 	ws := newFakeWS("ws1")
@@ -43,8 +43,8 @@ func TestRegressionDeniedUpgradeKeepsTheReferencedPack(t *testing.T) {
 	require.Contains(t, got, "X", "X was removed although Y 1.0 (which stays) references it")
 }
 
-// A pack that references a member of a reference cycle is imported although
-// the cycle is blocked: it lands without its reference.
+// Regression: a pack referencing a member of a blocked reference cycle was
+// imported without its reference.
 func TestRegressionDependentOfABlockedCycleIsBlocked(t *testing.T) {
 	ctx := context.Background()
 	ws := newFakeWS("ws1")

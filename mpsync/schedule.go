@@ -40,14 +40,14 @@ type ruleClock struct {
 // logged and recorded as a failed run. Start returns [ErrRunning] when the
 // scheduler already runs. Stop (or Close, or cancelling ctx) ends it.
 func (e *Engine) Start(ctx context.Context) error {
-	if err := e.checkOpen(); err != nil {
-		return err
-	}
 	if err := e.needWorkspace("start"); err != nil {
 		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.closed { // checked under the lock Close takes, so Close cannot miss this loop
+		return ErrClosed
+	}
 	if e.sched != nil {
 		return ErrRunning
 	}
@@ -57,6 +57,12 @@ func (e *Engine) Start(ctx context.Context) error {
 	go func() {
 		defer close(s.done)
 		e.loop(ctx)
+		// Ended by its context: the engine can be started again.
+		e.mu.Lock()
+		if e.sched == s {
+			e.sched = nil
+		}
+		e.mu.Unlock()
 	}()
 	return nil
 }
@@ -192,6 +198,15 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 	}
 	now := e.clock.Now()
 	var due []rules.Rule
+	defer func() {
+		// A panic anywhere in the step (settings source, lease, workspace,
+		// store, approver) fails the run, not the process.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("run of %v panicked: %v", due, p)
+			e.log.Error("run panicked", "rules", due, "panic", p, "stack", string(debug.Stack()))
+			e.finishRuns(ctx, due, now, nil, err)
+		}
+	}()
 	for r, next := range e.NextRuns(ctx) {
 		if !next.After(now) {
 			due = append(due, r)
@@ -202,8 +217,14 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 	}
 	due, _ = normaliseRules(due)
 	if ok, err := e.holdsLease(ctx); err != nil || !ok {
-		// Another engine holds the lease: it runs the rules. Try again at
-		// the next wake-up; the schedule does not move.
+		// Another engine holds the lease and runs the rules. Look again
+		// after the settings poll: soon enough to take over once the
+		// holder's lease expires, without spinning.
+		e.mu.Lock()
+		for _, r := range due {
+			e.rc.next[r] = now.Add(DefaultSettingsPoll)
+		}
+		e.mu.Unlock()
 		if err != nil {
 			return nil, fmt.Errorf("lease: %w", err)
 		}
@@ -226,11 +247,6 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 			e.rc.next[r] = next
 		}
 		e.mu.Unlock()
-		if p := recover(); p != nil {
-			err = fmt.Errorf("run of %v panicked: %v", due, p)
-			e.log.Error("run panicked", "rules", due, "panic", p, "stack", string(debug.Stack()))
-			e.finishRuns(ctx, due, now, nil, err)
-		}
 	}()
 	return e.syncLocked(ctx, due, runOptions{leased: e.lease != nil})
 }

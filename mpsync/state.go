@@ -64,6 +64,10 @@ func (e *Engine) readRuns(ctx context.Context) (runHistory, error) {
 }
 
 func (e *Engine) updateRuns(ctx context.Context, f func(*runHistory)) {
+	// Held across the read and the write: Validate and Status may update
+	// the record while a run does.
+	e.runsMu.Lock()
+	defer e.runsMu.Unlock()
 	st, err := e.readRuns(ctx)
 	if err != nil {
 		e.log.Warn("run history unreadable; starting afresh", "err", err)
@@ -159,6 +163,8 @@ func (e *Engine) readPending(ctx context.Context) ([]Change, error) {
 // notePending replaces the pending changes of the rules a run covered with
 // the run's pending outcomes.
 func (e *Engine) notePending(ctx context.Context, rep *Report) {
+	e.runsMu.Lock()
+	defer e.runsMu.Unlock()
 	old, err := e.readPending(ctx)
 	if err != nil {
 		e.log.Warn("pending changes unreadable; replacing them", "err", err)

@@ -73,6 +73,9 @@ func (l *StoreLedger) Append(ctx context.Context, r Record) error {
 		l.checked = true
 	}
 	if err := l.meta.AppendMeta(ctx, LedgerRecordName, line); err != nil {
+		// Part of the line may have been written: check the tail again
+		// before the next append, so it starts on a line of its own.
+		l.checked = false
 		return fmt.Errorf("ledger: appending %s record to %s: %w", r.Kind, LedgerRecordName, err)
 	}
 	return nil

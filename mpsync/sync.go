@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -123,8 +124,9 @@ func (r *Report) String() string {
 }
 
 // Plan fetches the catalog and returns what a run of the given rules (all
-// rules when none is given) would do. It changes nothing in the store; it may
-// download packs to read their references. It works on a disconnected store.
+// rules when none is given) would do. It changes no pack (it only records
+// what it learned of the service, as Status shows); it may download packs to
+// read their references. It works on a disconnected store.
 func (e *Engine) Plan(ctx context.Context, rs ...rules.Rule) (*Plan, error) {
 	rs, err := e.begin("plan", rs)
 	if err != nil {
@@ -219,7 +221,8 @@ func (r *runState) close() {
 
 // syncLocked is Sync with runMu held.
 func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOptions) (*Report, error) {
-	if err := e.ensureConnected(ctx); err != nil {
+	first, err := e.ensureConnected(ctx)
+	if err != nil {
 		return nil, err
 	}
 	started := e.clock.Now()
@@ -248,6 +251,9 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 		return rep, nil
 	}
 	p, err := e.plan(ctx, run, rulesRun)
+	if err == nil && first {
+		err = e.connectFirst(ctx, p)
+	}
 	if err != nil {
 		e.finishRuns(ctx, rulesRun, started, nil, err)
 		return nil, err
@@ -320,7 +326,7 @@ func (e *Engine) readManifests(ctx context.Context, run *runState, targets []cat
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			rc, m, err := e.download(ctx, run.ws, p)
+			rc, m, err := e.safeDownload(ctx, run.ws, p)
 			mu.Lock()
 			out[p.SHA256] = manifestResult{manifest: m, err: err}
 			mu.Unlock()
@@ -340,6 +346,19 @@ func (e *Engine) readManifests(ctx context.Context, run *runState, targets []cat
 	}
 	e.mu.Unlock()
 	return out
+}
+
+// safeDownload is download on a worker goroutine: a panic in the workspace
+// (a user's implementation) becomes that pack's error instead of ending the
+// process.
+func (e *Engine) safeDownload(ctx context.Context, ws Workspace, p catalog.Pack) (rc io.ReadCloser, m pack.Manifest, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("pack download panicked", "pack", p.ID, "panic", r, "stack", string(debug.Stack()))
+			rc, err = nil, fmt.Errorf("pack %s %s: download panicked: %v", p.ID, p.Version, r)
+		}
+	}()
+	return e.download(ctx, ws, p)
 }
 
 // download fetches a pack and reads its manifest. It returns the reader
@@ -613,4 +632,13 @@ func (e *Engine) checkSerial(ctx context.Context, res CatalogResult) error {
 			ErrSerialRegressed, res.Catalog.Serial, h.LastCatalogSerial, h.WorkspaceID)
 	}
 	return nil
+}
+
+// connectFirst binds a never-connected store to the workspace once its
+// first plan came from a fresh catalog: the service answered with the key.
+func (e *Engine) connectFirst(ctx context.Context, p *Plan) error {
+	if p.Stale {
+		return fmt.Errorf("first sync connects the store to workspace %s, which needs the service: %s", p.WorkspaceID, p.CatalogError)
+	}
+	return e.connect(ctx, p.WorkspaceID)
 }

@@ -103,11 +103,23 @@ func (e *Engine) validatePacks(ctx context.Context, ws Workspace, v *Validation)
 	for _, en := range entries {
 		byID[en.ID] = en
 	}
+	enabled := map[rules.Rule]bool{}
+	for _, r := range rules.All() {
+		set, err := e.settings.Settings(ctx, r)
+		if err != nil {
+			return fmt.Errorf("validate: settings of %s: %w", r.ShortName(), err)
+		}
+		enabled[r] = set.Enabled
+	}
 	for _, p := range res.Catalog.Packs {
 		if !res.Catalog.Wanted(p) {
 			continue
 		}
 		en, ok := byID[p.ID]
+		if r := rules.ForChannel(p.Channel); !enabled[r] && (!ok || en.Version != p.Version) {
+			v.add("pack "+p.ID, true, fmt.Sprintf("wanted at %s; not checked: %s is disabled", p.Version, r.ShortName()))
+			continue
+		}
 		switch {
 		case !ok:
 			v.add("pack "+p.ID, false, fmt.Sprintf("wanted at %s, not imported", p.Version))

@@ -137,9 +137,9 @@ type SetOptions struct {
 // display strings they need, the version) and leaves everything else as it
 // was read: other overrides, comments, display strings, whitespace, and the
 // file's encoding (UTF-8 with or without byte-order mark, UTF-16, CR LF line
-// ends). Attribute quoting and character escapes follow etree's writer, so
-// an edited file is equal to the original as XML, and byte-equal except in
-// those details.
+// ends). Attribute quoting, character escapes and empty elements (written
+// "<x/>", not "<x />") follow etree's writer, so an edited file is equal to
+// the original as XML, and byte-equal except in those details.
 //
 // A Document is not safe for concurrent use.
 type Document struct {
@@ -313,12 +313,22 @@ func (d *Document) set(rule string, setting Setting, value string, opts *SetOpti
 	if err != nil {
 		return Override{}, nil, err
 	}
-	d.touch()
+	newID := ""
 	if el == nil {
-		el, err = d.create(rule, setting, so)
-		if err != nil {
+		// Settle the new element's id before changing anything, so a
+		// failure leaves the document as it was.
+		if newID, err = d.newID(rule, setting, so); err != nil {
 			return Override{}, nil, err
 		}
+	}
+	d.touch()
+	if el == nil {
+		el = d.create(rule, setting, newID, so)
+	} else {
+		// Updating in place: aim it at what was asked for, as a new one
+		// would be (an element named by so.ID may have targeted another
+		// class or instance).
+		d.retarget(el, so)
 	}
 	el.CreateAttr("Enforced", strconv.FormatBool(so.Enforced))
 	if so.Comment != "" {
@@ -395,18 +405,51 @@ func (d *Document) find(rule string, setting Setting, so SetOptions) (*etree.Ele
 	return nil, nil
 }
 
-func (d *Document) create(rule string, setting Setting, so SetOptions) (*etree.Element, error) {
+// newID returns the id of a new override element: so.ID, or one derived
+// from the pack, rule, setting and instance, made unique in the pack with a
+// numeric suffix (an element of another target may hold the derived id).
+func (d *Document) newID(rule string, setting Setting, so SetOptions) (string, error) {
+	p, err := d.Pack()
+	if err != nil {
+		return "", err
+	}
+	taken := map[string]bool{}
+	for _, id := range p.ids() {
+		taken[id] = true
+	}
 	id := so.ID
 	if id == "" {
 		last := rule[strings.LastIndexByte(rule, '.')+1:]
-		id = d.manifest.ID + "." + last + "." + string(setting)
+		base := d.manifest.ID + "." + last + "." + string(setting)
 		if so.ContextInstance != "" {
-			id += ".Instance." + strings.ReplaceAll(so.ContextInstance, "-", "")
+			base += ".Instance." + strings.ReplaceAll(so.ContextInstance, "-", "")
+		}
+		id = base
+		for i := 2; taken[id]; i++ {
+			id = base + "." + strconv.Itoa(i)
 		}
 	}
 	if err := pack.CheckID(id); err != nil {
-		return nil, &Error{Pack: d.manifest.ID, Override: id, Err: err}
+		return "", &Error{Pack: d.manifest.ID, Override: id, Err: err}
 	}
+	if taken[id] {
+		return "", &Error{Pack: d.manifest.ID, Override: id, Err: errors.New("the id is already used in the pack")}
+	}
+	return id, nil
+}
+
+// retarget points an existing override element at the management group
+// class, or at one instance of it, as so asks.
+func (d *Document) retarget(el *etree.Element, so SetOptions) {
+	el.CreateAttr("Context", d.reference(d.opts.Library)+"!"+ManagementGroupClass)
+	if so.ContextInstance != "" {
+		el.CreateAttr("ContextInstance", so.ContextInstance)
+	} else {
+		el.RemoveAttr("ContextInstance")
+	}
+}
+
+func (d *Document) create(rule string, setting Setting, id string, so SetOptions) *etree.Element {
 	lib := d.reference(d.opts.Library)
 	rp := d.reference(d.opts.RulePack)
 	el := etree.NewElement(setting.Kind().String())
@@ -427,7 +470,7 @@ func (d *Document) create(rule string, setting Setting, so SetOptions) (*etree.E
 	list := d.ensure(d.doc.Root(), "Monitoring", monitoringFollowers)
 	list = d.ensure(list, "Overrides", nil)
 	d.insert(list, el, nil)
-	return el, nil
+	return el
 }
 
 // Elements that follow Monitoring and LanguagePacks in a ManagementPack, in

@@ -88,12 +88,20 @@ func (s *Source) Load(ctx context.Context) (*Set, error) {
 	changed := !slices.Equal(names, s.order)
 	seen := make(map[string]bool, len(names))
 	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return s.set, fmt.Errorf("loading override packs: %w", err)
-		}
-		seen[name] = true
-		c, err := s.refresh(name)
+		err := ctx.Err()
 		if err != nil {
+			err = fmt.Errorf("loading override packs: %w", err)
+		}
+		var c bool
+		if err == nil {
+			seen[name] = true
+			c, err = s.refresh(name)
+		}
+		if err != nil {
+			// Files refreshed before the interruption look unchanged now;
+			// forget the file list so the next Load rebuilds the set from
+			// them rather than keeping the old one.
+			s.order = nil
 			return s.set, err
 		}
 		changed = changed || c

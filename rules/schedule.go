@@ -169,7 +169,10 @@ func (s Schedule) candidates(t time.Time) []time.Time {
 	wallT := time.Date(lt.Year(), lt.Month(), lt.Day(), lt.Hour(), lt.Minute(), lt.Second(), lt.Nanosecond(), time.UTC)
 	var out []time.Time
 	if s.every >= day {
-		days := int64((s.every + day - 1) / day)
+		days := int64(s.every / day) // rounded up without overflowing
+		if s.every%day != 0 {
+			days++
+		}
 		for d := -1; d <= int(days)+2; d++ {
 			date := today.AddDate(0, 0, d)
 			if (date.Unix()/86400)%days != 0 {

@@ -84,6 +84,10 @@ func ManualClock(c mpsync.Clock) ManualOption {
 // it through [Manual.Approve] (or the command's approve). Decide queues a
 // change it has not seen as pending, with the details [Manual.Pending]
 // lists; once approved, Decide approves it; once denied, Decide denies it.
+// Entries are kept per management group (ApprovalRequest.Group): in a queue
+// several groups share, a change one group asked about is decided for that
+// group only, while Approve and Deny, which name a change id, decide it for
+// every group that asked about that id.
 //
 // An approval binds to the change id, which the engine derives from the
 // rule, pack, action, target version and hash. When the catalog changes, the
@@ -131,7 +135,9 @@ func (m *Manual) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mpsync
 	}
 	var d mpsync.Decision
 	err := m.update(ctx, "decide on "+c.ID, func(f *manualFile) (bool, error) {
-		i := f.find(c.ID)
+		// The change id does not name the group: in a queue several groups
+		// share, one group's approval must not approve another's change.
+		i := f.findFor(c.ID, req.Group)
 		if i >= 0 {
 			e := f.Changes[i]
 			switch e.State {
@@ -196,19 +202,37 @@ func (m *Manual) decide(ctx context.Context, id, by, state, note string) error {
 	}
 	now := m.clock.Now()
 	return m.update(ctx, state+" "+id, func(f *manualFile) (bool, error) {
-		i := f.find(id)
-		if i < 0 {
+		// Every group that asked about this change id gets the decision:
+		// the operator decided on the change the id names.
+		var live []int
+		var superseded *manualEntry
+		for i := range f.Changes {
+			if f.Changes[i].Change.ID != id {
+				continue
+			}
+			if f.Changes[i].State == stateSuperseded {
+				superseded = &f.Changes[i]
+				continue
+			}
+			live = append(live, i)
+		}
+		switch {
+		case len(live) == 0 && superseded != nil:
+			e := superseded
+			return false, fmt.Errorf("approval: manual: change %s (%s %s): %w by %s", id, e.Change.Action, e.Change.Pack, ErrSuperseded, e.SupersededBy)
+		case len(live) == 0:
 			return false, fmt.Errorf("approval: manual: change %s: %w", id, ErrUnknownChange)
 		}
-		e := &f.Changes[i]
-		if e.State == stateSuperseded {
-			return false, fmt.Errorf("approval: manual: change %s (%s %s): %w by %s", id, e.Change.Action, e.Change.Pack, ErrSuperseded, e.SupersededBy)
+		changed := false
+		for _, i := range live {
+			e := &f.Changes[i]
+			if state == statePending && e.State == statePending {
+				continue
+			}
+			e.State, e.By, e.DecidedAt, e.Note = state, by, now, note
+			changed = true
 		}
-		if state == statePending && e.State == statePending {
-			return false, nil
-		}
-		e.State, e.By, e.DecidedAt, e.Note = state, by, now, note
-		return true, nil
+		return changed, nil
 	})
 }
 
@@ -243,7 +267,7 @@ func (m *Manual) Preapprove(ctx context.Context, c mpsync.Change, group, by stri
 	}
 	now := m.clock.Now()
 	return m.update(ctx, "preapprove "+c.ID, func(f *manualFile) (bool, error) {
-		if i := f.find(c.ID); i >= 0 && f.Changes[i].State != stateSuperseded {
+		if i := f.findFor(c.ID, group); i >= 0 && f.Changes[i].State != stateSuperseded {
 			e := &f.Changes[i]
 			e.State, e.By, e.DecidedAt, e.Note = stateApproved, by, now, ""
 			return true, nil
@@ -366,6 +390,11 @@ func (f *manualFile) find(id string) int {
 	return slices.IndexFunc(f.Changes, func(e manualEntry) bool { return e.Change.ID == id })
 }
 
+// findFor is find for the entry a given group queued.
+func (f *manualFile) findFor(id, group string) int {
+	return slices.IndexFunc(f.Changes, func(e manualEntry) bool { return e.Change.ID == id && e.Group == group })
+}
+
 // queue adds e (replacing an entry with the same id), drops entries already
 // superseded for the same rule, pack and group, and supersedes the others.
 func (f *manualFile) queue(e manualEntry) {
@@ -375,7 +404,7 @@ func (f *manualFile) queue(e manualEntry) {
 	kept := f.Changes[:0]
 	for _, o := range f.Changes {
 		switch {
-		case o.Change.ID == e.Change.ID:
+		case o.Change.ID == e.Change.ID && o.Group == e.Group:
 			continue
 		case same(o) && o.State == stateSuperseded:
 			continue

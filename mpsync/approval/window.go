@@ -114,7 +114,7 @@ func (s Span) Contains(t time.Time) bool {
 		return false
 	}
 	// Next returns the first activation strictly after its argument.
-	a := s.sched.Next(t.Add(-s.d))
+	a := s.sched.Next(t.Add(-s.d).In(s.loc))
 	return !a.IsZero() && !a.After(t)
 }
 
@@ -122,7 +122,7 @@ func (s Span) Contains(t time.Time) bool {
 // zero time when none does.
 func (s Span) coverEnd(t time.Time) time.Time {
 	var last time.Time
-	for a := s.sched.Next(t.Add(-s.d)); !a.IsZero() && !a.After(t); a = s.sched.Next(a) {
+	for a := s.sched.Next(t.Add(-s.d).In(s.loc)); !a.IsZero() && !a.After(t); a = s.sched.Next(a) {
 		last = a
 	}
 	if last.IsZero() {
@@ -220,7 +220,7 @@ func (w *Window) denyEnd(t time.Time) time.Time {
 func (w *Window) nextAllowStart(t time.Time) time.Time {
 	var next time.Time
 	for _, s := range w.allow {
-		if a := s.sched.Next(t); !a.IsZero() && (next.IsZero() || a.Before(next)) {
+		if a := s.sched.Next(t.In(s.loc)); !a.IsZero() && (next.IsZero() || a.Before(next)) {
 			next = a
 		}
 	}
