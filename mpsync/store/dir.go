@@ -65,7 +65,8 @@ type Dir struct {
 
 	mu       sync.RWMutex
 	entries  map[string]Entry
-	sorted   []Entry // entries sorted by id; nil when it must be rebuilt
+	sorted   []Entry           // entries sorted by id; nil when it must be rebuilt
+	gens     map[string]uint64 // per id in entries, its current file's generation (see sidecar.go)
 	closed   bool
 	broken   error // set when the index on disk may differ from entries
 	inflight sync.WaitGroup
@@ -104,8 +105,11 @@ type OpenReport struct {
 	Removed []string
 	// SidecarsWritten lists the sidecars OpenDir wrote because they were
 	// missing (a store written before sidecars existed, a pack a rebuild
-	// recorded as custom) or disagreed with the index (a crash between an
-	// import's sidecar and its commit), relative to the store directory.
+	// recorded as custom), disagreed with the index (a crash between an
+	// import's or a rollback's sidecar and its commit) or recorded no
+	// generation or generations in the wrong order (a store written before
+	// generations existed, a rebuild without them, a crash between a
+	// rollback's sidecar and its commit), relative to the store directory.
 	SidecarsWritten []string
 }
 
@@ -426,6 +430,17 @@ func (d *Dir) WriteMeta(ctx context.Context, name string, data []byte) error {
 // AppendMeta appends data to the meta record with the given name, creating
 // it if needed, and syncs it to disk (O_APPEND, then fsync). A crash may
 // leave the last append incomplete, never an earlier one.
+//
+// An error means the record is as it was before the call: when the write
+// or the fsync fails after some of data may have reached the record, the
+// record is cut back to its former length (a record the call created is
+// deleted). Only when that clean-up fails too does the error wrap
+// [ErrPartialAppend]: the record may then end with part or all of data, and
+// a caller that appends lines should start its next append on a new line.
+// Once the fsync has succeeded the append is complete and AppendMeta
+// returns nil even if closing the file fails; only a new record's directory
+// entry is synced after that, and if that fails the record is deleted again
+// (or the error wraps ErrPartialAppend).
 func (d *Dir) AppendMeta(ctx context.Context, name string, data []byte) error {
 	const op = "append meta"
 	if err := d.beginMeta(ctx, op, name); err != nil {
@@ -442,22 +457,66 @@ func (d *Dir) AppendMeta(ctx context.Context, name string, data []byte) error {
 	if err != nil {
 		return opErr(op, name, "open", p, err)
 	}
+	// The record's length before the append; metaMu and the directory lock
+	// keep anyone else from appending meanwhile.
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		if created {
+			_ = os.Remove(p)
+		}
+		return opErr(op, name, "open", p, err)
+	}
+	size := fi.Size()
 	_, err = f.Write(data)
+	if err == nil {
+		err = d.hit(fpAppendWrite)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
+		uerr := d.undoAppend(f, p, size, created)
+		f.Close()
+		if uerr != nil {
+			return opErr(op, name, "write", p, fmt.Errorf("%w: %w; cutting the record back to %d bytes failed: %w", ErrPartialAppend, err, size, uerr))
+		}
 		return opErr(op, name, "write", p, err)
+	}
+	if err := f.Close(); err != nil {
+		// The data is synced: the append is complete, and saying otherwise
+		// would make the caller append it again.
+		d.log.Warn("store: closing a meta record after appending failed; the append is complete", "record", name, "err", err)
 	}
 	if created {
 		if err := syncDir(dir); err != nil {
+			uerr := d.undoAppend(nil, p, 0, true)
+			if uerr != nil {
+				return opErr(op, name, "sync", dir, fmt.Errorf("%w: %w; deleting the new record failed: %w", ErrPartialAppend, err, uerr))
+			}
 			return opErr(op, name, "sync", dir, err)
 		}
 	}
 	return nil
+}
+
+// undoAppend puts the meta record p back as it was before an append that
+// failed: deleted when the append created it, else cut back to size bytes
+// and synced.
+func (d *Dir) undoAppend(f *os.File, p string, size int64, created bool) error {
+	if err := d.hit(fpAppendUndo); err != nil {
+		return err
+	}
+	if created {
+		if err := removeIfExists(p); err != nil {
+			return err
+		}
+		return syncDir(filepath.Dir(p))
+	}
+	if err := f.Truncate(size); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 func (d *Dir) beginMeta(ctx context.Context, op, name string) error {

@@ -82,6 +82,7 @@ type sidecarFile struct {
 	Size       int64     `json:"size"`
 	ImportedAt time.Time `json:"importedAt"`
 	store.Provenance
+	Generation uint64 `json:"generation"`
 }
 
 func readSidecar(t *testing.T, path string) sidecarFile {
@@ -120,6 +121,7 @@ func checkConsistent(t *testing.T, d *store.Dir) {
 		}
 	}
 	got := map[string]bool{}
+	gens := map[string]uint64{}
 	root := filepath.Join(d.Path(), "packs")
 	require.NoError(t, filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() {
@@ -129,7 +131,10 @@ func checkConsistent(t *testing.T, d *store.Dir) {
 		got[rel] = true
 		if strings.HasSuffix(p, ".json") {
 			if w, ok := sidecars[rel]; ok {
-				assert.Equal(t, w, readSidecar(t, p), "sidecar %s disagrees with the index", rel)
+				got := readSidecar(t, p)
+				gens[rel] = got.Generation
+				got.Generation = 0
+				assert.Equal(t, w, got, "sidecar %s disagrees with the index", rel)
 			}
 			return nil
 		}
@@ -142,6 +147,15 @@ func checkConsistent(t *testing.T, d *store.Dir) {
 		return nil
 	}))
 	assert.Equal(t, want, got, "pack files, sidecars and index disagree")
+	for _, e := range l {
+		cur := gens[filepath.Join(e.ID, e.SHA256+".json")]
+		assert.NotZero(t, cur, "the sidecar of %s's current file records a generation", e.ID)
+		if p := e.Previous; p != nil {
+			prev := gens[filepath.Join(e.ID, p.SHA256+".json")]
+			assert.NotZero(t, prev, "the sidecar of %s's previous file records a generation", e.ID)
+			assert.Greater(t, cur, prev, "%s: the current file's generation is above the previous one's", e.ID)
+		}
+	}
 	for _, sub := range []string{"", "meta"} {
 		ents, _ := os.ReadDir(filepath.Join(d.Path(), sub))
 		for _, e := range ents {
@@ -155,25 +169,34 @@ func checkConsistent(t *testing.T, d *store.Dir) {
 type change struct {
 	name  string
 	steps []string
-	run   func(d *store.Dir) error
+	// prep, when set, runs on the seeded store before the change, with no
+	// failpoint.
+	prep func(t *testing.T, d *store.Dir)
+	run  func(d *store.Dir) error
+}
+
+func rollbackA(t *testing.T, d *store.Dir) {
+	t.Helper()
+	_, err := d.Rollback(context.Background(), idA)
+	require.NoError(t, err)
 }
 
 var changes = []change{
-	{"import new pack", store.ImportSteps, func(d *store.Dir) error {
+	{"import new pack", store.ImportSteps, nil, func(d *store.Dir) error {
 		data := storetest.Pack("Contoso.Crash.C", "3.0.0.0")
 		r := storetest.Request("Contoso.Crash.C", "3.0.0.0", data)
 		r.Time = tBase.Add(2 * time.Hour)
 		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
 		return err
 	}},
-	{"import replacing a pack", store.ImportSteps, func(d *store.Dir) error {
+	{"import replacing a pack", store.ImportSteps, nil, func(d *store.Dir) error {
 		data := storetest.Pack(idA, "1.2.0.0")
 		r := storetest.Request(idA, "1.2.0.0", data)
 		r.Time = tBase.Add(2 * time.Hour)
 		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
 		return err
 	}},
-	{"re-import the current bytes with other provenance", store.ImportSteps, func(d *store.Dir) error {
+	{"re-import the current bytes with other provenance", store.ImportSteps, nil, func(d *store.Dir) error {
 		data := storetest.Pack(idA, "1.1.0.0")
 		r := storetest.Request(idA, "1.1.0.0", data)
 		r.Provenance = store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: "other-workspace", Rule: "Contoso.Rule", Solution: "Security"}
@@ -181,7 +204,7 @@ var changes = []change{
 		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
 		return err
 	}},
-	{"re-import the previous bytes", store.ImportSteps, func(d *store.Dir) error {
+	{"re-import the previous bytes", store.ImportSteps, nil, func(d *store.Dir) error {
 		data := storetest.Pack(idA, "1.0.0.0")
 		r := storetest.Request(idA, "1.0.0.0", data)
 		r.Provenance = store.Provenance{Owner: store.OwnerCustom}
@@ -189,18 +212,53 @@ var changes = []change{
 		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
 		return err
 	}},
-	{"remove", store.RemoveSteps, func(d *store.Dir) error { return d.Remove(context.Background(), idA) }},
-	{"rollback", store.RollbackSteps, func(d *store.Dir) error {
+	{"remove", store.RemoveSteps, nil, func(d *store.Dir) error { return d.Remove(context.Background(), idA) }},
+	{"rollback", store.RollbackSteps, nil, func(d *store.Dir) error {
 		_, err := d.Rollback(context.Background(), idA)
 		return err
 	}},
+	{"undo a rollback", store.RollbackSteps, rollbackA, func(d *store.Dir) error {
+		_, err := d.Rollback(context.Background(), idA)
+		return err
+	}},
+	{"import a lower version by hand", store.ImportSteps, nil, func(d *store.Dir) error {
+		data := storetest.Pack(idA, "0.9.0.0")
+		r := storetest.Request(idA, "0.9.0.0", data)
+		r.Provenance = store.Provenance{Owner: store.OwnerCustom, Rule: "operator"}
+		r.Time = tBase.Add(5 * time.Hour)
+		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
+		return err
+	}},
+	{"import over a rolled-back pack", store.ImportSteps, rollbackA, func(d *store.Dir) error {
+		data := storetest.Pack(idA, "1.2.0.0")
+		r := storetest.Request(idA, "1.2.0.0", data)
+		r.Time = tBase.Add(2 * time.Hour)
+		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
+		return err
+	}},
+	{"re-import the previous bytes of a rolled-back pack", store.ImportSteps, rollbackA, func(d *store.Dir) error {
+		data := storetest.Pack(idA, "1.1.0.0")
+		r := storetest.Request(idA, "1.1.0.0", data)
+		r.Time = tBase.Add(6 * time.Hour)
+		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
+		return err
+	}},
+}
+
+// prepare seeds d and runs c's prep.
+func prepare(t *testing.T, d *store.Dir, c change) {
+	t.Helper()
+	seed(t, d)
+	if c.prep != nil {
+		c.prep(t, d)
+	}
 }
 
 // expected runs c on a freshly seeded store and returns the states before
 // and after.
 func expected(t *testing.T, c change) (before, after state) {
 	d := openTemp(t)
-	seed(t, d)
+	prepare(t, d, c)
 	before = stateOf(t, d)
 	require.NoError(t, c.run(d))
 	return before, stateOf(t, d)
@@ -217,7 +275,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 				dir := t.TempDir()
 				d, err := store.OpenDir(dir, nil)
 				require.NoError(t, err)
-				seed(t, d)
+				prepare(t, d, c)
 				store.SetFailpoint(d, func(s string) error {
 					if s == step {
 						return store.ErrCrash
@@ -250,32 +308,14 @@ func TestCrashAtEveryStep(t *testing.T) {
 				defer d3.Close()
 				require.True(t, d3.Rebuilt())
 				assert.Empty(t, d3.Report().Unrestored)
-				assert.Equal(t, fileRecords(got.List), fileRecords(stateOf(t, d3).List),
-					"the rebuilt index records each file as the index did")
+				assert.Empty(t, d3.Report().Quarantined)
+				assert.Empty(t, d3.Report().SidecarsWritten, "the sidecars agree with the rebuilt index")
+				assert.Equal(t, got, stateOf(t, d3),
+					"the rebuilt index is the index at that point: same current and previous files, each recorded as before")
+				checkConsistent(t, d3)
 			})
 		}
 	}
-}
-
-// fileRecord is what an index records about one pack file, whether it is
-// current or previous (a rebuild cannot tell a rolled-back pack from one
-// that was never upgraded: the highest version becomes current).
-type fileRecord struct {
-	ID, Version, Name string
-	Size              int64
-	ImportedAt        time.Time
-	store.Provenance
-}
-
-func fileRecords(l []store.Entry) map[string]fileRecord {
-	m := map[string]fileRecord{}
-	for _, e := range l {
-		m[e.SHA256] = fileRecord{e.ID, e.Version.String(), e.Name, e.Size, e.ImportedAt, e.Provenance}
-		if p := e.Previous; p != nil {
-			m[p.SHA256] = fileRecord{e.ID, p.Version.String(), p.Name, p.Size, p.ImportedAt, p.Provenance}
-		}
-	}
-	return m
 }
 
 // TestFailureAtEveryStep makes each step of each change fail (an I/O
@@ -290,7 +330,7 @@ func TestFailureAtEveryStep(t *testing.T) {
 				dir := t.TempDir()
 				d, err := store.OpenDir(dir, nil)
 				require.NoError(t, err)
-				seed(t, d)
+				prepare(t, d, c)
 				store.SetFailpoint(d, func(s string) error {
 					if s == step {
 						return errDisk
@@ -321,6 +361,22 @@ func TestFailureAtEveryStep(t *testing.T) {
 				assert.Empty(t, d2.Report().Removed, "nothing was left to clean up")
 				assert.Empty(t, d2.Report().SidecarsWritten, "every sidecar was put back as it was")
 				checkConsistent(t, d2)
+
+				// The store goes on from there: the change (again, when it
+				// failed) and a lost index give the state the change gives.
+				if !durable {
+					require.NoError(t, c.run(d2))
+					assert.Equal(t, after, stateOf(t, d2))
+					checkConsistent(t, d2)
+				}
+				require.NoError(t, d2.Close())
+				require.NoError(t, os.Remove(filepath.Join(dir, "index.json")))
+				d3, err := store.OpenDir(dir, nil)
+				require.NoError(t, err)
+				defer d3.Close()
+				require.True(t, d3.Rebuilt())
+				assert.Equal(t, after, stateOf(t, d3), "a rebuild gives the state the index recorded")
+				assert.Empty(t, d3.Report().SidecarsWritten)
 			})
 		}
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -69,7 +70,7 @@ func (d *Dir) load() error {
 			return opErr("open", "", "index", filepath.Join(d.path, indexName), err)
 		}
 	}
-	d.syncSidecars(entries)
+	d.gens = d.syncSidecars(entries)
 	d.entries = entries
 	d.sorted = sortEntries(entries)
 	return nil
@@ -196,17 +197,53 @@ func (d *Dir) hasPackFiles() (bool, error) {
 	return false, nil
 }
 
-// candidate is a pack file a rebuild found usable.
+// candidate is a pack file a rebuild found usable, with its sidecar.
 type candidate struct {
 	m     pack.Manifest
 	sum   string
 	size  int64
 	mtime time.Time
+
+	side       sidecar // its sidecar, when sideWhy is ""
+	sideWhy    string  // why its sidecar cannot be used, or ""
+	sideExists bool    // whether it has a sidecar file at all
+}
+
+// orderCandidates sorts the files a rebuild found for one pack, the one to
+// make current first. When every file's sidecar records a generation, the
+// highest generation comes first: the file that became current last, by an
+// import or a rollback. Otherwise (a store written before generations
+// existed, or a sidecar lost) the highest version comes first, the newest
+// file (modification time) on a tie. Equal generations fall back the same
+// way.
+func orderCandidates(cands []candidate) {
+	byGen := true
+	for _, c := range cands {
+		if c.sideWhy != "" || c.side.Generation == 0 {
+			byGen = false
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b candidate) int {
+		if byGen {
+			if c := cmp.Compare(b.side.Generation, a.side.Generation); c != 0 {
+				return c
+			}
+		}
+		if c := b.m.Version.Compare(a.m.Version); c != 0 {
+			return c
+		}
+		if c := b.mtime.Compare(a.mtime); c != 0 {
+			return c
+		}
+		return strings.Compare(a.sum, b.sum)
+	})
 }
 
 // rebuild recreates the index from the pack files, reading only their
-// manifests and sidecars. For each id the highest version becomes current
-// (the newest file on a tie) and the next one previous; files that fail
+// manifests and sidecars. For each id the file whose sidecar records the
+// highest generation becomes current and the next one previous (without
+// generations: the highest version, the newest file on a tie; see
+// orderCandidates); files that fail
 // their checks, and versions beyond two, are quarantined with their
 // sidecars. Each kept file takes its provenance and import time from its
 // sidecar; a file without a usable sidecar is recorded as OwnerCustom,
@@ -241,17 +278,13 @@ func (d *Dir) rebuild(reason string) (map[string]Entry, error) {
 				d.quarantinePack(id, sum, why)
 				continue
 			}
+			c.side, c.sideWhy, c.sideExists = d.readCandidateSidecar(id, c)
 			cands = append(cands, c)
 		}
 		if len(cands) == 0 {
 			continue
 		}
-		slices.SortFunc(cands, func(a, b candidate) int {
-			if c := b.m.Version.Compare(a.m.Version); c != 0 {
-				return c
-			}
-			return b.mtime.Compare(a.mtime)
-		})
+		orderCandidates(cands)
 		for _, c := range cands[min(2, len(cands)):] {
 			d.quarantinePack(id, c.sum,
 				fmt.Sprintf("a third version (%s) of %s found while rebuilding the index; only two are kept", c.m.Version, id))
@@ -293,13 +326,18 @@ func (d *Dir) rebuild(reason string) (map[string]Entry, error) {
 // provenanceOf returns the provenance and import time a rebuild records for
 // the kept pack file c of id, and whether they come from its sidecar. A file
 // without a usable sidecar is recorded as OwnerCustom, imported at its
-// modification time, and reported in OpenReport.Unrestored.
+// modification time, and reported in OpenReport.Unrestored; its sidecar, if
+// it has one, is quarantined.
 func (d *Dir) provenanceOf(id string, c candidate) (Provenance, time.Time, bool) {
-	s, why := d.restoreProvenance(id, c)
+	why := c.sideWhy
 	if why == "" {
-		return s.Provenance, s.ImportedAt, true
+		return c.side.Provenance, c.side.ImportedAt, true
 	}
 	rel := filepath.Join(packsName, id, c.sum+packExt)
+	if c.sideExists {
+		d.quarantine(filepath.Join(packsName, id, c.sum+sidecarExt), "the sidecar of "+rel+
+			", set aside while rebuilding the index: "+strings.TrimPrefix(why, "its sidecar "))
+	}
 	d.log.Warn("store: pack file has no usable sidecar; its provenance is unknown, so it is recorded as custom",
 		"id", id, "version", c.m.Version.String(), "file", rel, "reason", why)
 	d.report.Unrestored = append(d.report.Unrestored, Unrestored{ID: id, File: rel, Reason: why})

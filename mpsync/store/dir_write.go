@@ -23,11 +23,14 @@ const (
 	fpWrite       = "write"        // import: bytes received into the temporary file
 	fpSync        = "sync"         // import: temporary file validated and synced
 	fpRename      = "rename"       // import: pack file renamed into place
-	fpSidecar     = "sidecar"      // import: the file's sidecar written, synced and renamed into place
+	fpSidecar     = "sidecar"      // import, rollback: the sidecar of the file becoming current written, synced and renamed into place
 	fpIndexWrite  = "index-write"  // temporary index written and synced
 	fpIndexRename = "index-rename" // index renamed over index.json
 	fpCommit      = "commit"       // index directory synced: the change is durable
 	fpGC          = "gc"           // unreferenced pack files deleted
+
+	fpAppendWrite = "append-write" // append meta: data written, not yet synced
+	fpAppendUndo  = "append-undo"  // append meta: a failed append being undone
 )
 
 func (d *Dir) hit(step string) error {
@@ -57,7 +60,8 @@ func (u undo) run(err error) {
 // while hashing and counting it, checks size and hash against req,
 // validates the whole document with [pack.Validate] and only then commits
 // it: the pack file is renamed into place under its content hash, its
-// sidecar (provenance and import time, for a rebuild) is written beside it,
+// sidecar (provenance, import time and the generation at which it became
+// current, for a rebuild) is written beside it,
 // and the index is replaced atomically. The index replacement is the commit
 // point; on any error before it the store is exactly as it was. A pack with
 // the same id is replaced and kept as the previous version, unless the bytes
@@ -160,7 +164,13 @@ func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_
 	}
 
 	e := newEntry(req, man, sum, n, d.now, oldp)
-	if err := d.importSidecar(e, &u); err != nil {
+	gen := d.gens[id]
+	if !had || old.SHA256 != sum {
+		// Another file becomes current (a new one, or the previous one
+		// imported again): it gets the next generation.
+		gen++
+	}
+	if err := d.currentSidecar(e, gen, &u); err != nil {
 		return Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, sum), err)
 	}
 	if err := d.hit(fpSidecar); err != nil {
@@ -171,6 +181,7 @@ func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_
 	if err := d.commit(op, id, next); err != nil {
 		return Entry{}, err
 	}
+	d.gens[id] = gen
 	if err := d.gc(id); err != nil {
 		return Entry{}, opErr(op, id, fpGC, "", err)
 	}
@@ -178,14 +189,15 @@ func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_
 	return cloneEntry(e), nil
 }
 
-// importSidecar writes the sidecar of the file e's current version refers
-// to, before the index commit, and registers with u how to undo it: delete
-// it when there was none, else put the old bytes back. An import of bytes
-// the store already holds rewrites the file's sidecar (the provenance and
-// import time are the new request's); if a crash leaves it ahead of the
-// index, OpenDir rewrites it from the index.
-func (d *Dir) importSidecar(e Entry, u *undo) error {
-	want, err := sidecarOf(e).encode()
+// currentSidecar writes the sidecar of the file e's current version refers
+// to, recording generation gen, before the index commit, and registers with
+// u how to undo it: delete it when there was none, else put the old bytes
+// back. An import of bytes the store already holds rewrites the file's
+// sidecar (the provenance and import time are the new request's), and so
+// does a rollback (the restored file gets the next generation); if a crash
+// leaves it ahead of the index, OpenDir rewrites it from the index.
+func (d *Dir) currentSidecar(e Entry, gen uint64, u *undo) error {
+	want, err := sidecarOf(e, gen).encode()
 	if err != nil {
 		return err
 	}
@@ -247,6 +259,7 @@ func (d *Dir) Remove(ctx context.Context, id string) error {
 	if err := d.commit(op, id, next); err != nil {
 		return err
 	}
+	delete(d.gens, id)
 	if err := d.gc(id); err != nil {
 		return opErr(op, id, fpGC, "", err)
 	}
@@ -255,10 +268,18 @@ func (d *Dir) Remove(ctx context.Context, id string) error {
 }
 
 // Rollback restores the previous version kept for id; the current version
-// becomes the previous one. Only the index changes; each file keeps its
-// sidecar, which describes that file whichever version is current. Without
-// a previous version the error wraps [ErrNotFound].
+// becomes the previous one. The restored file's sidecar is rewritten first
+// (durably: temporary file, fsync, rename, fsync of the directory) to record
+// the pack's next generation, so that a rebuild of a lost index keeps the
+// restored version current; then the index is replaced atomically, the
+// commit point. On any error before it the store is exactly as it was, the
+// sidecar included. Without a previous version the error wraps
+// [ErrNotFound].
 func (d *Dir) Rollback(ctx context.Context, id string) (Entry, error) {
+	return d.rollback(ctx, id)
+}
+
+func (d *Dir) rollback(ctx context.Context, id string) (_ Entry, err error) {
 	const op = "rollback"
 	if err := ctx.Err(); err != nil {
 		return Entry{}, opErr(op, id, "", "", err)
@@ -283,11 +304,21 @@ func (d *Dir) Rollback(ctx context.Context, id string) (Entry, error) {
 	if err != nil {
 		return Entry{}, opErr(op, id, "", "", err)
 	}
+	var u undo
+	defer func() { u.run(err) }()
+	gen := d.gens[id] + 1
+	if err := d.currentSidecar(e, gen, &u); err != nil {
+		return Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, e.SHA256), err)
+	}
+	if err := d.hit(fpSidecar); err != nil {
+		return Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, e.SHA256), err)
+	}
 	next := maps.Clone(d.entries)
 	next[id] = e
 	if err := d.commit(op, id, next); err != nil {
 		return Entry{}, err
 	}
+	d.gens[id] = gen
 	d.log.Debug("store: rolled back pack", "id", id, "version", e.Version.String())
 	return cloneEntry(e), nil
 }

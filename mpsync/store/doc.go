@@ -49,7 +49,8 @@
 //
 // Pack files are content-addressed: a new version is written under a new
 // name beside the current one, so importing never overwrites a file the
-// index refers to, and a rollback only rewrites the index. Ids name
+// index refers to, and a rollback rewrites only the restored file's sidecar
+// and the index. Ids name
 // directories, which is why they are restricted to A-Z a-z 0-9 . _ - and,
 // in a Dir, to 255 bytes.
 //
@@ -58,10 +59,19 @@
 //
 //	{"format":1,"id":"Contoso.Example","version":"1.1.0.0","name":"Contoso Example",
 //	 "sha256":"9f2c…","size":48213,"importedAt":"2026-11-24T09:00:00Z",
-//	 "owner":"workspace","workspaceId":"…","rule":"…","solution":"…"}
+//	 "owner":"workspace","workspaceId":"…","rule":"…","solution":"…",
+//	 "generation":2}
 //
 // (on one line on disk). The id, version, name, hash and size repeat what
 // the file says, so a sidecar can be checked against the file beside it.
+// The generation records when the file became its pack's current version:
+// each pack counts the files that became current, by an import of new bytes
+// (or of the previous version's bytes) or by a rollback, and the file that
+// became current gets the next count. The current file's generation is
+// therefore always above the previous file's, whatever their versions,
+// which is how a rebuild tells which of the two is current after a rollback
+// or after an operator imported a lower version. Sidecars written before
+// generations existed have none; OpenDir adds them from the index.
 // The index stays the commit point: [Dir.List] and [Dir.Get] answer from the
 // index held in memory; they never read pack files or sidecars. OpenDir
 // rewrites a sidecar that is missing (a store written before sidecars
@@ -74,9 +84,11 @@
 //  1. stream the bytes into packs/.tmp-import-* while hashing and counting;
 //  2. check size and hash, validate the document, fsync the file;
 //  3. rename it to packs/<id>/<sha256>.xml and fsync the directory;
-//  4. write its sidecar packs/<id>/<sha256>.json: a temporary file in the
-//     same directory, fsync, rename, fsync of the directory (an import of
-//     bytes the store holds already rewrites that file's sidecar);
+//  4. write its sidecar packs/<id>/<sha256>.json, recording the pack's next
+//     generation (the same one when the bytes are already current): a
+//     temporary file in the same directory, fsync, rename, fsync of the
+//     directory (an import of bytes the store holds already rewrites that
+//     file's sidecar);
 //  5. write the new index to .tmp-index-*, fsync it, rename it over
 //     index.json and fsync the directory: the commit point;
 //  6. delete the pack file no entry refers to any more (the version two
@@ -88,19 +100,30 @@
 // files agree, and no entry can point at half a pack. [OpenDir] deletes what
 // an interrupted change leaves behind: temporary files, pack files the index
 // does not refer to, and their sidecars; a sidecar rewritten in step 4 of an
-// import that did not commit is rewritten from the index. An error (rather
+// import (or a rollback) that did not commit is rewritten from the index,
+// and if its generation is then above the current file's, the current
+// file's sidecar is rewritten with a higher one: generations never go down,
+// and a rebuild after any crash point finds the index that was committed.
+// An error (rather
 // than a crash) at any step before the commit undoes steps 1 to 4, so the
 // store is exactly as it was, on disk and in memory. If the index was
 // renamed into place but its directory could not be synced, the old index is
 // put back; if even that fails, the Dir refuses further use until it is
-// reopened. Remove and Rollback commit the same way (step 5); Remove then
-// deletes the pack's files and their sidecars, Rollback keeps both files'
-// sidecars as they are (each describes its own file).
+// reopened. Remove commits the same way (step 5), then deletes the pack's
+// files and their sidecars. Rollback first rewrites the sidecar of the file
+// it restores, recording the pack's next generation, as in step 4 (with the
+// same undo on error), then commits as in step 5; the other file's sidecar
+// stays as it is (each describes its own file).
 //
 // [Dir.WriteMeta] replaces a record atomically (temporary file, fsync,
 // rename, fsync of the directory). [Dir.AppendMeta] opens the record with
 // O_APPEND, writes and fsyncs: a crash may leave the last append incomplete,
-// never an earlier one. Record names follow [CheckMetaName].
+// never an earlier one. An append that fails (rather than crashes) after
+// some of its bytes may have reached the record cuts the record back to its
+// former length (or deletes the record it created), so an error means
+// nothing was appended; if even that fails the error wraps
+// [ErrPartialAppend], and the record may end with part of the data. Record
+// names follow [CheckMetaName].
 //
 // # Locking and a second process
 //
@@ -123,9 +146,14 @@
 // When index.json is missing, or cannot be decoded, or holds impossible
 // entries, OpenDir rebuilds it from the pack files, reading only their
 // manifests ([mpsync.dev/mpsync/pack.ReadManifest]) and sidecars, and
-// checking each file's hash against its name. For each id the highest
-// version becomes current and the next one previous (so a rolled-back pack
-// comes back at its higher version, each version with its own provenance).
+// checking each file's hash against its name. For each id the file whose
+// sidecar records the highest generation becomes current and the next one
+// previous, so a rolled-back pack, or a lower version an operator imported,
+// stays current. When a file of the id has no usable sidecar or its sidecar
+// no generation (a store written before generations existed), nothing says
+// which file is current: the highest version becomes current, the newest
+// file (modification time) on a tie, and a rolled-back pack comes back at
+// its higher version, each version with its own provenance.
 // Each kept file takes its provenance (owner, workspace id, rule, solution)
 // and import time from its sidecar, which must name the same id, hash, size
 // and version as the file; workspace packs stay workspace packs, custom packs

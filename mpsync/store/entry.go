@@ -98,4 +98,9 @@ var (
 	// ErrInvalidName is wrapped when a meta record name is empty, too long,
 	// starts with a dot or holds characters outside A-Z a-z 0-9 . _ -.
 	ErrInvalidName = errors.New("invalid meta record name")
+	// ErrPartialAppend is wrapped when [Dir.AppendMeta] failed after data
+	// may have reached the record and the record could not be put back as
+	// it was: it may end with part or all of the data. Any other AppendMeta
+	// error leaves the record as it was.
+	ErrPartialAppend = errors.New("meta record may hold part of the failed append")
 )

@@ -15,9 +15,13 @@ func SetFailpoint(d *Dir, f func(step string) error) { d.failpoint = f }
 var (
 	ImportSteps   = []string{fpWrite, fpSync, fpRename, fpSidecar, fpIndexWrite, fpIndexRename, fpCommit, fpGC}
 	RemoveSteps   = []string{fpIndexWrite, fpIndexRename, fpCommit, fpGC}
-	RollbackSteps = []string{fpIndexWrite, fpIndexRename, fpCommit}
+	RollbackSteps = []string{fpSidecar, fpIndexWrite, fpIndexRename, fpCommit}
 	CommittedFrom = fpIndexRename
 	// DurableFrom is the first step an ordinary (non-crash) failure cannot
 	// undo any more: the index is synced.
 	DurableFrom = fpCommit
+	// AppendWriteStep and AppendUndoStep are AppendMeta's steps: after the
+	// write, and undoing a failed append.
+	AppendWriteStep = fpAppendWrite
+	AppendUndoStep  = fpAppendUndo
 )
