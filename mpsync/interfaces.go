@@ -44,7 +44,8 @@ type Store interface {
 	WriteMeta(ctx context.Context, name string, data []byte) error
 	// AppendMeta appends data to the metadata record with the given name,
 	// creating it if needed. A crash may leave the last append incomplete,
-	// never an earlier one.
+	// never an earlier one; an error means nothing was appended, unless it
+	// wraps store.ErrPartialAppend.
 	AppendMeta(ctx context.Context, name string, data []byte) error
 }
 
