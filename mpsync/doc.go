@@ -65,8 +65,21 @@
 // effective schedules: on a first start both run at once, base packs first;
 // after that each runs every Frequency ([rules.Schedule] adds alignment and
 // jitter). A disabled rule does not run; when an override pack changes on
-// disk, the schedule follows without a restart. Runs never overlap;
-// [Engine.Stop] waits for an in-flight run and leaves no goroutine behind.
+// disk, the schedule follows without a restart. A change the approver defers
+// until a window opens wakes its rule at that moment, so a 12-hour rule does
+// not miss a 4-hour window. Runs never overlap; [Engine.Stop] waits for an
+// in-flight run and leaves no goroutine behind.
+//
+// # Several management servers
+//
+// A management group has several management servers; one runs the rules at
+// a time and another takes over when it is down (seed). Engines on those
+// servers share a [Lease] (Options.Lease and Options.Holder): before each
+// scheduled run, and before each change it applies, an engine renews the
+// lease; a standby engine looks again every minute and takes over once the
+// holder's lease expires. [MemoryLease] serves engines in one process; the
+// PostgreSQL lease and ledger in [mpsync.dev/mpsync/pgledger] serve several
+// machines and several groups.
 //
 // Time comes from Options.Clock. A harness or a staging pipeline passes a
 // [mpsync.dev/mpsync/mpsynctest.ManualClock] and steps through the schedule
