@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -139,6 +140,15 @@ func (s Span) coverEnd(t time.Time) time.Time {
 type Window struct {
 	allow []Span
 	deny  []Span
+
+	// memo keeps the last NextOpen answer: the engine asks once per change
+	// of a run with the same clock reading, and a search through dense deny
+	// spans can take a while.
+	memo struct {
+		sync.Mutex
+		now, next time.Time
+		ok        bool
+	}
 }
 
 // NewWindow returns a window approver. With no allow spans every moment
@@ -233,6 +243,17 @@ func (w *Window) nextAllowStart(t time.Time) time.Time {
 // whichever comes first and is not denied. It returns the zero time when no
 // such moment lies within [SearchHorizon]. The result is in now's location.
 func (w *Window) NextOpen(now time.Time) time.Time {
+	w.memo.Lock()
+	defer w.memo.Unlock()
+	if w.memo.ok && w.memo.now.Equal(now) {
+		return w.memo.next.In(now.Location())
+	}
+	next := w.nextOpen(now)
+	w.memo.now, w.memo.next, w.memo.ok = now, next, true
+	return next
+}
+
+func (w *Window) nextOpen(now time.Time) time.Time {
 	limit := now.Add(SearchHorizon)
 	t := now
 	for range maxSearchSteps {
