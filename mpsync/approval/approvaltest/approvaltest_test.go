@@ -1,0 +1,70 @@
+package approvaltest_test
+
+import (
+	"testing"
+	"time"
+
+	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/approval"
+	"mpsync.dev/mpsync/approval/approvaltest"
+	"mpsync.dev/mpsync/ledger"
+	"mpsync.dev/mpsync/store"
+)
+
+func TestBuiltInApprovers(t *testing.T) {
+	must := func(a mpsync.Approver, err error) func(*testing.T) mpsync.Approver {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(*testing.T) mpsync.Approver { return a }
+	}
+	win, err := approval.ParseWindow("0 2 * * SAT", 4*time.Hour, "Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := approval.NewPolicy(approval.PolicyRule{Pattern: "Microsoft.IntelligencePacks.*", Constraint: "~7.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, newApprover := range map[string]func(*testing.T) mpsync.Approver{
+		"auto":   func(*testing.T) mpsync.Approver { return approval.Auto() },
+		"freeze": func(*testing.T) mpsync.Approver { return approval.Freeze("change freeze") },
+		"window": func(*testing.T) mpsync.Approver { return win },
+		"manual": func(*testing.T) mpsync.Approver { return approval.NewManual(store.NewMemory()) },
+		"promotion": func(*testing.T) mpsync.Approver {
+			p, err := approval.NewPromotion(ledger.NewMemory(), "QA", 72*time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		},
+		"policy": func(*testing.T) mpsync.Approver { return pol },
+		"all":    must(approval.All(win, approval.NewManual(store.NewMemory()))),
+		"any":    must(approval.Any(approval.Freeze("frozen"), approval.Auto())),
+	} {
+		t.Run(name, func(t *testing.T) { approvaltest.Run(t, newApprover) })
+	}
+}
+
+func TestCheck(t *testing.T) {
+	req := approvaltest.Request(approvaltest.Changes()[0])
+	for _, tt := range []struct {
+		name string
+		d    mpsync.Decision
+		ok   bool
+	}{
+		{"approve", mpsync.Decision{Verdict: mpsync.Approve}, true},
+		{"deny with a reason", mpsync.Decision{Verdict: mpsync.Deny, Reason: "frozen"}, true},
+		{"deny without a reason", mpsync.Decision{Verdict: mpsync.Deny}, false},
+		{"defer", mpsync.Decision{Verdict: mpsync.Defer}, true},
+		{"defer until later", mpsync.Decision{Verdict: mpsync.Defer, NotBefore: req.Now.Add(time.Hour)}, true},
+		{"defer until the past", mpsync.Decision{Verdict: mpsync.Defer, NotBefore: req.Now.Add(-time.Hour)}, false},
+		{"defer until now", mpsync.Decision{Verdict: mpsync.Defer, NotBefore: req.Now}, false},
+		{"unknown verdict", mpsync.Decision{Verdict: "maybe"}, false},
+		{"empty verdict", mpsync.Decision{}, false},
+	} {
+		if err := approvaltest.Check(tt.d, req); (err == nil) != tt.ok {
+			t.Errorf("%s: Check = %v, want ok=%t", tt.name, err, tt.ok)
+		}
+	}
+}
