@@ -15,8 +15,8 @@ import (
 
 type nthStore struct {
 	mpsync.Store
-	n, fail int64
-	c       atomic.Int64
+	fail int64
+	c    atomic.Int64
 }
 
 func (s *nthStore) hit() error {

@@ -126,16 +126,6 @@ func (d *Dir) sidecarFile(id, sum string) string {
 	return filepath.Join(d.path, packsName, id, sum+sidecarExt)
 }
 
-// writeSidecar replaces the sidecar of s's pack file durably: temporary file
-// in the same directory, fsync, rename, fsync of the directory.
-func (d *Dir) writeSidecar(s sidecar) error {
-	data, err := s.encode()
-	if err != nil {
-		return err
-	}
-	return replaceFile(filepath.Join(d.packsDir(), s.ID), s.SHA256+sidecarExt, data)
-}
-
 // parsePackFileName splits a file name of a pack directory: a pack file
 // <sha256>.xml (sidecar false) or its sidecar <sha256>.json (sidecar true).
 func parsePackFileName(name string) (sum string, isSidecar, ok bool) {

@@ -18,7 +18,6 @@ import (
 
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/mpsynctest"
-	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/workspace"
 )
 
@@ -119,8 +118,6 @@ func packByID(t testing.TB, cat *catalog.Catalog, id string) catalog.Pack {
 	require.True(t, ok, "pack %s in catalog", id)
 	return p
 }
-
-func mustVersion(s string) pack.Version { return pack.MustParseVersion(s) }
 
 // noSecrets fails when text holds any of the secrets.
 func noSecrets(t testing.TB, text string, secrets ...string) {
