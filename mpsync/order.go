@@ -65,9 +65,7 @@ func blockCycles(in planInput, changes []Change) (blocked bool) {
 		loop := strings.Join(cyc.Cycle, " -> ")
 		for _, id := range cyc.Cycle {
 			if i, ok := byPack[id]; ok && changes[i].isTarget() {
-				changes[i].Action = ActionBlocked
-				changes[i].Reason = fmt.Sprintf("packs reference each other in a loop (%s); none can be imported first", loop)
-				changes[i] = withID(changes[i])
+				block(&changes[i], fmt.Sprintf("packs reference each other in a loop (%s); none can be imported first", loop))
 			}
 		}
 	}

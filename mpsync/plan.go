@@ -240,34 +240,26 @@ func short(sha string) string {
 	return sha
 }
 
-// resolve is the second half of the diff: it checks every import's and
+// resolver is the second half of the diff: it checks every import's and
 // upgrade's references against what the store will hold, blocks what cannot
 // be satisfied (and what depends on it), blocks removals that would break a
 // pack that stays, and orders the result.
+type resolver struct {
+	in      planInput
+	changes []Change
+	byPack  map[string]int         // index into changes
+	entries map[string]store.Entry // the store before the plan
+}
+
 func resolve(in planInput, changes []Change) []Change {
-	byPack := map[string]int{}
+	r := &resolver{in: in, changes: changes, byPack: map[string]int{}, entries: map[string]store.Entry{}}
 	for i, c := range changes {
-		byPack[c.Pack] = i
+		r.byPack[c.Pack] = i
 	}
-	entries := map[string]store.Entry{}
 	for _, e := range in.entries {
-		entries[e.ID] = e
+		r.entries[e.ID] = e
 	}
-	for i, c := range changes {
-		if !c.isTarget() {
-			continue
-		}
-		if mr, ok := in.manifests[c.SHA256]; !ok || mr.err != nil {
-			err := fmt.Errorf("manifest not read")
-			if ok {
-				err = mr.err
-			}
-			changes[i].Action = ActionBlocked
-			changes[i].Error = err.Error()
-			changes[i].Reason = "cannot read the pack from the workspace: " + err.Error()
-			changes[i] = withID(changes[i])
-		}
-	}
+	r.blockUnreadable()
 	// Block imports whose references nothing satisfies and packs in
 	// reference loops, until neither blocks anything more: blocking one
 	// pack can leave another without its reference.
@@ -277,9 +269,8 @@ func resolve(in planInput, changes []Change) []Change {
 			if !c.isTarget() {
 				continue
 			}
-			if reason, blocked := unsatisfied(in, changes, byPack, entries, in.manifests[c.SHA256].manifest); blocked {
-				changes[i].Action, changes[i].Reason = ActionBlocked, reason
-				changes[i] = withID(changes[i])
+			if reason, unmet := r.unsatisfied(in.manifests[c.SHA256].manifest); unmet {
+				block(&changes[i], reason)
 				again = true
 			}
 		}
@@ -291,32 +282,54 @@ func resolve(in planInput, changes []Change) []Change {
 			if c.Action != ActionRemove {
 				continue
 			}
-			if user := stayingUser(in, changes, byPack, entries, c.Pack); user != "" {
-				changes[i].Action = ActionBlocked
-				changes[i].Reason = fmt.Sprintf("%s; not removed: %s references it and stays", c.Reason, user)
-				changes[i] = withID(changes[i])
+			if user := r.stayingUser(c.Pack); user != "" {
+				block(&changes[i], fmt.Sprintf("%s; not removed: %s references it and stays", c.Reason, user))
 				again = true
 			}
 		}
 	}
-	return order(in, changes)
+	return r.order()
+}
+
+// block turns c into a blocked change with the reason, under a new id.
+func block(c *Change, reason string) {
+	c.Action, c.Reason = ActionBlocked, reason
+	*c = withID(*c)
+}
+
+// blockUnreadable blocks imports and upgrades whose pack could not be
+// downloaded or read, keeping the error.
+func (r *resolver) blockUnreadable() {
+	for i, c := range r.changes {
+		if !c.isTarget() {
+			continue
+		}
+		if mr, ok := r.in.manifests[c.SHA256]; !ok || mr.err != nil {
+			err := fmt.Errorf("manifest not read")
+			if ok {
+				err = mr.err
+			}
+			r.changes[i].Error = err.Error()
+			block(&r.changes[i], "cannot read the pack from the workspace: "+err.Error())
+		}
+	}
 }
 
 func (c Change) isTarget() bool { return c.Action == ActionImport || c.Action == ActionUpgrade }
 
 // unsatisfied checks one manifest's references against the state the plan
 // leads to: plan targets, packs that stay, and the platform inventory.
-func unsatisfied(in planInput, changes []Change, byPack map[string]int, entries map[string]store.Entry, m pack.Manifest) (string, bool) {
+func (r *resolver) unsatisfied(m pack.Manifest) (string, bool) {
 	for _, ref := range m.References {
-		have, ok := availableAfter(in, changes, byPack, entries, ref.ID)
+		have, ok := r.availableAfter(ref.ID)
 		if ok && !have.Less(ref.Version) {
 			continue
 		}
-		if i, inPlan := byPack[ref.ID]; inPlan && changes[i].Action == ActionBlocked && changes[i].To.Compare(ref.Version) >= 0 {
-			return fmt.Sprintf("waits for %s %s, which is blocked", ref.ID, changes[i].To), true
+		if i, inPlan := r.byPack[ref.ID]; inPlan && r.changes[i].Action == ActionBlocked && r.changes[i].To.Compare(ref.Version) >= 0 {
+			return fmt.Sprintf("waits for %s %s, which is blocked", ref.ID, r.changes[i].To), true
 		}
-		if p, listed := catalogPack(in.catalog, ref.ID); listed && p.Channel == catalog.ChannelBase &&
-			!slices.Contains(in.rules, rules.MPUpdate) && !p.Version.Less(ref.Version) {
+		if p, listed := catalogPack(r.in.catalog, ref.ID); listed && p.Channel == catalog.ChannelBase &&
+			!slices.Contains(r.in.rules, rules.MPUpdate) && !p.Version.Less(ref.Version) {
 			return fmt.Sprintf("waits for MPUpdate to import base pack %s %s", ref.ID, p.Version), true
 		}
 		if ok {
@@ -330,9 +343,9 @@ func unsatisfied(in planInput, changes []Change, byPack map[string]int, entries 
 // availableAfter returns the version of id the management group will hold
 // after the plan: a plan target, an entry that is not being removed, or a
 // platform pack.
-func availableAfter(in planInput, changes []Change, byPack map[string]int, entries map[string]store.Entry, id string) (pack.Version, bool) {
-	if i, ok := byPack[id]; ok {
-		c := changes[i]
+func (r *resolver) availableAfter(id string) (pack.Version, bool) {
+	if i, ok := r.byPack[id]; ok {
+		c := r.changes[i]
 		switch c.Action {
 		case ActionImport, ActionUpgrade:
 			return c.To, true
@@ -340,29 +353,29 @@ func availableAfter(in planInput, changes []Change, byPack map[string]int, entri
 			return pack.Version{}, false
 		}
 	}
-	if e, ok := entries[id]; ok {
+	if e, ok := r.entries[id]; ok {
 		return e.Version, true
 	}
-	v, ok := in.platform[id]
+	v, ok := r.in.platform[id]
 	return v, ok
 }
 
 // stayingUser returns a pack that references id and stays after the plan.
-func stayingUser(in planInput, changes []Change, byPack map[string]int, entries map[string]store.Entry, id string) string {
+func (r *resolver) stayingUser(id string) string {
 	var users []string
-	for _, e := range in.entries {
-		if i, ok := byPack[e.ID]; ok && (changes[i].Action == ActionRemove || changes[i].isTarget()) {
+	for _, e := range r.in.entries {
+		if i, ok := r.byPack[e.ID]; ok && (r.changes[i].Action == ActionRemove || r.changes[i].isTarget()) {
 			continue // removed, or replaced by a target checked below
 		}
 		if _, refs := e.Manifest().Reference(id); refs {
 			users = append(users, e.ID)
 		}
 	}
-	for _, c := range changes {
+	for _, c := range r.changes {
 		if !c.isTarget() {
 			continue
 		}
-		if _, refs := in.manifests[c.SHA256].manifest.Reference(id); refs {
+		if _, refs := r.in.manifests[c.SHA256].manifest.Reference(id); refs {
 			users = append(users, c.Pack)
 		}
 	}
@@ -382,9 +395,10 @@ func catalogPack(c *catalog.Catalog, id string) (catalog.Pack, bool) {
 
 // order returns imports and upgrades with references first, then removals
 // with dependents first, then blocked and kept changes by pack id.
-func order(in planInput, changes []Change) []Change {
+func (r *resolver) order() []Change {
+	in := r.in
 	var targets, removals, rest []Change
-	for _, c := range changes {
+	for _, c := range r.changes {
 		switch {
 		case c.isTarget():
 			targets = append(targets, c)
@@ -401,12 +415,8 @@ func order(in planInput, changes []Change) []Change {
 		targetManifests = append(targetManifests, m)
 	}
 	removalManifests := make([]pack.Manifest, 0, len(removals))
-	entries := map[string]store.Entry{}
-	for _, e := range in.entries {
-		entries[e.ID] = e
-	}
 	for _, c := range removals {
-		removalManifests = append(removalManifests, entries[c.Pack].Manifest())
+		removalManifests = append(removalManifests, r.entries[c.Pack].Manifest())
 	}
 	targets = sortBy(targets, baseFirst(targets, importOrder(targetManifests), in))
 	removals = sortBy(removals, removalOrder(removalManifests))

@@ -1,0 +1,236 @@
+package mpsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"mpsync.dev/mpsync/catalog"
+	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/store"
+	"mpsync.dev/rules"
+)
+
+// apply asks the approver about each actionable change and applies what is
+// approved, in plan order. A change whose dependency did not apply is
+// skipped.
+func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
+	outcomes := make([]Outcome, 0, len(p.Changes))
+	for _, c := range p.Changes {
+		o := e.applyOne(ctx, run, p, c)
+		run.results[c.Pack] = o.Result
+		outcomes = append(outcomes, o)
+		if c.Action == ActionKeep || c.Action == ActionBlocked && o.Result != ResultFailed ||
+			!e.noteChanged("result", c.ID, string(o.Result)) {
+			// Nothing was asked or done, or the same result as last run: a
+			// change pending for a week must not bury the ledger's real
+			// entries under 2,016 copies.
+			continue
+		}
+		e.record(ctx, Record{Kind: RecordResult, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action,
+			Pack: c.Pack, Version: target(c), SHA256: c.SHA256, Result: string(o.Result), By: "engine",
+			Reason: c.Reason, Error: errString(o.Err)})
+	}
+	return outcomes
+}
+
+func target(c Change) pack.Version {
+	if c.Action == ActionRemove {
+		return c.From
+	}
+	return c.To
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change) Outcome {
+	o := Outcome{Change: c}
+	switch c.Action {
+	case ActionKeep:
+		o.Result = ResultSkipped
+		return o
+	case ActionBlocked:
+		if c.Error != "" {
+			// The pack could not be downloaded or read: a failure the
+			// operator must see, not a policy decision.
+			o.Result = ResultFailed
+			o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "download", Err: errors.New(c.Error)}
+			e.emit(Event{Kind: EventChangeFailed, Rule: c.Rule, Change: &c, Err: o.Err})
+			return o
+		}
+		o.Result = ResultSkipped
+		o.Err = errors.New(c.Reason)
+		e.emit(Event{Kind: EventChangeBlocked, Rule: c.Rule, Change: &c, Message: c.Reason})
+		return o
+	}
+	if dep := e.unmetDependency(ctx, run, p, c); dep != "" {
+		o.Result = ResultSkipped
+		o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "dependency", Err: errors.New(dep)}
+		return o
+	}
+	d, err := e.decide(ctx, run, c)
+	o.Decision = &d
+	if err != nil {
+		o.Result, o.Err = ResultFailed, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: err}
+		e.emit(Event{Kind: EventChangeFailed, Rule: c.Rule, Change: &c, Err: o.Err})
+		return o
+	}
+	switch d.Verdict {
+	case Deny:
+		o.Result, o.Err = ResultDenied, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: fmt.Errorf("%w: denied by %s: %s", ErrNotApproved, d.By, d.Reason)}
+		e.emit(Event{Kind: EventChangeDenied, Rule: c.Rule, Change: &c, Message: d.Reason})
+		return o
+	case Defer:
+		o.Result, o.Err = ResultPending, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: fmt.Errorf("%w: pending (%s): %s", ErrNotApproved, d.By, d.Reason)}
+		e.emit(Event{Kind: EventApprovalNeeded, Rule: c.Rule, Change: &c, Message: d.Reason})
+		return o
+	}
+	if run.leased {
+		// Renew the lease before touching the store; a run that outlived
+		// its lease stops changing the store, since another server may run.
+		if ok, err := e.holdsLease(ctx); err != nil || !ok {
+			o.Result = ResultSkipped
+			o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "lease", Err: fmt.Errorf("lease of %s lost (%v); another server runs the rules", e.holder, err)}
+			return o
+		}
+	}
+	if err := e.applyChange(ctx, run, c); err != nil {
+		o.Result, o.Err = ResultFailed, err
+		e.emit(Event{Kind: EventChangeFailed, Rule: c.Rule, Change: &c, Err: err})
+		return o
+	}
+	o.Result = ResultApplied
+	e.emit(Event{Kind: EventChangeApplied, Rule: c.Rule, Change: &c})
+	return o
+}
+
+// unmetDependency names what c needs that this run did not bring about.
+// An import or upgrade needs every pack of the plan it references to be
+// applied, or to be in the store at the referenced version already. A
+// removal needs no pack that stays in the store to reference it: this is
+// checked against the store as it is now, so an upgrade that would have
+// dropped the reference but was denied keeps the pack.
+func (e *Engine) unmetDependency(ctx context.Context, run *runState, p *Plan, c Change) string {
+	if c.Action == ActionRemove {
+		entries, err := e.store.List(ctx)
+		if err != nil {
+			return "cannot list the store to check dependents: " + err.Error()
+		}
+		if user := referrer(entries, c.Pack); user != "" {
+			return fmt.Sprintf("%s still references it", user)
+		}
+		return ""
+	}
+	e.mu.Lock()
+	m := e.manifests[c.SHA256]
+	e.mu.Unlock()
+	for _, ref := range m.References {
+		i := slices.IndexFunc(p.Changes, func(o Change) bool { return o.Pack == ref.ID })
+		if i < 0 {
+			continue // satisfied by the store or the platform, as planned
+		}
+		other := p.Changes[i]
+		if other.isTarget() {
+			if res := run.results[other.Pack]; res != ResultApplied {
+				return fmt.Sprintf("waits for %s %s (%s)", other.Pack, other.To, resultText(res))
+			}
+			continue
+		}
+		if en, err := e.store.Get(ctx, ref.ID); err != nil || en.Version.Less(ref.Version) {
+			return fmt.Sprintf("waits for %s %s, which is not imported", ref.ID, ref.Version)
+		}
+	}
+	return ""
+}
+
+func resultText(r Result) string {
+	if r == "" {
+		return "not applied"
+	}
+	return string(r)
+}
+
+func (e *Engine) decide(ctx context.Context, run *runState, c Change) (Decision, error) {
+	d, err := e.approver.Decide(ctx, ApprovalRequest{Change: c, Group: e.group.Name, WorkspaceID: run.ws.ID(), Now: e.clock.Now()})
+	if err != nil {
+		return d, err
+	}
+	switch d.Verdict {
+	case Approve, Deny, Defer:
+	default:
+		return d, fmt.Errorf("approver returned verdict %q (want approve, deny or defer)", d.Verdict)
+	}
+	if e.noteChanged("decision", c.ID, string(d.Verdict)+"\x00"+d.By+"\x00"+d.Reason) {
+		e.record(ctx, Record{Kind: RecordDecision, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action, Pack: c.Pack,
+			Version: target(c), SHA256: c.SHA256, Verdict: d.Verdict, By: d.By, Reason: d.Reason})
+	}
+	return d, nil
+}
+
+func (e *Engine) applyChange(ctx context.Context, run *runState, c Change) error {
+	if c.Action == ActionRemove {
+		if err := e.store.Remove(ctx, c.Pack); err != nil {
+			return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "remove", Err: err}
+		}
+		return nil
+	}
+	rc := run.take(c.SHA256)
+	if rc == nil {
+		// Not kept from planning (a cached manifest, or a reader that cannot
+		// seek): fetch it now; the store checks identity, size and hash.
+		var err error
+		if rc, err = run.ws.Fetch(ctx, catalogEntry(c)); err != nil {
+			return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "download", Err: err}
+		}
+	}
+	defer rc.Close()
+	req := store.ImportRequest{
+		ID: c.Pack, Version: c.To, SHA256: c.SHA256, Size: c.Size, Time: e.clock.Now(),
+		Provenance: store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: run.ws.ID(), Rule: string(c.Rule), Solution: c.Solution},
+	}
+	if _, err := e.store.Import(ctx, req, rc); err != nil {
+		return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "import", Err: err}
+	}
+	return nil
+}
+
+func catalogEntry(c Change) catalog.Pack {
+	ch := rules.Rule(c.Rule).Channel()
+	return catalog.Pack{ID: c.Pack, Version: c.To, Channel: ch, Solution: c.Solution, SHA256: c.SHA256, Size: c.Size, Href: c.Href}
+}
+
+// record appends to the ledger, logging (not failing the run) when the
+// ledger cannot be written: the store change already happened.
+func (e *Engine) record(ctx context.Context, r Record) {
+	if r.Time.IsZero() {
+		r.Time = e.clock.Now()
+	}
+	r.Group = e.group.Name
+	if ws := e.workspace(); r.WorkspaceID == "" && ws != nil {
+		r.WorkspaceID = ws.ID()
+	}
+	if err := e.ledger.Append(ctx, r); err != nil {
+		e.log.Error("ledger append failed", "kind", r.Kind, "pack", r.Pack, "err", err)
+	}
+}
+
+// noteChanged reports whether value differs from the last value this
+// engine noted for kind and change id, and notes it: decisions and results
+// are recorded when they first happen and when they change, not on every
+// run that asks again.
+func (e *Engine) noteChanged(kind, changeID, value string) bool {
+	key := kind + "\x00" + changeID
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.noted[key] == value {
+		return false
+	}
+	e.noted[key] = value
+	return true
+}
