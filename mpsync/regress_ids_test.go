@@ -23,10 +23,18 @@ func TestRegressionRacePlanSwitch(t *testing.T) {
 	_, err := e.Sync(ctx)
 	require.NoError(t, err)
 	var wg sync.WaitGroup
+	var switchErr, planErr error
+	var plan *mpsync.Plan
 	wg.Add(2)
-	go func() { defer wg.Done(); _, _ = e.SwitchWorkspace(ctx, ws2) }()
-	go func() { defer wg.Done(); _, _ = e.Plan(ctx) }()
+	go func() { defer wg.Done(); _, switchErr = e.SwitchWorkspace(ctx, ws2) }()
+	go func() { defer wg.Done(); plan, planErr = e.Plan(ctx) }()
 	wg.Wait()
+	require.NoError(t, switchErr)
+	require.NoError(t, planErr)
+	require.Contains(t, []string{"ws1", "ws2"}, plan.WorkspaceID, "a plan comes from one workspace, whole")
+	conn, err := e.Connection(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "ws2", conn.WorkspaceID)
 }
 
 // Regression: a removal's id did not depend on the version removed, so an
