@@ -5,11 +5,15 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/store"
 )
 
+// Sync, Plan, Status, Validate, Start and Stop called together from many
+// goroutines (checked by the race detector) leave a working engine.
 func TestRegressionRaceAll(t *testing.T) {
 	ctx := context.Background()
 	ws := newFakeWS("ws1")
@@ -29,5 +33,13 @@ func TestRegressionRaceAll(t *testing.T) {
 		go func() { defer wg.Done(); e.Stop() }()
 	}
 	wg.Wait()
+	e.Stop()
+	rep, err := e.Sync(ctx)
+	require.NoError(t, err)
+	require.Empty(t, rep.Failed())
+	st, err := e.Status(ctx)
+	require.NoError(t, err)
+	require.Len(t, st.Packs, 2, "both packs imported once everything settled")
+	require.NoError(t, e.Start(ctx), "the scheduler can start again after all the Stops")
 	e.Stop()
 }
