@@ -181,37 +181,26 @@ func rollbackA(t *testing.T, d *store.Dir) {
 	require.NoError(t, err)
 }
 
+// importOf returns a change that imports pack id at version with the given
+// provenance (the zero value keeps storetest.Request's) at tBase+at.
+func importOf(id, version string, prov store.Provenance, at time.Duration) func(*store.Dir) error {
+	return func(d *store.Dir) error {
+		data := storetest.Pack(id, version)
+		r := storetest.Request(id, version, data)
+		if prov != (store.Provenance{}) {
+			r.Provenance = prov
+		}
+		r.Time = tBase.Add(at)
+		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
+		return err
+	}
+}
+
 var changes = []change{
-	{"import new pack", store.ImportSteps, nil, func(d *store.Dir) error {
-		data := storetest.Pack("Contoso.Crash.C", "3.0.0.0")
-		r := storetest.Request("Contoso.Crash.C", "3.0.0.0", data)
-		r.Time = tBase.Add(2 * time.Hour)
-		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
-		return err
-	}},
-	{"import replacing a pack", store.ImportSteps, nil, func(d *store.Dir) error {
-		data := storetest.Pack(idA, "1.2.0.0")
-		r := storetest.Request(idA, "1.2.0.0", data)
-		r.Time = tBase.Add(2 * time.Hour)
-		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
-		return err
-	}},
-	{"re-import the current bytes with other provenance", store.ImportSteps, nil, func(d *store.Dir) error {
-		data := storetest.Pack(idA, "1.1.0.0")
-		r := storetest.Request(idA, "1.1.0.0", data)
-		r.Provenance = store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: "other-workspace", Rule: "Contoso.Rule", Solution: "Security"}
-		r.Time = tBase.Add(3 * time.Hour)
-		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
-		return err
-	}},
-	{"re-import the previous bytes", store.ImportSteps, nil, func(d *store.Dir) error {
-		data := storetest.Pack(idA, "1.0.0.0")
-		r := storetest.Request(idA, "1.0.0.0", data)
-		r.Provenance = store.Provenance{Owner: store.OwnerCustom}
-		r.Time = tBase.Add(4 * time.Hour)
-		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
-		return err
-	}},
+	{"import new pack", store.ImportSteps, nil, importOf("Contoso.Crash.C", "3.0.0.0", store.Provenance{}, 2*time.Hour)},
+	{"import replacing a pack", store.ImportSteps, nil, importOf(idA, "1.2.0.0", store.Provenance{}, 2*time.Hour)},
+	{"re-import the current bytes with other provenance", store.ImportSteps, nil, importOf(idA, "1.1.0.0", store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: "other-workspace", Rule: "Contoso.Rule", Solution: "Security"}, 3*time.Hour)},
+	{"re-import the previous bytes", store.ImportSteps, nil, importOf(idA, "1.0.0.0", store.Provenance{Owner: store.OwnerCustom}, 4*time.Hour)},
 	{"remove", store.RemoveSteps, nil, func(d *store.Dir) error { return d.Remove(context.Background(), idA) }},
 	{"rollback", store.RollbackSteps, nil, func(d *store.Dir) error {
 		_, err := d.Rollback(context.Background(), idA)
@@ -221,28 +210,9 @@ var changes = []change{
 		_, err := d.Rollback(context.Background(), idA)
 		return err
 	}},
-	{"import a lower version by hand", store.ImportSteps, nil, func(d *store.Dir) error {
-		data := storetest.Pack(idA, "0.9.0.0")
-		r := storetest.Request(idA, "0.9.0.0", data)
-		r.Provenance = store.Provenance{Owner: store.OwnerCustom, Rule: "operator"}
-		r.Time = tBase.Add(5 * time.Hour)
-		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
-		return err
-	}},
-	{"import over a rolled-back pack", store.ImportSteps, rollbackA, func(d *store.Dir) error {
-		data := storetest.Pack(idA, "1.2.0.0")
-		r := storetest.Request(idA, "1.2.0.0", data)
-		r.Time = tBase.Add(2 * time.Hour)
-		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
-		return err
-	}},
-	{"re-import the previous bytes of a rolled-back pack", store.ImportSteps, rollbackA, func(d *store.Dir) error {
-		data := storetest.Pack(idA, "1.1.0.0")
-		r := storetest.Request(idA, "1.1.0.0", data)
-		r.Time = tBase.Add(6 * time.Hour)
-		_, err := d.Import(context.Background(), r, bytes.NewReader(data))
-		return err
-	}},
+	{"import a lower version by hand", store.ImportSteps, nil, importOf(idA, "0.9.0.0", store.Provenance{Owner: store.OwnerCustom, Rule: "operator"}, 5*time.Hour)},
+	{"import over a rolled-back pack", store.ImportSteps, rollbackA, importOf(idA, "1.2.0.0", store.Provenance{}, 2*time.Hour)},
+	{"re-import the previous bytes of a rolled-back pack", store.ImportSteps, rollbackA, importOf(idA, "1.1.0.0", store.Provenance{}, 6*time.Hour)},
 }
 
 // prepare seeds d and runs c's prep.
