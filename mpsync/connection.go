@@ -2,12 +2,14 @@ package mpsync
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/store"
+	"mpsync.dev/rules"
 )
 
 // ConnectionState says whether a store is bound to a workspace.
@@ -22,10 +24,6 @@ const (
 	// Connect succeeds.
 	StateDisconnected ConnectionState = "disconnected"
 )
-
-// ConnectionRecordName is the store metadata record that holds the
-// [Connection].
-const ConnectionRecordName = "connection.json"
 
 // Connection is the binding of a management group to a workspace, as the
 // store records it.
@@ -163,27 +161,306 @@ func partsRemovalOrder(parts []Part) []Part {
 // Connection returns the store's connection record; a store that was never
 // connected reports StateNever.
 func (e *Engine) Connection(ctx context.Context) (Connection, error) {
-	b, err := e.store.ReadMeta(ctx, ConnectionRecordName)
-	if errors.Is(err, store.ErrNotFound) {
-		return Connection{State: StateNever}, nil
-	}
+	c, found, err := connectionRecord.read(ctx, e.store)
 	if err != nil {
-		return Connection{}, fmt.Errorf("read %s: %w", ConnectionRecordName, err)
+		return Connection{}, err
 	}
-	var c Connection
-	if err := json.Unmarshal(b, &c); err != nil {
-		return Connection{}, fmt.Errorf("read %s: %w", ConnectionRecordName, err)
+	if !found {
+		return Connection{State: StateNever}, nil
 	}
 	return c, nil
 }
 
 func (e *Engine) writeConnection(ctx context.Context, c Connection) error {
-	b, err := json.MarshalIndent(c, "", "  ")
+	return connectionRecord.write(ctx, e.store, c)
+}
+
+// Connect binds the store to the engine's workspace. It checks the group's
+// version against the connection requirement (when the version is known),
+// checks with one signed catalog request that the service accepts the key,
+// refuses when the store is bound to another workspace (use
+// [Engine.SwitchWorkspace]), and on a reconnect after [Engine.Disconnect]
+// checks that the Advisor resources pack for the group's language is
+// imported, in the platform inventory, or served by the catalog. It then
+// records the connection and its parts and runs MPUpdate once, through the
+// approver, so the base packs arrive. Connecting a connected store again
+// refreshes the record and runs MPUpdate.
+func (e *Engine) Connect(ctx context.Context) (*Report, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
+	if err := e.needWorkspace("connect"); err != nil {
+		return nil, err
+	}
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	conn, err := e.Connection(ctx)
 	if err != nil {
+		return nil, err
+	}
+	ws := e.workspace()
+	if conn.State == StateConnected && conn.WorkspaceID != ws.ID() {
+		return nil, fmt.Errorf("connect to workspace %s: %w %s (use SwitchWorkspace)", ws.ID(), ErrOtherWorkspace, conn.WorkspaceID)
+	}
+	if err := e.checkRequirement(); err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	res, err := freshCatalog(ctx, ws)
+	e.noteWorkspace(ctx, res, err)
+	if err != nil {
+		return nil, fmt.Errorf("connect to workspace %s: %w", ws.ID(), err)
+	}
+	if conn.State == StateDisconnected {
+		if err := e.checkResources(ctx, res); err != nil {
+			return nil, fmt.Errorf("reconnect to workspace %s: %w", ws.ID(), err)
+		}
+	}
+	if err := e.connect(ctx, ws.ID()); err != nil {
+		return nil, err
+	}
+	return e.syncLocked(ctx, []rules.Rule{rules.MPUpdate}, runOptions{force: true})
+}
+
+func (e *Engine) checkRequirement() error {
+	if e.group.Version.IsZero() {
+		return nil
+	}
+	return e.reqs.Check(e.group.Version, e.proxy.Configured())
+}
+
+// checkResources looks for the resources pack a reconnect needs.
+func (e *Engine) checkResources(ctx context.Context, res CatalogResult) error {
+	id := ResourcesPackID(e.group.Language)
+	if _, err := e.store.Get(ctx, id); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if err := e.store.WriteMeta(ctx, ConnectionRecordName, b); err != nil {
-		return fmt.Errorf("write %s: %w", ConnectionRecordName, err)
+	if _, ok := e.platform[id]; ok {
+		return nil
 	}
+	if res.Catalog != nil {
+		if _, ok := res.Catalog.Pack(id); ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s is not imported, not in the platform inventory and not served by the workspace; "+
+		"import %s.mpb (extracted to XML) from the group's latest update rollup, found in %s, then connect again",
+		ErrResourcesMissing, id, id, ResourcesFolder)
+}
+
+// connect writes the connected record.
+func (e *Engine) connect(ctx context.Context, workspaceID string) error {
+	now := e.clock.Now()
+	c := Connection{State: StateConnected, WorkspaceID: workspaceID, Group: e.group, ConnectedAt: now,
+		Parts: ConnectionParts(e.proxy), Proxy: e.proxy}
+	if err := e.writeConnection(ctx, c); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	e.record(ctx, Record{Kind: RecordConnection, WorkspaceID: workspaceID, Result: string(StateConnected), By: "engine"})
+	e.emit(Event{Kind: EventConnected, Message: "connected to workspace " + workspaceID})
 	return nil
+}
+
+// ensureConnected lets a run go ahead: a disconnected store refuses, and so
+// does one bound elsewhere. For a store that was never connected it checks
+// the requirement and reports that the run must connect it (first reports
+// true); the run binds the store only once the service has answered with a
+// fresh catalog, so a wrong workspace id or key binds nothing.
+func (e *Engine) ensureConnected(ctx context.Context) (first bool, err error) {
+	conn, err := e.Connection(ctx)
+	if err != nil {
+		return false, err
+	}
+	id := e.workspace().ID()
+	switch conn.State {
+	case StateDisconnected:
+		return false, &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt}
+	case StateConnected:
+		if conn.WorkspaceID != id {
+			return false, fmt.Errorf("run for workspace %s: %w %s (use SwitchWorkspace)", id, ErrOtherWorkspace, conn.WorkspaceID)
+		}
+		return false, nil
+	}
+	if err := e.checkRequirement(); err != nil {
+		return false, fmt.Errorf("first sync connects the store: %w", err)
+	}
+	return true, nil
+}
+
+// SwitchWorkspace moves a connected group to another workspace (a store that
+// was never connected is connected by Connect or Sync; a disconnected one by
+// Connect): Operations Manager
+// supports one workspace at a time (seed), so the store is rebound to ws and
+// both rules run at once. Packs the old workspace imported that the new one
+// does not want are planned for removal through the same approver; packs
+// both want stay. The engine uses ws from then on.
+func (e *Engine) SwitchWorkspace(ctx context.Context, ws Workspace) (*Report, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
+	if ws == nil {
+		return nil, errors.New("switch workspace: workspace is nil")
+	}
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	conn, err := e.connectedRecord(ctx, "switch workspace")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := freshCatalog(ctx, ws); err != nil {
+		return nil, fmt.Errorf("switch to workspace %s: %w", ws.ID(), err)
+	}
+	old := conn.WorkspaceID
+	if err := e.connect(ctx, ws.ID()); err != nil {
+		return nil, err
+	}
+	// Only now that the store is bound to it does the engine use ws.
+	e.mu.Lock()
+	e.ws = ws
+	e.mu.Unlock()
+	e.record(ctx, Record{Kind: RecordConnection, WorkspaceID: ws.ID(), Result: "switched", By: "engine",
+		Reason: fmt.Sprintf("switched from workspace %s", old)})
+	return e.syncLocked(ctx, rules.All(), runOptions{force: true})
+}
+
+// connectedRecord reads the connection record and refuses a disconnected
+// store for op.
+func (e *Engine) connectedRecord(ctx context.Context, op string) (Connection, error) {
+	conn, err := e.Connection(ctx)
+	if err != nil {
+		return conn, err
+	}
+	if conn.State == StateNever {
+		return conn, fmt.Errorf("%s: %w", op, ErrNeverConnected)
+	}
+	if conn.State == StateDisconnected {
+		return conn, fmt.Errorf("%s: %w", op, &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt})
+	}
+	return conn, nil
+}
+
+// freshCatalog fetches the catalog and treats a stale answer (the service
+// could not be reached) as an error: connecting needs the service itself.
+func freshCatalog(ctx context.Context, ws Workspace) (CatalogResult, error) {
+	res, err := ws.Catalog(ctx)
+	if err == nil && res.Stale {
+		err = fmt.Errorf("service could not be reached: %w", res.Err)
+	}
+	return res, err
+}
+
+func (e *Engine) workspace() Workspace {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ws
+}
+
+// DisconnectReport says what removing the integration did.
+type DisconnectReport struct {
+	WorkspaceID string `json:"workspaceId"`
+	// Removed are the packs removed, in the order they were removed.
+	Removed []store.Entry `json:"removed"`
+	// Kept are workspace packs that stay, with the reason.
+	Kept []KeptPack `json:"kept,omitempty"`
+	// PartsRemoved are the connection's parts, in the order removed.
+	PartsRemoved []Part `json:"partsRemoved,omitempty"`
+	// Failed are removals that failed; the store keeps those packs.
+	Failed []KeptPack `json:"failed,omitempty"`
+}
+
+// KeptPack is a pack Disconnect did not remove, and why.
+type KeptPack struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// Disconnect removes the integration (seed: "Remove Integration with OMS"):
+// every pack a workspace imported is removed in dependency order (dependents
+// first), except Microsoft.SystemCenter.Advisor and
+// Microsoft.SystemCenter.Advisor.Internal, which stay, and packs that a
+// custom pack still references; custom packs are never touched, whatever
+// their name. The connection's parts are removed (connector subscriptions,
+// then connectors, then the rest) and the store is marked disconnected:
+// rules refuse to run until Connect succeeds. Disconnect needs no workspace
+// and no approval: it is an operator's decision.
+func (e *Engine) Disconnect(ctx context.Context) (*DisconnectReport, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	conn, err := e.connectedRecord(ctx, "disconnect")
+	if err != nil {
+		return nil, err
+	}
+	entries, err := e.store.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("disconnect: list store: %w", err)
+	}
+	rep := &DisconnectReport{WorkspaceID: conn.WorkspaceID}
+	e.removeWorkspacePacks(ctx, entries, rep)
+	if len(rep.Failed) > 0 {
+		// Stay connected: the operator fixes the cause and disconnects
+		// again; a "disconnected" store still holding workspace packs
+		// would never be cleaned up.
+		return rep, fmt.Errorf("disconnect: %d pack(s) could not be removed, first %s: %s; the store stays connected",
+			len(rep.Failed), rep.Failed[0].ID, rep.Failed[0].Reason)
+	}
+	rep.PartsRemoved = partsRemovalOrder(conn.Parts)
+	now := e.clock.Now()
+	if ws := e.workspace(); conn.WorkspaceID == "" && ws != nil {
+		conn.WorkspaceID = ws.ID()
+		rep.WorkspaceID = conn.WorkspaceID
+	}
+	conn.State, conn.DisconnectedAt, conn.Parts = StateDisconnected, now, nil
+	if err := e.writeConnection(ctx, conn); err != nil {
+		return rep, fmt.Errorf("disconnect: %w", err)
+	}
+	e.record(ctx, Record{Kind: RecordConnection, WorkspaceID: conn.WorkspaceID, Result: string(StateDisconnected), By: "engine",
+		Reason: fmt.Sprintf("removed %d packs, kept %d", len(rep.Removed), len(rep.Kept))})
+	e.emit(Event{Kind: EventDisconnected, Message: "disconnected from workspace " + conn.WorkspaceID})
+	return rep, nil
+}
+
+// removeWorkspacePacks removes the workspace's packs, dependents first.
+func (e *Engine) removeWorkspacePacks(ctx context.Context, entries []store.Entry, rep *DisconnectReport) {
+	var doomed []pack.Manifest
+	byID := map[string]store.Entry{}
+	for _, en := range entries {
+		byID[en.ID] = en
+		if en.Owner != store.OwnerWorkspace {
+			continue
+		}
+		if isCorePack(en.ID) {
+			rep.Kept = append(rep.Kept, KeptPack{ID: en.ID, Reason: "stays imported after the integration is removed (seed)"})
+			continue
+		}
+		doomed = append(doomed, en.Manifest())
+	}
+	remaining := slices.Clone(entries)
+	for _, id := range removalOrder(doomed) {
+		if user := referrer(remaining, id); user != "" {
+			rep.Kept = append(rep.Kept, KeptPack{ID: id, Reason: user + " references it and stays"})
+			continue
+		}
+		if err := e.store.Remove(ctx, id); err != nil {
+			rep.Failed = append(rep.Failed, KeptPack{ID: id, Reason: err.Error()})
+			continue
+		}
+		rep.Removed = append(rep.Removed, byID[id])
+		remaining = slices.DeleteFunc(remaining, func(en store.Entry) bool { return en.ID == id })
+		e.record(ctx, Record{Kind: RecordResult, Action: ActionRemove, Pack: id, Version: byID[id].Version,
+			SHA256: byID[id].SHA256, Result: string(ResultApplied), By: "disconnect", Reason: "integration removed"})
+	}
+}
+
+// referrer returns a pack among entries that references id.
+func referrer(entries []store.Entry, id string) string {
+	for _, en := range entries {
+		if _, ok := en.Manifest().Reference(id); ok && en.ID != id {
+			return en.ID
+		}
+	}
+	return ""
 }

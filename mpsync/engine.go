@@ -197,20 +197,6 @@ func New(s Store, opts *Options) (*Engine, error) {
 // Group returns the management group the engine serves.
 func (e *Engine) Group() ManagementGroup { return e.group }
 
-// Close stops the scheduler if it runs, waiting for an in-flight run, and
-// makes further calls return [ErrClosed]. It does not close the store.
-func (e *Engine) Close() error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return nil
-	}
-	e.closed = true
-	e.mu.Unlock()
-	e.Stop()
-	return nil
-}
-
 func (e *Engine) checkOpen() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -55,3 +55,6 @@ type Event struct {
 	// Message adds words for people.
 	Message string
 }
+
+// sinceText formats a time for messages.
+func sinceText(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -7,6 +7,7 @@ import (
 
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/store"
+	"mpsync.dev/rules"
 )
 
 // Store holds the management packs imported into a management group, with
@@ -161,3 +162,43 @@ type sysTimer struct{ t *time.Timer }
 
 func (s sysTimer) C() <-chan time.Time { return s.t.C }
 func (s sysTimer) Stop() bool          { return s.t.Stop() }
+
+// Ledger records every decision and result, and answers the questions
+// promotion between groups asks ("was this exact pack imported in QA, and
+// when?"). Several management groups may share one ledger. Implementations
+// must be safe for concurrent use.
+type Ledger interface {
+	// Append records r.
+	Append(ctx context.Context, r Record) error
+	// Query returns the records q selects, oldest first.
+	Query(ctx context.Context, q LedgerQuery) ([]Record, error)
+}
+
+// Lease decides which of several processes may run the rules now. A
+// management group has several management servers; when the one running the
+// rules is down, another takes over (seed). Each engine names itself with
+// Options.Holder and, before every scheduled run, asks the lease to let it
+// hold the lease for a while longer; only the holder runs.
+//
+// With a directory store, one process at a time opens the store, so a
+// single process needs no Lease (Options.Lease nil). Engines on several
+// servers that share a database-backed store and ledger share a Lease, such
+// as the PostgreSQL one in [mpsync.dev/mpsync/pgledger].
+type Lease interface {
+	// Acquire makes holder the holder until ttl from now, if the lease is
+	// free, expired, or already held by holder, and reports whether holder
+	// holds it.
+	Acquire(ctx context.Context, holder string, ttl time.Duration) (bool, error)
+	// Release gives the lease up if holder holds it.
+	Release(ctx context.Context, holder string) error
+}
+
+// SettingsSource supplies each rule's effective settings ([rules.Settings]:
+// Enabled and Frequency, each with the override that set it). The engine
+// asks before every run and every scheduling decision, so a source whose
+// inputs change (an override pack edited on disk) is followed without a
+// restart; make Settings cheap when nothing changed. Implementations must
+// be safe for concurrent use.
+type SettingsSource interface {
+	Settings(ctx context.Context, r rules.Rule) (rules.Settings, error)
+}

@@ -7,25 +7,6 @@ import (
 	"time"
 )
 
-// Lease decides which of several processes may run the rules now. A
-// management group has several management servers; when the one running the
-// rules is down, another takes over (seed). Each engine names itself with
-// Options.Holder and, before every scheduled run, asks the lease to let it
-// hold the lease for a while longer; only the holder runs.
-//
-// With a directory store, one process at a time opens the store, so a
-// single process needs no Lease (Options.Lease nil). Engines on several
-// servers that share a database-backed store and ledger share a Lease, such
-// as the PostgreSQL one in [mpsync.dev/mpsync/pgledger].
-type Lease interface {
-	// Acquire makes holder the holder until ttl from now, if the lease is
-	// free, expired, or already held by holder, and reports whether holder
-	// holds it.
-	Acquire(ctx context.Context, holder string, ttl time.Duration) (bool, error)
-	// Release gives the lease up if holder holds it.
-	Release(ctx context.Context, holder string) error
-}
-
 // DefaultLeaseTTL is how long a scheduled run holds the lease when
 // Options.LeaseTTL is zero: long enough to cover the wait until the next
 // wake-up, so a live holder keeps the lease and a dead one loses it soon.

@@ -1,7 +1,6 @@
 package mpsync
 
 import (
-	"context"
 	"slices"
 	"time"
 
@@ -81,15 +80,4 @@ func (q LedgerQuery) Filter(records []Record) []Record {
 	}
 	slices.SortStableFunc(out, func(a, b Record) int { return a.Time.Compare(b.Time) })
 	return out
-}
-
-// Ledger records every decision and result, and answers the questions
-// promotion between groups asks ("was this exact pack imported in QA, and
-// when?"). Several management groups may share one ledger. Implementations
-// must be safe for concurrent use.
-type Ledger interface {
-	// Append records r.
-	Append(ctx context.Context, r Record) error
-	// Query returns the records q selects, oldest first.
-	Query(ctx context.Context, q LedgerQuery) ([]Record, error)
 }

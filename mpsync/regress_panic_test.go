@@ -2,9 +2,10 @@ package mpsync_test
 
 import (
 	"context"
-	"github.com/stretchr/testify/require"
 	"io"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/catalog"

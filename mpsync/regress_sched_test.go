@@ -107,7 +107,7 @@ type blockingStore struct {
 }
 
 func (b *blockingStore) WriteMeta(ctx context.Context, name string, data []byte) error {
-	if name == mpsync.RunsRecordName && b.armed.CompareAndSwap(true, false) {
+	if name == "runs.json" && b.armed.CompareAndSwap(true, false) {
 		close(b.entered)
 		<-b.release
 	}

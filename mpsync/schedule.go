@@ -280,3 +280,17 @@ func notBefore(rep *Report, r rules.Rule, now time.Time) time.Time {
 	}
 	return first
 }
+
+// Close stops the scheduler if it runs, waiting for an in-flight run, and
+// makes further calls return [ErrClosed]. It does not close the store.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	e.Stop()
+	return nil
+}

@@ -9,16 +9,6 @@ import (
 	"mpsync.dev/rules"
 )
 
-// SettingsSource supplies each rule's effective settings ([rules.Settings]:
-// Enabled and Frequency, each with the override that set it). The engine
-// asks before every run and every scheduling decision, so a source whose
-// inputs change (an override pack edited on disk) is followed without a
-// restart; make Settings cheap when nothing changed. Implementations must
-// be safe for concurrent use.
-type SettingsSource interface {
-	Settings(ctx context.Context, r rules.Rule) (rules.Settings, error)
-}
-
 // SettingsFunc adapts a function to [SettingsSource].
 type SettingsFunc func(ctx context.Context, r rules.Rule) (rules.Settings, error)
 

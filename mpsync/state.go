@@ -2,19 +2,11 @@ package mpsync
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"slices"
 	"time"
 
-	"mpsync.dev/mpsync/store"
 	"mpsync.dev/rules"
 )
-
-// RunsRecordName is the store metadata record that holds the last run of
-// each rule and what the engine last learned about the workspace service.
-const RunsRecordName = "runs.json"
 
 // RunInfo is the last run of a rule.
 type RunInfo struct {
@@ -46,21 +38,11 @@ type runHistory struct {
 }
 
 func (e *Engine) readRuns(ctx context.Context) (runHistory, error) {
-	st := runHistory{Rules: map[rules.Rule]RunInfo{}}
-	b, err := e.store.ReadMeta(ctx, RunsRecordName)
-	if errors.Is(err, store.ErrNotFound) {
-		return st, nil
-	}
-	if err != nil {
-		return st, fmt.Errorf("read %s: %w", RunsRecordName, err)
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return runHistory{Rules: map[rules.Rule]RunInfo{}}, fmt.Errorf("read %s: %w", RunsRecordName, err)
-	}
+	st, _, err := runsRecord.read(ctx, e.store)
 	if st.Rules == nil {
 		st.Rules = map[rules.Rule]RunInfo{}
 	}
-	return st, nil
+	return st, err
 }
 
 func (e *Engine) updateRuns(ctx context.Context, f func(*runHistory)) {
@@ -73,11 +55,7 @@ func (e *Engine) updateRuns(ctx context.Context, f func(*runHistory)) {
 		e.log.Warn("run history unreadable; starting afresh", "err", err)
 	}
 	f(&st)
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err == nil {
-		err = e.store.WriteMeta(ctx, RunsRecordName, b)
-	}
-	if err != nil {
+	if err := runsRecord.write(ctx, e.store, st); err != nil {
 		e.log.Error("cannot record run history", "err", err)
 	}
 }
@@ -132,7 +110,7 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 	for _, r := range rs {
 		if !quiet {
 			// Runs that found nothing to do are in the run history
-			// (RunsRecordName), not in the ledger: 288 a day would bury it.
+			// (the runs record), not in the ledger: 288 a day would bury it.
 			e.record(ctx, Record{Kind: RecordRun, Rule: string(r), Result: result, Error: msg, By: "engine"})
 		}
 		ev := Event{Kind: EventRunFinished, Rule: r, Message: result}
@@ -146,18 +124,8 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 }
 
 func (e *Engine) readPending(ctx context.Context) ([]Change, error) {
-	b, err := e.store.ReadMeta(ctx, PendingRecordName)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", PendingRecordName, err)
-	}
-	var out []Change
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("read %s: %w", PendingRecordName, err)
-	}
-	return out, nil
+	pend, _, err := pendingRecord.read(ctx, e.store)
+	return pend, err
 }
 
 // notePending replaces the pending changes of the rules a run covered with
@@ -178,11 +146,7 @@ func (e *Engine) notePending(ctx context.Context, rep *Report) {
 	for _, o := range rep.Pending() {
 		keep = append(keep, o.Change)
 	}
-	b, err := json.MarshalIndent(keep, "", "  ")
-	if err == nil {
-		err = e.store.WriteMeta(ctx, PendingRecordName, b)
-	}
-	if err != nil {
+	if err := pendingRecord.write(ctx, e.store, keep); err != nil {
 		e.log.Error("cannot record pending changes", "err", err)
 	}
 }

@@ -77,10 +77,6 @@ type RuleStatus struct {
 	NextRun time.Time `json:"nextRun,omitzero"`
 }
 
-// PendingRecordName is the store metadata record where the engine keeps the
-// changes of the last run that wait for approval.
-const PendingRecordName = "pending.json"
-
 // Status returns the packs with their provenance, each rule's effective
 // settings and where they come from, last and next runs, pending approvals,
 // what is known of the workspace service and the connection.

@@ -13,9 +13,9 @@ import (
 	"mpsync.dev/mpsync/store"
 )
 
-// LedgerRecordName is the store metadata record in which a [StoreLedger]
+// ledgerRecordName is the store metadata record in which a [StoreLedger]
 // keeps its records, one JSON object per line.
-const LedgerRecordName = "ledger.jsonl"
+const ledgerRecordName = "ledger.jsonl"
 
 // LedgerAppender is the part of a store a [StoreLedger] needs. [Store]
 // satisfies it. ReadMeta reports a record that does not exist yet with an
@@ -27,7 +27,7 @@ type LedgerAppender interface {
 }
 
 // StoreLedger is a [Ledger] that keeps records as JSON lines in the
-// [LedgerRecordName] metadata record of a store: the embedded default. It is safe
+// "ledger.jsonl" metadata record of a store: the embedded default. It is safe
 // for concurrent use within one process; several processes must not append
 // through one store at once (the directory store allows one process only).
 type StoreLedger struct {
@@ -43,7 +43,7 @@ type StoreLedger struct {
 // packs.
 func NewStoreLedger(s LedgerAppender) *StoreLedger { return &StoreLedger{meta: s} }
 
-// Append encodes r as one JSON line and appends it to [LedgerRecordName]. The
+// Append encodes r as one JSON line and appends it to the "ledger.jsonl" record. The
 // first Append of a Store value finishes a line a crash left cut short, so
 // the new record starts on a line of its own. It returns an error wrapping
 // [ErrInvalidRecord] when r.Kind or r.Time is not set.
@@ -56,32 +56,32 @@ func (l *StoreLedger) Append(ctx context.Context, r Record) error {
 	}
 	line, err := json.Marshal(r)
 	if err != nil {
-		return fmt.Errorf("ledger: encoding %s record for %s: %w", r.Kind, LedgerRecordName, err)
+		return fmt.Errorf("ledger: encoding %s record for %s: %w", r.Kind, ledgerRecordName, err)
 	}
 	line = append(line, '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.checked {
-		data, err := l.meta.ReadMeta(ctx, LedgerRecordName)
+		data, err := l.meta.ReadMeta(ctx, ledgerRecordName)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
-			return fmt.Errorf("ledger: reading %s before the first append: %w", LedgerRecordName, err)
+			return fmt.Errorf("ledger: reading %s before the first append: %w", ledgerRecordName, err)
 		case len(data) > 0 && data[len(data)-1] != '\n':
 			line = append([]byte{'\n'}, line...)
 		}
 		l.checked = true
 	}
-	if err := l.meta.AppendMeta(ctx, LedgerRecordName, line); err != nil {
+	if err := l.meta.AppendMeta(ctx, ledgerRecordName, line); err != nil {
 		// Part of the line may have been written: check the tail again
 		// before the next append, so it starts on a line of its own.
 		l.checked = false
-		return fmt.Errorf("ledger: appending %s record to %s: %w", r.Kind, LedgerRecordName, err)
+		return fmt.Errorf("ledger: appending %s record to %s: %w", r.Kind, ledgerRecordName, err)
 	}
 	return nil
 }
 
-// Query reads [LedgerRecordName] and returns the records q selects, oldest
+// Query reads the "ledger.jsonl" record and returns the records q selects, oldest
 // first; records with equal times come in the order they were appended. A
 // missing record is an empty ledger. A line a crash cut short is skipped;
 // any other bad line is reported as a [*LedgerCorruptError].
@@ -95,12 +95,12 @@ func (l *StoreLedger) Query(ctx context.Context, q LedgerQuery) ([]Record, error
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	data, err := l.meta.ReadMeta(ctx, LedgerRecordName)
+	data, err := l.meta.ReadMeta(ctx, ledgerRecordName)
 	if errors.Is(err, store.ErrNotFound) {
 		data, err = nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ledger: reading %s: %w", LedgerRecordName, err)
+		return nil, fmt.Errorf("ledger: reading %s: %w", ledgerRecordName, err)
 	}
 	if !l.cache.valid(data) {
 		l.cache = decodeCache{}
@@ -179,7 +179,7 @@ func decodeLine(line []byte, lineNo int) (r Record, ok bool, err error) {
 		if isTruncated(line) {
 			return r, false, nil
 		}
-		return r, false, &LedgerCorruptError{Name: LedgerRecordName, Line: lineNo, Err: err}
+		return r, false, &LedgerCorruptError{Name: ledgerRecordName, Line: lineNo, Err: err}
 	}
 	return r, true, nil
 }

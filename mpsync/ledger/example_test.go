@@ -44,7 +44,7 @@ func Example_storeLedger() {
 	l := mpsync.NewStoreLedger(m)
 	_ = l.Append(ctx, mpsync.Record{Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC),
 		Kind: mpsync.RecordRun, Rule: "Microsoft.SystemCenter.Advisor.MPUpdate", Result: "ok"})
-	fmt.Print(m.get(mpsync.LedgerRecordName))
+	fmt.Print(m.get(ledgerRecord))
 	// Output:
 	// {"time":"2026-06-01T00:00:00Z","kind":"run","rule":"Microsoft.SystemCenter.Advisor.MPUpdate","result":"ok"}
 }

@@ -15,6 +15,10 @@ import (
 	"mpsync.dev/mpsync/store"
 )
 
+// ledgerRecord is the metadata record a StoreLedger appends to: part of the
+// store's layout, which these tests pin.
+const ledgerRecord = "ledger.jsonl"
+
 // metaMap is a minimal in-memory Appender.
 type metaMap struct {
 	mu      sync.Mutex
@@ -116,12 +120,12 @@ func TestStoreReadsDamagedRecords(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := newMetaMap()
 			if c.data != "" {
-				m.set(mpsync.LedgerRecordName, c.data)
+				m.set(ledgerRecord, c.data)
 			}
 			got, err := mpsync.NewStoreLedger(m).Query(context.Background(), mpsync.LedgerQuery{})
 			if c.wantLine > 0 {
 				var ce *mpsync.LedgerCorruptError
-				if !errors.As(err, &ce) || ce.Line != c.wantLine || ce.Name != mpsync.LedgerRecordName {
+				if !errors.As(err, &ce) || ce.Line != c.wantLine || ce.Name != ledgerRecord {
 					t.Fatalf("Query error = %v, want CorruptError on line %d", err, c.wantLine)
 				}
 				if !errors.Is(err, mpsync.ErrLedgerCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("line %d", c.wantLine)) {
@@ -145,14 +149,14 @@ func TestStoreReadsDamagedRecords(t *testing.T) {
 
 func TestStoreFinishesTornLineOnFirstAppend(t *testing.T) {
 	m := newMetaMap()
-	m.set(mpsync.LedgerRecordName, `{"time":"2026-05-01T12:00:00Z","kind":"run","reason":"a"}`+"\n"+`{"time":"2026-05-`)
+	m.set(ledgerRecord, `{"time":"2026-05-01T12:00:00Z","kind":"run","reason":"a"}`+"\n"+`{"time":"2026-05-`)
 	l := mpsync.NewStoreLedger(m)
 	for _, r := range []string{"b", "c"} {
 		if err := l.Append(context.Background(), rec(r)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	data := m.get(mpsync.LedgerRecordName)
+	data := m.get(ledgerRecord)
 	if n := strings.Count(data, "\n"); n != 4 {
 		t.Fatalf("record has %d newlines, want 4 (torn line finished once):\n%s", n, data)
 	}
@@ -170,7 +174,7 @@ func TestStoreWrapsAppendErrors(t *testing.T) {
 	boom := errors.New("disk full")
 	m.failErr = boom
 	err := mpsync.NewStoreLedger(m).Append(context.Background(), rec("x"))
-	if !errors.Is(err, boom) || !strings.Contains(err.Error(), mpsync.LedgerRecordName) {
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), ledgerRecord) {
 		t.Fatalf("Append = %v, want the store error wrapped with the record name", err)
 	}
 }
@@ -259,7 +263,7 @@ func TestStoreQuerySeesEveryChange(t *testing.T) {
 		{"emptied", "", ""},
 	}
 	for _, s := range steps {
-		m.set(mpsync.LedgerRecordName, s.data)
+		m.set(ledgerRecord, s.data)
 		if got := reasons(t, l); got != s.want {
 			t.Fatalf("%s: Query = [%s], want [%s]", s.name, got, s.want)
 		}
@@ -269,9 +273,9 @@ func TestStoreQuerySeesEveryChange(t *testing.T) {
 func TestStoreCorruptLineNumberAfterCache(t *testing.T) {
 	m := newMetaMap()
 	l := mpsync.NewStoreLedger(m)
-	m.set(mpsync.LedgerRecordName, line("a")+"\n"+line("b")+"\n")
+	m.set(ledgerRecord, line("a")+"\n"+line("b")+"\n")
 	reasons(t, l)
-	m.set(mpsync.LedgerRecordName, line("a")+"\n"+line("b")+"\n\n"+"oops\n")
+	m.set(ledgerRecord, line("a")+"\n"+line("b")+"\n\n"+"oops\n")
 	_, err := l.Query(context.Background(), mpsync.LedgerQuery{})
 	var ce *mpsync.LedgerCorruptError
 	if !errors.As(err, &ce) || ce.Line != 4 {

@@ -40,7 +40,7 @@ func TestStoreLedgerSurvivesTornAppendOnDisk(t *testing.T) {
 	if err := mpsync.NewStoreLedger(d).Append(ctx, rec("before")); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.AppendMeta(ctx, mpsync.LedgerRecordName, []byte(`{"time":"2026-05-01T12:00:00Z","ki`)); err != nil {
+	if err := d.AppendMeta(ctx, ledgerRecord, []byte(`{"time":"2026-05-01T12:00:00Z","ki`)); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Close(); err != nil {
@@ -63,9 +63,9 @@ func TestStoreLedgerSurvivesTornAppendOnDisk(t *testing.T) {
 	if err != nil || len(got) != 2 || got[1].Reason != "after" {
 		t.Fatalf("Query = %+v, %v; want before, after", got, err)
 	}
-	matches, _ := filepath.Glob(filepath.Join(dir, "*", mpsync.LedgerRecordName))
+	matches, _ := filepath.Glob(filepath.Join(dir, "*", ledgerRecord))
 	if len(matches) != 1 {
-		t.Fatalf("found %v, want one %s in the store directory", matches, mpsync.LedgerRecordName)
+		t.Fatalf("found %v, want one %s in the store directory", matches, ledgerRecord)
 	}
 	if b, err := os.ReadFile(matches[0]); err != nil || b[len(b)-1] != '\n' {
 		t.Errorf("record does not end with a newline: %q, %v", b, err)
