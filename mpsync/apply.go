@@ -8,7 +8,7 @@ import (
 
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/pack"
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
 
@@ -190,9 +190,9 @@ func (e *Engine) applyChange(ctx context.Context, run *runState, c Change) error
 		}
 	}
 	defer rc.Close()
-	req := store.ImportRequest{
+	req := storage.ImportRequest{
 		ID: c.Pack, Version: c.To, SHA256: c.SHA256, Size: c.Size, Time: e.clock.Now(),
-		Provenance: store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: run.ws.ID(), Rule: string(c.Rule), Solution: c.Solution},
+		Provenance: storage.Provenance{Owner: storage.OwnerWorkspace, WorkspaceID: run.ws.ID(), Rule: string(c.Rule), Solution: c.Solution},
 	}
 	if _, err := e.store.Import(ctx, req, rc); err != nil {
 		return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "import", Err: err}

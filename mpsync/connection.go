@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync/pack"
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
 
@@ -233,7 +233,7 @@ func (e *Engine) checkResources(ctx context.Context, res CatalogResult) error {
 	id := ResourcesPackID(e.group.Language)
 	if _, err := e.store.Get(ctx, id); err == nil {
 		return nil
-	} else if !errors.Is(err, store.ErrNotFound) {
+	} else if !errors.Is(err, storage.ErrNotFound) {
 		return err
 	}
 	if _, ok := e.platform[id]; ok {
@@ -360,7 +360,7 @@ func (e *Engine) workspace() Workspace {
 type DisconnectReport struct {
 	WorkspaceID string `json:"workspaceId"`
 	// Removed are the packs removed, in the order they were removed.
-	Removed []store.Entry `json:"removed"`
+	Removed []storage.Entry `json:"removed"`
 	// Kept are workspace packs that stay, with the reason.
 	Kept []KeptPack `json:"kept,omitempty"`
 	// PartsRemoved are the connection's parts, in the order removed.
@@ -424,12 +424,12 @@ func (e *Engine) Disconnect(ctx context.Context) (*DisconnectReport, error) {
 }
 
 // removeWorkspacePacks removes the workspace's packs, dependents first.
-func (e *Engine) removeWorkspacePacks(ctx context.Context, entries []store.Entry, rep *DisconnectReport) {
+func (e *Engine) removeWorkspacePacks(ctx context.Context, entries []storage.Entry, rep *DisconnectReport) {
 	var doomed []pack.Manifest
-	byID := map[string]store.Entry{}
+	byID := map[string]storage.Entry{}
 	for _, en := range entries {
 		byID[en.ID] = en
-		if en.Owner != store.OwnerWorkspace {
+		if en.Owner != storage.OwnerWorkspace {
 			continue
 		}
 		if isCorePack(en.ID) {
@@ -449,14 +449,14 @@ func (e *Engine) removeWorkspacePacks(ctx context.Context, entries []store.Entry
 			continue
 		}
 		rep.Removed = append(rep.Removed, byID[id])
-		remaining = slices.DeleteFunc(remaining, func(en store.Entry) bool { return en.ID == id })
+		remaining = slices.DeleteFunc(remaining, func(en storage.Entry) bool { return en.ID == id })
 		e.record(ctx, Record{Kind: RecordResult, Action: ActionRemove, Pack: id, Version: byID[id].Version,
 			SHA256: byID[id].SHA256, Result: string(ResultApplied), By: "disconnect", Reason: "integration removed"})
 	}
 }
 
 // referrer returns a pack among entries that references id.
-func referrer(entries []store.Entry, id string) string {
+func referrer(entries []storage.Entry, id string) string {
 	for _, en := range entries {
 		if _, ok := en.Manifest().Reference(id); ok && en.ID != id {
 			return en.ID

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync/catalog"
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
 
@@ -23,22 +23,22 @@ import (
 // hash) and validates it before anything changes, and on any error the store
 // is exactly as it was. A successful Import of an id that is present replaces
 // it and keeps the replaced version for Rollback. List returns entries sorted
-// by id. Missing packs and records are reported with [store.ErrNotFound].
+// by id. Missing packs and records are reported with [storage.ErrNotFound].
 type Store interface {
 	// List returns every imported pack, sorted by id.
-	List(ctx context.Context) ([]store.Entry, error)
+	List(ctx context.Context) ([]storage.Entry, error)
 	// Get returns the imported pack with the given id.
-	Get(ctx context.Context, id string) (store.Entry, error)
+	Get(ctx context.Context, id string) (storage.Entry, error)
 	// Open returns the bytes of the imported pack with the given id.
 	Open(ctx context.Context, id string) (io.ReadCloser, error)
 	// Import reads a pack from r, checks it against req and imports it.
-	Import(ctx context.Context, req store.ImportRequest, r io.Reader) (store.Entry, error)
+	Import(ctx context.Context, req storage.ImportRequest, r io.Reader) (storage.Entry, error)
 	// Remove deletes the pack with the given id and any previous version kept
 	// for it.
 	Remove(ctx context.Context, id string) error
 	// Rollback restores the previous version kept for id; the current version
 	// becomes the previous one.
-	Rollback(ctx context.Context, id string) (store.Entry, error)
+	Rollback(ctx context.Context, id string) (storage.Entry, error)
 	// ReadMeta returns the metadata record with the given name.
 	ReadMeta(ctx context.Context, name string) ([]byte, error)
 	// WriteMeta replaces the metadata record with the given name atomically.
@@ -46,7 +46,7 @@ type Store interface {
 	// AppendMeta appends data to the metadata record with the given name,
 	// creating it if needed. A crash may leave the last append incomplete,
 	// never an earlier one; an error means nothing was appended, unless it
-	// wraps store.ErrPartialAppend.
+	// wraps storage.ErrPartialAppend.
 	AppendMeta(ctx context.Context, name string, data []byte) error
 }
 

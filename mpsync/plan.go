@@ -9,7 +9,7 @@ import (
 
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/pack"
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
 
@@ -80,7 +80,7 @@ type planInput struct {
 	workspaceID string
 	catalog     *catalog.Catalog // nil: no catalog at all
 	stale       bool
-	entries     []store.Entry
+	entries     []storage.Entry
 	platform    pack.Inventory
 	// manifests returns the manifest of a catalog pack (by its sha256), or an
 	// error when it could not be downloaded or read.
@@ -102,7 +102,7 @@ func isCorePack(id string) bool { return slices.Contains(corePacks[:], id) }
 // references are looked at. It returns the changes and the catalog packs
 // whose manifests the second half needs.
 func classify(in planInput) (changes []Change, targets []catalog.Pack) {
-	byID := map[string]store.Entry{}
+	byID := map[string]storage.Entry{}
 	for _, e := range in.entries {
 		byID[e.ID] = e
 	}
@@ -131,7 +131,7 @@ func classify(in planInput) (changes []Change, targets []catalog.Pack) {
 	for _, e := range in.entries {
 		// Packs of any workspace count: a store is bound to one workspace at a
 		// time, so packs an earlier workspace imported are removed too.
-		if seen[e.ID] || e.Owner != store.OwnerWorkspace {
+		if seen[e.ID] || e.Owner != storage.OwnerWorkspace {
 			continue
 		}
 		rule := rules.Rule(e.Rule)
@@ -152,11 +152,11 @@ func classify(in planInput) (changes []Change, targets []catalog.Pack) {
 
 // classifyPack decides what one catalog pack needs; isTarget reports that the
 // change imports the catalog's bytes, so its manifest is needed.
-func classifyPack(in planInput, rule rules.Rule, p catalog.Pack, e store.Entry, present bool) (c Change, isTarget bool) {
+func classifyPack(in planInput, rule rules.Rule, p catalog.Pack, e storage.Entry, present bool) (c Change, isTarget bool) {
 	c = Change{Rule: rule, Pack: p.ID, To: p.Version, Solution: p.Solution, SHA256: p.SHA256, Size: p.Size, Href: p.Href}
 	wanted := in.catalog.Wanted(p)
 	switch {
-	case present && e.Owner == store.OwnerCustom:
+	case present && e.Owner == storage.OwnerCustom:
 		if !wanted {
 			return Change{}, false // not ours, not wanted: nothing to say
 		}
@@ -189,7 +189,7 @@ func classifyPack(in planInput, rule rules.Rule, p catalog.Pack, e store.Entry, 
 	return withID(c), false
 }
 
-func removal(in planInput, rule rules.Rule, e store.Entry, reason string) Change {
+func removal(in planInput, rule rules.Rule, e storage.Entry, reason string) Change {
 	c := Change{Rule: rule, Action: ActionRemove, Pack: e.ID, From: e.Version, Solution: e.Solution, SHA256: e.SHA256, Reason: reason}
 	switch {
 	case isCorePack(e.ID):
@@ -247,12 +247,12 @@ func short(sha string) string {
 type resolver struct {
 	in      planInput
 	changes []Change
-	byPack  map[string]int         // index into changes
-	entries map[string]store.Entry // the store before the plan
+	byPack  map[string]int           // index into changes
+	entries map[string]storage.Entry // the store before the plan
 }
 
 func resolve(in planInput, changes []Change) []Change {
-	r := &resolver{in: in, changes: changes, byPack: map[string]int{}, entries: map[string]store.Entry{}}
+	r := &resolver{in: in, changes: changes, byPack: map[string]int{}, entries: map[string]storage.Entry{}}
 	for i, c := range changes {
 		r.byPack[c.Pack] = i
 	}

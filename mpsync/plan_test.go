@@ -9,7 +9,7 @@ import (
 
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/pack"
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
 
@@ -27,9 +27,9 @@ func sol(id, ver, solution string, h byte) catalog.Pack {
 	return catalog.Pack{ID: id, Version: v(ver), Channel: catalog.ChannelSolution, Solution: solution, SHA256: sha(h), Size: 1, Href: "packs/" + id}
 }
 
-func owned(id, ver string, h byte, rule rules.Rule, refs ...pack.Reference) store.Entry {
-	return store.Entry{ID: id, Version: v(ver), SHA256: sha(h), References: refs,
-		Provenance: store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: ws, Rule: string(rule)}}
+func owned(id, ver string, h byte, rule rules.Rule, refs ...pack.Reference) storage.Entry {
+	return storage.Entry{ID: id, Version: v(ver), SHA256: sha(h), References: refs,
+		Provenance: storage.Provenance{Owner: storage.OwnerWorkspace, WorkspaceID: ws, Rule: string(rule)}}
 }
 
 func ref(id, ver string) pack.Reference { return pack.Reference{ID: id, Version: v(ver)} }
@@ -55,15 +55,15 @@ func TestPlanDiff(t *testing.T) {
 	alert := sol("Microsoft.IntelligencePacks.AlertManagement", "7.2.11719.0", "AlertManagement", 'b')
 	updates := sol("Microsoft.IntelligencePacks.Updates", "7.2.100.0", "Updates", 'c')
 	solutions := []catalog.Solution{{Name: "AlertManagement", Enabled: true}, {Name: "Updates", Enabled: false}}
-	custom := store.Entry{ID: "Microsoft.IntelligencePacks.AlertManagement", Version: v("1.0.0.0"), SHA256: sha('z'),
-		Provenance: store.Provenance{Owner: store.OwnerCustom}}
+	custom := storage.Entry{ID: "Microsoft.IntelligencePacks.AlertManagement", Version: v("1.0.0.0"), SHA256: sha('z'),
+		Provenance: storage.Provenance{Owner: storage.OwnerCustom}}
 
 	tests := []struct {
 		name      string
 		rules     []rules.Rule
 		packs     []catalog.Pack
 		solutions []catalog.Solution
-		entries   []store.Entry
+		entries   []storage.Entry
 		manifests map[string]manifestResult
 		stale     bool
 		noCatalog bool
@@ -77,66 +77,66 @@ func TestPlanDiff(t *testing.T) {
 		},
 		{
 			name:  "same version and hash is kept",
-			rules: rules.All(), packs: []catalog.Pack{advisor}, entries: []store.Entry{owned(advisor.ID, "7.1.10226.1239", 'a', rules.MPUpdate)},
+			rules: rules.All(), packs: []catalog.Pack{advisor}, entries: []storage.Entry{owned(advisor.ID, "7.1.10226.1239", 'a', rules.MPUpdate)},
 			want: []step{{ActionKeep, advisor.ID, "current"}},
 		},
 		{
 			name:  "higher version upgrades",
-			rules: rules.All(), packs: []catalog.Pack{advisor}, entries: []store.Entry{owned(advisor.ID, "7.1.10226.1000", 'x', rules.MPUpdate)},
+			rules: rules.All(), packs: []catalog.Pack{advisor}, entries: []storage.Entry{owned(advisor.ID, "7.1.10226.1000", 'x', rules.MPUpdate)},
 			manifests: mans(man(advisor)),
 			want:      []step{{ActionUpgrade, advisor.ID, "catalog has 7.1.10226.1239"}},
 		},
 		{
 			name:  "downgrade is blocked",
-			rules: rules.All(), packs: []catalog.Pack{advisor}, entries: []store.Entry{owned(advisor.ID, "7.1.10226.2000", 'x', rules.MPUpdate)},
+			rules: rules.All(), packs: []catalog.Pack{advisor}, entries: []storage.Entry{owned(advisor.ID, "7.1.10226.2000", 'x', rules.MPUpdate)},
 			want: []step{{ActionBlocked, advisor.ID, "downgrade from 7.1.10226.2000 to 7.1.10226.1239 refused"}},
 		},
 		{
 			name:  "same version different hash is blocked",
-			rules: rules.All(), packs: []catalog.Pack{advisor}, entries: []store.Entry{owned(advisor.ID, "7.1.10226.1239", 'x', rules.MPUpdate)},
+			rules: rules.All(), packs: []catalog.Pack{advisor}, entries: []storage.Entry{owned(advisor.ID, "7.1.10226.1239", 'x', rules.MPUpdate)},
 			want: []step{{ActionBlocked, advisor.ID, "different content"}},
 		},
 		{
 			name:  "custom pack with an Advisor-like name is never touched",
-			rules: rules.All(), packs: []catalog.Pack{alert}, solutions: solutions, entries: []store.Entry{custom},
+			rules: rules.All(), packs: []catalog.Pack{alert}, solutions: solutions, entries: []storage.Entry{custom},
 			want: []step{{ActionBlocked, alert.ID, "owned by the operator (custom)"}},
 		},
 		{
 			name:  "custom pack not wanted is left out of the plan",
 			rules: rules.All(), packs: []catalog.Pack{updates}, solutions: solutions,
-			entries: []store.Entry{{ID: updates.ID, Version: v("1.0.0.0"), Provenance: store.Provenance{Owner: store.OwnerCustom}}},
+			entries: []storage.Entry{{ID: updates.ID, Version: v("1.0.0.0"), Provenance: storage.Provenance{Owner: storage.OwnerCustom}}},
 			want:    nil,
 		},
 		{
 			name:  "disabled solution is removed",
 			rules: rules.All(), packs: []catalog.Pack{updates}, solutions: solutions,
-			entries: []store.Entry{owned(updates.ID, "7.2.100.0", 'c', rules.GetIntelligencePacks)},
+			entries: []storage.Entry{owned(updates.ID, "7.2.100.0", 'c', rules.GetIntelligencePacks)},
 			want:    []step{{ActionRemove, updates.ID, "solution Updates is disabled"}},
 		},
 		{
 			name:  "pack gone from the catalog is removed",
-			rules: rules.All(), entries: []store.Entry{owned("Old.Pack", "1.0.0.0", 'o', rules.GetIntelligencePacks)},
+			rules: rules.All(), entries: []storage.Entry{owned("Old.Pack", "1.0.0.0", 'o', rules.GetIntelligencePacks)},
 			want: []step{{ActionRemove, "Old.Pack", "no longer in the workspace catalog"}},
 		},
 		{
 			name:  "solution missing from solutions is not wanted",
 			rules: rules.All(), packs: []catalog.Pack{sol("X.Pack", "1.0.0.0", "Ghost", 'g')},
-			entries: []store.Entry{owned("X.Pack", "1.0.0.0", 'g', rules.GetIntelligencePacks)},
+			entries: []storage.Entry{owned("X.Pack", "1.0.0.0", 'g', rules.GetIntelligencePacks)},
 			want:    []step{{ActionRemove, "X.Pack", "solution Ghost is not listed"}},
 		},
 		{
 			name:  "stale catalog never removes",
-			rules: rules.All(), stale: true, entries: []store.Entry{owned("Old.Pack", "1.0.0.0", 'o', rules.GetIntelligencePacks)},
+			rules: rules.All(), stale: true, entries: []storage.Entry{owned("Old.Pack", "1.0.0.0", 'o', rules.GetIntelligencePacks)},
 			want: []step{{ActionBlocked, "Old.Pack", "removal withheld: the catalog is stale"}},
 		},
 		{
 			name:  "missing catalog never removes",
-			rules: rules.All(), noCatalog: true, entries: []store.Entry{owned("Old.Pack", "1.0.0.0", 'o', rules.GetIntelligencePacks)},
+			rules: rules.All(), noCatalog: true, entries: []storage.Entry{owned("Old.Pack", "1.0.0.0", 'o', rules.GetIntelligencePacks)},
 			want: []step{{ActionBlocked, "Old.Pack", "removal withheld: no catalog"}},
 		},
 		{
 			name:  "core packs are never removed",
-			rules: rules.All(), entries: []store.Entry{owned("Microsoft.SystemCenter.Advisor.Internal", "1.0.0.0", 'i', rules.MPUpdate)},
+			rules: rules.All(), entries: []storage.Entry{owned("Microsoft.SystemCenter.Advisor.Internal", "1.0.0.0", 'i', rules.MPUpdate)},
 			want: []step{{ActionBlocked, "Microsoft.SystemCenter.Advisor.Internal", "stays imported"}},
 		},
 		{
@@ -148,7 +148,7 @@ func TestPlanDiff(t *testing.T) {
 		{
 			name:  "reference present at a lower version is blocked",
 			rules: rules.All(), packs: []catalog.Pack{alert}, solutions: solutions,
-			entries:   []store.Entry{{ID: "Contoso.Lib", Version: v("1.0.0.0"), Provenance: store.Provenance{Owner: store.OwnerCustom}}},
+			entries:   []storage.Entry{{ID: "Contoso.Lib", Version: v("1.0.0.0"), Provenance: storage.Provenance{Owner: storage.OwnerCustom}}},
 			manifests: mans(man(alert, ref("Contoso.Lib", "2.0.0.0"))),
 			want:      []step{{ActionBlocked, alert.ID, "Contoso.Lib is present at 1.0.0.0"}},
 		},
@@ -167,7 +167,7 @@ func TestPlanDiff(t *testing.T) {
 		{
 			name:  "a blocked update of a present pack does not block its users",
 			rules: rules.All(), packs: []catalog.Pack{advisor, alert}, solutions: solutions,
-			entries:   []store.Entry{owned(advisor.ID, "7.1.10226.1239", 'x', rules.MPUpdate)},
+			entries:   []storage.Entry{owned(advisor.ID, "7.1.10226.1239", 'x', rules.MPUpdate)},
 			manifests: mans(man(alert, ref(advisor.ID, "7.1.10226.1239"))),
 			want: []step{
 				{ActionImport, alert.ID, "enabled"},
@@ -189,16 +189,16 @@ func TestPlanDiff(t *testing.T) {
 		{
 			name:  "removal that would break a pack that stays is blocked",
 			rules: []rules.Rule{rules.MPUpdate},
-			entries: []store.Entry{
+			entries: []storage.Entry{
 				owned("Base.Lib", "1.0.0.0", 'l', rules.MPUpdate),
-				{ID: "Contoso.Custom", Version: v("1.0.0.0"), References: []pack.Reference{ref("Base.Lib", "1.0.0.0")}, Provenance: store.Provenance{Owner: store.OwnerCustom}},
+				{ID: "Contoso.Custom", Version: v("1.0.0.0"), References: []pack.Reference{ref("Base.Lib", "1.0.0.0")}, Provenance: storage.Provenance{Owner: storage.OwnerCustom}},
 			},
 			want: []step{{ActionBlocked, "Base.Lib", "Contoso.Custom references it and stays"}},
 		},
 		{
 			name:  "removals go dependents first",
 			rules: rules.All(),
-			entries: []store.Entry{
+			entries: []storage.Entry{
 				owned("A.Lib", "1.0.0.0", 'l', rules.GetIntelligencePacks),
 				owned("B.Uses.A", "1.0.0.0", 'u', rules.GetIntelligencePacks, ref("A.Lib", "1.0.0.0")),
 			},
@@ -222,8 +222,8 @@ func TestPlanDiff(t *testing.T) {
 		{
 			name:  "pack of a previous workspace not wanted is removed",
 			rules: rules.All(),
-			entries: []store.Entry{{ID: "Old.Ws.Pack", Version: v("1.0.0.0"),
-				Provenance: store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: "old-ws", Rule: string(rules.GetIntelligencePacks)}}},
+			entries: []storage.Entry{{ID: "Old.Ws.Pack", Version: v("1.0.0.0"),
+				Provenance: storage.Provenance{Owner: storage.OwnerWorkspace, WorkspaceID: "old-ws", Rule: string(rules.GetIntelligencePacks)}}},
 			want: []step{{ActionRemove, "Old.Ws.Pack", "imported for workspace old-ws"}},
 		},
 	}

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 )
 
 // record is one JSON metadata record the engine keeps in the store beside
@@ -27,7 +27,7 @@ var (
 // error, when the store holds no such record.
 func (r record[T]) read(ctx context.Context, s Store) (v T, found bool, err error) {
 	b, err := s.ReadMeta(ctx, r.name)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return v, false, nil
 	}
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 )
 
@@ -25,21 +26,21 @@ func (s *nthStore) hit() error {
 	}
 	return nil
 }
-func (s *nthStore) List(ctx context.Context) ([]store.Entry, error) {
+func (s *nthStore) List(ctx context.Context) ([]storage.Entry, error) {
 	if err := s.hit(); err != nil {
 		return nil, err
 	}
 	return s.Store.List(ctx)
 }
-func (s *nthStore) Get(ctx context.Context, id string) (store.Entry, error) {
+func (s *nthStore) Get(ctx context.Context, id string) (storage.Entry, error) {
 	if err := s.hit(); err != nil {
-		return store.Entry{}, err
+		return storage.Entry{}, err
 	}
 	return s.Store.Get(ctx, id)
 }
-func (s *nthStore) Import(ctx context.Context, r store.ImportRequest, rd io.Reader) (store.Entry, error) {
+func (s *nthStore) Import(ctx context.Context, r storage.ImportRequest, rd io.Reader) (storage.Entry, error) {
 	if err := s.hit(); err != nil {
-		return store.Entry{}, err
+		return storage.Entry{}, err
 	}
 	return s.Store.Import(ctx, r, rd)
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 )
 
 // Rollback restores the previous version of a pack that the store kept. It
@@ -14,32 +14,32 @@ import (
 // next run would upgrade the pack again while the catalog serves the newer
 // version, so pair a rollback with an approver that holds that version back
 // (approval.Policy, approval.MarkBad with Promotion, or a Freeze).
-func (e *Engine) Rollback(ctx context.Context, packID string) (store.Entry, error) {
+func (e *Engine) Rollback(ctx context.Context, packID string) (storage.Entry, error) {
 	if err := e.checkOpen(); err != nil {
-		return store.Entry{}, err
+		return storage.Entry{}, err
 	}
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
 	cur, err := e.store.Get(ctx, packID)
 	if err != nil {
-		return store.Entry{}, fmt.Errorf("rollback %s: %w", packID, err)
+		return storage.Entry{}, fmt.Errorf("rollback %s: %w", packID, err)
 	}
 	if cur.Previous == nil {
-		return store.Entry{}, fmt.Errorf("rollback %s %s: %w", packID, cur.Version, ErrNoPrevious)
+		return storage.Entry{}, fmt.Errorf("rollback %s %s: %w", packID, cur.Version, ErrNoPrevious)
 	}
 	entries, err := e.store.List(ctx)
 	if err != nil {
-		return store.Entry{}, fmt.Errorf("rollback %s: list store: %w", packID, err)
+		return storage.Entry{}, fmt.Errorf("rollback %s: list store: %w", packID, err)
 	}
 	for _, en := range entries {
 		if ref, ok := en.Manifest().Reference(packID); ok && en.ID != packID && cur.Previous.Version.Less(ref.Version) {
-			return store.Entry{}, fmt.Errorf("rollback %s to %s: %w: %s references it at %s or later",
+			return storage.Entry{}, fmt.Errorf("rollback %s to %s: %w: %s references it at %s or later",
 				packID, cur.Previous.Version, ErrReferenced, en.ID, ref.Version)
 		}
 	}
 	en, err := e.store.Rollback(ctx, packID)
 	if err != nil {
-		return store.Entry{}, fmt.Errorf("rollback %s: %w", packID, err)
+		return storage.Entry{}, fmt.Errorf("rollback %s: %w", packID, err)
 	}
 	e.record(ctx, Record{Kind: RecordResult, Action: "rollback", Pack: packID, Version: en.Version, SHA256: en.SHA256,
 		Result: string(ResultApplied), By: "operator", Reason: fmt.Sprintf("rolled back from %s", cur.Version)})

@@ -16,6 +16,7 @@ import (
 	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/workspace"
 	"mpsync.dev/rules"
@@ -137,7 +138,7 @@ func TestFirstSyncImportsBaseThenSolutions(t *testing.T) {
 
 	e, err := r.store.Get(context.Background(), alertID)
 	require.NoError(t, err)
-	assert.Equal(t, store.OwnerWorkspace, e.Owner)
+	assert.Equal(t, storage.OwnerWorkspace, e.Owner)
 	assert.Equal(t, r.srv.WorkspaceID(), e.WorkspaceID)
 	assert.Equal(t, string(rules.GetIntelligencePacks), e.Rule)
 	assert.Equal(t, "AlertManagement", e.Solution)
@@ -248,10 +249,10 @@ func TestCustomPackWithAdvisorNameIsNeverTouched(t *testing.T) {
 	r := newRig(t, nil)
 	ctx := context.Background()
 	custom := mpsynctest.Pack(alertID, "1.0.0.0", scLib)
-	_, err := r.store.Import(ctx, store.ImportRequest{ID: alertID, Provenance: store.Provenance{Owner: store.OwnerCustom}}, strings.NewReader(string(custom)))
+	_, err := r.store.Import(ctx, storage.ImportRequest{ID: alertID, Provenance: storage.Provenance{Owner: storage.OwnerCustom}}, strings.NewReader(string(custom)))
 	require.NoError(t, err)
 	mine := mpsynctest.Pack("Contoso.Advisor.IntelligencePack.Mine", "1.0.0.0", scLib)
-	_, err = r.store.Import(ctx, store.ImportRequest{ID: "Contoso.Advisor.IntelligencePack.Mine", Provenance: store.Provenance{Owner: store.OwnerCustom}}, strings.NewReader(string(mine)))
+	_, err = r.store.Import(ctx, storage.ImportRequest{ID: "Contoso.Advisor.IntelligencePack.Mine", Provenance: storage.Provenance{Owner: storage.OwnerCustom}}, strings.NewReader(string(mine)))
 	require.NoError(t, err)
 
 	rep := r.sync(t)
@@ -267,7 +268,7 @@ func TestCustomPackWithAdvisorNameIsNeverTouched(t *testing.T) {
 	assert.Contains(t, v, internalID, "core pack stays")
 	assert.NotContains(t, v, alertLibID, "workspace pack removed")
 	for _, e := range drep.Removed {
-		assert.Equal(t, store.OwnerWorkspace, e.Owner)
+		assert.Equal(t, storage.OwnerWorkspace, e.Owner)
 	}
 }
 
@@ -430,7 +431,7 @@ func TestConnectionLifecycle(t *testing.T) {
 	assert.Contains(t, err.Error(), "Management Packs for Update Rollups")
 
 	res := mpsynctest.Pack("Microsoft.SystemCenter.Advisor.Resources.ENU", "7.1.10226.1239", scLib)
-	_, err = r.store.Import(ctx, store.ImportRequest{ID: "Microsoft.SystemCenter.Advisor.Resources.ENU", Provenance: store.Provenance{Owner: store.OwnerCustom}}, strings.NewReader(string(res)))
+	_, err = r.store.Import(ctx, storage.ImportRequest{ID: "Microsoft.SystemCenter.Advisor.Resources.ENU", Provenance: storage.Provenance{Owner: storage.OwnerCustom}}, strings.NewReader(string(res)))
 	require.NoError(t, err)
 	_, err = r.engine.Connect(ctx)
 	require.NoError(t, err)

@@ -6,17 +6,17 @@ import (
 	"slices"
 	"time"
 
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
 
 // Status is the state of the management group as the engine knows it from
 // local state: it needs no service.
 type Status struct {
-	WorkspaceID string        `json:"workspaceId"`
-	Group       string        `json:"group"`
-	Packs       []store.Entry `json:"packs"`
-	Rules       []RuleStatus  `json:"rules"`
+	WorkspaceID string          `json:"workspaceId"`
+	Group       string          `json:"group"`
+	Packs       []storage.Entry `json:"packs"`
+	Rules       []RuleStatus    `json:"rules"`
 	// Pending are changes waiting for approval, from the last run's report.
 	Pending    []Change        `json:"pending"`
 	Workspace  WorkspaceHealth `json:"workspace"`
@@ -128,10 +128,10 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 }
 
 // Entry returns the imported pack with the given id, or false.
-func (s *Status) Entry(id string) (store.Entry, bool) {
-	i := slices.IndexFunc(s.Packs, func(e store.Entry) bool { return e.ID == id })
+func (s *Status) Entry(id string) (storage.Entry, bool) {
+	i := slices.IndexFunc(s.Packs, func(e storage.Entry) bool { return e.ID == id })
 	if i < 0 {
-		return store.Entry{}, false
+		return storage.Entry{}, false
 	}
 	return s.Packs[i], true
 }

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"sync"
 
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 )
 
 // ledgerRecordName is the store metadata record in which a [StoreLedger]
@@ -19,7 +19,7 @@ const ledgerRecordName = "ledger.jsonl"
 
 // LedgerAppender is the part of a store a [StoreLedger] needs. [Store]
 // satisfies it. ReadMeta reports a record that does not exist yet with an
-// error matching [store.ErrNotFound]; AppendMeta creates the record when
+// error matching [storage.ErrNotFound]; AppendMeta creates the record when
 // needed, and a crash may leave only its last append incomplete.
 type LedgerAppender interface {
 	ReadMeta(ctx context.Context, name string) ([]byte, error)
@@ -64,7 +64,7 @@ func (l *StoreLedger) Append(ctx context.Context, r Record) error {
 	if !l.checked {
 		data, err := l.meta.ReadMeta(ctx, ledgerRecordName)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, storage.ErrNotFound):
 		case err != nil:
 			return fmt.Errorf("ledger: reading %s before the first append: %w", ledgerRecordName, err)
 		case len(data) > 0 && data[len(data)-1] != '\n':
@@ -96,7 +96,7 @@ func (l *StoreLedger) Query(ctx context.Context, q LedgerQuery) ([]Record, error
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	data, err := l.meta.ReadMeta(ctx, ledgerRecordName)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		data, err = nil, nil
 	}
 	if err != nil {

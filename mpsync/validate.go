@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
 
@@ -99,7 +99,7 @@ func (e *Engine) validatePacks(ctx context.Context, ws Workspace, v *Validation)
 	if err != nil {
 		return fmt.Errorf("validate: list store: %w", err)
 	}
-	byID := map[string]store.Entry{}
+	byID := map[string]storage.Entry{}
 	for _, en := range entries {
 		byID[en.ID] = en
 	}

@@ -12,6 +12,7 @@ import (
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/workspace"
 	"mpsync.dev/rules"
@@ -195,7 +196,7 @@ func TestFirstSyncImportsWithProvenance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Owner != store.OwnerWorkspace || e.Rule != string(rules.GetIntelligencePacks) || e.Solution != solution {
+	if e.Owner != storage.OwnerWorkspace || e.Rule != string(rules.GetIntelligencePacks) || e.Solution != solution {
 		t.Errorf("provenance of %s = %+v, want the workspace, GetIntelligencePacks, %s", alerts, e.Provenance, solution)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/workspace"
 	"mpsync.dev/overrides"
@@ -581,25 +582,25 @@ func (a *app) importPacks(ctx context.Context, files []string) error {
 }
 
 // importFile imports one pack file into st, owned by the operator.
-func importFile(ctx context.Context, st *store.Dir, name string) (store.Entry, error) {
+func importFile(ctx context.Context, st *store.Dir, name string) (storage.Entry, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return store.Entry{}, fmt.Errorf("import %s: %w", name, unwrapPathError(err))
+		return storage.Entry{}, fmt.Errorf("import %s: %w", name, unwrapPathError(err))
 	}
 	defer f.Close()
 	m, err := pack.ReadManifest(f)
 	if err != nil {
-		return store.Entry{}, fmt.Errorf("import %s: %w", name, err)
+		return storage.Entry{}, fmt.Errorf("import %s: %w", name, err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return store.Entry{}, fmt.Errorf("import %s: %w", name, err)
+		return storage.Entry{}, fmt.Errorf("import %s: %w", name, err)
 	}
-	e, err := st.Import(ctx, store.ImportRequest{
+	e, err := st.Import(ctx, storage.ImportRequest{
 		ID: m.ID, Version: m.Version,
-		Provenance: store.Provenance{Owner: store.OwnerCustom},
+		Provenance: storage.Provenance{Owner: storage.OwnerCustom},
 	}, f)
 	if err != nil {
-		return store.Entry{}, fmt.Errorf("import %s (pack %s %s): %w", name, m.ID, m.Version, err)
+		return storage.Entry{}, fmt.Errorf("import %s (pack %s %s): %w", name, m.ID, m.Version, err)
 	}
 	return e, nil
 }

@@ -14,7 +14,7 @@ import (
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/pack"
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 )
 
 // The JSON documents the command writes with --json. Field names are the
@@ -276,7 +276,7 @@ func causeText(err error) string {
 	return err.Error()
 }
 
-func entryToJSON(e store.Entry) packJSON {
+func entryToJSON(e storage.Entry) packJSON {
 	p := packJSON{
 		ID: e.ID, Version: versionJSON(e.Version), Owner: string(e.Owner), Rule: e.Rule,
 		Solution: e.Solution, SHA256: e.SHA256, ImportedAt: timeJSON(e.ImportedAt),
@@ -510,7 +510,7 @@ func orDash(s string) string {
 }
 
 // sortedPacks returns the entries sorted by id.
-func sortedPacks(es []store.Entry) []packJSON {
+func sortedPacks(es []storage.Entry) []packJSON {
 	out := make([]packJSON, 0, len(es))
 	for _, e := range es {
 		out = append(out, entryToJSON(e))

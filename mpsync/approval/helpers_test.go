@@ -9,7 +9,7 @@ import (
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
 
@@ -31,7 +31,7 @@ func (m *memMeta) ReadMeta(_ context.Context, name string) ([]byte, error) {
 	}
 	b, ok := m.records[name]
 	if !ok {
-		return nil, fmt.Errorf("meta %s: %w", name, store.ErrNotFound)
+		return nil, fmt.Errorf("meta %s: %w", name, storage.ErrNotFound)
 	}
 	return append([]byte(nil), b...), nil
 }

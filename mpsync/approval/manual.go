@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync"
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 )
 
 // ManualRecord is the name of the metadata record a [Manual] keeps its
@@ -23,7 +23,7 @@ const manualFormat = 1
 
 // Meta is the part of a store a [Manual] needs to keep its queue.
 // [mpsync.Store] satisfies it. ReadMeta reports a record that does not exist
-// yet with an error matching [store.ErrNotFound]; WriteMeta replaces a
+// yet with an error matching [storage.ErrNotFound]; WriteMeta replaces a
 // record atomically (readers see the old or the new bytes, never a mix).
 type Meta interface {
 	ReadMeta(ctx context.Context, name string) ([]byte, error)
@@ -371,7 +371,7 @@ func (m *Manual) update(ctx context.Context, step string, fn func(*manualFile) (
 func (m *Manual) load(ctx context.Context) (manualFile, error) {
 	var f manualFile
 	data, err := m.meta.ReadMeta(ctx, ManualRecord)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return f, nil
 	}
 	if err != nil {

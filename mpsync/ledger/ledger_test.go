@@ -12,7 +12,7 @@ import (
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/ledger/ledgertest"
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 )
 
 // ledgerRecord is the metadata record a StoreLedger appends to: part of the
@@ -34,7 +34,7 @@ func (m *metaMap) ReadMeta(_ context.Context, name string) ([]byte, error) {
 	defer m.mu.Unlock()
 	b, ok := m.records[name]
 	if !ok {
-		return nil, fmt.Errorf("meta %s: %w", name, store.ErrNotFound)
+		return nil, fmt.Errorf("meta %s: %w", name, storage.ErrNotFound)
 	}
 	return append([]byte(nil), b...), nil
 }

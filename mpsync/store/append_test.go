@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 )
 
@@ -50,7 +51,7 @@ func TestAppendMetaFailureLeavesRecord(t *testing.T) {
 
 			b, rerr := d.ReadMeta(ctx, "runs.log")
 			if c.undoFails {
-				assert.ErrorIs(t, err, store.ErrPartialAppend, "the caller can tell the record may hold part of the data")
+				assert.ErrorIs(t, err, storage.ErrPartialAppend, "the caller can tell the record may hold part of the data")
 				require.NoError(t, rerr)
 				if c.existing {
 					assert.Equal(t, "one\ntwo\n", string(b))
@@ -59,12 +60,12 @@ func TestAppendMetaFailureLeavesRecord(t *testing.T) {
 				}
 				return
 			}
-			assert.NotErrorIs(t, err, store.ErrPartialAppend, "the record is as it was")
+			assert.NotErrorIs(t, err, storage.ErrPartialAppend, "the record is as it was")
 			if c.existing {
 				require.NoError(t, rerr)
 				assert.Equal(t, "one\n", string(b), "the failed append was cut off")
 			} else {
-				assert.ErrorIs(t, rerr, store.ErrNotFound, "the record the failed append created is gone")
+				assert.ErrorIs(t, rerr, storage.ErrNotFound, "the record the failed append created is gone")
 				_, serr := os.Stat(filepath.Join(d.Path(), "meta", "runs.log"))
 				assert.ErrorIs(t, serr, os.ErrNotExist)
 			}

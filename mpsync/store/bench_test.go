@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/store/storetest"
 )
@@ -115,13 +116,13 @@ func BenchmarkImport1MB(b *testing.B) {
 	const id = "Contoso.Bench.Large"
 	versions := []string{"1.0.0.1", "1.0.0.2", "1.0.0.3"}
 	var docs [][]byte
-	var reqs []store.ImportRequest
+	var reqs []storage.ImportRequest
 	for _, v := range versions {
 		data := storetest.PaddedPack(id, v, 1<<20)
 		docs = append(docs, data)
 		reqs = append(reqs, storetest.Request(id, v, data))
 	}
-	run := func(b *testing.B, imp func(store.ImportRequest, []byte) error) {
+	run := func(b *testing.B, imp func(storage.ImportRequest, []byte) error) {
 		b.SetBytes(int64(len(docs[0])))
 		b.ReportAllocs()
 		i := 0
@@ -139,14 +140,14 @@ func BenchmarkImport1MB(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer d.Close()
-		run(b, func(r store.ImportRequest, data []byte) error {
+		run(b, func(r storage.ImportRequest, data []byte) error {
 			_, err := d.Import(ctx, r, bytes.NewReader(data))
 			return err
 		})
 	})
 	b.Run("Memory", func(b *testing.B) {
 		m := store.NewMemory()
-		run(b, func(r store.ImportRequest, data []byte) error {
+		run(b, func(r storage.ImportRequest, data []byte) error {
 			_, err := m.Import(ctx, r, bytes.NewReader(data))
 			return err
 		})

@@ -13,6 +13,7 @@ import (
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 )
 
@@ -73,8 +74,8 @@ func TestCorpusPacks(t *testing.T) {
 				if g.id != "" {
 					require.Equal(t, g.id, m.ID)
 				}
-				r := store.ImportRequest{ID: m.ID, Version: pack.MustParseVersion(g.version), Size: int64(len(data)),
-					Provenance: store.Provenance{Owner: store.OwnerCustom}}
+				r := storage.ImportRequest{ID: m.ID, Version: pack.MustParseVersion(g.version), Size: int64(len(data)),
+					Provenance: storage.Provenance{Owner: storage.OwnerCustom}}
 				e, err := s.Import(ctx, r, bytes.NewReader(data))
 				require.NoError(t, err, g.file)
 				assert.Equal(t, m.References, e.References, g.file)
@@ -92,7 +93,7 @@ func TestCorpusPacks(t *testing.T) {
 				if err != nil {
 					t.Skipf("corpus file missing: %v", err)
 				}
-				_, err = s.Import(ctx, store.ImportRequest{ID: "Contoso.Refused"}, bytes.NewReader(data))
+				_, err = s.Import(ctx, storage.ImportRequest{ID: "Contoso.Refused"}, bytes.NewReader(data))
 				assert.ErrorIs(t, err, b.want, b.file)
 			}
 			after, err := s.List(ctx)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 )
 
 // Names in a store directory; doc.go describes the layout.
@@ -64,8 +65,8 @@ type Dir struct {
 	failpoint func(step string) error
 
 	mu       sync.RWMutex
-	entries  map[string]Entry
-	sorted   []Entry           // entries sorted by id; nil when it must be rebuilt
+	entries  map[string]storage.Entry
+	sorted   []storage.Entry   // entries sorted by id; nil when it must be rebuilt
 	gens     map[string]uint64 // per id in entries, its current file's generation (see sidecar.go)
 	closed   bool
 	broken   error // set when the index on disk may differ from entries
@@ -83,14 +84,14 @@ type OpenReport struct {
 	RebuildReason string
 	// Adopted lists, sorted, the ids of the packs a rebuild found. Those in
 	// Restored kept their provenance; the others are recorded as
-	// [OwnerCustom]: sync leaves them alone until an operator decides.
+	// [storage.OwnerCustom]: sync leaves them alone until an operator decides.
 	Adopted []string
 	// Restored lists, sorted, the ids of the packs whose provenance (owner,
 	// workspace, rule, solution, import time) a rebuild restored from the
 	// sidecar of their current version's file; len(Restored) says how many.
 	Restored []string
 	// Unrestored lists, sorted by file, the pack files a rebuild kept
-	// without a usable sidecar, and why; each is recorded as [OwnerCustom]
+	// without a usable sidecar, and why; each is recorded as [storage.OwnerCustom]
 	// with its file's modification time as ImportedAt.
 	Unrestored []Unrestored
 	// Dropped lists index entries (or their previous versions) whose pack
@@ -220,7 +221,7 @@ func (d *Dir) releaseLock() {
 }
 
 // Close waits for the operations in progress, then releases the directory
-// lock. Methods called after Close return an error wrapping [ErrClosed];
+// lock. Methods called after Close return an error wrapping [storage.ErrClosed];
 // readers returned by Open stay readable. Close is idempotent.
 func (d *Dir) Close() error {
 	d.mu.Lock()
@@ -285,7 +286,7 @@ func (d *Dir) maxBytes() int64 {
 // holds d.mu.
 func (d *Dir) usable() error {
 	if d.closed {
-		return ErrClosed
+		return storage.ErrClosed
 	}
 	if d.broken != nil {
 		return fmt.Errorf("store needs reopening: %w", d.broken)
@@ -307,25 +308,25 @@ func (d *Dir) begin(op, id string) error {
 // sortedLocked returns the entries sorted by id, building the cache when
 // needed. The caller holds d.mu (read or write); the cache is rebuilt only
 // under the write lock, so readers build a private copy instead.
-func (d *Dir) sortedLocked() []Entry {
+func (d *Dir) sortedLocked() []storage.Entry {
 	if d.sorted != nil {
 		return d.sorted
 	}
 	return sortEntries(d.entries)
 }
 
-func sortEntries(m map[string]Entry) []Entry {
-	out := make([]Entry, 0, len(m))
+func sortEntries(m map[string]storage.Entry) []storage.Entry {
+	out := make([]storage.Entry, 0, len(m))
 	for _, e := range m {
 		out = append(out, e)
 	}
-	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b storage.Entry) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
 // List returns every imported pack, sorted by id. It reads the index held
 // in memory and never the pack files.
-func (d *Dir) List(ctx context.Context) ([]Entry, error) {
+func (d *Dir) List(ctx context.Context) ([]storage.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, opErr("list", "", "", "", err)
 	}
@@ -335,7 +336,7 @@ func (d *Dir) List(ctx context.Context) ([]Entry, error) {
 		return nil, opErr("list", "", "", "", err)
 	}
 	src := d.sortedLocked()
-	out := make([]Entry, len(src))
+	out := make([]storage.Entry, len(src))
 	for i, e := range src {
 		out[i] = cloneEntry(e)
 	}
@@ -343,22 +344,22 @@ func (d *Dir) List(ctx context.Context) ([]Entry, error) {
 }
 
 // Get returns the imported pack with the given id, or an error wrapping
-// [ErrNotFound].
-func (d *Dir) Get(ctx context.Context, id string) (Entry, error) {
+// [storage.ErrNotFound].
+func (d *Dir) Get(ctx context.Context, id string) (storage.Entry, error) {
 	if err := ctx.Err(); err != nil {
-		return Entry{}, opErr("get", id, "", "", err)
+		return storage.Entry{}, opErr("get", id, "", "", err)
 	}
 	if err := checkFileID(id); err != nil {
-		return Entry{}, opErr("get", id, stepRequest, "", err)
+		return storage.Entry{}, opErr("get", id, stepRequest, "", err)
 	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if err := d.usable(); err != nil {
-		return Entry{}, opErr("get", id, "", "", err)
+		return storage.Entry{}, opErr("get", id, "", "", err)
 	}
 	e, ok := d.entries[id]
 	if !ok {
-		return Entry{}, opErr("get", id, "", "", ErrNotFound)
+		return storage.Entry{}, opErr("get", id, "", "", storage.ErrNotFound)
 	}
 	return cloneEntry(e), nil
 }
@@ -381,7 +382,7 @@ func (d *Dir) Open(ctx context.Context, id string) (io.ReadCloser, error) {
 	}
 	e, ok := d.entries[id]
 	if !ok {
-		return nil, opErr("open pack", id, "", "", ErrNotFound)
+		return nil, opErr("open pack", id, "", "", storage.ErrNotFound)
 	}
 	p := d.packFile(id, e.SHA256)
 	f, err := os.Open(p)
@@ -392,7 +393,7 @@ func (d *Dir) Open(ctx context.Context, id string) (io.ReadCloser, error) {
 }
 
 // ReadMeta returns the meta record with the given name, or an error
-// wrapping [ErrNotFound].
+// wrapping [storage.ErrNotFound].
 func (d *Dir) ReadMeta(ctx context.Context, name string) ([]byte, error) {
 	const op = "read meta"
 	if err := d.beginMeta(ctx, op, name); err != nil {
@@ -402,7 +403,7 @@ func (d *Dir) ReadMeta(ctx context.Context, name string) ([]byte, error) {
 	p := filepath.Join(d.path, metaName, name)
 	b, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, opErr(op, name, "", "", ErrNotFound)
+		return nil, opErr(op, name, "", "", storage.ErrNotFound)
 	}
 	if err != nil {
 		return nil, opErr(op, name, "read", p, err)
@@ -435,7 +436,7 @@ func (d *Dir) WriteMeta(ctx context.Context, name string, data []byte) error {
 // or the fsync fails after some of data may have reached the record, the
 // record is cut back to its former length (a record the call created is
 // deleted). Only when that clean-up fails too does the error wrap
-// [ErrPartialAppend]: the record may then end with part or all of data, and
+// [storage.ErrPartialAppend]: the record may then end with part or all of data, and
 // a caller that appends lines should start its next append on a new line.
 // Once the fsync has succeeded the append is complete and AppendMeta
 // returns nil even if closing the file fails; only a new record's directory
@@ -479,7 +480,7 @@ func (d *Dir) AppendMeta(ctx context.Context, name string, data []byte) error {
 		uerr := d.undoAppend(f, p, size, created)
 		f.Close()
 		if uerr != nil {
-			return opErr(op, name, "write", p, fmt.Errorf("%w: %w; cutting the record back to %d bytes failed: %w", ErrPartialAppend, err, size, uerr))
+			return opErr(op, name, "write", p, fmt.Errorf("%w: %w; cutting the record back to %d bytes failed: %w", storage.ErrPartialAppend, err, size, uerr))
 		}
 		return opErr(op, name, "write", p, err)
 	}
@@ -492,7 +493,7 @@ func (d *Dir) AppendMeta(ctx context.Context, name string, data []byte) error {
 		if err := syncDir(dir); err != nil {
 			uerr := d.undoAppend(nil, p, 0, true)
 			if uerr != nil {
-				return opErr(op, name, "sync", dir, fmt.Errorf("%w: %w; deleting the new record failed: %w", ErrPartialAppend, err, uerr))
+				return opErr(op, name, "sync", dir, fmt.Errorf("%w: %w; deleting the new record failed: %w", storage.ErrPartialAppend, err, uerr))
 			}
 			return opErr(op, name, "sync", dir, err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/store/storetest"
 )
@@ -29,7 +30,7 @@ var (
 	idB   = "Contoso.Crash.B"
 )
 
-func importAt(t *testing.T, d *store.Dir, id, version string, at time.Time) store.Entry {
+func importAt(t *testing.T, d *store.Dir, id, version string, at time.Time) storage.Entry {
 	t.Helper()
 	data := storetest.Pack(id, version)
 	r := storetest.Request(id, version, data)
@@ -49,7 +50,7 @@ func seed(t *testing.T, d *store.Dir) {
 // state is what a reopened store holds: its index and the hash of the bytes
 // Open returns for each pack.
 type state struct {
-	List  []store.Entry
+	List  []storage.Entry
 	Bytes map[string]string
 }
 
@@ -81,7 +82,7 @@ type sidecarFile struct {
 	SHA256     string    `json:"sha256"`
 	Size       int64     `json:"size"`
 	ImportedAt time.Time `json:"importedAt"`
-	store.Provenance
+	storage.Provenance
 	Generation uint64 `json:"generation"`
 }
 
@@ -183,11 +184,11 @@ func rollbackA(t *testing.T, d *store.Dir) {
 
 // importOf returns a change that imports pack id at version with the given
 // provenance (the zero value keeps storetest.Request's) at tBase+at.
-func importOf(id, version string, prov store.Provenance, at time.Duration) func(*store.Dir) error {
+func importOf(id, version string, prov storage.Provenance, at time.Duration) func(*store.Dir) error {
 	return func(d *store.Dir) error {
 		data := storetest.Pack(id, version)
 		r := storetest.Request(id, version, data)
-		if prov != (store.Provenance{}) {
+		if prov != (storage.Provenance{}) {
 			r.Provenance = prov
 		}
 		r.Time = tBase.Add(at)
@@ -197,10 +198,10 @@ func importOf(id, version string, prov store.Provenance, at time.Duration) func(
 }
 
 var changes = []change{
-	{"import new pack", store.ImportSteps, nil, importOf("Contoso.Crash.C", "3.0.0.0", store.Provenance{}, 2*time.Hour)},
-	{"import replacing a pack", store.ImportSteps, nil, importOf(idA, "1.2.0.0", store.Provenance{}, 2*time.Hour)},
-	{"re-import the current bytes with other provenance", store.ImportSteps, nil, importOf(idA, "1.1.0.0", store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: "other-workspace", Rule: "Contoso.Rule", Solution: "Security"}, 3*time.Hour)},
-	{"re-import the previous bytes", store.ImportSteps, nil, importOf(idA, "1.0.0.0", store.Provenance{Owner: store.OwnerCustom}, 4*time.Hour)},
+	{"import new pack", store.ImportSteps, nil, importOf("Contoso.Crash.C", "3.0.0.0", storage.Provenance{}, 2*time.Hour)},
+	{"import replacing a pack", store.ImportSteps, nil, importOf(idA, "1.2.0.0", storage.Provenance{}, 2*time.Hour)},
+	{"re-import the current bytes with other provenance", store.ImportSteps, nil, importOf(idA, "1.1.0.0", storage.Provenance{Owner: storage.OwnerWorkspace, WorkspaceID: "other-workspace", Rule: "Contoso.Rule", Solution: "Security"}, 3*time.Hour)},
+	{"re-import the previous bytes", store.ImportSteps, nil, importOf(idA, "1.0.0.0", storage.Provenance{Owner: storage.OwnerCustom}, 4*time.Hour)},
 	{"remove", store.RemoveSteps, nil, func(d *store.Dir) error { return d.Remove(context.Background(), idA) }},
 	{"rollback", store.RollbackSteps, nil, func(d *store.Dir) error {
 		_, err := d.Rollback(context.Background(), idA)
@@ -210,9 +211,9 @@ var changes = []change{
 		_, err := d.Rollback(context.Background(), idA)
 		return err
 	}},
-	{"import a lower version by hand", store.ImportSteps, nil, importOf(idA, "0.9.0.0", store.Provenance{Owner: store.OwnerCustom, Rule: "operator"}, 5*time.Hour)},
-	{"import over a rolled-back pack", store.ImportSteps, rollbackA, importOf(idA, "1.2.0.0", store.Provenance{}, 2*time.Hour)},
-	{"re-import the previous bytes of a rolled-back pack", store.ImportSteps, rollbackA, importOf(idA, "1.1.0.0", store.Provenance{}, 6*time.Hour)},
+	{"import a lower version by hand", store.ImportSteps, nil, importOf(idA, "0.9.0.0", storage.Provenance{Owner: storage.OwnerCustom, Rule: "operator"}, 5*time.Hour)},
+	{"import over a rolled-back pack", store.ImportSteps, rollbackA, importOf(idA, "1.2.0.0", storage.Provenance{}, 2*time.Hour)},
+	{"re-import the previous bytes of a rolled-back pack", store.ImportSteps, rollbackA, importOf(idA, "1.1.0.0", storage.Provenance{}, 6*time.Hour)},
 }
 
 // prepare seeds d and runs c's prep.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 )
 
 // errCorrupt marks an index.json that cannot be used and is rebuilt.
@@ -39,7 +40,7 @@ func (d *Dir) load() error {
 		if herr != nil {
 			return opErr("open", "", "scan", d.packsDir(), herr)
 		}
-		entries = map[string]Entry{}
+		entries = map[string]storage.Entry{}
 		if has {
 			entries, err = d.rebuild("index.json is missing")
 			if err != nil {
@@ -79,7 +80,7 @@ func (d *Dir) load() error {
 // readIndex reads index.json. A missing file wraps fs.ErrNotExist; one that
 // cannot be decoded or holds impossible entries wraps errCorrupt; one
 // written by a newer format is refused, so that it is never overwritten.
-func (d *Dir) readIndex() (map[string]Entry, error) {
+func (d *Dir) readIndex() (map[string]storage.Entry, error) {
 	p := filepath.Join(d.path, indexName)
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -102,7 +103,7 @@ func (d *Dir) readIndex() (map[string]Entry, error) {
 	case idx.Format != indexFormat:
 		return nil, fmt.Errorf("%w: index.json: format %d, want %d", errCorrupt, idx.Format, indexFormat)
 	}
-	entries := make(map[string]Entry, len(idx.Packs))
+	entries := make(map[string]storage.Entry, len(idx.Packs))
 	for i, e := range idx.Packs {
 		if err := checkIndexEntry(e); err != nil {
 			return nil, fmt.Errorf("%w: index.json: pack %d (%q): %w", errCorrupt, i+1, e.ID, err)
@@ -115,14 +116,14 @@ func (d *Dir) readIndex() (map[string]Entry, error) {
 	return entries, nil
 }
 
-func checkIndexEntry(e Entry) error {
+func checkIndexEntry(e storage.Entry) error {
 	if err := checkFileID(e.ID); err != nil {
 		return err
 	}
 	if !isSHA256Hex(e.SHA256) || e.Size < 0 {
 		return errors.New("bad sha256 or size")
 	}
-	if e.Owner != OwnerWorkspace && e.Owner != OwnerCustom {
+	if e.Owner != storage.OwnerWorkspace && e.Owner != storage.OwnerCustom {
 		return fmt.Errorf("unknown owner %q", e.Owner)
 	}
 	if p := e.Previous; p != nil && (!isSHA256Hex(p.SHA256) || p.Size < 0) {
@@ -135,7 +136,7 @@ func checkIndexEntry(e Entry) error {
 // size (the files are not hashed: that would make opening cost as much as
 // reading every pack). Entries whose file is missing or damaged are dropped
 // and their files quarantined. It reports whether entries changed.
-func (d *Dir) verify(entries map[string]Entry) bool {
+func (d *Dir) verify(entries map[string]storage.Entry) bool {
 	dirty := false
 	for _, id := range slices.Sorted(maps.Keys(entries)) {
 		e := entries[id]
@@ -248,7 +249,7 @@ func orderCandidates(cands []candidate) {
 // sidecars. Each kept file takes its provenance and import time from its
 // sidecar; a file without a usable sidecar is recorded as OwnerCustom,
 // imported at its modification time.
-func (d *Dir) rebuild(reason string) (map[string]Entry, error) {
+func (d *Dir) rebuild(reason string) (map[string]storage.Entry, error) {
 	d.report.Rebuilt = true
 	d.report.RebuildReason = reason
 	d.log.Warn("store: rebuilding the index from the pack files", "dir", d.path, "reason", reason)
@@ -256,7 +257,7 @@ func (d *Dir) rebuild(reason string) (map[string]Entry, error) {
 	if err != nil {
 		return nil, opErr("open", "", "rebuild", d.packsDir(), err)
 	}
-	entries := map[string]Entry{}
+	entries := map[string]storage.Entry{}
 	for _, de := range ents {
 		id := de.Name()
 		if strings.HasPrefix(id, tmpPrefix) || !de.IsDir() || checkFileID(id) != nil {
@@ -291,14 +292,14 @@ func (d *Dir) rebuild(reason string) (map[string]Entry, error) {
 		}
 		cur := cands[0]
 		prov, at, restored := d.provenanceOf(id, cur)
-		e := Entry{
+		e := storage.Entry{
 			ID: id, Version: cur.m.Version, Name: cur.m.Name, References: cur.m.References,
 			SHA256: cur.sum, Size: cur.size, ImportedAt: at, Provenance: prov,
 		}
 		if len(cands) > 1 && cands[1].sum != cur.sum {
 			p := cands[1]
 			prov, at, _ := d.provenanceOf(id, p)
-			e.Previous = &Previous{
+			e.Previous = &storage.Previous{
 				Version: p.m.Version, Name: p.m.Name, SHA256: p.sum, Size: p.size, ImportedAt: at,
 				References: p.m.References, Provenance: prov,
 			}
@@ -328,7 +329,7 @@ func (d *Dir) rebuild(reason string) (map[string]Entry, error) {
 // without a usable sidecar is recorded as OwnerCustom, imported at its
 // modification time, and reported in OpenReport.Unrestored; its sidecar, if
 // it has one, is quarantined.
-func (d *Dir) provenanceOf(id string, c candidate) (Provenance, time.Time, bool) {
+func (d *Dir) provenanceOf(id string, c candidate) (storage.Provenance, time.Time, bool) {
 	why := c.sideWhy
 	if why == "" {
 		return c.side.Provenance, c.side.ImportedAt, true
@@ -341,7 +342,7 @@ func (d *Dir) provenanceOf(id string, c candidate) (Provenance, time.Time, bool)
 	d.log.Warn("store: pack file has no usable sidecar; its provenance is unknown, so it is recorded as custom",
 		"id", id, "version", c.m.Version.String(), "file", rel, "reason", why)
 	d.report.Unrestored = append(d.report.Unrestored, Unrestored{ID: id, File: rel, Reason: why})
-	return Provenance{Owner: OwnerCustom}, c.mtime, false
+	return storage.Provenance{Owner: storage.OwnerCustom}, c.mtime, false
 }
 
 // readCandidate hashes the file and reads its manifest. It returns why the
@@ -383,7 +384,7 @@ func (d *Dir) readCandidate(rel, id, sum string) (candidate, string) {
 // packs/<id>/<sha256>.xml and packs/<id>/<sha256>.json. A pack file without
 // a sidecar is fine (a store written before sidecars existed); syncSidecars
 // writes it.
-func (d *Dir) sweepPacks(entries map[string]Entry) error {
+func (d *Dir) sweepPacks(entries map[string]storage.Entry) error {
 	ents, err := os.ReadDir(d.packsDir())
 	if err != nil {
 		return opErr("open", "", "scan", d.packsDir(), err)

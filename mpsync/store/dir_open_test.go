@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/store/storetest"
 )
@@ -99,7 +100,7 @@ func TestRebuildWithoutSidecars(t *testing.T) {
 		assert.Equal(t, w.Name, e.Name)
 		assert.Equal(t, w.SHA256, e.SHA256)
 		assert.Equal(t, w.Size, e.Size)
-		assert.Equal(t, store.OwnerCustom, e.Owner, "provenance is unknown after a rebuild")
+		assert.Equal(t, storage.OwnerCustom, e.Owner, "provenance is unknown after a rebuild")
 		assert.False(t, e.ImportedAt.IsZero())
 	}
 	a := got.List[0]
@@ -323,7 +324,7 @@ func TestDirOptions(t *testing.T) {
 	assert.ErrorIs(t, err, pack.ErrMalformed, "Limits.MaxBytes is enforced")
 	assert.Contains(t, err.Error(), "larger than 4096 bytes")
 	_, err = d.Get(ctx, idB)
-	assert.ErrorIs(t, err, store.ErrNotFound)
+	assert.ErrorIs(t, err, storage.ErrNotFound)
 }
 
 func TestClosed(t *testing.T) {
@@ -342,17 +343,17 @@ func TestClosed(t *testing.T) {
 
 	ctx := context.Background()
 	_, err = d.List(ctx)
-	assert.ErrorIs(t, err, store.ErrClosed)
+	assert.ErrorIs(t, err, storage.ErrClosed)
 	_, err = d.Get(ctx, idA)
-	assert.ErrorIs(t, err, store.ErrClosed)
+	assert.ErrorIs(t, err, storage.ErrClosed)
 	data := storetest.Pack(idB, "1.0.0.0")
 	_, err = d.Import(ctx, storetest.Request(idB, "1.0.0.0", data), bytes.NewReader(data))
-	assert.ErrorIs(t, err, store.ErrClosed)
-	assert.ErrorIs(t, d.Remove(ctx, idA), store.ErrClosed)
-	assert.ErrorIs(t, d.WriteMeta(ctx, "m", nil), store.ErrClosed)
-	assert.ErrorIs(t, d.AppendMeta(ctx, "m", nil), store.ErrClosed)
+	assert.ErrorIs(t, err, storage.ErrClosed)
+	assert.ErrorIs(t, d.Remove(ctx, idA), storage.ErrClosed)
+	assert.ErrorIs(t, d.WriteMeta(ctx, "m", nil), storage.ErrClosed)
+	assert.ErrorIs(t, d.AppendMeta(ctx, "m", nil), storage.ErrClosed)
 	_, err = d.ReadMeta(ctx, "m")
-	assert.ErrorIs(t, err, store.ErrClosed)
+	assert.ErrorIs(t, err, storage.ErrClosed)
 }
 
 func TestOpErrorNamesPackAndStep(t *testing.T) {
@@ -366,7 +367,7 @@ func TestOpErrorNamesPackAndStep(t *testing.T) {
 	assert.Equal(t, "import", oe.Op)
 	assert.Equal(t, idA, oe.ID)
 	assert.Equal(t, "check", oe.Step)
-	assert.ErrorIs(t, err, store.ErrMismatch)
+	assert.ErrorIs(t, err, storage.ErrMismatch)
 	assert.True(t, strings.HasPrefix(err.Error(), "store: import "+idA+": check: "), err.Error())
 }
 

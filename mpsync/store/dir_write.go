@@ -12,6 +12,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+
+	"mpsync.dev/mpsync/storage"
 )
 
 // errCrash, returned by a test failpoint, stops a change where it is and
@@ -66,21 +68,21 @@ func (u undo) run(err error) {
 // point; on any error before it the store is exactly as it was. A pack with
 // the same id is replaced and kept as the previous version, unless the bytes
 // are the same, in which case the previous version stays as it was.
-func (d *Dir) Import(ctx context.Context, req ImportRequest, r io.Reader) (Entry, error) {
+func (d *Dir) Import(ctx context.Context, req storage.ImportRequest, r io.Reader) (storage.Entry, error) {
 	return d.importPack(ctx, req, r)
 }
 
-func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_ Entry, err error) {
+func (d *Dir) importPack(ctx context.Context, req storage.ImportRequest, r io.Reader) (_ storage.Entry, err error) {
 	const op = "import"
 	id := req.ID
 	if err := ctx.Err(); err != nil {
-		return Entry{}, opErr(op, id, "", "", err)
+		return storage.Entry{}, opErr(op, id, "", "", err)
 	}
 	if err := checkRequest(req, checkFileID); err != nil {
-		return Entry{}, opErr(op, id, stepRequest, "", err)
+		return storage.Entry{}, opErr(op, id, stepRequest, "", err)
 	}
 	if err := d.begin(op, id); err != nil {
-		return Entry{}, err
+		return storage.Entry{}, err
 	}
 	defer d.inflight.Done()
 
@@ -89,7 +91,7 @@ func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_
 
 	tmp, err := os.CreateTemp(d.packsDir(), tmpPrefix+"import-*")
 	if err != nil {
-		return Entry{}, opErr(op, id, "create", d.packsDir(), err)
+		return storage.Entry{}, opErr(op, id, "create", d.packsDir(), err)
 	}
 	tmpName := tmp.Name()
 	defer tmp.Close()
@@ -97,38 +99,38 @@ func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_
 
 	sum, n, step, err := receive(ctx, req, r, tmp, d.maxBytes())
 	if err != nil {
-		return Entry{}, opErr(op, id, step, tmpName, err)
+		return storage.Entry{}, opErr(op, id, step, tmpName, err)
 	}
 	if err := d.hit(fpWrite); err != nil {
-		return Entry{}, opErr(op, id, fpWrite, tmpName, err)
+		return storage.Entry{}, opErr(op, id, fpWrite, tmpName, err)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return Entry{}, opErr(op, id, stepValidate, tmpName, err)
+		return storage.Entry{}, opErr(op, id, stepValidate, tmpName, err)
 	}
 	man, err := validate(bufio.NewReaderSize(tmp, 64<<10), req, d.limits)
 	if err != nil {
-		return Entry{}, opErr(op, id, stepValidate, "", err)
+		return storage.Entry{}, opErr(op, id, stepValidate, "", err)
 	}
 	if err := ctx.Err(); err != nil {
-		return Entry{}, opErr(op, id, "", "", err)
+		return storage.Entry{}, opErr(op, id, "", "", err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return Entry{}, opErr(op, id, "sync", tmpName, err)
+		return storage.Entry{}, opErr(op, id, "sync", tmpName, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return Entry{}, opErr(op, id, "sync", tmpName, err)
+		return storage.Entry{}, opErr(op, id, "sync", tmpName, err)
 	}
 	if err := d.hit(fpSync); err != nil {
-		return Entry{}, opErr(op, id, fpSync, tmpName, err)
+		return storage.Entry{}, opErr(op, id, fpSync, tmpName, err)
 	}
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.usable(); err != nil {
-		return Entry{}, opErr(op, id, "", "", err)
+		return storage.Entry{}, opErr(op, id, "", "", err)
 	}
 	old, had := d.entries[id]
-	var oldp *Entry
+	var oldp *storage.Entry
 	if had {
 		oldp = &old
 	}
@@ -136,7 +138,7 @@ func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_
 	if referenced(old, had, sum) {
 		// The same bytes are already in place.
 		if err := os.Remove(tmpName); err != nil {
-			return Entry{}, opErr(op, id, "rename", tmpName, err)
+			return storage.Entry{}, opErr(op, id, "rename", tmpName, err)
 		}
 	} else {
 		// A file of that name that no entry refers to is a leftover of a
@@ -144,23 +146,23 @@ func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_
 		idDir := filepath.Dir(final)
 		if _, err := os.Stat(idDir); errors.Is(err, fs.ErrNotExist) {
 			if err := os.Mkdir(idDir, 0o755); err != nil {
-				return Entry{}, opErr(op, id, "rename", idDir, err)
+				return storage.Entry{}, opErr(op, id, "rename", idDir, err)
 			}
 			u = append(u, func() { _ = os.Remove(idDir) })
 			if err := syncDir(d.packsDir()); err != nil {
-				return Entry{}, opErr(op, id, "rename", d.packsDir(), err)
+				return storage.Entry{}, opErr(op, id, "rename", d.packsDir(), err)
 			}
 		}
 		if err := os.Rename(tmpName, final); err != nil {
-			return Entry{}, opErr(op, id, "rename", final, err)
+			return storage.Entry{}, opErr(op, id, "rename", final, err)
 		}
 		u = append(u, func() { _ = os.Remove(final) })
 		if err := syncDir(idDir); err != nil {
-			return Entry{}, opErr(op, id, "rename", idDir, err)
+			return storage.Entry{}, opErr(op, id, "rename", idDir, err)
 		}
 	}
 	if err := d.hit(fpRename); err != nil {
-		return Entry{}, opErr(op, id, fpRename, final, err)
+		return storage.Entry{}, opErr(op, id, fpRename, final, err)
 	}
 
 	e := newEntry(req, man, sum, n, d.now, oldp)
@@ -171,19 +173,19 @@ func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_
 		gen++
 	}
 	if err := d.currentSidecar(e, gen, &u); err != nil {
-		return Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, sum), err)
+		return storage.Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, sum), err)
 	}
 	if err := d.hit(fpSidecar); err != nil {
-		return Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, sum), err)
+		return storage.Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, sum), err)
 	}
 	next := maps.Clone(d.entries)
 	next[id] = e
 	if err := d.commit(op, id, next); err != nil {
-		return Entry{}, err
+		return storage.Entry{}, err
 	}
 	d.gens[id] = gen
 	if err := d.gc(id); err != nil {
-		return Entry{}, opErr(op, id, fpGC, "", err)
+		return storage.Entry{}, opErr(op, id, fpGC, "", err)
 	}
 	d.log.Debug("store: imported pack", "id", id, "version", e.Version.String(), "sha256", sum, "size", n)
 	return cloneEntry(e), nil
@@ -196,7 +198,7 @@ func (d *Dir) importPack(ctx context.Context, req ImportRequest, r io.Reader) (_
 // sidecar (the provenance and import time are the new request's), and so
 // does a rollback (the restored file gets the next generation); if a crash
 // leaves it ahead of the index, OpenDir rewrites it from the index.
-func (d *Dir) currentSidecar(e Entry, gen uint64, u *undo) error {
+func (d *Dir) currentSidecar(e storage.Entry, gen uint64, u *undo) error {
 	want, err := sidecarOf(e, gen).encode()
 	if err != nil {
 		return err
@@ -224,7 +226,7 @@ func (d *Dir) currentSidecar(e Entry, gen uint64, u *undo) error {
 
 // referenced reports whether the entry e (present when had) refers to the
 // pack file with the given hash.
-func referenced(e Entry, had bool, sum string) bool {
+func referenced(e storage.Entry, had bool, sum string) bool {
 	if !had {
 		return false
 	}
@@ -252,7 +254,7 @@ func (d *Dir) Remove(ctx context.Context, id string) error {
 		return opErr(op, id, "", "", err)
 	}
 	if _, ok := d.entries[id]; !ok {
-		return opErr(op, id, "", "", ErrNotFound)
+		return opErr(op, id, "", "", storage.ErrNotFound)
 	}
 	next := maps.Clone(d.entries)
 	delete(next, id)
@@ -274,49 +276,49 @@ func (d *Dir) Remove(ctx context.Context, id string) error {
 // restored version current; then the index is replaced atomically, the
 // commit point. On any error before it the store is exactly as it was, the
 // sidecar included. Without a previous version the error wraps
-// [ErrNotFound].
-func (d *Dir) Rollback(ctx context.Context, id string) (Entry, error) {
+// [storage.ErrNotFound].
+func (d *Dir) Rollback(ctx context.Context, id string) (storage.Entry, error) {
 	return d.rollback(ctx, id)
 }
 
-func (d *Dir) rollback(ctx context.Context, id string) (_ Entry, err error) {
+func (d *Dir) rollback(ctx context.Context, id string) (_ storage.Entry, err error) {
 	const op = "rollback"
 	if err := ctx.Err(); err != nil {
-		return Entry{}, opErr(op, id, "", "", err)
+		return storage.Entry{}, opErr(op, id, "", "", err)
 	}
 	if err := checkFileID(id); err != nil {
-		return Entry{}, opErr(op, id, stepRequest, "", err)
+		return storage.Entry{}, opErr(op, id, stepRequest, "", err)
 	}
 	if err := d.begin(op, id); err != nil {
-		return Entry{}, err
+		return storage.Entry{}, err
 	}
 	defer d.inflight.Done()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.usable(); err != nil {
-		return Entry{}, opErr(op, id, "", "", err)
+		return storage.Entry{}, opErr(op, id, "", "", err)
 	}
 	cur, ok := d.entries[id]
 	if !ok {
-		return Entry{}, opErr(op, id, "", "", ErrNotFound)
+		return storage.Entry{}, opErr(op, id, "", "", storage.ErrNotFound)
 	}
 	e, err := rolledBack(cur)
 	if err != nil {
-		return Entry{}, opErr(op, id, "", "", err)
+		return storage.Entry{}, opErr(op, id, "", "", err)
 	}
 	var u undo
 	defer func() { u.run(err) }()
 	gen := d.gens[id] + 1
 	if err := d.currentSidecar(e, gen, &u); err != nil {
-		return Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, e.SHA256), err)
+		return storage.Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, e.SHA256), err)
 	}
 	if err := d.hit(fpSidecar); err != nil {
-		return Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, e.SHA256), err)
+		return storage.Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, e.SHA256), err)
 	}
 	next := maps.Clone(d.entries)
 	next[id] = e
 	if err := d.commit(op, id, next); err != nil {
-		return Entry{}, err
+		return storage.Entry{}, err
 	}
 	d.gens[id] = gen
 	d.log.Debug("store: rolled back pack", "id", id, "version", e.Version.String())
@@ -328,7 +330,7 @@ func (d *Dir) rollback(ctx context.Context, id string) (_ Entry, err error) {
 // the store is as it was; if that cannot be guaranteed (the new index was
 // renamed into place but could not be synced, and the old one could not be
 // put back) the store refuses further use until it is reopened.
-func (d *Dir) commit(op, id string, next map[string]Entry) error {
+func (d *Dir) commit(op, id string, next map[string]storage.Entry) error {
 	sorted := sortEntries(next)
 	data, err := encodeIndex(sorted)
 	if err != nil {
@@ -411,15 +413,15 @@ func (d *Dir) gc(id string) error {
 // indexFile is the shape of index.json.
 type indexFile struct {
 	// Format is the layout version; this code reads and writes 1.
-	Format int     `json:"format"`
-	Packs  []Entry `json:"packs"`
+	Format int             `json:"format"`
+	Packs  []storage.Entry `json:"packs"`
 }
 
 const indexFormat = 1
 
 // encodeIndex writes the index as JSON with one pack per line: compact
 // enough to rewrite on every change, readable and diffable by a person.
-func encodeIndex(sorted []Entry) ([]byte, error) {
+func encodeIndex(sorted []storage.Entry) ([]byte, error) {
 	var b bytes.Buffer
 	b.Grow(len(sorted) * 512)
 	fmt.Fprintf(&b, "{\"format\":%d,\"packs\":[", indexFormat)

@@ -18,11 +18,11 @@
 //
 // [Dir.Import] and [Memory.Import] read the whole document before anything
 // changes. The bytes are hashed (SHA-256) and counted as they arrive, then
-// checked against the [ImportRequest]: a size or hash other than the one
-// expected fails with an error wrapping [ErrMismatch]. The document is then
+// checked against the [storage.ImportRequest]: a size or hash other than the one
+// expected fails with an error wrapping [storage.ErrMismatch]. The document is then
 // validated whole with [mpsync.dev/mpsync/pack.Validate] within the
 // configured [mpsync.dev/mpsync/pack.Limits]; a manifest declaring another
-// id or version wraps both [ErrMismatch] and pack.ErrIdentity, a malformed
+// id or version wraps both [storage.ErrMismatch] and pack.ErrIdentity, a malformed
 // document pack.ErrMalformed. Only then is the pack committed. A pack id
 // that fails [mpsync.dev/mpsync/pack.CheckID] is refused before any file is
 // touched.
@@ -122,7 +122,7 @@
 // some of its bytes may have reached the record cuts the record back to its
 // former length (or deletes the record it created), so an error means
 // nothing was appended; if even that fails the error wraps
-// [ErrPartialAppend], and the record may end with part of the data. Record
+// [storage.ErrPartialAppend], and the record may end with part of the data. Record
 // names follow [CheckMetaName].
 //
 // # Locking and a second process
@@ -159,7 +159,7 @@
 // and version as the file; workspace packs stay workspace packs, custom packs
 // stay custom. A file without a usable sidecar (none, as in a store written
 // before sidecars existed, or one that cannot be read or does not match) is
-// recorded as [OwnerCustom], imported at its modification time: the engine
+// recorded as [storage.OwnerCustom], imported at its modification time: the engine
 // will not upgrade or remove it until an operator re-adopts it. An unusable
 // sidecar is quarantined, and a new one recording what the rebuilt index
 // says is written. A corrupt index.json is moved to the quarantine first.

@@ -2,105 +2,69 @@ package store
 
 import (
 	"errors"
-	"time"
 
-	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 )
 
-// Owner says who put a pack into the store, and so who may change it.
-type Owner string
+// The store contract lives in [mpsync.dev/mpsync/storage]; these names are
+// kept so that programs written against earlier releases still build.
+type (
+	// Owner is [storage.Owner].
+	//
+	// Deprecated: use storage.Owner.
+	Owner = storage.Owner
+	// Provenance is [storage.Provenance].
+	//
+	// Deprecated: use storage.Provenance.
+	Provenance = storage.Provenance
+	// Entry is [storage.Entry].
+	//
+	// Deprecated: use storage.Entry.
+	Entry = storage.Entry
+	// Previous is [storage.Previous].
+	//
+	// Deprecated: use storage.Previous.
+	Previous = storage.Previous
+	// ImportRequest is [storage.ImportRequest].
+	//
+	// Deprecated: use storage.ImportRequest.
+	ImportRequest = storage.ImportRequest
+)
 
 const (
-	// OwnerWorkspace marks a pack imported by a rule for a workspace; sync may
-	// upgrade and remove it.
-	OwnerWorkspace Owner = "workspace"
-	// OwnerCustom marks a pack an operator imported by hand; sync never
-	// upgrades or removes it, whatever its name.
-	OwnerCustom Owner = "custom"
+	// OwnerWorkspace is [storage.OwnerWorkspace].
+	//
+	// Deprecated: use storage.OwnerWorkspace.
+	OwnerWorkspace = storage.OwnerWorkspace
+	// OwnerCustom is [storage.OwnerCustom].
+	//
+	// Deprecated: use storage.OwnerCustom.
+	OwnerCustom = storage.OwnerCustom
 )
-
-// Provenance records where an imported pack came from.
-type Provenance struct {
-	Owner Owner `json:"owner"`
-	// WorkspaceID is the workspace that wanted the pack (OwnerWorkspace only).
-	WorkspaceID string `json:"workspaceId,omitempty"`
-	// Rule is the full id of the rule that imported the pack.
-	Rule string `json:"rule,omitempty"`
-	// Solution is the solution a solution pack belongs to.
-	Solution string `json:"solution,omitempty"`
-}
-
-// Entry is one imported pack as the store's index records it.
-type Entry struct {
-	ID         string           `json:"id"`
-	Version    pack.Version     `json:"version"`
-	Name       string           `json:"name,omitempty"`
-	References []pack.Reference `json:"references,omitempty"`
-	SHA256     string           `json:"sha256"`
-	Size       int64            `json:"size"`
-	// ImportedAt is when the version was imported, in UTC.
-	ImportedAt time.Time `json:"importedAt"`
-	Provenance
-	// Previous is the version this import replaced, kept for a rollback; nil
-	// when there is none.
-	Previous *Previous `json:"previous,omitempty"`
-}
-
-// Previous is the replaced version of a pack that a store keeps so that
-// Rollback can restore it.
-type Previous struct {
-	Version pack.Version `json:"version"`
-	// Name is the display name the previous version's manifest declared.
-	Name       string           `json:"name,omitempty"`
-	SHA256     string           `json:"sha256"`
-	Size       int64            `json:"size"`
-	ImportedAt time.Time        `json:"importedAt"`
-	References []pack.Reference `json:"references,omitempty"`
-	Provenance
-}
-
-// Manifest returns the identity and references recorded for the entry.
-func (e Entry) Manifest() pack.Manifest {
-	return pack.Manifest{ID: e.ID, Version: e.Version, Name: e.Name, References: e.References}
-}
-
-// ImportRequest describes a pack to import. The pack's bytes are read from
-// the reader given with it; the store checks them against what is expected
-// here before anything replaces what is imported.
-type ImportRequest struct {
-	// ID is the pack id the document must declare.
-	ID string
-	// Version, when not zero, is the version the document must declare.
-	Version pack.Version
-	// SHA256, when set, is the lower-case hex digest the bytes must have.
-	SHA256 string
-	// Size, when positive, is the exact byte length expected.
-	Size int64
-	// Provenance is recorded with the entry; an empty Owner is recorded as
-	// OwnerCustom, so that sync never changes a pack nobody claimed.
-	Provenance Provenance
-	// Time is the import time recorded; zero means the store's clock.
-	Time time.Time
-}
 
 var (
-	// ErrNotFound is returned for a pack, previous version or meta record the
-	// store does not hold.
-	ErrNotFound = errors.New("not found in store")
-	// ErrMismatch is wrapped when a pack's bytes differ from what the
-	// ImportRequest expected (id, version, size or hash).
-	ErrMismatch = errors.New("pack does not match what was expected")
-	// ErrLocked is returned by OpenDir when another process holds the
-	// directory.
-	ErrLocked = errors.New("store directory is in use by another process")
-	// ErrClosed is returned by a store used after Close.
-	ErrClosed = errors.New("store is closed")
-	// ErrInvalidName is wrapped when a meta record name is empty, too long,
-	// starts with a dot or holds characters outside A-Z a-z 0-9 . _ -.
-	ErrInvalidName = errors.New("invalid meta record name")
-	// ErrPartialAppend is wrapped when [Dir.AppendMeta] failed after data
-	// may have reached the record and the record could not be put back as
-	// it was: it may end with part or all of the data. Any other AppendMeta
-	// error leaves the record as it was.
-	ErrPartialAppend = errors.New("meta record may hold part of the failed append")
+	// ErrNotFound is [storage.ErrNotFound].
+	//
+	// Deprecated: use storage.ErrNotFound.
+	ErrNotFound = storage.ErrNotFound
+	// ErrMismatch is [storage.ErrMismatch].
+	//
+	// Deprecated: use storage.ErrMismatch.
+	ErrMismatch = storage.ErrMismatch
+	// ErrClosed is [storage.ErrClosed].
+	//
+	// Deprecated: use storage.ErrClosed.
+	ErrClosed = storage.ErrClosed
+	// ErrInvalidName is [storage.ErrInvalidName].
+	//
+	// Deprecated: use storage.ErrInvalidName.
+	ErrInvalidName = storage.ErrInvalidName
+	// ErrPartialAppend is [storage.ErrPartialAppend].
+	//
+	// Deprecated: use storage.ErrPartialAppend.
+	ErrPartialAppend = storage.ErrPartialAppend
 )
+
+// ErrLocked is returned by OpenDir when another process holds the
+// directory.
+var ErrLocked = errors.New("store directory is in use by another process")

@@ -4,9 +4,9 @@ import "strings"
 
 // OpError is the error every store operation returns: it names the
 // operation, the pack id or meta record name, the step that failed and, for
-// [Dir], the file involved. Match causes with errors.Is ([ErrNotFound],
-// [ErrMismatch], [pack.ErrIdentity], [pack.ErrMalformed], [pack.ErrInvalidID],
-// [ErrInvalidName], [ErrClosed], context.Canceled, ...) and read the fields
+// [Dir], the file involved. Match causes with errors.Is ([storage.ErrNotFound],
+// [storage.ErrMismatch], [pack.ErrIdentity], [pack.ErrMalformed], [pack.ErrInvalidID],
+// [storage.ErrInvalidName], [storage.ErrClosed], context.Canceled, ...) and read the fields
 // with errors.As.
 type OpError struct {
 	// Op is the operation: "open", "list", "get", "import", "remove",

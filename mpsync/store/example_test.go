@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/store/storetest"
 )
@@ -146,7 +147,7 @@ func ExampleNewMemory() {
 	req := storetest.Request("Contoso.Example", "2.0.0.0", other)
 	req.SHA256 = storetest.Request("Contoso.Example", "1.0.0.0", data).SHA256 // wrong hash
 	_, err := s.Import(ctx, req, bytes.NewReader(other))
-	fmt.Println(errors.Is(err, store.ErrMismatch))
+	fmt.Println(errors.Is(err, storage.ErrMismatch))
 
 	e, _ := s.Get(ctx, "Contoso.Example")
 	fmt.Println(e.ID, e.Version)
@@ -165,7 +166,7 @@ func ExampleMemory_AppendMeta() {
 	fmt.Print(string(b))
 
 	err := s.WriteMeta(ctx, "../escape", nil)
-	fmt.Println(errors.Is(err, store.ErrInvalidName))
+	fmt.Println(errors.Is(err, storage.ErrInvalidName))
 	// Output:
 	// {"rule":"MPUpdate","result":"ok"}
 	// {"rule":"MPUpdate","result":"error"}

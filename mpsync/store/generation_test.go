@@ -12,14 +12,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 )
 
 const idX = "Contoso.Generation.X"
 
 var (
-	provWS = store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: "ws-1", Rule: "Advisor.MPUpdate", Solution: "Security"}
-	provOp = store.Provenance{Owner: store.OwnerCustom, Rule: "operator"}
+	provWS = storage.Provenance{Owner: storage.OwnerWorkspace, WorkspaceID: "ws-1", Rule: "Advisor.MPUpdate", Solution: "Security"}
+	provOp = storage.Provenance{Owner: storage.OwnerCustom, Rule: "operator"}
 )
 
 // loseIndex closes d and deletes or corrupts its index.json.

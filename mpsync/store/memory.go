@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 )
 
 // Memory is a store that keeps packs and meta records in memory. It has the
@@ -30,7 +31,7 @@ type Memory struct {
 // memPack is one imported pack with its bytes; the byte slices are never
 // changed once stored, so readers may share them.
 type memPack struct {
-	entry    Entry
+	entry    storage.Entry
 	data     []byte
 	prevData []byte
 }
@@ -71,13 +72,13 @@ func (m *Memory) maxBytes() int64 {
 }
 
 // List returns every imported pack, sorted by id.
-func (m *Memory) List(ctx context.Context) ([]Entry, error) {
+func (m *Memory) List(ctx context.Context) ([]storage.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, opErr("list", "", "", "", err)
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	out := make([]Entry, len(m.ids))
+	out := make([]storage.Entry, len(m.ids))
 	for i, id := range m.ids {
 		out[i] = cloneEntry(m.entries[id].entry)
 	}
@@ -85,11 +86,11 @@ func (m *Memory) List(ctx context.Context) ([]Entry, error) {
 }
 
 // Get returns the imported pack with the given id, or an error wrapping
-// [ErrNotFound].
-func (m *Memory) Get(ctx context.Context, id string) (Entry, error) {
+// [storage.ErrNotFound].
+func (m *Memory) Get(ctx context.Context, id string) (storage.Entry, error) {
 	p, err := m.lookup(ctx, "get", id)
 	if err != nil {
-		return Entry{}, err
+		return storage.Entry{}, err
 	}
 	return cloneEntry(p.entry), nil
 }
@@ -114,7 +115,7 @@ func (m *Memory) lookup(ctx context.Context, op, id string) (memPack, error) {
 	p, ok := m.entries[id]
 	m.mu.RUnlock()
 	if !ok {
-		return memPack{}, opErr(op, id, "", "", ErrNotFound)
+		return memPack{}, opErr(op, id, "", "", storage.ErrNotFound)
 	}
 	return p, nil
 }
@@ -124,12 +125,12 @@ func (m *Memory) lookup(ctx context.Context, op, id string) (memPack, error) {
 // changes. A pack with the same id is replaced and kept as the previous
 // version, unless the bytes are the same, in which case the previous version
 // stays as it was.
-func (m *Memory) Import(ctx context.Context, req ImportRequest, r io.Reader) (Entry, error) {
+func (m *Memory) Import(ctx context.Context, req storage.ImportRequest, r io.Reader) (storage.Entry, error) {
 	if err := ctx.Err(); err != nil {
-		return Entry{}, opErr("import", req.ID, "", "", err)
+		return storage.Entry{}, opErr("import", req.ID, "", "", err)
 	}
 	if err := checkRequest(req, pack.CheckID); err != nil {
-		return Entry{}, opErr("import", req.ID, stepRequest, "", err)
+		return storage.Entry{}, opErr("import", req.ID, stepRequest, "", err)
 	}
 	var buf bytes.Buffer
 	if req.Size > 0 && req.Size <= m.maxBytes() {
@@ -137,15 +138,15 @@ func (m *Memory) Import(ctx context.Context, req ImportRequest, r io.Reader) (En
 	}
 	sum, n, step, err := receive(ctx, req, r, &buf, m.maxBytes())
 	if err != nil {
-		return Entry{}, opErr("import", req.ID, step, "", err)
+		return storage.Entry{}, opErr("import", req.ID, step, "", err)
 	}
 	data := buf.Bytes()
 	man, err := validate(bytes.NewReader(data), req, m.limits)
 	if err != nil {
-		return Entry{}, opErr("import", req.ID, stepValidate, "", err)
+		return storage.Entry{}, opErr("import", req.ID, stepValidate, "", err)
 	}
 	if err := ctx.Err(); err != nil {
-		return Entry{}, opErr("import", req.ID, "", "", err)
+		return storage.Entry{}, opErr("import", req.ID, "", "", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -179,7 +180,7 @@ func (m *Memory) Remove(ctx context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.entries[id]; !ok {
-		return opErr("remove", id, "", "", ErrNotFound)
+		return opErr("remove", id, "", "", storage.ErrNotFound)
 	}
 	delete(m.entries, id)
 	if i, ok := slices.BinarySearch(m.ids, id); ok {
@@ -190,23 +191,23 @@ func (m *Memory) Remove(ctx context.Context, id string) error {
 
 // Rollback restores the previous version kept for id; the current version
 // becomes the previous one. Without a previous version the error wraps
-// [ErrNotFound].
-func (m *Memory) Rollback(ctx context.Context, id string) (Entry, error) {
+// [storage.ErrNotFound].
+func (m *Memory) Rollback(ctx context.Context, id string) (storage.Entry, error) {
 	if err := ctx.Err(); err != nil {
-		return Entry{}, opErr("rollback", id, "", "", err)
+		return storage.Entry{}, opErr("rollback", id, "", "", err)
 	}
 	if err := pack.CheckID(id); err != nil {
-		return Entry{}, opErr("rollback", id, stepRequest, "", err)
+		return storage.Entry{}, opErr("rollback", id, stepRequest, "", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p, ok := m.entries[id]
 	if !ok {
-		return Entry{}, opErr("rollback", id, "", "", ErrNotFound)
+		return storage.Entry{}, opErr("rollback", id, "", "", storage.ErrNotFound)
 	}
 	e, err := rolledBack(p.entry)
 	if err != nil {
-		return Entry{}, opErr("rollback", id, "", "", err)
+		return storage.Entry{}, opErr("rollback", id, "", "", err)
 	}
 	m.entries[id] = memPack{entry: e, data: p.prevData, prevData: p.data}
 	return cloneEntry(e), nil
@@ -221,7 +222,7 @@ func (m *Memory) ReadMeta(ctx context.Context, name string) ([]byte, error) {
 	defer m.mu.RUnlock()
 	b, ok := m.meta[name]
 	if !ok {
-		return nil, opErr("read meta", name, "", "", ErrNotFound)
+		return nil, opErr("read meta", name, "", "", storage.ErrNotFound)
 	}
 	return bytes.Clone(b), nil
 }

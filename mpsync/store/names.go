@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 )
 
 // MaxMetaNameLength is the longest meta record name accepted, in bytes.
@@ -13,19 +14,19 @@ const MaxMetaNameLength = 128
 // [MaxMetaNameLength] characters from A-Z a-z 0-9 . _ -, not starting with a
 // dot. The restriction keeps every name a plain file name in [Dir], with no
 // path separators, no hidden or temporary files and no "..". Errors wrap
-// [ErrInvalidName].
+// [storage.ErrInvalidName].
 func CheckMetaName(name string) error {
 	switch {
 	case name == "":
-		return fmt.Errorf("%w: empty", ErrInvalidName)
+		return fmt.Errorf("%w: empty", storage.ErrInvalidName)
 	case len(name) > MaxMetaNameLength:
-		return fmt.Errorf("%w: %.40q... is %d bytes long, at most %d allowed", ErrInvalidName, name, len(name), MaxMetaNameLength)
+		return fmt.Errorf("%w: %.40q... is %d bytes long, at most %d allowed", storage.ErrInvalidName, name, len(name), MaxMetaNameLength)
 	case name[0] == '.':
-		return fmt.Errorf("%w: %q starts with a dot", ErrInvalidName, name)
+		return fmt.Errorf("%w: %q starts with a dot", storage.ErrInvalidName, name)
 	}
 	for i, r := range name {
 		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return fmt.Errorf("%w: %q has %q at byte %d (allowed: A-Z a-z 0-9 . _ -)", ErrInvalidName, name, r, i)
+			return fmt.Errorf("%w: %q has %q at byte %d (allowed: A-Z a-z 0-9 . _ -)", storage.ErrInvalidName, name, r, i)
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 )
 
 // Steps of an import, as [OpError.Step] names them.
@@ -24,7 +25,7 @@ const (
 
 // checkRequest refuses a request that cannot be imported whatever the bytes:
 // an unusable id, a malformed hash, a negative size or an unknown owner.
-func checkRequest(req ImportRequest, checkID func(string) error) error {
+func checkRequest(req storage.ImportRequest, checkID func(string) error) error {
 	if err := checkID(req.ID); err != nil {
 		return err
 	}
@@ -35,9 +36,9 @@ func checkRequest(req ImportRequest, checkID func(string) error) error {
 		return fmt.Errorf("ImportRequest.Size is negative (%d)", req.Size)
 	}
 	switch req.Provenance.Owner {
-	case "", OwnerWorkspace, OwnerCustom:
+	case "", storage.OwnerWorkspace, storage.OwnerCustom:
 	default:
-		return fmt.Errorf("ImportRequest.Provenance.Owner %q is neither %q nor %q", req.Provenance.Owner, OwnerWorkspace, OwnerCustom)
+		return fmt.Errorf("ImportRequest.Provenance.Owner %q is neither %q nor %q", req.Provenance.Owner, storage.OwnerWorkspace, storage.OwnerCustom)
 	}
 	return nil
 }
@@ -58,7 +59,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // receive copies r to w while hashing and counting, stops past the expected
 // size or maxBytes, and checks the size and hash against req. It returns the
 // lower-case hex SHA-256, the byte count and, on error, the step that failed.
-func receive(ctx context.Context, req ImportRequest, r io.Reader, w io.Writer, maxBytes int64) (string, int64, string, error) {
+func receive(ctx context.Context, req storage.ImportRequest, r io.Reader, w io.Writer, maxBytes int64) (string, int64, string, error) {
 	limit := maxBytes
 	if req.Size > 0 && req.Size < limit {
 		limit = req.Size
@@ -71,33 +72,33 @@ func receive(ctx context.Context, req ImportRequest, r io.Reader, w io.Writer, m
 	}
 	if n > limit {
 		if req.Size > 0 && n > req.Size {
-			return "", n, stepCheck, fmt.Errorf("%w: more than the expected %d bytes", ErrMismatch, req.Size)
+			return "", n, stepCheck, fmt.Errorf("%w: more than the expected %d bytes", storage.ErrMismatch, req.Size)
 		}
 		return "", n, stepCheck, fmt.Errorf("%w: document is larger than %d bytes (pack.Limits.MaxBytes)", pack.ErrMalformed, maxBytes)
 	}
 	if req.Size > 0 && n != req.Size {
-		return "", n, stepCheck, fmt.Errorf("%w: %d bytes, expected %d", ErrMismatch, n, req.Size)
+		return "", n, stepCheck, fmt.Errorf("%w: %d bytes, expected %d", storage.ErrMismatch, n, req.Size)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	if req.SHA256 != "" && sum != req.SHA256 {
-		return sum, n, stepCheck, fmt.Errorf("%w: sha256 %s, expected %s", ErrMismatch, sum, req.SHA256)
+		return sum, n, stepCheck, fmt.Errorf("%w: sha256 %s, expected %s", storage.ErrMismatch, sum, req.SHA256)
 	}
 	return sum, n, "", nil
 }
 
 // validate checks a whole received document against req. An identity other
-// than the requested one wraps both [ErrMismatch] and [pack.ErrIdentity].
-func validate(r io.Reader, req ImportRequest, lim pack.Limits) (pack.Manifest, error) {
+// than the requested one wraps both [storage.ErrMismatch] and [pack.ErrIdentity].
+func validate(r io.Reader, req storage.ImportRequest, lim pack.Limits) (pack.Manifest, error) {
 	m, err := pack.Validate(r, pack.Expect{ID: req.ID, Version: req.Version}, lim)
 	if err != nil {
 		if errors.Is(err, pack.ErrIdentity) {
-			return m, fmt.Errorf("%w: %w", ErrMismatch, err)
+			return m, fmt.Errorf("%w: %w", storage.ErrMismatch, err)
 		}
 		return m, err
 	}
 	if m.ID != req.ID {
 		// Validate checks a non-empty expected id; this guards the contract.
-		return m, fmt.Errorf("%w: %w: document declares %s, expected %s", ErrMismatch, pack.ErrIdentity, m.ID, req.ID)
+		return m, fmt.Errorf("%w: %w: document declares %s, expected %s", storage.ErrMismatch, pack.ErrIdentity, m.ID, req.ID)
 	}
 	return m, nil
 }
@@ -105,16 +106,16 @@ func validate(r io.Reader, req ImportRequest, lim pack.Limits) (pack.Manifest, e
 // newEntry is the entry a successful import records. Importing the bytes
 // that are already current keeps the previous version as it was, so that a
 // rollback still has somewhere to go.
-func newEntry(req ImportRequest, m pack.Manifest, sum string, n int64, now func() time.Time, old *Entry) Entry {
+func newEntry(req storage.ImportRequest, m pack.Manifest, sum string, n int64, now func() time.Time, old *storage.Entry) storage.Entry {
 	t := req.Time
 	if t.IsZero() {
 		t = now()
 	}
 	prov := req.Provenance
 	if prov.Owner == "" {
-		prov.Owner = OwnerCustom
+		prov.Owner = storage.OwnerCustom
 	}
-	e := Entry{
+	e := storage.Entry{
 		ID:         m.ID,
 		Version:    m.Version,
 		Name:       m.Name,
@@ -135,12 +136,12 @@ func newEntry(req ImportRequest, m pack.Manifest, sum string, n int64, now func(
 }
 
 // rolledBack swaps the current and previous versions of e.
-func rolledBack(e Entry) (Entry, error) {
+func rolledBack(e storage.Entry) (storage.Entry, error) {
 	p := e.Previous
 	if p == nil {
-		return Entry{}, fmt.Errorf("%w: no previous version of %s is kept", ErrNotFound, e.ID)
+		return storage.Entry{}, fmt.Errorf("%w: no previous version of %s is kept", storage.ErrNotFound, e.ID)
 	}
-	return Entry{
+	return storage.Entry{
 		ID:         e.ID,
 		Version:    p.Version,
 		Name:       p.Name,
@@ -153,8 +154,8 @@ func rolledBack(e Entry) (Entry, error) {
 	}, nil
 }
 
-func asPrevious(e Entry) *Previous {
-	return &Previous{
+func asPrevious(e storage.Entry) *storage.Previous {
+	return &storage.Previous{
 		Version:    e.Version,
 		Name:       e.Name,
 		SHA256:     e.SHA256,
@@ -165,7 +166,7 @@ func asPrevious(e Entry) *Previous {
 	}
 }
 
-func clonePrevious(p *Previous) *Previous {
+func clonePrevious(p *storage.Previous) *storage.Previous {
 	if p == nil {
 		return nil
 	}
@@ -176,7 +177,7 @@ func clonePrevious(p *Previous) *Previous {
 
 // cloneEntry returns a copy of e sharing no memory with it, so callers
 // cannot change what a store holds.
-func cloneEntry(e Entry) Entry {
+func cloneEntry(e storage.Entry) storage.Entry {
 	e.References = slices.Clone(e.References)
 	e.Previous = clonePrevious(e.Previous)
 	return e

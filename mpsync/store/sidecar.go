@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
 )
 
 // Every pack file packs/<id>/<sha256>.xml has a sidecar packs/<id>/<sha256>.json
@@ -54,7 +55,7 @@ type sidecar struct {
 	SHA256     string       `json:"sha256"`
 	Size       int64        `json:"size"`
 	ImportedAt time.Time    `json:"importedAt"`
-	Provenance
+	storage.Provenance
 	// Generation is the value of the pack's generation counter when this
 	// file became its current version (by an import or a rollback); the
 	// current file has the highest. 0 (absent) in sidecars written before
@@ -64,7 +65,7 @@ type sidecar struct {
 
 // sidecarOf returns the sidecar recording the current version of e, which
 // became current at generation gen.
-func sidecarOf(e Entry, gen uint64) sidecar {
+func sidecarOf(e storage.Entry, gen uint64) sidecar {
 	return sidecar{
 		Format: sidecarFormat, ID: e.ID, Version: e.Version, Name: e.Name,
 		SHA256: e.SHA256, Size: e.Size, ImportedAt: e.ImportedAt, Provenance: e.Provenance,
@@ -74,7 +75,7 @@ func sidecarOf(e Entry, gen uint64) sidecar {
 
 // previousSidecarOf returns the sidecar recording p, the previous version of
 // the pack id, which became current at generation gen.
-func previousSidecarOf(id string, p *Previous, gen uint64) sidecar {
+func previousSidecarOf(id string, p *storage.Previous, gen uint64) sidecar {
 	return sidecar{
 		Format: sidecarFormat, ID: id, Version: p.Version, Name: p.Name,
 		SHA256: p.SHA256, Size: p.Size, ImportedAt: p.ImportedAt, Provenance: p.Provenance,
@@ -113,7 +114,7 @@ func decodeSidecar(data []byte, id, sum string, size int64, v pack.Version) (sid
 		return sidecar{}, fmt.Errorf("it records %d bytes, the file has %d", s.Size, size)
 	case s.Version != v:
 		return sidecar{}, fmt.Errorf("it records version %s, the manifest declares %s", s.Version, v)
-	case s.Owner != OwnerWorkspace && s.Owner != OwnerCustom:
+	case s.Owner != storage.OwnerWorkspace && s.Owner != storage.OwnerCustom:
 		return sidecar{}, fmt.Errorf("unknown owner %q", s.Owner)
 	case s.ImportedAt.IsZero():
 		return sidecar{}, errors.New("no import time")
@@ -207,7 +208,7 @@ func generations(cur, prev uint64, hasPrev bool) (uint64, uint64) {
 // not returned: the sidecars matter only to a later rebuild. It runs in
 // OpenDir, after the index is settled, and returns the generation of each
 // pack's current file, from which the next import or rollback counts.
-func (d *Dir) syncSidecars(entries map[string]Entry) map[string]uint64 {
+func (d *Dir) syncSidecars(entries map[string]storage.Entry) map[string]uint64 {
 	gens := make(map[string]uint64, len(entries))
 	for _, id := range slices.Sorted(maps.Keys(entries)) {
 		e := entries[id]

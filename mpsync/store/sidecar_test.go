@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/store/storetest"
 )
@@ -21,7 +22,7 @@ import (
 const idC = "Contoso.Crash.C"
 
 // importProv imports id at version with the given provenance and time.
-func importProv(t *testing.T, d *store.Dir, id, version string, prov store.Provenance, at time.Time) store.Entry {
+func importProv(t *testing.T, d *store.Dir, id, version string, prov storage.Provenance, at time.Time) storage.Entry {
 	t.Helper()
 	data := storetest.Pack(id, version)
 	r := storetest.Request(id, version, data)
@@ -35,23 +36,23 @@ func importProv(t *testing.T, d *store.Dir, id, version string, prov store.Prove
 // seededProvenance returns the directory of a closed store holding
 // workspace packs of two workspaces (A with a previous version) and two
 // custom packs (B imported as custom, C with no owner), and its entries.
-func seededProvenance(t *testing.T) (string, []store.Entry) {
+func seededProvenance(t *testing.T) (string, []storage.Entry) {
 	t.Helper()
 	dir := t.TempDir()
 	d, err := store.OpenDir(dir, nil)
 	require.NoError(t, err)
-	importProv(t, d, idA, "1.0.0.0", store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: "ws-1", Rule: "Advisor.MPUpdate", Solution: "Security"}, tBase)
-	importProv(t, d, idA, "1.1.0.0", store.Provenance{Owner: store.OwnerWorkspace, WorkspaceID: "ws-2", Rule: "Advisor.MPUpdate.Other", Solution: "Updates"}, tBase.Add(time.Hour+123*time.Millisecond))
-	importProv(t, d, idB, "2.0.0.0", store.Provenance{Owner: store.OwnerCustom, Rule: "operator"}, tBase.Add(2*time.Hour))
-	importProv(t, d, idC, "3.0.0.0", store.Provenance{}, tBase.Add(3*time.Hour))
+	importProv(t, d, idA, "1.0.0.0", storage.Provenance{Owner: storage.OwnerWorkspace, WorkspaceID: "ws-1", Rule: "Advisor.MPUpdate", Solution: "Security"}, tBase)
+	importProv(t, d, idA, "1.1.0.0", storage.Provenance{Owner: storage.OwnerWorkspace, WorkspaceID: "ws-2", Rule: "Advisor.MPUpdate.Other", Solution: "Updates"}, tBase.Add(time.Hour+123*time.Millisecond))
+	importProv(t, d, idB, "2.0.0.0", storage.Provenance{Owner: storage.OwnerCustom, Rule: "operator"}, tBase.Add(2*time.Hour))
+	importProv(t, d, idC, "3.0.0.0", storage.Provenance{}, tBase.Add(3*time.Hour))
 	l, err := d.List(context.Background())
 	require.NoError(t, err)
 	require.NoError(t, d.Close())
-	require.Equal(t, store.OwnerCustom, l[2].Owner, "no owner is recorded as custom")
+	require.Equal(t, storage.OwnerCustom, l[2].Owner, "no owner is recorded as custom")
 	return dir, l
 }
 
-func list(t *testing.T, d *store.Dir) []store.Entry {
+func list(t *testing.T, d *store.Dir) []storage.Entry {
 	t.Helper()
 	l, err := d.List(context.Background())
 	require.NoError(t, err)
@@ -92,7 +93,7 @@ func TestRebuildRestoresProvenance(t *testing.T) {
 			}
 
 			a := list(t, d)[0]
-			assert.Equal(t, store.OwnerWorkspace, a.Owner)
+			assert.Equal(t, storage.OwnerWorkspace, a.Owner)
 			assert.Equal(t, "ws-2", a.WorkspaceID)
 			assert.Equal(t, "Advisor.MPUpdate.Other", a.Rule)
 			assert.Equal(t, "Updates", a.Solution)
@@ -131,26 +132,26 @@ func TestRebuildAfterRollbackKeepsProvenance(t *testing.T) {
 // their provenance.
 func TestRebuildWithBadSidecar(t *testing.T) {
 	for name, c := range map[string]struct {
-		content func(dir string, want []store.Entry) []byte
+		content func(dir string, want []storage.Entry) []byte
 		reason  string
 	}{
-		"garbage": {func(string, []store.Entry) []byte { return []byte("{\x00not json") }, "its sidecar is not valid"},
-		"truncated": {func(dir string, want []store.Entry) []byte {
+		"garbage": {func(string, []storage.Entry) []byte { return []byte("{\x00not json") }, "its sidecar is not valid"},
+		"truncated": {func(dir string, want []storage.Entry) []byte {
 			b, err := os.ReadFile(filepath.Join(dir, "packs", idA, want[0].SHA256+".json"))
 			require.NoError(t, err)
 			return b[:len(b)/2]
 		}, "its sidecar is not valid"},
-		"another file's": {func(dir string, want []store.Entry) []byte {
+		"another file's": {func(dir string, want []storage.Entry) []byte {
 			b, err := os.ReadFile(filepath.Join(dir, "packs", idA, want[0].Previous.SHA256+".json"))
 			require.NoError(t, err)
 			return b
 		}, "describes the file with sha256"},
-		"newer format": {func(dir string, want []store.Entry) []byte {
+		"newer format": {func(dir string, want []storage.Entry) []byte {
 			b, err := os.ReadFile(filepath.Join(dir, "packs", idA, want[0].SHA256+".json"))
 			require.NoError(t, err)
 			return bytes.Replace(b, []byte(`"format":1`), []byte(`"format":2`), 1)
 		}, "format 2, want 1"},
-		"unknown owner": {func(dir string, want []store.Entry) []byte {
+		"unknown owner": {func(dir string, want []storage.Entry) []byte {
 			b, err := os.ReadFile(filepath.Join(dir, "packs", idA, want[0].SHA256+".json"))
 			require.NoError(t, err)
 			return bytes.Replace(b, []byte(`"owner":"workspace"`), []byte(`"owner":"someone"`), 1)
@@ -189,7 +190,7 @@ func TestRebuildWithBadSidecar(t *testing.T) {
 
 			got := list(t, d)
 			e := got[0]
-			assert.Equal(t, store.Provenance{Owner: store.OwnerCustom}, e.Provenance, "falls back to custom")
+			assert.Equal(t, storage.Provenance{Owner: storage.OwnerCustom}, e.Provenance, "falls back to custom")
 			require.NotNil(t, e.Previous)
 			assert.Equal(t, a.Previous.Provenance, e.Previous.Provenance, "the previous version's sidecar is fine")
 			assert.True(t, a.Previous.ImportedAt.Equal(e.Previous.ImportedAt))
@@ -251,7 +252,7 @@ func TestCrashLeavesSidecarAheadOfIndex(t *testing.T) {
 	_, err = d.Import(context.Background(), r, bytes.NewReader(data))
 	require.ErrorIs(t, err, store.ErrCrash)
 	rel := filepath.Join("packs", idB, want[1].SHA256+".json")
-	assert.Equal(t, store.OwnerWorkspace, readSidecar(t, filepath.Join(dir, rel)).Owner, "the sidecar is ahead")
+	assert.Equal(t, storage.OwnerWorkspace, readSidecar(t, filepath.Join(dir, rel)).Owner, "the sidecar is ahead")
 	require.NoError(t, d.Close())
 
 	d2 := reopen(t, dir, nil)

@@ -16,19 +16,19 @@
 //
 //   - Import refuses, before reading a byte, an id that fails
 //     [pack.CheckID] (errors.Is(err, pack.ErrInvalidID)), and a document that
-//     differs from the request with an error wrapping [store.ErrMismatch]
+//     differs from the request with an error wrapping [storage.ErrMismatch]
 //     (and [pack.ErrIdentity] when the manifest's id or version differ). A
 //     malformed document wraps [pack.ErrMalformed], a document that is not a
 //     management pack [pack.ErrNotManagementPack]. Every refusal leaves List,
 //     Get and Open answering exactly as before.
 //   - ImportedAt is the request's Time when set; an import with no
-//     Provenance.Owner is recorded as [store.OwnerCustom].
+//     Provenance.Owner is recorded as [storage.OwnerCustom].
 //   - Importing the bytes that are already current keeps the previous version
 //     as it was.
 //   - Rollback and Remove of an id the store does not hold, and Rollback of a
-//     pack without a previous version, wrap [store.ErrNotFound].
+//     pack without a previous version, wrap [storage.ErrNotFound].
 //   - Meta record names follow [store.CheckMetaName]; others are refused with
-//     an error wrapping [store.ErrInvalidName].
+//     an error wrapping [storage.ErrInvalidName].
 //   - A cancelled context makes every method fail with an error wrapping
 //     context.Canceled, and an import cancelled while its bytes stream in
 //     changes nothing.

@@ -8,7 +8,7 @@ import (
 	"fmt"
 
 	"mpsync.dev/mpsync/pack"
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 )
 
 // Pack returns a small, valid management pack (UTF-8 XML) declaring id and
@@ -26,15 +26,15 @@ func PaddedPack(id, version string, size int) []byte {
 
 // Request returns an ImportRequest for data that expects id, version, the
 // exact size and SHA-256 of data, and records workspace provenance.
-func Request(id, version string, data []byte) store.ImportRequest {
+func Request(id, version string, data []byte) storage.ImportRequest {
 	sum := sha256.Sum256(data)
-	return store.ImportRequest{
+	return storage.ImportRequest{
 		ID:      id,
 		Version: pack.MustParseVersion(version),
 		SHA256:  hex.EncodeToString(sum[:]),
 		Size:    int64(len(data)),
-		Provenance: store.Provenance{
-			Owner:       store.OwnerWorkspace,
+		Provenance: storage.Provenance{
+			Owner:       storage.OwnerWorkspace,
 			WorkspaceID: "storetest-workspace",
 			Rule:        "Microsoft.SystemCenter.Advisor.MPUpdate",
 		},

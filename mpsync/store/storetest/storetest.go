@@ -16,7 +16,7 @@ import (
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
-	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/storage"
 )
 
 // Run checks the store newStore returns against the store contract (see
@@ -64,13 +64,13 @@ const (
 	idC = "Contoso.Storetest.C"
 )
 
-func req(id, version string, data []byte, at time.Time) store.ImportRequest {
+func req(id, version string, data []byte, at time.Time) storage.ImportRequest {
 	r := Request(id, version, data)
 	r.Time = at
 	return r
 }
 
-func mustImport(t *testing.T, s mpsync.Store, id, version string, data []byte, at time.Time) store.Entry {
+func mustImport(t *testing.T, s mpsync.Store, id, version string, data []byte, at time.Time) storage.Entry {
 	t.Helper()
 	e, err := s.Import(context.Background(), req(id, version, data, at), bytes.NewReader(data))
 	require.NoError(t, err, "import %s %s", id, version)
@@ -89,7 +89,7 @@ func readAll(t *testing.T, s mpsync.Store, id string) []byte {
 
 // norm makes entries comparable with require.Equal: times in UTC without a
 // monotonic reading, empty reference lists as nil.
-func norm(e store.Entry) store.Entry {
+func norm(e storage.Entry) storage.Entry {
 	e.ImportedAt = e.ImportedAt.Round(0).UTC()
 	if len(e.References) == 0 {
 		e.References = nil
@@ -105,8 +105,8 @@ func norm(e store.Entry) store.Entry {
 	return e
 }
 
-func normAll(es []store.Entry) []store.Entry {
-	out := make([]store.Entry, len(es))
+func normAll(es []storage.Entry) []storage.Entry {
+	out := make([]storage.Entry, len(es))
 	for i, e := range es {
 		out[i] = norm(e)
 	}
@@ -115,7 +115,7 @@ func normAll(es []store.Entry) []store.Entry {
 
 // snapshot is what a store answers: its list and every pack's bytes.
 type snapshot struct {
-	list  []store.Entry
+	list  []storage.Entry
 	bytes map[string][]byte
 }
 
@@ -138,14 +138,14 @@ func testEmpty(t *testing.T, s mpsync.Store) {
 	require.NoError(t, err)
 	assert.Empty(t, l)
 	_, err = s.Get(ctx, idA)
-	assert.ErrorIs(t, err, store.ErrNotFound, "Get")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "Get")
 	_, err = s.Open(ctx, idA)
-	assert.ErrorIs(t, err, store.ErrNotFound, "Open")
-	assert.ErrorIs(t, s.Remove(ctx, idA), store.ErrNotFound, "Remove")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "Open")
+	assert.ErrorIs(t, s.Remove(ctx, idA), storage.ErrNotFound, "Remove")
 	_, err = s.Rollback(ctx, idA)
-	assert.ErrorIs(t, err, store.ErrNotFound, "Rollback")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "Rollback")
 	_, err = s.ReadMeta(ctx, "connection")
-	assert.ErrorIs(t, err, store.ErrNotFound, "ReadMeta")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "ReadMeta")
 }
 
 func testImportGetListOpen(t *testing.T, s mpsync.Store) {
@@ -161,13 +161,13 @@ func testImportGetListOpen(t *testing.T, s mpsync.Store) {
 		{idA, "1.0.0.0", Pack(idA, "1.0.0.0", lib), []pack.Reference{lib}},
 		{idB, "7.1.10226.1239", Pack(idB, "7.1.10226.1239"), nil},
 	}
-	var want []store.Entry
+	var want []storage.Entry
 	for i, p := range packs {
 		at := t0.Add(time.Duration(i) * time.Minute)
 		r := req(p.id, p.version, p.data, at)
 		got, err := s.Import(ctx, r, bytes.NewReader(p.data))
 		require.NoError(t, err, "import %s", p.id)
-		w := store.Entry{
+		w := storage.Entry{
 			ID: p.id, Version: pack.MustParseVersion(p.version), Name: p.id + " (storetest)",
 			References: p.refs, SHA256: r.SHA256, Size: r.Size, ImportedAt: at, Provenance: r.Provenance,
 		}
@@ -178,7 +178,7 @@ func testImportGetListOpen(t *testing.T, s mpsync.Store) {
 		assert.Equal(t, p.data, readAll(t, s, p.id), "bytes of %s", p.id)
 		want = append(want, w)
 	}
-	slices.SortFunc(want, func(a, b store.Entry) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(want, func(a, b storage.Entry) int { return cmpString(a.ID, b.ID) })
 	l, err := s.List(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, normAll(want), normAll(l), "List must return every entry, sorted by id")
@@ -203,10 +203,10 @@ func testImportedAtDefault(t *testing.T, s mpsync.Store) {
 func testOwnerDefault(t *testing.T, s mpsync.Store) {
 	data := Pack(idA, "1.0.0.0")
 	r := req(idA, "1.0.0.0", data, t0)
-	r.Provenance = store.Provenance{}
+	r.Provenance = storage.Provenance{}
 	e, err := s.Import(context.Background(), r, bytes.NewReader(data))
 	require.NoError(t, err)
-	assert.Equal(t, store.OwnerCustom, e.Owner)
+	assert.Equal(t, storage.OwnerCustom, e.Owner)
 }
 
 func testReplaceRollback(t *testing.T, s mpsync.Store) {
@@ -271,7 +271,7 @@ func testRollbackWithoutPrevious(t *testing.T, s mpsync.Store) {
 	mustImport(t, s, idA, "1.0.0.0", Pack(idA, "1.0.0.0"), t0)
 	before := take(t, s)
 	_, err := s.Rollback(context.Background(), idA)
-	assert.ErrorIs(t, err, store.ErrNotFound)
+	assert.ErrorIs(t, err, storage.ErrNotFound)
 	assert.Equal(t, before, take(t, s), "a refused rollback changes nothing")
 }
 
@@ -284,15 +284,15 @@ func testRemove(t *testing.T, s mpsync.Store) {
 
 	require.NoError(t, s.Remove(ctx, idA))
 	_, err := s.Get(ctx, idA)
-	assert.ErrorIs(t, err, store.ErrNotFound, "Get after Remove")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "Get after Remove")
 	_, err = s.Open(ctx, idA)
-	assert.ErrorIs(t, err, store.ErrNotFound, "Open after Remove")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "Open after Remove")
 	_, err = s.Rollback(ctx, idA)
-	assert.ErrorIs(t, err, store.ErrNotFound, "Remove drops the previous version too")
-	assert.ErrorIs(t, s.Remove(ctx, idA), store.ErrNotFound, "second Remove")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "Remove drops the previous version too")
+	assert.ErrorIs(t, s.Remove(ctx, idA), storage.ErrNotFound, "second Remove")
 	l, err := s.List(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []store.Entry{norm(eb)}, normAll(l), "other packs stay")
+	assert.Equal(t, []storage.Entry{norm(eb)}, normAll(l), "other packs stay")
 	assert.Equal(t, b, readAll(t, s, idB))
 
 	e := mustImport(t, s, idA, "1.0.0.0", Pack(idA, "1.0.0.0"), t0)
@@ -328,15 +328,15 @@ func testRefused(t *testing.T, s mpsync.Store) {
 	notPack := []byte(`<?xml version="1.0"?><DataSourceModuleType ID="x"><Configuration/></DataSourceModuleType>`)
 	bad := []struct {
 		name string
-		req  store.ImportRequest
+		req  storage.ImportRequest
 		body io.Reader
 		want []error
 	}{
-		{"document declares another id", req(idA, "2.0.0.0", otherID, t0), bytes.NewReader(otherID), []error{store.ErrMismatch, pack.ErrIdentity}},
-		{"document declares another version", req(idA, "2.0.0.0", otherVersion, t0), bytes.NewReader(otherVersion), []error{store.ErrMismatch, pack.ErrIdentity}},
-		{"fewer bytes than Size", withSize(req(idA, "2.0.0.0", good, t0), int64(len(good)+10)), bytes.NewReader(good), []error{store.ErrMismatch}},
-		{"more bytes than Size", withSize(req(idA, "2.0.0.0", good, t0), int64(len(good)-10)), bytes.NewReader(good), []error{store.ErrMismatch}},
-		{"hash differs", withSHA(req(idA, "2.0.0.0", good, t0), sha(v1)), bytes.NewReader(good), []error{store.ErrMismatch}},
+		{"document declares another id", req(idA, "2.0.0.0", otherID, t0), bytes.NewReader(otherID), []error{storage.ErrMismatch, pack.ErrIdentity}},
+		{"document declares another version", req(idA, "2.0.0.0", otherVersion, t0), bytes.NewReader(otherVersion), []error{storage.ErrMismatch, pack.ErrIdentity}},
+		{"fewer bytes than Size", withSize(req(idA, "2.0.0.0", good, t0), int64(len(good)+10)), bytes.NewReader(good), []error{storage.ErrMismatch}},
+		{"more bytes than Size", withSize(req(idA, "2.0.0.0", good, t0), int64(len(good)-10)), bytes.NewReader(good), []error{storage.ErrMismatch}},
+		{"hash differs", withSHA(req(idA, "2.0.0.0", good, t0), sha(v1)), bytes.NewReader(good), []error{storage.ErrMismatch}},
 		{"truncated XML", unchecked(idA, "2.0.0.0"), bytes.NewReader(truncated), []error{pack.ErrMalformed}},
 		{"not a management pack", unchecked(idA, ""), bytes.NewReader(notPack), []error{pack.ErrNotManagementPack}},
 		{"empty body", unchecked(idA, ""), bytes.NewReader(nil), nil},
@@ -358,13 +358,13 @@ func testRefused(t *testing.T, s mpsync.Store) {
 
 var errBroken = errors.New("storetest: connection reset")
 
-func withSize(r store.ImportRequest, n int64) store.ImportRequest { r.Size = n; return r }
-func withSHA(r store.ImportRequest, s string) store.ImportRequest { r.SHA256 = s; return r }
+func withSize(r storage.ImportRequest, n int64) storage.ImportRequest { r.Size = n; return r }
+func withSHA(r storage.ImportRequest, s string) storage.ImportRequest { r.SHA256 = s; return r }
 
 // unchecked is a request that sets no size or hash, so that validation
 // decides.
-func unchecked(id, version string) store.ImportRequest {
-	r := store.ImportRequest{ID: id, Time: t0, Provenance: store.Provenance{Owner: store.OwnerCustom}}
+func unchecked(id, version string) storage.ImportRequest {
+	r := storage.ImportRequest{ID: id, Time: t0, Provenance: storage.Provenance{Owner: storage.OwnerCustom}}
 	if version != "" {
 		r.Version = pack.MustParseVersion(version)
 	}
@@ -397,7 +397,7 @@ func testInvalidIDs(t *testing.T, s mpsync.Store) {
 func testMeta(t *testing.T, s mpsync.Store) {
 	ctx := context.Background()
 	_, err := s.ReadMeta(ctx, "runs.log")
-	assert.ErrorIs(t, err, store.ErrNotFound)
+	assert.ErrorIs(t, err, storage.ErrNotFound)
 
 	require.NoError(t, s.WriteMeta(ctx, "connection.json", []byte(`{"workspace":"a"}`)))
 	b, err := s.ReadMeta(ctx, "connection.json")
@@ -439,9 +439,9 @@ func testMetaInvalidNames(t *testing.T, s mpsync.Store) {
 	ctx := context.Background()
 	for _, name := range []string{"", ".hidden", "..", "../index.json", "a/b", `a\b`, "sp ace", "nul\x00"} {
 		_, err := s.ReadMeta(ctx, name)
-		assert.ErrorIs(t, err, store.ErrInvalidName, "ReadMeta(%q)", name)
-		assert.ErrorIs(t, s.WriteMeta(ctx, name, []byte("x")), store.ErrInvalidName, "WriteMeta(%q)", name)
-		assert.ErrorIs(t, s.AppendMeta(ctx, name, []byte("x")), store.ErrInvalidName, "AppendMeta(%q)", name)
+		assert.ErrorIs(t, err, storage.ErrInvalidName, "ReadMeta(%q)", name)
+		assert.ErrorIs(t, s.WriteMeta(ctx, name, []byte("x")), storage.ErrInvalidName, "WriteMeta(%q)", name)
+		assert.ErrorIs(t, s.AppendMeta(ctx, name, []byte("x")), storage.ErrInvalidName, "AppendMeta(%q)", name)
 	}
 }
 
