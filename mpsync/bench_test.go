@@ -43,7 +43,7 @@ func BenchmarkSteadyStateRun(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				rep, err := e.RunNow(ctx, rules.GetIntelligencePacks)
+				rep, err := e.Sync(ctx, rules.GetIntelligencePacks)
 				if err != nil || len(rep.Plan.Actionable()) != 0 {
 					b.Fatalf("steady run: %v", err)
 				}

@@ -186,9 +186,11 @@ func (e *Engine) writeConnection(ctx context.Context, c Connection) error {
 // approver, so the base packs arrive. Connecting a connected store again
 // refreshes the record and runs MPUpdate.
 func (e *Engine) Connect(ctx context.Context) (*Report, error) {
-	if err := e.checkOpen(); err != nil {
+	done, err := e.enter()
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	if err := e.needWorkspace("connect"); err != nil {
 		return nil, err
 	}
@@ -296,9 +298,11 @@ func (e *Engine) ensureConnected(ctx context.Context) (first bool, err error) {
 // does not want are planned for removal through the same approver; packs
 // both want stay. The engine uses ws from then on.
 func (e *Engine) SwitchWorkspace(ctx context.Context, ws Workspace) (*Report, error) {
-	if err := e.checkOpen(); err != nil {
+	done, err := e.enter()
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	if ws == nil {
 		return nil, errors.New("switch workspace: workspace is nil")
 	}
@@ -385,9 +389,11 @@ type KeptPack struct {
 // rules refuse to run until Connect succeeds. Disconnect needs no workspace
 // and no approval: it is an operator's decision.
 func (e *Engine) Disconnect(ctx context.Context) (*DisconnectReport, error) {
-	if err := e.checkOpen(); err != nil {
+	done, err := e.enter()
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
 	conn, err := e.connectedRecord(ctx, "disconnect")

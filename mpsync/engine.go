@@ -125,6 +125,8 @@ type Engine struct {
 	sched     *scheduler
 	rc        ruleClock
 	closed    bool
+	// inflight counts the operations admitted by enter; Close waits for it.
+	inflight sync.WaitGroup
 }
 
 // New returns an engine over the store s. It validates the options and reads
@@ -144,7 +146,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 		lease: o.Lease, holder: o.Holder, leaseTTL: o.LeaseTTL, acceptLowerSerial: o.AcceptLowerSerial,
 		manifests: map[string]pack.Manifest{},
 		noted:     map[string]string{},
-		rc:        ruleClock{next: map[rules.Rule]time.Time{}, settings: map[rules.Rule]rules.Settings{}},
+		rc:        ruleClock{next: map[rules.Rule]time.Time{}, settings: map[rules.Rule]rules.Settings{}, ranAt: map[rules.Rule]time.Time{}},
 	}
 	if e.approver == nil {
 		e.approver = approveAll{}
@@ -197,13 +199,18 @@ func New(s Store, opts *Options) (*Engine, error) {
 // Group returns the management group the engine serves.
 func (e *Engine) Group() ManagementGroup { return e.group }
 
-func (e *Engine) checkOpen() error {
+// enter admits one operation on the engine: it returns [ErrClosed] after
+// Close, and otherwise a done func the operation calls when it ends. Close
+// waits for every admitted operation, so a Sync running on another
+// goroutine has finished writing when Close returns.
+func (e *Engine) enter() (done func(), err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
-	return nil
+	e.inflight.Add(1)
+	return e.inflight.Done, nil
 }
 
 func (e *Engine) needWorkspace(op string) error {

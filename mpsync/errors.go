@@ -39,7 +39,7 @@ var (
 	ErrResourcesMissing = errors.New("advisor resources pack is missing")
 )
 
-// NotConnectedError is returned by Sync, RunNow and Start while the store is
+// NotConnectedError is returned by Sync, Start and Run while the store is
 // disconnected (after Disconnect) until Connect succeeds. It matches
 // [ErrNotConnected] with errors.Is.
 type NotConnectedError struct {

@@ -10,6 +10,11 @@ import (
 type EventKind string
 
 const (
+	// EventSchedulerStarted: Start started the scheduler.
+	EventSchedulerStarted EventKind = "scheduler-started"
+	// EventSchedulerStopped: the scheduler stopped; Err is the permanent
+	// error that stopped it, nil when Stop, Close or its context did.
+	EventSchedulerStopped EventKind = "scheduler-stopped"
 	// EventRunStarted: a rule's run began.
 	EventRunStarted EventKind = "run-started"
 	// EventRunFinished: a rule's run ended; Err is set when it failed.

@@ -30,10 +30,10 @@ func TestRegressionRaceAll(t *testing.T) {
 		go func() { defer wg.Done(); _, _ = e.Status(ctx) }()
 		go func() { defer wg.Done(); _, _ = e.Validate(ctx) }()
 		go func() { defer wg.Done(); _ = e.Start(ctx); e.NextRuns(ctx); clock.Advance(300e9) }()
-		go func() { defer wg.Done(); e.Stop() }()
+		go func() { defer wg.Done(); e.Stop(context.Background()) }()
 	}
 	wg.Wait()
-	e.Stop()
+	e.Stop(context.Background())
 	rep, err := e.Sync(ctx)
 	require.NoError(t, err)
 	require.Empty(t, rep.Failed())
@@ -41,5 +41,5 @@ func TestRegressionRaceAll(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, st.Packs, 2, "both packs imported once everything settled")
 	require.NoError(t, e.Start(ctx), "the scheduler can start again after all the Stops")
-	e.Stop()
+	e.Stop(context.Background())
 }

@@ -37,7 +37,7 @@ func TestRegressionStandbyDoesNotSpinWhileAnotherHoldsTheLease(t *testing.T) {
 	e := newFakeEngine(t, ws, s, &mpsync.Options{Clock: mpsync.SystemClock{}, Lease: cl, Holder: "A"})
 	require.NoError(t, e.Start(context.Background()))
 	time.Sleep(200 * time.Millisecond)
-	e.Stop()
+	e.Stop(context.Background())
 	t.Logf("Acquire called %d times in 200ms", cl.n.Load())
 	require.Less(t, cl.n.Load(), int64(10), "scheduler busy-loops on the lease while another engine holds it")
 }
@@ -54,7 +54,7 @@ func TestRegressionStartAfterCtxCancel(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	err := e.Start(context.Background())
 	require.NoError(t, err, "Start after the first scheduler's ctx was cancelled")
-	e.Stop()
+	e.Stop(context.Background())
 }
 
 type errWS struct{ *fakeWS }

@@ -15,9 +15,11 @@ import (
 // version, so pair a rollback with an approver that holds that version back
 // (approval.Policy, approval.MarkBad with Promotion, or a Freeze).
 func (e *Engine) Rollback(ctx context.Context, packID string) (storage.Entry, error) {
-	if err := e.checkOpen(); err != nil {
+	done, err := e.enter()
+	if err != nil {
 		return storage.Entry{}, err
 	}
+	defer done()
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
 	cur, err := e.store.Get(ctx, packID)

@@ -18,10 +18,11 @@ import (
 // what it learned of the service, as Status shows); it may download packs to
 // read their references. It works on a disconnected store.
 func (e *Engine) Plan(ctx context.Context, rs ...rules.Rule) (*Plan, error) {
-	rs, err := e.begin("plan", rs)
+	rs, done, err := e.begin("plan", rs)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
 	run := e.newRun(false)
@@ -39,31 +40,29 @@ func (e *Engine) Plan(ctx context.Context, rs ...rules.Rule) (*Plan, error) {
 // unreadable, disconnected); failures of single changes are in the report
 // (see [Report.Err]).
 func (e *Engine) Sync(ctx context.Context, rs ...rules.Rule) (*Report, error) {
-	rs, err := e.begin("sync", rs)
+	rs, done, err := e.begin("sync", rs)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
 	return e.syncLocked(ctx, rs, runOptions{})
 }
 
 // begin checks that op can run on the rules asked for and puts them in run
-// order.
-func (e *Engine) begin(op string, rs []rules.Rule) ([]rules.Rule, error) {
-	if err := e.checkOpen(); err != nil {
-		return nil, err
-	}
+// order; the caller calls done when the operation ends (see [Engine.enter]).
+func (e *Engine) begin(op string, rs []rules.Rule) (_ []rules.Rule, done func(), err error) {
 	if err := e.needWorkspace(op); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return normaliseRules(rs)
-}
-
-// RunNow runs one rule once, now, as its schedule would (a disabled rule is
-// skipped); it is Sync for one rule.
-func (e *Engine) RunNow(ctx context.Context, r rules.Rule) (*Report, error) {
-	return e.Sync(ctx, r)
+	if rs, err = normaliseRules(rs); err != nil {
+		return nil, nil, err
+	}
+	if done, err = e.enter(); err != nil {
+		return nil, nil, err
+	}
+	return rs, done, nil
 }
 
 // runOptions say how a run was started.

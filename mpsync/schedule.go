@@ -2,6 +2,7 @@ package mpsync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -18,17 +19,19 @@ const DefaultSettingsPoll = time.Minute
 type scheduler struct {
 	cancel context.CancelFunc
 	done   chan struct{}
-}
-
-func (s *scheduler) stop() {
-	s.cancel()
-	<-s.done
+	// err is the permanent error that ended the loop, nil when its context
+	// ended it; set before done is closed.
+	err error
 }
 
 // ruleClock tracks when each rule runs next; guarded by Engine.mu.
 type ruleClock struct {
 	next     map[rules.Rule]time.Time
 	settings map[rules.Rule]rules.Settings
+	// ranAt is when each rule last ran on the schedule: a change of
+	// Frequency re-plans from there, so that reading the schedule
+	// (NextRuns) gives the answer the scheduler will act on.
+	ranAt map[rules.Rule]time.Time
 }
 
 // Start runs both rules on their effective schedules in a goroutine and
@@ -38,10 +41,19 @@ type ruleClock struct {
 // edited), the schedule follows within [DefaultSettingsPoll] or at the next
 // run, without a restart. Runs never overlap. A panic in a run is recovered,
 // logged and recorded as a failed run. Start returns [ErrRunning] when the
-// scheduler already runs. Stop (or Close, or cancelling ctx) ends it.
+// scheduler already runs, and at once the permanent errors [Engine.Run]
+// describes (a disconnected store, one bound to another workspace, a group
+// below the connection requirement). Stop (or Close, or cancelling ctx)
+// ends it; so does a permanent error met by a later run, which is logged
+// and carried by [EventSchedulerStopped].
 func (e *Engine) Start(ctx context.Context) error {
 	if err := e.needWorkspace("start"); err != nil {
 		return err
+	}
+	// Refuse at once what no scheduled run could get past, rather than
+	// start a loop that would only stop again.
+	if _, err := e.ensureConnected(ctx); err != nil {
+		return fmt.Errorf("start: %w", err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -54,10 +66,15 @@ func (e *Engine) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &scheduler{cancel: cancel, done: make(chan struct{})}
 	e.sched = s
+	e.emit(Event{Kind: EventSchedulerStarted, Message: "scheduler started"})
 	go func() {
 		defer close(s.done)
-		e.loop(ctx)
-		// Ended by its context: the engine can be started again.
+		s.err = e.loop(ctx)
+		if s.err != nil {
+			e.log.Error("scheduler stopped", "err", s.err)
+		}
+		e.emit(Event{Kind: EventSchedulerStopped, Message: "scheduler stopped", Err: s.err})
+		// The engine can be started again.
 		e.mu.Lock()
 		if e.sched == s {
 			e.sched = nil
@@ -67,46 +84,84 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// Run is Start followed by waiting until ctx is done, then Stop: the
-// lifecycle of a long-running program (`mpsync run`).
+// Run is the lifecycle of a long-running program (`mpsync run`), shaped like
+// a controller-runtime Runnable: it starts the scheduler and blocks. It
+// returns nil when ctx ends, after stopping cleanly, and a permanent error
+// as soon as the rules cannot run again without an operator: the store was
+// disconnected ([ErrNotConnected]), is bound to another workspace
+// ([ErrOtherWorkspace]), the group does not meet the connection requirement
+// ([ErrRequirement]), or the engine was closed ([ErrClosed]). Transient
+// failures (the service down, a change that failed) are logged, recorded
+// and retried on the schedule; they never end Run.
 func (e *Engine) Run(ctx context.Context) error {
 	if err := e.Start(ctx); err != nil {
 		return err
 	}
-	<-ctx.Done()
-	e.Stop()
-	return nil
+	e.mu.Lock()
+	s := e.sched
+	e.mu.Unlock()
+	if s == nil { // Start succeeded, and the loop has already ended
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+	case <-s.done:
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+	defer cancel()
+	_ = e.Stop(stopCtx)
+	<-s.done
+	return s.err
 }
 
-// Stop ends the scheduler and waits for an in-flight run to finish; it
-// leaves no goroutine behind. Stop on an engine that is not running does
-// nothing.
-func (e *Engine) Stop() {
+// stopTimeout bounds how long Stop waits to hand the lease over, and Run's
+// own Stop for the run in flight.
+const stopTimeout = 10 * time.Second
+
+// Stop ends the scheduler, waits for an in-flight scheduled run to finish
+// (its context is cancelled, so it stops at its next step) and releases the
+// lease, so that another management server takes over at once rather than
+// when the TTL runs out. It leaves no goroutine behind. ctx bounds the wait:
+// when it ends first, Stop returns its error and the run finishes on its
+// own. Stop on an engine that is not running does nothing and returns nil.
+func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Lock()
 	s := e.sched
 	e.mu.Unlock()
 	if s == nil {
-		return
+		return nil
 	}
-	s.stop()
+	s.cancel()
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return fmt.Errorf("stop: waiting for the run in flight: %w", ctx.Err())
+	}
 	e.mu.Lock()
 	if e.sched == s {
 		e.sched = nil
 	}
 	e.mu.Unlock()
-	if e.lease != nil {
-		// Hand over at once rather than when the TTL runs out.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := e.lease.Release(ctx, e.holder); err != nil {
-			e.log.Warn("cannot release the lease", "holder", e.holder, "err", err)
-		}
+	if e.lease == nil {
+		return nil
 	}
+	rctx, cancel := context.WithTimeout(ctx, stopTimeout)
+	defer cancel()
+	if err := e.lease.Release(rctx, e.holder); err != nil {
+		e.log.Warn("cannot release the lease", "holder", e.holder, "err", err)
+		return fmt.Errorf("stop: release the lease held by %s: %w", e.holder, err)
+	}
+	return nil
 }
 
-func (e *Engine) loop(ctx context.Context) {
+// loop runs the due rules at every wake-up until ctx ends (nil) or a run
+// fails for a reason no retry can fix (that error).
+func (e *Engine) loop(ctx context.Context) error {
 	for {
 		if _, err := e.RunDue(ctx); err != nil && ctx.Err() == nil {
+			if permanent(err) {
+				return err
+			}
 			e.log.Warn("scheduled run did not happen", "err", err)
 		}
 		wake := e.nextWake(ctx)
@@ -114,7 +169,7 @@ func (e *Engine) loop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return
+			return nil
 		case <-t.C():
 		}
 	}
@@ -124,7 +179,7 @@ func (e *Engine) loop(ctx context.Context) {
 // or the settings poll, whichever is sooner.
 func (e *Engine) nextWake(ctx context.Context) time.Time {
 	wake := e.clock.Now().Add(DefaultSettingsPoll)
-	for _, next := range e.NextRuns(ctx) {
+	for _, next := range e.advanceSchedule(ctx) {
 		if !next.IsZero() && next.Before(wake) {
 			wake = next
 		}
@@ -133,11 +188,26 @@ func (e *Engine) nextWake(ctx context.Context) time.Time {
 }
 
 // NextRuns returns when each enabled rule runs next on the schedule; a
-// disabled rule is absent. Before the first run, a rule is due now.
+// disabled rule is absent. Before the first run, a rule is due now; after a
+// change of Frequency, the next run counts from the rule's last run (now,
+// when that is already past). It only reads:
+// the scheduler adopts the same answer (and emits [EventScheduleChanged])
+// at its next wake-up.
 func (e *Engine) NextRuns(ctx context.Context) map[rules.Rule]time.Time {
+	return e.nextRuns(ctx, false)
+}
+
+// advanceSchedule is NextRuns for the scheduler: it records the settings
+// and times it computed and emits EventScheduleChanged for a rule whose
+// Frequency changed.
+func (e *Engine) advanceSchedule(ctx context.Context) map[rules.Rule]time.Time {
+	return e.nextRuns(ctx, true)
+}
+
+func (e *Engine) nextRuns(ctx context.Context, commit bool) map[rules.Rule]time.Time {
 	out := map[rules.Rule]time.Time{}
 	for _, r := range rules.All() {
-		if next, ok := e.nextRun(ctx, r); ok {
+		if next, ok := e.nextRun(ctx, r, commit); ok {
 			out[r] = next
 		}
 	}
@@ -145,45 +215,54 @@ func (e *Engine) NextRuns(ctx context.Context) map[rules.Rule]time.Time {
 }
 
 // nextRun computes a rule's next run from its settings and last run,
-// following setting changes. When the settings cannot be read, the last
-// valid ones stay in force.
-func (e *Engine) nextRun(ctx context.Context, r rules.Rule) (time.Time, bool) {
+// following setting changes; with commit it records the result. When the
+// settings cannot be read, the last valid ones stay in force.
+func (e *Engine) nextRun(ctx context.Context, r rules.Rule, commit bool) (time.Time, bool) {
 	st, err := e.settings.Settings(ctx, r)
 	e.mu.Lock()
 	prev, known := e.rc.settings[r]
 	if err != nil {
 		e.mu.Unlock()
-		e.log.Warn("rule settings unreadable; keeping the last valid ones", "rule", r.ShortName(), "err", err)
+		if commit {
+			e.log.Warn("rule settings unreadable; keeping the last valid ones", "rule", r.ShortName(), "err", err)
+		}
 		if !known {
 			return time.Time{}, false
 		}
 		e.mu.Lock()
 		st = prev
 	}
-	e.rc.settings[r] = st
 	next, scheduled := e.rc.next[r]
-	var ev *Event
+	changed := false
 	switch {
 	case !st.Enabled:
-		delete(e.rc.next, r)
-		e.mu.Unlock()
-		return time.Time{}, false
+		scheduled = false
 	case !scheduled:
 		// First start, or re-enabled: due now.
-		next = e.clock.Now()
-		e.rc.next[r] = next
+		next, scheduled = e.clock.Now(), true
 	case known && prev.Frequency != st.Frequency:
-		// Frequency changed: re-plan from now rather than from a stale time.
-		next = e.nextAfter(st, e.clock.Now())
-		e.rc.next[r] = next
-		ev = &Event{Kind: EventScheduleChanged, Rule: r,
-			Message: fmt.Sprintf("%s; next run %s", st, sinceText(next))}
+		// Frequency changed: re-plan from the last run rather than keep a
+		// time computed for the old frequency; a next run already past is
+		// due now.
+		from, ran := e.rc.ranAt[r]
+		if !ran {
+			from = e.clock.Now()
+		}
+		next, changed = e.nextAfter(st, from), true
+	}
+	if commit {
+		e.rc.settings[r] = st
+		if scheduled {
+			e.rc.next[r] = next
+		} else {
+			delete(e.rc.next, r)
+		}
 	}
 	e.mu.Unlock()
-	if ev != nil {
-		e.emit(*ev)
+	if commit && changed {
+		e.emit(Event{Kind: EventScheduleChanged, Rule: r, Message: fmt.Sprintf("%s; next run %s", st, sinceText(next))})
 	}
-	return next, true
+	return next, scheduled
 }
 
 // RunDue runs, now, every enabled rule whose scheduled time has come (both
@@ -193,9 +272,11 @@ func (e *Engine) nextRun(ctx context.Context, r rules.Rule) (time.Time, bool) {
 // runs that are due (see mpsynctest.Drive). It returns the report of the run,
 // or nil when nothing was due.
 func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
-	if err := e.checkOpen(); err != nil {
+	done, err := e.enter()
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	now := e.clock.Now()
 	var due []rules.Rule
 	defer func() {
@@ -207,7 +288,7 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 			e.finishRuns(ctx, due, now, nil, err)
 		}
 	}()
-	for r, next := range e.NextRuns(ctx) {
+	for r, next := range e.advanceSchedule(ctx) {
 		if !next.After(now) {
 			due = append(due, r)
 		}
@@ -245,6 +326,7 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 				next = nb
 			}
 			e.rc.next[r] = next
+			e.rc.ranAt[r] = now
 		}
 		e.mu.Unlock()
 	}()
@@ -281,8 +363,18 @@ func notBefore(rep *Report, r rules.Rule, now time.Time) time.Time {
 	return first
 }
 
-// Close stops the scheduler if it runs, waiting for an in-flight run, and
-// makes further calls return [ErrClosed]. It does not close the store.
+// permanent reports whether a scheduled run failed for a reason that no
+// retry on the schedule can fix: only an operator can (connect again,
+// switch workspace, upgrade the group, make a new engine).
+func permanent(err error) bool {
+	return errors.Is(err, ErrNotConnected) || errors.Is(err, ErrOtherWorkspace) ||
+		errors.Is(err, ErrRequirement) || errors.Is(err, ErrClosed)
+}
+
+// Close makes further calls return [ErrClosed], stops the scheduler if it
+// runs and waits for every operation in flight, scheduled or not (a Sync on
+// another goroutine included), to finish. It does not close the store: the
+// caller that opened it closes it after Close returns.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -291,6 +383,7 @@ func (e *Engine) Close() error {
 	}
 	e.closed = true
 	e.mu.Unlock()
-	e.Stop()
-	return nil
+	err := e.Stop(context.Background())
+	e.inflight.Wait()
+	return err
 }

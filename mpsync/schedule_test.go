@@ -121,7 +121,7 @@ func TestStartRunsOnScheduleInSyncTest(t *testing.T) {
 		assert.ErrorIs(t, e.Start(ctx), mpsync.ErrRunning)
 		time.Sleep(time.Hour + time.Second)
 		synctest.Wait()
-		e.Stop()
+		e.Stop(context.Background())
 		mu.Lock()
 		defer mu.Unlock()
 		assert.Equal(t, 1, runs[rules.MPUpdate])
@@ -140,8 +140,8 @@ func TestStopLeavesNoGoroutine(t *testing.T) {
 	e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: client})
 	require.NoError(t, err)
 	require.NoError(t, e.Start(context.Background()))
-	e.Stop()
-	e.Stop() // idempotent
+	e.Stop(context.Background())
+	e.Stop(context.Background()) // idempotent
 	require.NoError(t, e.Close())
 	_, err = e.Sync(context.Background())
 	assert.ErrorIs(t, err, mpsync.ErrClosed)
@@ -238,4 +238,167 @@ func TestDeferredChangeRunsWhenTheWindowOpens(t *testing.T) {
 	recs, err := mpsync.NewStoreLedger(r.store).Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordDecision, Pack: advisorID})
 	require.NoError(t, err)
 	assert.Len(t, recs, 2, "one deferral and one approval recorded, not one per run: %v", recs)
+}
+
+// blockingApprover holds every decision until release is closed, so a test
+// can hold a run in flight.
+type blockingApprover struct {
+	entered chan struct{} // closed by the first Decide
+	release chan struct{}
+	once    sync.Once
+}
+
+func newBlockingApprover() *blockingApprover {
+	return &blockingApprover{entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (b *blockingApprover) Decide(ctx context.Context, _ mpsync.ApprovalRequest) (mpsync.Decision, error) {
+	b.once.Do(func() { close(b.entered) })
+	select {
+	case <-b.release:
+		return mpsync.Decision{Verdict: mpsync.Approve, By: "test"}, nil
+	case <-ctx.Done():
+		return mpsync.Decision{}, ctx.Err()
+	}
+}
+
+// Run used to return nil whenever Start succeeded and only log afterwards,
+// so `mpsync run` on a store disconnected under it looped forever.
+func TestRunReturnsPermanentError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newServer(t)
+		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv)})
+		require.NoError(t, err)
+		defer e.Close()
+		ctx := t.Context()
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		time.Sleep(time.Minute) // the first runs connect the store
+		synctest.Wait()
+		_, err = e.Disconnect(ctx)
+		require.NoError(t, err)
+		time.Sleep(10 * time.Minute) // the next GetIntelligencePacks run meets the disconnected store
+		synctest.Wait()
+		select {
+		case err := <-done:
+			assert.ErrorIs(t, err, mpsync.ErrNotConnected)
+		default:
+			t.Fatal("Run still running on a disconnected store")
+		}
+		// Started on a disconnected store, Run refuses at once.
+		assert.ErrorIs(t, e.Run(ctx), mpsync.ErrNotConnected)
+		assert.ErrorIs(t, e.Start(ctx), mpsync.ErrNotConnected)
+	})
+}
+
+func TestRunReturnsNilWhenContextEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newServer(t)
+		var stopped []error
+		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv), OnEvent: func(ev mpsync.Event) {
+			if ev.Kind == mpsync.EventSchedulerStopped {
+				stopped = append(stopped, ev.Err)
+			}
+		}})
+		require.NoError(t, err)
+		defer e.Close()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		time.Sleep(time.Hour)
+		cancel()
+		synctest.Wait()
+		require.NoError(t, <-done)
+		assert.Equal(t, []error{nil}, stopped, "one stop event, with no error")
+		require.NoError(t, e.Start(t.Context()), "the engine can be started again")
+		require.NoError(t, e.Stop(t.Context()))
+	})
+}
+
+// Close used not to wait for a Sync running on another goroutine, so a
+// program could close the store under a run still writing to it.
+func TestCloseWaitsForSyncInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newServer(t)
+		ap := newBlockingApprover()
+		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv), Approver: ap})
+		require.NoError(t, err)
+		syncDone := make(chan struct{})
+		go func() {
+			defer close(syncDone)
+			_, _ = e.Sync(t.Context())
+		}()
+		<-ap.entered
+		closeDone := make(chan error, 1)
+		go func() { closeDone <- e.Close() }()
+		synctest.Wait()
+		select {
+		case <-closeDone:
+			t.Fatal("Close returned while a Sync was in flight")
+		default:
+		}
+		_, err = e.Sync(t.Context())
+		assert.ErrorIs(t, err, mpsync.ErrClosed, "nothing new is admitted once Close began")
+		close(ap.release)
+		<-syncDone
+		require.NoError(t, <-closeDone)
+	})
+}
+
+// Stop takes a context: a run that does not finish in time is left to
+// finish on its own, and Stop says so.
+func TestStopHonoursContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newServer(t)
+		ap := newBlockingApprover()
+		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv), Approver: ap})
+		require.NoError(t, err)
+		defer e.Close()
+		// Hold the approver past cancellation: the run in flight ignores
+		// its cancelled context until released.
+		held := mpsync.ApproverFunc(func(ctx context.Context, req mpsync.ApprovalRequest) (mpsync.Decision, error) {
+			return ap.Decide(context.WithoutCancel(ctx), req)
+		})
+		e2, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv), Approver: held})
+		require.NoError(t, err)
+		require.NoError(t, e2.Start(t.Context()))
+		<-ap.entered
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		err = e2.Stop(ctx)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		close(ap.release)
+		require.NoError(t, e2.Close(), "Close waits for the run without a deadline")
+	})
+}
+
+// NextRuns used to record the settings it read and emit
+// EventScheduleChanged: a status query changed the schedule.
+func TestNextRunsOnlyReads(t *testing.T) {
+	src := newSwitchable()
+	r := newRig(t, &mpsync.Options{Settings: src})
+	ctx := context.Background()
+	_, err := mpsynctest.Drive(ctx, r.engine, r.clock, t0.Add(time.Hour))
+	require.NoError(t, err)
+	src.update(rules.GetIntelligencePacks, func(s *rules.Settings) { s.Frequency = time.Hour })
+	changed := func() int {
+		n := 0
+		for _, ev := range r.events {
+			if ev.Kind == mpsync.EventScheduleChanged {
+				n++
+			}
+		}
+		return n
+	}
+	before := changed()
+	first := r.engine.NextRuns(ctx)
+	second := r.engine.NextRuns(ctx)
+	assert.Equal(t, first, second, "reading twice gives the same answer")
+	assert.Equal(t, before, changed(), "reading emits nothing")
+	assert.Equal(t, t0.Add(2*time.Hour), first[rules.GetIntelligencePacks], "hourly, counted from the last run")
+	reps, err := mpsynctest.Drive(ctx, r.engine, r.clock, t0.Add(2*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, before+1, changed(), "the scheduler adopts the change once")
+	require.Len(t, reps, 1)
+	assert.Equal(t, t0.Add(2*time.Hour), r.clock.Now())
 }

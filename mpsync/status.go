@@ -81,9 +81,11 @@ type RuleStatus struct {
 // settings and where they come from, last and next runs, pending approvals,
 // what is known of the workspace service and the connection.
 func (e *Engine) Status(ctx context.Context) (*Status, error) {
-	if err := e.checkOpen(); err != nil {
+	done, err := e.enter()
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	entries, err := e.store.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("status: list store: %w", err)

@@ -47,9 +47,11 @@ func (v *Validation) Failed() []Check {
 // failed check is reported in the result, not as an error; the error is for
 // a validation that could not run.
 func (e *Engine) Validate(ctx context.Context) (*Validation, error) {
-	if err := e.checkOpen(); err != nil {
+	done, err := e.enter()
+	if err != nil {
 		return nil, err
 	}
+	defer done()
 	if err := e.needWorkspace("validate"); err != nil {
 		return nil, err
 	}

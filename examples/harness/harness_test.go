@@ -322,7 +322,7 @@ func TestStartInSynctestBubble(t *testing.T) {
 		}
 		time.Sleep(time.Hour + time.Second) // one fake hour
 		synctest.Wait()                     // let the runs due by now finish
-		e.Stop()
+		e.Stop(context.Background())
 
 		mu.Lock()
 		defer mu.Unlock()

@@ -260,12 +260,12 @@ func (a *app) onEvent(ev mpsync.Event) {
 	level := slog.LevelDebug
 	if a.cmd == "run" {
 		switch ev.Kind {
-		case mpsync.EventRunStarted, mpsync.EventRunFinished, mpsync.EventChangeApplied,
+		case mpsync.EventSchedulerStarted, mpsync.EventRunStarted, mpsync.EventRunFinished, mpsync.EventChangeApplied,
 			mpsync.EventApprovalNeeded, mpsync.EventChangeDenied, mpsync.EventScheduleChanged:
 			level = slog.LevelInfo
 		}
 	}
-	if ev.Err != nil {
+	if ev.Err != nil && ev.Kind != mpsync.EventSchedulerStopped { // run reports why it stopped itself
 		attrs = append(attrs, "err", ev.Err.Error())
 		if a.cmd == "run" {
 			level = slog.LevelWarn // other commands report the error themselves
@@ -672,20 +672,10 @@ type runDoc struct {
 
 func (a *app) runScheduler(ctx context.Context) error {
 	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
-		conn, err := eng.Connection(ctx)
-		if err != nil {
-			return fmt.Errorf("store %s: %w", a.cfg.store, err)
-		}
-		if conn.State == mpsync.StateDisconnected {
-			nc := &mpsync.NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.Since()}
-			return fmt.Errorf("%w; nothing was changed", nc)
-		}
 		started := time.Now()
-		a.log.Info("scheduler starting", "workspace", ws.ID(), "store", a.cfg.store)
-		err = eng.Run(ctx)
-		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			err = nil // a clean stop on SIGINT/SIGTERM
-		}
+		// Run returns nil on SIGINT/SIGTERM and a permanent error (the store
+		// disconnected, bound elsewhere, ...) as soon as the rules cannot run.
+		err := eng.Run(ctx)
 		if errors.Is(err, mpsync.ErrNotConnected) {
 			err = fmt.Errorf("%w; nothing was changed", err)
 		}
