@@ -80,7 +80,7 @@ const (
 )
 
 // Part is one configuration item that connecting applies to a management
-// group (seed: "the following configuration is applied in the management
+// group (connection guide: "the following configuration is applied in the management
 // group"). Parts are plain records: the engine creates, shows, checks and
 // removes them; it does not talk to Operations Manager.
 type Part struct {
@@ -96,7 +96,7 @@ type Part struct {
 	Description string `json:"description,omitempty"`
 }
 
-// Names of the connection's parts, as the seed gives them.
+// Names of the connection's parts, as the connection guide gives them.
 const (
 	CertificateAccount   = "Microsoft.SystemCenter.Advisor.RunAsAccount.Certificate"
 	BlobProfile          = "Microsoft System Center Advisor Run As Profile Blob"
@@ -140,7 +140,7 @@ func ConnectionParts(proxy ProxyInfo) []Part {
 }
 
 // removalOrder returns parts in the order Disconnect removes them: connector
-// subscriptions first, then connectors (as the seed's script does), then
+// subscriptions first, then connectors (as the connection guide's script does), then
 // the rest.
 func partsRemovalOrder(parts []Part) []Part {
 	var out []Part
@@ -293,7 +293,7 @@ func (e *Engine) ensureConnected(ctx context.Context) (first bool, err error) {
 // SwitchWorkspace moves a connected group to another workspace (a store that
 // was never connected is connected by Connect or Sync; a disconnected one by
 // Connect): Operations Manager
-// supports one workspace at a time (seed), so the store is rebound to ws and
+// supports one workspace at a time (connection guide), so the store is rebound to ws and
 // both rules run at once. Packs the old workspace imported that the new one
 // does not want are planned for removal through the same approver; packs
 // both want stay. The engine uses ws from then on.
@@ -379,7 +379,7 @@ type KeptPack struct {
 	Reason string `json:"reason"`
 }
 
-// Disconnect removes the integration (seed: "Remove Integration with OMS"):
+// Disconnect removes the integration (connection guide: "Remove Integration with OMS"):
 // every pack a workspace imported is removed in dependency order (dependents
 // first), except Microsoft.SystemCenter.Advisor and
 // Microsoft.SystemCenter.Advisor.Internal, which stay, and packs that a
@@ -439,7 +439,7 @@ func (e *Engine) removeWorkspacePacks(ctx context.Context, entries []storage.Ent
 			continue
 		}
 		if isCorePack(en.ID) {
-			rep.Kept = append(rep.Kept, KeptPack{ID: en.ID, Reason: "stays imported after the integration is removed (seed)"})
+			rep.Kept = append(rep.Kept, KeptPack{ID: en.ID, Reason: "stays imported after the integration is removed (connection guide)"})
 			continue
 		}
 		doomed = append(doomed, en.Manifest())

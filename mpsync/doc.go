@@ -16,6 +16,13 @@
 // approval, promotion from a QA group: package
 // [mpsync.dev/mpsync/approval]).
 //
+// The product behaviour modelled is that of Microsoft's article "Connect
+// Operations Manager to Log Analytics" (2016), cited in comments and reasons
+// as "the connection guide": connecting, the proxy, pack updates, overrides,
+// switching workspace, validating and removing the integration. The
+// workspace's wire protocol is docs/protocol.md in the repository, and the
+// mpsync command's contract docs/cli.md.
+//
 // # A run
 //
 // A run of one or both rules fetches the workspace's catalog ([Workspace];
@@ -39,7 +46,7 @@
 //
 // The store records who imported each pack. Packs a workspace imported are
 // the engine's to upgrade and remove; packs an operator imported by hand are
-// "custom" and are never changed, whatever their name (the seed's removal
+// "custom" and are never changed, whatever their name (the connection guide's removal
 // procedure deletes packs by name, custom ones included; this package tracks
 // ownership instead).
 //
@@ -57,7 +64,7 @@
 // Advisor packs that stay); rules then refuse to run with a
 // [*NotConnectedError] until Connect succeeds again, which on a reconnect
 // requires the Advisor resources pack for the group's language.
-// [Engine.Validate] checks the integration as the seed describes.
+// [Engine.Validate] checks the integration as the connection guide describes.
 //
 // # Scheduling and time
 //
@@ -73,7 +80,7 @@
 // # Several management servers
 //
 // A management group has several management servers; one runs the rules at
-// a time and another takes over when it is down (seed). Engines on those
+// a time and another takes over when it is down (connection guide). Engines on those
 // servers share a [Lease] (Options.Lease and Options.Holder): before each
 // scheduled run, and before each change it applies, an engine renews the
 // lease; a standby engine looks again every minute and takes over once the

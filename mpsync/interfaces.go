@@ -69,7 +69,7 @@ type CatalogResult struct {
 }
 
 // Workspace is the service that says which packs a management group should
-// have. [mpsync.dev/mpsync/workspace.Client] implements it over PROTOCOL.md.
+// have. [mpsync.dev/mpsync/workspace.Client] implements it over docs/protocol.md.
 type Workspace interface {
 	// ID returns the workspace id.
 	ID() string
@@ -176,7 +176,7 @@ type Ledger interface {
 
 // Lease decides which of several processes may run the rules now. A
 // management group has several management servers; when the one running the
-// rules is down, another takes over (seed). Each engine names itself with
+// rules is down, another takes over (connection guide). Each engine names itself with
 // Options.Holder and, before every scheduled run, asks the lease to let it
 // hold the lease for a while longer; only the holder runs.
 //

@@ -92,7 +92,7 @@ type manifestResult struct {
 	err      error
 }
 
-// corePacks stay imported when the integration is removed (seed, "Remove
+// corePacks stay imported when the integration is removed (connection guide, "Remove
 // Integration with OMS"), and sync never removes them.
 var corePacks = [...]string{"Microsoft.SystemCenter.Advisor", "Microsoft.SystemCenter.Advisor.Internal"}
 
@@ -194,7 +194,7 @@ func removal(in planInput, rule rules.Rule, e storage.Entry, reason string) Chan
 	switch {
 	case isCorePack(e.ID):
 		c.Action = ActionBlocked
-		c.Reason = reason + "; kept: " + e.ID + " stays imported (seed: Remove Integration with OMS)"
+		c.Reason = reason + "; kept: " + e.ID + " stays imported (connection guide: Remove Integration with OMS)"
 	case in.stale:
 		c.Action = ActionBlocked
 		c.Reason = reason + "; removal withheld: the catalog is stale (the service could not be reached)"
@@ -443,7 +443,7 @@ func sortBy(cs []Change, ids []string) []Change {
 }
 
 // baseFirst moves MPUpdate's packs ahead of the solution packs in an import
-// order when both rules run together (the seed's base packs go first), as
+// order when both rules run together (the connection guide's base packs go first), as
 // long as no base pack references a solution pack of the plan; otherwise the
 // plain reference order stands.
 func baseFirst(targets []Change, ids []string, in planInput) []string {

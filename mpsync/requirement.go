@@ -34,7 +34,7 @@ type Requirement struct {
 // Replace it through Options.Requirements.
 type Requirements []Requirement
 
-// DefaultRequirements returns the table from the seed's System requirements
+// DefaultRequirements returns the table from the connection guide's System requirements
 // ("OMS only supports Operations Manager 2012 SP1 UR6 and greater, and
 // Operations Manager 2012 R2 UR2 and greater. Proxy support was added in
 // Operations Manager 2012 SP1 UR7 and Operations Manager 2012 R2 UR3"), with
@@ -71,7 +71,7 @@ func DefaultRequirements() Requirements {
 		{Release: "Operations Manager 2025", Match: "10.25", Minimum: v("10.25.10132.0"), MinimumName: "RTM",
 			Source: microsoft + " (2025): 10.25.10132.0, general availability"},
 		{Release: "Operations Manager (a release after 2025)", Match: ">= 10.26, < 20", Minimum: v("10.26.0.0"), MinimumName: "any build",
-			Source: "later releases are supported (seed: 2016 and on); not yet in Microsoft's table; bounded so that a year typed as a version (\"2016\") is refused"},
+			Source: "later releases are supported (connection guide: 2016 and on); not yet in Microsoft's table; bounded so that a year typed as a version (\"2016\") is refused"},
 	}
 }
 

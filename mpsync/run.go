@@ -277,7 +277,7 @@ func (e *Engine) download(ctx context.Context, ws Workspace, p catalog.Pack) (io
 }
 
 // checkSerial refuses a catalog whose serial is lower than one already
-// applied for the same workspace (PROTOCOL.md: a replayed or rolled-back
+// applied for the same workspace (docs/protocol.md: a replayed or rolled-back
 // catalog), unless Options.AcceptLowerSerial. The workspace client checks
 // against the catalog it caches; this check holds even when that cache is
 // lost, since the store remembers the serial.

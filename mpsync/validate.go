@@ -39,7 +39,7 @@ func (v *Validation) Failed() []Check {
 	return out
 }
 
-// Validate checks the integration (seed: "Validate Operations Manager
+// Validate checks the integration (connection guide: "Validate Operations Manager
 // Integration with OMS"): the store is connected to the engine's workspace;
 // every connection part is recorded; every pack the catalog wants is
 // imported at the catalog's version; and each enabled rule has run

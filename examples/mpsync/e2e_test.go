@@ -155,7 +155,7 @@ func oneLineErr(t *testing.T, stderr string) string {
 	return lines[0]
 }
 
-// The exact shapes of CLI.md, decoded with these field names.
+// The exact shapes of docs/cli.md, decoded with these field names.
 type planOut struct {
 	WorkspaceID string `json:"workspaceId"`
 	Changes     []struct {
@@ -286,7 +286,7 @@ func TestPlanJSONShape(t *testing.T) {
 	assert.Less(t, order[advisorID], order[alertID], "references are imported first")
 	assert.NotContains(t, order, "Microsoft.IntelligencePacks.ChangeTracking", "a disabled solution is not wanted")
 
-	// The raw keys are exactly CLI.md's (plus the documented additions).
+	// The raw keys are exactly docs/cli.md's (plus the documented additions).
 	var raw struct {
 		Changes []map[string]json.RawMessage `json:"changes"`
 	}

@@ -26,7 +26,7 @@ func main() {
 // isTerminal reports whether f is a terminal, for the progress line.
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
-// Exit codes (CLI.md).
+// Exit codes (docs/cli.md).
 const (
 	exitOK      = 0
 	exitFailed  = 1
@@ -161,7 +161,7 @@ func errorLine(cmd string, err error) string {
 	return line
 }
 
-// exitCode maps an error to the exit code CLI.md gives it.
+// exitCode maps an error to the exit code docs/cli.md gives it.
 func exitCode(err error) int {
 	var ue *usageError
 	if errors.As(err, &ue) {

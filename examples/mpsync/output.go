@@ -18,7 +18,7 @@ import (
 )
 
 // The JSON documents the command writes with --json. Field names are the
-// contract of CLI.md: fields may be added, never renamed. Times are RFC 3339
+// contract of docs/cli.md: fields may be added, never renamed. Times are RFC 3339
 // in UTC; a time that is not known is "" (the key is always present).
 
 // changesDoc is the document of plan, sync and connect.

@@ -29,7 +29,7 @@ type serveDoc struct {
 	Packs   int    `json:"packs"`
 }
 
-// serveWorkspace serves a workspace directory over PROTOCOL.md until ctx is
+// serveWorkspace serves a workspace directory over docs/protocol.md until ctx is
 // cancelled (SIGINT, SIGTERM).
 func (a *app) serveWorkspace(ctx context.Context) error {
 	c := a.cfg

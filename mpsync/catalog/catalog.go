@@ -1,4 +1,4 @@
-// Package catalog is the workspace catalog of PROTOCOL.md: the JSON document
+// Package catalog is the workspace catalog of docs/protocol.md: the JSON document
 // in which a workspace lists its solutions and the management packs it wants,
 // and the rules that make a catalog valid.
 //
@@ -38,7 +38,7 @@ const (
 const SupportedMajor = 1
 
 // ErrInvalid is wrapped by every error [Catalog.Validate] and [Decode] return
-// for a catalog that breaks PROTOCOL.md section 1.
+// for a catalog that breaks docs/protocol.md §1.
 var ErrInvalid = errors.New("invalid catalog")
 
 // Catalog is the document served at {base}/workspaces/{id}/catalog.
@@ -98,7 +98,7 @@ func Decode(r io.Reader) (*Catalog, error) {
 	return &c, nil
 }
 
-// Validate checks the catalog whole, as PROTOCOL.md section 1 says, and
+// Validate checks the catalog whole, as docs/protocol.md §1 says, and
 // returns an error naming the first problem. It refuses exactly what that
 // section lists (pack ids outside A-Z a-z 0-9 . _ - or over 256 characters,
 // versions that do not parse, duplicate ids, sha256 values that are not 64

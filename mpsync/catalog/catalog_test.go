@@ -88,7 +88,7 @@ func TestValidateNamesTheFirstProblem(t *testing.T) {
 	assert.NotContains(t, err.Error(), "packs[2]")
 }
 
-// What PROTOCOL.md section 1 does not list as invalid is accepted.
+// What docs/protocol.md §1 does not list as invalid is accepted.
 func TestDecodeAcceptsWhatTheProtocolAllows(t *testing.T) {
 	for _, tt := range []struct{ name, from, to string }{
 		{"upper-case hash", `"sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`, `"sha256": "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"`},

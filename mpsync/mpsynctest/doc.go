@@ -1,5 +1,5 @@
 // Package mpsynctest helps programs that use mpsync test themselves: a fake
-// workspace service that speaks PROTOCOL.md, management pack builders, and
+// workspace service that speaks docs/protocol.md, management pack builders, and
 // a manual clock.
 //
 // # The fake workspace
@@ -21,7 +21,7 @@
 //
 // The server checks SharedKey signatures (constant-time, with a 15-minute
 // clock-skew window on the clock given by [WithClock]), serves ETags and
-// 304s, and answers errors with PROTOCOL.md's JSON error body.
+// 304s, and answers errors with docs/protocol.md's JSON error body.
 //
 // Between requests a test changes the catalog with [Server.EnableSolution],
 // [Server.DisableSolution], [Server.Publish], [Server.Unpublish] and

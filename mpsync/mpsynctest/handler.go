@@ -161,7 +161,7 @@ func (s *Server) addBytes(i int, n int64) {
 	s.stats.ByPath[rq.Path] = ps
 }
 
-// ServeHTTP serves PROTOCOL.md:
+// ServeHTTP serves docs/protocol.md:
 //
 //	GET /workspaces/{id}/catalog
 //	GET /workspaces/{id}/packs/{packId}/{version}

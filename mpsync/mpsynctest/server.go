@@ -28,14 +28,14 @@ import (
 const DefaultWorkspaceID = "6f0c3a52-7d1e-4c1b-9a53-0d9f4f2b1e11"
 
 // MaxClockSkew is how far a request's x-ms-date may be from the server's
-// clock (PROTOCOL.md section 4).
+// clock (docs/protocol.md §4).
 const MaxClockSkew = 15 * time.Minute
 
 // InMemoryURL is the base URL of a server made by [NewWorkspace]: requests
 // to it only work through [Server.Transport].
 const InMemoryURL = "http://workspace.mpsync.test/"
 
-// Server is a fake workspace service that serves PROTOCOL.md from an
+// Server is a fake workspace service that serves docs/protocol.md from an
 // in-memory catalog. It checks SharedKey signatures, answers conditional
 // requests with 304, and can be told to fail (see [Server.Fail]). Tests
 // change the catalog between requests with its mutators; it is safe for
@@ -373,7 +373,7 @@ func (s *Server) checkAuth(r *http.Request, ws string) (int, string, string) {
 	return 0, "", ""
 }
 
-// writeError writes a PROTOCOL.md section 3 error body.
+// writeError writes a docs/protocol.md §3 error body.
 func writeError(w http.ResponseWriter, status int, code, msg string) int64 {
 	b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": msg}})
 	w.Header().Set("Content-Type", "application/json")

@@ -13,7 +13,7 @@ const MaxIDLength = 256
 var ErrInvalidID = errors.New("invalid management pack id")
 
 // CheckID reports whether id is safe to use as a pack id and as a file name.
-// The allowed alphabet is the one PROTOCOL.md gives for catalog ids.
+// The allowed alphabet is the one docs/protocol.md gives for catalog ids.
 func CheckID(id string) error {
 	switch {
 	case id == "":

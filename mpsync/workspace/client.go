@@ -23,7 +23,7 @@ import (
 
 var _ mpsync.Workspace = (*Client)(nil)
 
-// Client speaks PROTOCOL.md to one workspace. It is safe for concurrent use.
+// Client speaks docs/protocol.md to one workspace. It is safe for concurrent use.
 // Create it with [New].
 type Client struct {
 	s      *settings
@@ -334,7 +334,7 @@ func (c *Client) giveUp(resp *http.Response, err error, attempts int) (*http.Res
 	return nil, c.transportError("", u, attempts, err)
 }
 
-// checkRetry retries network errors, 429 and every 5xx (PROTOCOL.md section
+// checkRetry retries network errors, 429 and every 5xx (docs/protocol.md section
 // 1), and body read failures; never other statuses, a refused pack, or a
 // cancelled context.
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
@@ -354,7 +354,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	return retryable(resp), nil
 }
 
-// retryable reports whether a response's status is one PROTOCOL.md retries:
+// retryable reports whether a response's status is one docs/protocol.md retries:
 // 429 and 5xx (including 501, which retryablehttp's default policy skips).
 func retryable(resp *http.Response) bool {
 	return resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500)

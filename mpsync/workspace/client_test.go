@@ -238,7 +238,7 @@ func TestEveryServerErrorIsRetried(t *testing.T) {
 		srv.Fail("catalog", mpsynctest.Fault{Status: status, Times: 1})
 		c := newClient(t, testConfig(t, srv, nil))
 		mustCatalog(t, c)
-		assert.Equal(t, 2, srv.Stats().CatalogRequests, "status %d is retried (PROTOCOL.md: 429 and 5xx)", status)
+		assert.Equal(t, 2, srv.Stats().CatalogRequests, "status %d is retried (docs/protocol.md: 429 and 5xx)", status)
 	}
 }
 

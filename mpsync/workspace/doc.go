@@ -1,5 +1,5 @@
 // Package workspace is the HTTP client for the workspace catalog protocol
-// (PROTOCOL.md): it asks a workspace which management packs it wants and
+// (docs/protocol.md): it asks a workspace which management packs it wants and
 // downloads them, verified.
 //
 // # Using it
@@ -22,7 +22,7 @@
 //
 // # What it guarantees
 //
-//   - Every request is signed (SharedKey, PROTOCOL.md section 4) with a
+//   - Every request is signed (SharedKey, docs/protocol.md §4) with a
 //     fresh x-ms-date, also on retries. Network errors, 429 and 5xx are
 //     retried with exponential backoff and jitter, honouring Retry-After;
 //     other 4xx never are. Every call is bounded by its context.

@@ -33,7 +33,7 @@ var (
 	ErrUnavailable = errors.New("workspace unavailable")
 
 	// ErrInvalidCatalog: the service served a catalog that is not valid for
-	// this client: it breaks PROTOCOL.md (it then also wraps
+	// this client: it breaks docs/protocol.md (it then also wraps
 	// catalog.ErrInvalid), names another workspace, or answered 304 without
 	// the client holding a catalog. The held catalog and the cache are
 	// unchanged.

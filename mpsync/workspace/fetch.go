@@ -22,7 +22,7 @@ import (
 // PackURL resolves a catalog entry's href against the catalog URL and
 // checks it: the scheme must be https (or http with AllowHTTP) and it must
 // carry no user information. An absolute href may name another host (a
-// download server), as PROTOCOL.md section 1 allows; the request carries the
+// download server), as docs/protocol.md §1 allows; the request carries the
 // same SharedKey signature, which covers only that path and expires with its
 // x-ms-date, and redirects are never followed. The error wraps ErrBadHref.
 func (c *Client) PackURL(p catalog.Pack) (*url.URL, error) {

@@ -207,7 +207,7 @@ func TestFetchAll(t *testing.T) {
 	})
 }
 
-// PROTOCOL.md allows an absolute href; it may name another host (a download
+// docs/protocol.md allows an absolute href; it may name another host (a download
 // server that holds the same workspace key).
 func TestFetchFromAbsoluteHrefOnAnotherHost(t *testing.T) {
 	srv := newFake(t)

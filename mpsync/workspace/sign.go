@@ -12,7 +12,7 @@ import (
 // DateFormat is the layout of the x-ms-date header: RFC 1123 in GMT.
 const DateFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
 
-// StringToSign returns the text a SharedKey signature covers (PROTOCOL.md
+// StringToSign returns the text a SharedKey signature covers (docs/protocol.md
 // section 4): the verb, the content length ("0" without a body), the content
 // type (empty without a body), the x-ms-date value and the escaped resource
 // path without its query.
