@@ -18,6 +18,9 @@ type Release struct {
 
 	// line is the version of the libraries of the 7.5.8501 line (below).
 	line pack.Version
+	// also is a later full release that shares the row: 1807 (7.3.13261.0)
+	// in the 1801 row. Its builds rebuild the libraries at its build.
+	also pack.Version
 }
 
 // String returns "Operations Manager " and the name.
@@ -38,16 +41,16 @@ func (r Release) Includes(v pack.Version) bool {
 func (r Release) Platform() pack.Inventory { return r.platformAt(r.Build) }
 
 // platformAt is the inventory of r for a group at build v of r: the
-// libraries the release rebuilds carry the group's Major.Minor.Build when
-// that is later than the release's first build (1807 is the 1801 release at
-// 7.3.13261), and r.Build otherwise.
+// libraries the release rebuilds carry r.Build, or r.also when v is at or
+// above it (a 1807 group). Update rollups are not counted: no source says
+// which libraries a rollup rebuilds.
 func (r Release) platformAt(v pack.Version) pack.Inventory {
 	if r.Name == "" {
 		return nil
 	}
-	rebuiltAt := pack.Version{Major: r.Build.Major, Minor: r.Build.Minor, Build: r.Build.Build}
-	if r.Includes(v) && v.Build > rebuiltAt.Build {
-		rebuiltAt.Build = v.Build
+	rebuiltAt := r.Build
+	if !r.also.IsZero() && r.Includes(v) && !v.Less(r.also) {
+		rebuiltAt = r.also
 	}
 	inv := make(pack.Inventory, len(rebuiltLibraries)+len(lineLibraries))
 	for _, id := range rebuiltLibraries {
@@ -122,11 +125,11 @@ var releases = []Release{
 	// this table, at 7.2.11719.0), taken at the build. Line: 7.5.8501.0
 	// (Silect: Microsoft.Windows.Library 7.5.8501.0 in 2016).
 	{Name: "2016", Build: v(7, 2, 11719, 0), line: v(7, 5, 8501, 0)},
-	// 1801 (7.3.13142.0) and 1807 (7.3.13261.0, see platformAt). No source
+	// 1801 (7.3.13142.0) and 1807 (7.3.13261.0, also). No source
 	// found for any library version: rebuilt at the build; line at
 	// 7.5.8501.1, the highest seen (2022), since 2016 had 7.5.8501.0 and a
 	// later release 7.5.8501.1 and this one lies between (permissive).
-	{Name: "1801", Build: v(7, 3, 13142, 0), line: v(7, 5, 8501, 1)},
+	{Name: "1801", Build: v(7, 3, 13142, 0), line: v(7, 5, 8501, 1), also: v(7, 3, 13261, 0)},
 	// 2019, 10.19.10050.0. No source found for any library version: rebuilt
 	// at the build; line at 7.5.8501.1 as for 1801 (permissive).
 	{Name: "2019", Build: v(10, 19, 10050, 0), line: v(7, 5, 8501, 1)},
@@ -194,8 +197,9 @@ func Latest() Release { return releases[len(releases)-1] }
 // at version groupVersion, and the release it was taken from:
 //
 //   - a build of a known release ([ReleaseOf]) gets that release's
-//     inventory at that build (1807 gets 7.3.13261 for the rebuilt
-//     libraries);
+//     inventory (a 1807 build gets 7.3.13261.0 for the rebuilt libraries;
+//     an update rollup's build gets its release's first build, since no
+//     source says which libraries a rollup rebuilds);
 //   - zero, meaning the version is unknown, gets the [Latest] release's:
 //     every library there is at its highest version in the tables (a later
 //     release never ships a library at a lower version), so it satisfies
