@@ -15,6 +15,7 @@ import (
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/workspace"
@@ -42,6 +43,8 @@ type app struct {
 	group    mpsync.ManagementGroup
 	settings mpsync.SettingsSource
 	rules    []rules.Rule
+	// platform is the --platform inventory; nil: the engine's default.
+	platform pack.Inventory
 }
 
 // dispatch checks the configuration the command needs and runs it.
@@ -78,9 +81,9 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 }
 
 // prepare reads and checks the flags every store command shares: the
-// management group, the rule selection, the approval mode and the override
-// packs (loaded once here, so an invalid one stops the command before it
-// touches anything).
+// management group, the rule selection, the approval mode, the platform
+// inventory and the override packs (loaded once here, so an invalid one
+// stops the command before it touches anything).
 func (a *app) prepare(ctx context.Context) error {
 	c := a.cfg
 	a.group = mpsync.ManagementGroup{Name: c.mgName, Language: c.language}
@@ -114,6 +117,14 @@ func (a *app) prepare(ctx context.Context) error {
 	}
 	if c.proxyPasswordFile != "" && c.proxyUser == "" {
 		return usagef("flag --proxy-password-file needs --proxy-user")
+	}
+	if c.platform != "" {
+		inv, err := scom.LoadInventory(c.platform)
+		if err != nil {
+			// The error names the file: "platform inventory FILE: line 4: ...".
+			return usagef("flag --platform: %v", err)
+		}
+		a.platform = inv
 	}
 	if len(c.overrides) > 0 {
 		src := overrides.NewSource(overrides.SourceOptions{Paths: c.overrides, Logger: a.log})
@@ -211,6 +222,7 @@ func (a *app) newEngine(st *store.Dir, ws *workspace.Client) (*mpsync.Engine, er
 		Approver: appr,
 		Settings: a.settings,
 		Proxy:    mpsync.ProxyInfo{URL: a.cfg.proxy, User: a.cfg.proxyUser},
+		Platform: a.platform,
 		Logger:   a.log,
 		OnEvent:  a.onEvent,
 	}

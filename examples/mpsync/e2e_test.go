@@ -17,12 +17,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/mpsynctest"
+	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/scom"
 )
 
 // The end-to-end tests run the command as a user would: the binary is built
@@ -719,7 +722,7 @@ func TestHelp(t *testing.T) {
 	for _, w := range []string{"plan", "sync", "status", "approve", "import", "connect", "disconnect", "run", "serve-workspace",
 		"--store", "--workspace-url", "--workspace-id", "--workspace-key-file", "--proxy", "--proxy-user", "--proxy-password-file",
 		"--overrides", "--approval", "--rule", "--allow-http", "--json", "--mg-name", "--mg-version", "--language",
-		"MPSYNC_STORE", "MPSYNC_WORKSPACE_URL", "MPSYNC_WORKSPACE_ID", "MPSYNC_WORKSPACE_KEY_FILE", "MPSYNC_PROXY"} {
+		"--platform", "MPSYNC_PLATFORM", "MPSYNC_STORE", "MPSYNC_WORKSPACE_URL", "MPSYNC_WORKSPACE_ID", "MPSYNC_WORKSPACE_KEY_FILE", "MPSYNC_PROXY"} {
 		assert.Contains(t, r.stdout, w)
 	}
 	r = runCLI(t, cleanEnv(), "help", "serve-workspace")
@@ -858,4 +861,113 @@ func TestStatusSaysWhenTheStoreIndexWasRebuilt(t *testing.T) {
 	require.NoError(t, os.Remove(filepath.Join(f.store, "index.json")))
 	r = f.mustOK(t, "status")
 	assert.Contains(t, r.stdout, "WARNING: the store's index was rebuilt")
+}
+
+// powerShellCSV writes inv as Windows PowerShell 5.1 writes
+// "Get-SCOMManagementPack | Select-Object Name, Version | Export-Csv
+// -Encoding Unicode": UTF-16 little endian with a byte-order mark, the #TYPE
+// line, quoted fields, CRLF line ends.
+func powerShellCSV(inv pack.Inventory) []byte {
+	ids := make([]string, 0, len(inv))
+	for id := range inv {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var sb strings.Builder
+	sb.WriteString("#TYPE Selected.Microsoft.EnterpriseManagement.Configuration.ManagementPack\r\n\"Name\",\"Version\"\r\n")
+	for _, id := range ids {
+		fmt.Fprintf(&sb, "%q,%q\r\n", id, inv[id].String())
+	}
+	out := []byte{0xFF, 0xFE}
+	for _, u := range utf16.Encode([]rune(sb.String())) {
+		out = append(out, byte(u), byte(u>>8))
+	}
+	return out
+}
+
+// A solution pack that references a library the built-in platform inventory
+// lacks (a SQL Server library, which only the group's own inventory can
+// vouch for) is blocked without --platform and imported with it.
+func TestPlatformInventoryFlag(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const sqlLib = "Microsoft.SQLServer.Core.Library"
+	f.srv.Publish(alertID, "7.2.11720.0", catalog.ChannelSolution, "AlertManagement", mpsynctest.Pack(alertID, "7.2.11720.0",
+		mpsynctest.PlatformReference("SC", "Microsoft.SystemCenter.Library", "7.0.8433.0"),
+		mpsynctest.PlatformReference("Advisor", advisorID, "7.1.10226.1239"),
+		mpsynctest.PlatformReference("SQL", sqlLib, "7.0.7.0"),
+	))
+
+	r := f.mustOK(t, "plan", "--json")
+	var p planOut
+	oneJSON(t, r.stdout, &p)
+	_, action, _ := changeFor(t, p, alertID)
+	assert.Equal(t, "blocked", action)
+	for _, c := range p.Changes {
+		if c.Pack == alertID {
+			assert.Contains(t, c.Reason, sqlLib)
+		}
+	}
+
+	// The group's export: the 2012 R2 platform libraries and the SQL
+	// Server library, one revision too old first.
+	inv, _ := scom.Platform(pack.MustParseVersion("7.1.10226.1239"))
+	inv[sqlLib] = pack.MustParseVersion("7.0.6.9")
+	old := filepath.Join(f.dir, "packs-old.csv")
+	require.NoError(t, os.WriteFile(old, powerShellCSV(inv), 0o600))
+	r = f.mustOK(t, "plan", "--json", "--platform", old)
+	p = planOut{}
+	oneJSON(t, r.stdout, &p)
+	_, action, _ = changeFor(t, p, alertID)
+	assert.Equal(t, "blocked", action, "7.0.6.9 does not satisfy >= 7.0.7.0")
+
+	inv[sqlLib] = pack.MustParseVersion("7.0.7.0")
+	current := filepath.Join(f.dir, "packs.csv")
+	require.NoError(t, os.WriteFile(current, powerShellCSV(inv), 0o600))
+
+	// From the environment too.
+	r = runCLI(t, cleanEnv("USER=tester", "MPSYNC_PLATFORM="+current), f.args("plan", "--json")...)
+	require.Equal(t, 0, r.code, r.stderr)
+	p = planOut{}
+	oneJSON(t, r.stdout, &p)
+	_, action, _ = changeFor(t, p, alertID)
+	assert.Equal(t, "import", action)
+
+	r = f.mustOK(t, "sync", "--json", "--platform", current)
+	p = planOut{}
+	oneJSON(t, r.stdout, &p)
+	_, action, result := changeFor(t, p, alertID)
+	assert.Equal(t, "import", action)
+	assert.Equal(t, "applied", result)
+	assert.Equal(t, "7.2.11720.0 workspace", f.packs(t)[alertID])
+}
+
+func TestPlatformInventoryFlagErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	missing := filepath.Join(f.dir, "no-such-packs.csv")
+	bad := filepath.Join(f.dir, "bad-packs.csv")
+	require.NoError(t, os.WriteFile(bad, []byte("\"Name\",\"Version\"\r\n\"System.Library\",\"7.5.8501.0\"\r\n\"System.Health.Library\",\"seven\"\r\n"), 0o600))
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  []string
+		file string
+		want []string // besides the file
+	}{
+		{"missing file", []string{"plan", "--platform", missing}, nil, missing, []string{"--platform", "no such file"}},
+		{"bad version", []string{"sync", "--platform", bad}, nil, bad, []string{"--platform", "line 3", `"seven"`}},
+		{"bad file from the environment", []string{"status"}, []string{"MPSYNC_PLATFORM=" + bad}, bad, []string{"line 3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, cleanEnv(append([]string{"USER=tester"}, tc.env...)...), f.args(tc.args...)...)
+			assert.Equal(t, 2, r.code, "stderr: %s", r.stderr)
+			line := oneLineErr(t, r.stderr)
+			for _, w := range tc.want {
+				assert.Contains(t, line, w)
+			}
+			assert.Equal(t, 1, strings.Count(line, tc.file), "names the file once: %s", line)
+		})
+	}
+	assert.Empty(t, f.packs(t), "no bad invocation changed the store")
 }

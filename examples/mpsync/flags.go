@@ -21,6 +21,7 @@ type config struct {
 	proxyUser         string
 	proxyPasswordFile string
 	overrides         stringList
+	platform          string
 	approval          string
 	rule              string
 	allowHTTP         bool
@@ -117,6 +118,7 @@ func newFlagSet(cfg *config, getenv func(string) string) (*flag.FlagSet, error) 
 		}
 	}
 	fs.Var(&cfg.overrides, "overrides", "")
+	fs.StringVar(&cfg.platform, "platform", env("MPSYNC_PLATFORM", ""), "")
 	fs.StringVar(&cfg.approval, "approval", env("MPSYNC_APPROVAL", "auto"), "")
 	fs.StringVar(&cfg.rule, "rule", env("MPSYNC_RULE", "all"), "")
 	fs.StringVar(&cfg.mgName, "mg-name", env("MPSYNC_MG_NAME", ""), "")

@@ -49,6 +49,10 @@ Flags (environment variable in brackets):
   --overrides FILE             override management pack (XML) for the rules; repeatable;
                                a directory adds its *.xml files
                                [MPSYNC_OVERRIDES, a path list]
+  --platform FILE              the group's installed packs, as Get-SCOMManagementPack |
+                               Select-Object Name, Version exported with Export-Csv or
+                               ConvertTo-Json; they satisfy references instead of the
+                               built-in platform libraries [MPSYNC_PLATFORM]
   --approval MODE              auto (default), manual, freeze[:REASON], or
                                window:<cron>:<duration>[:<tz>], e.g.
                                "window:0 2 * * SAT:4h:Europe/Berlin" [MPSYNC_APPROVAL]
@@ -157,7 +161,7 @@ Examples:
 func commandHelp(cmd string) (string, bool) {
 	switch cmd {
 	case "plan":
-		return `mpsync plan [--rule RULE] [--json] [-v]
+		return `mpsync plan [--rule RULE] [--platform FILE] [--json] [-v]
 
 Fetches the workspace's catalog, diffs it against the store and prints what a
 sync of the selected rule(s) would do, in the order it would do it: imports and
@@ -167,12 +171,16 @@ references). Change ids are stable for the same rule, pack, target version and
 hash: "mpsync approve ID" given after a plan applies at the next sync with
 --approval manual only if nothing changed. Works on a disconnected store.
 Exit 1 when the catalog could not be fetched (also when the plan had to use
-the last-known catalog).
+the last-known catalog). A pack whose references the group cannot meet is
+blocked; the platform libraries count as present, at the versions of the
+built-in inventory or, with --platform FILE, of the group's own export
+(Get-SCOMManagementPack | Select-Object Name, Version | Export-Csv FILE).
 
   mpsync plan --rule GetIntelligencePacks --json
 `, true
 	case "sync":
-		return `mpsync sync [--rule RULE] [--approval MODE] [--overrides FILE]... [--json]
+		return `mpsync sync [--rule RULE] [--approval MODE] [--overrides FILE]...
+            [--platform FILE] [--json]
 
 Runs the selected rule(s) once, now: plan, ask the approver, apply what is
 approved (each pack atomically), record what happened. A rule disabled by an

@@ -51,7 +51,7 @@ func TestParseArgs(t *testing.T) {
 		{name: "environment", args: []string{"plan"}, wantPos: []string{"plan"},
 			env: map[string]string{"MPSYNC_STORE": "/var/lib/mpsync", "MPSYNC_WORKSPACE_URL": "https://ws/", "MPSYNC_WORKSPACE_ID": "id",
 				"MPSYNC_WORKSPACE_KEY_FILE": "/k", "MPSYNC_PROXY": "http://corpproxy:80", "MPSYNC_ALLOW_HTTP": "true",
-				"MPSYNC_OVERRIDES": "a.xml:b.xml", "MPSYNC_RETRIES": "0"},
+				"MPSYNC_OVERRIDES": "a.xml:b.xml", "MPSYNC_RETRIES": "0", "MPSYNC_PLATFORM": "/etc/mpsync/packs.csv"},
 			check: func(t *testing.T, c *config) {
 				assert.Equal(t, "/var/lib/mpsync", c.store)
 				assert.Equal(t, "https://ws/", c.workspaceURL)
@@ -61,6 +61,7 @@ func TestParseArgs(t *testing.T) {
 				assert.True(t, c.allowHTTP)
 				assert.Equal(t, stringList{"a.xml", "b.xml"}, c.overrides)
 				assert.Equal(t, 0, c.retries)
+				assert.Equal(t, "/etc/mpsync/packs.csv", c.platform)
 			}},
 		{name: "flag beats environment", args: []string{"plan", "--store", "mine"}, wantPos: []string{"plan"},
 			env:   map[string]string{"MPSYNC_STORE": "/var/lib/mpsync"},
