@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/rules"
 )
 
@@ -48,9 +49,12 @@ type Options struct {
 	// every Frequency on a grid counted from the Unix epoch. An empty
 	// JitterSeed means the group's name.
 	Schedule rules.ScheduleOptions
-	// Platform lists the packs that ship with the management group (ids and
-	// versions), which satisfy references but are never imported. Nil means
-	// [DefaultPlatform].
+	// Platform lists the packs the management group has installed that no
+	// workspace serves (ids and versions): they satisfy references but are
+	// never imported. Give the group's real inventory, read from
+	// Get-SCOMManagementPack's export with [scom.LoadInventory]. Nil means
+	// the platform libraries of the group's release, [scom.Platform] of
+	// Group.Version (the latest release when the version is zero).
 	Platform pack.Inventory
 	// Requirements is the table Connect checks the group's version against.
 	// Nil means [DefaultRequirements].
@@ -100,15 +104,17 @@ type Engine struct {
 	settings  SettingsSource
 	schedOpts rules.ScheduleOptions
 	platform  pack.Inventory
-	reqs      Requirements
-	proxy     ProxyInfo
-	clock     Clock
-	log       *slog.Logger
-	onEvent   func(Event)
-	group     ManagementGroup
-	parallel  int
-	lease     Lease
-	holder    string
+	// platformName says where platform came from, for blocked reasons.
+	platformName string
+	reqs         Requirements
+	proxy        ProxyInfo
+	clock        Clock
+	log          *slog.Logger
+	onEvent      func(Event)
+	group        ManagementGroup
+	parallel     int
+	lease        Lease
+	holder       string
 	// acceptLowerSerial is Options.AcceptLowerSerial.
 	acceptLowerSerial bool
 	leaseTTL          time.Duration
@@ -157,8 +163,14 @@ func New(s Store, opts *Options) (*Engine, error) {
 	if e.settings == nil {
 		e.settings = DefaultSettings()
 	}
+	e.platformName = "the inventory in Options.Platform"
 	if e.platform == nil {
-		e.platform = DefaultPlatform()
+		var rel scom.Release
+		e.platform, rel = scom.Platform(e.group.Version)
+		e.platformName = "the built-in inventory of " + rel.String()
+		if e.group.Version.IsZero() {
+			e.platformName += ", assumed as the group's version is not known"
+		}
 	}
 	if e.reqs == nil {
 		e.reqs = DefaultRequirements()

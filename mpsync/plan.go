@@ -82,6 +82,9 @@ type planInput struct {
 	stale       bool
 	entries     []storage.Entry
 	platform    pack.Inventory
+	// platformName says where platform came from, for reasons: "the
+	// built-in inventory of Operations Manager 2012 R2", "Options.Platform".
+	platformName string
 	// manifests returns the manifest of a catalog pack (by its sha256), or an
 	// error when it could not be downloaded or read.
 	manifests map[string]manifestResult
@@ -333,11 +336,33 @@ func (r *resolver) unsatisfied(m pack.Manifest) (string, bool) {
 			return fmt.Sprintf("waits for MPUpdate to import base pack %s %s", ref.ID, p.Version), true
 		}
 		if ok {
+			if r.fromPlatform(ref.ID) {
+				return fmt.Sprintf("reference %s >= %s not satisfied: the group has %s %s (%s); %s",
+					ref.ID, ref.Version, ref.ID, have, r.in.platformName, platformHint), true
+			}
 			return fmt.Sprintf("reference %s >= %s not satisfied: %s is present at %s", ref.ID, ref.Version, ref.ID, have), true
 		}
-		return fmt.Sprintf("reference %s >= %s not satisfied: no imported, planned or platform pack has that id", ref.ID, ref.Version), true
+		return fmt.Sprintf("reference %s >= %s not satisfied: no imported, planned or platform pack has that id (%s); %s",
+			ref.ID, ref.Version, r.in.platformName, platformHint), true
 	}
 	return "", false
+}
+
+// platformHint tells the operator how to give the engine the packs the
+// group really has, when a reference may be satisfied there.
+const platformHint = "if the group has it, supply the group's inventory (Options.Platform, or mpsync --platform FILE from Get-SCOMManagementPack)"
+
+// fromPlatform reports whether the version of id the group will hold after
+// the plan is the platform's: neither planned nor imported.
+func (r *resolver) fromPlatform(id string) bool {
+	if _, planned := r.byPack[id]; planned {
+		return false
+	}
+	if _, imported := r.entries[id]; imported {
+		return false
+	}
+	_, ok := r.in.platform[id]
+	return ok
 }
 
 // availableAfter returns the version of id the management group will hold

@@ -9,6 +9,7 @@ import (
 
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
@@ -230,7 +231,7 @@ func TestPlanDiff(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := planInput{rules: tt.rules, workspaceID: ws, stale: tt.stale, entries: tt.entries,
-				platform: DefaultPlatform(), manifests: tt.manifests}
+				platform: r2Platform(), manifests: tt.manifests}
 			if !tt.noCatalog {
 				in.catalog = &catalog.Catalog{SchemaVersion: "1.0", WorkspaceID: ws, Solutions: tt.solutions, Packs: tt.packs}
 			}
@@ -268,4 +269,13 @@ func TestChangeIDStable(t *testing.T) {
 		assert.NotEqual(t, a, other)
 	}
 	assert.True(t, strings.HasPrefix(a, "chg-"))
+}
+
+// r2Platform is the built-in platform of an Operations Manager 2012 R2 group.
+func r2Platform() pack.Inventory {
+	r, ok := scom.ReleaseNamed("2012 R2")
+	if !ok {
+		panic("scom has no 2012 R2 release")
+	}
+	return r.Platform()
 }

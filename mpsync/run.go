@@ -175,7 +175,7 @@ func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Pla
 	if err != nil {
 		return nil, fmt.Errorf("list store: %w", err)
 	}
-	in := planInput{rules: rs, workspaceID: run.ws.ID(), catalog: res.Catalog, stale: res.Stale, entries: entries, platform: e.platform}
+	in := planInput{rules: rs, workspaceID: run.ws.ID(), catalog: res.Catalog, stale: res.Stale, entries: entries, platform: e.platform, platformName: e.platformName}
 	changes, targets := classify(in)
 	in.manifests = e.readManifests(ctx, run, targets)
 	p := &Plan{
