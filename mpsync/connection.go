@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
@@ -37,7 +38,7 @@ type Connection struct {
 	DisconnectedAt time.Time `json:"disconnectedAt,omitzero"`
 	// Parts are the configuration items the connection applied to the
 	// management group.
-	Parts []Part `json:"parts,omitempty"`
+	Parts []scom.Part `json:"parts,omitempty"`
 	// Proxy describes the proxy in use when connecting (never credentials).
 	Proxy ProxyInfo `json:"proxy,omitzero"`
 }
@@ -63,91 +64,15 @@ type ProxyInfo struct {
 // Configured reports whether a proxy is in use.
 func (p ProxyInfo) Configured() bool { return p.URL != "" }
 
-// PartKind is the kind of a connection [Part].
-type PartKind string
-
-const (
-	// PartRunAsAccount is a Run As account.
-	PartRunAsAccount PartKind = "run-as-account"
-	// PartRunAsProfile is a Run As profile.
-	PartRunAsProfile PartKind = "run-as-profile"
-	// PartConnector is a connector.
-	PartConnector PartKind = "connector"
-	// PartSubscription is a connector subscription.
-	PartSubscription PartKind = "connector-subscription"
-	// PartGroup is a group of monitored objects.
-	PartGroup PartKind = "group"
-)
-
-// Part is one configuration item that connecting applies to a management
-// group (connection guide: "the following configuration is applied in the management
-// group"). Parts are plain records: the engine creates, shows, checks and
-// removes them; it does not talk to Operations Manager.
-type Part struct {
-	Kind PartKind `json:"kind"`
-	Name string   `json:"name"`
-	// Profile is the Run As profile an account is associated with.
-	Profile string `json:"profile,omitempty"`
-	// Targets are the classes or groups an account or profile targets.
-	Targets []string `json:"targets,omitempty"`
-	// Connector is the connector a subscription belongs to.
-	Connector string `json:"connector,omitempty"`
-	// Description says what the part is for.
-	Description string `json:"description,omitempty"`
-}
-
-// Names of the connection's parts, as the connection guide gives them.
-const (
-	CertificateAccount   = "Microsoft.SystemCenter.Advisor.RunAsAccount.Certificate"
-	BlobProfile          = "Microsoft System Center Advisor Run As Profile Blob"
-	ProxyProfile         = "System Center Advisor Run As Profile Proxy"
-	DataConnector        = "Microsoft.SystemCenter.Advisor.DataConnector"
-	AdvisorConnector     = "Advisor Connector"
-	MonitoringGroup      = "Microsoft System Center Advisor Monitoring Server Group"
-	AlertSubscription    = "Microsoft.SystemCenter.Advisor.DataConnector subscription: all alerts"
-	CollectionServer     = "Collection Server"
-	ManagementGroupClass = "Operations Manager Management Group"
-)
-
-// ConnectionParts returns the parts a connection applies: the certificate
-// Run As account in the Blob profile (targeting Collection Server and the
-// management group), the data connector with its all-alerts subscription,
-// the Advisor connector, the monitoring server group and, when proxy has a
-// user, the proxy Run As profile with its account (by user name only).
-func ConnectionParts(proxy ProxyInfo) []Part {
-	parts := []Part{
-		{Kind: PartRunAsAccount, Name: CertificateAccount, Profile: BlobProfile,
-			Targets:     []string{CollectionServer, ManagementGroupClass},
-			Description: "certificate the management servers authenticate to the workspace with"},
-		{Kind: PartConnector, Name: DataConnector,
-			Description: "forwards alerts to the workspace"},
-		{Kind: PartSubscription, Name: AlertSubscription, Connector: DataConnector,
-			Description: "forwards all alerts generated from instances of all classes in the management group"},
-		{Kind: PartConnector, Name: AdvisorConnector,
-			Description: "communicates with the workspace web service and shares data"},
-		{Kind: PartGroup, Name: MonitoringGroup,
-			Description: "agents and groups selected to collect data for the workspace"},
-	}
-	if proxy.User != "" {
-		parts = append(parts,
-			Part{Kind: PartRunAsProfile, Name: ProxyProfile, Targets: []string{MonitoringGroup},
-				Description: "proxy credentials distributed to the monitoring server group"},
-			Part{Kind: PartRunAsAccount, Name: "proxy account " + proxy.User, Profile: ProxyProfile,
-				Targets:     []string{MonitoringGroup},
-				Description: "Run As account for the proxy (the password is not recorded)"})
-	}
-	return parts
-}
-
 // removalOrder returns parts in the order Disconnect removes them: connector
 // subscriptions first, then connectors (as the connection guide's script does), then
 // the rest.
-func partsRemovalOrder(parts []Part) []Part {
-	var out []Part
-	for _, pass := range []func(Part) bool{
-		func(p Part) bool { return p.Kind == PartSubscription },
-		func(p Part) bool { return p.Kind == PartConnector },
-		func(p Part) bool { return p.Kind != PartSubscription && p.Kind != PartConnector },
+func partsRemovalOrder(parts []scom.Part) []scom.Part {
+	var out []scom.Part
+	for _, pass := range []func(scom.Part) bool{
+		func(p scom.Part) bool { return p.Kind == scom.PartSubscription },
+		func(p scom.Part) bool { return p.Kind == scom.PartConnector },
+		func(p scom.Part) bool { return p.Kind != scom.PartSubscription && p.Kind != scom.PartConnector },
 	} {
 		for _, p := range parts {
 			if pass(p) {
@@ -232,7 +157,7 @@ func (e *Engine) checkRequirement() error {
 
 // checkResources looks for the resources pack a reconnect needs.
 func (e *Engine) checkResources(ctx context.Context, res CatalogResult) error {
-	id := ResourcesPackID(e.group.Language)
+	id := scom.ResourcesPackID(e.group.Language)
 	if _, err := e.store.Get(ctx, id); err == nil {
 		return nil
 	} else if !errors.Is(err, storage.ErrNotFound) {
@@ -248,14 +173,14 @@ func (e *Engine) checkResources(ctx context.Context, res CatalogResult) error {
 	}
 	return fmt.Errorf("%w: %s is not imported, not in the platform inventory and not served by the workspace; "+
 		"import %s.mpb (extracted to XML) from the group's latest update rollup, found in %s, then connect again",
-		ErrResourcesMissing, id, id, ResourcesFolder)
+		ErrResourcesMissing, id, id, scom.ResourcesFolder)
 }
 
 // connect writes the connected record.
 func (e *Engine) connect(ctx context.Context, workspaceID string) error {
 	now := e.clock.Now()
 	c := Connection{State: StateConnected, WorkspaceID: workspaceID, Group: e.group, ConnectedAt: now,
-		Parts: ConnectionParts(e.proxy), Proxy: e.proxy}
+		Parts: scom.ConnectionParts(e.proxy.User), Proxy: e.proxy}
 	if err := e.writeConnection(ctx, c); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
@@ -368,7 +293,7 @@ type DisconnectReport struct {
 	// Kept are workspace packs that stay, with the reason.
 	Kept []KeptPack `json:"kept,omitempty"`
 	// PartsRemoved are the connection's parts, in the order removed.
-	PartsRemoved []Part `json:"partsRemoved,omitempty"`
+	PartsRemoved []scom.Part `json:"partsRemoved,omitempty"`
 	// Failed are removals that failed; the store keeps those packs.
 	Failed []KeptPack `json:"failed,omitempty"`
 }

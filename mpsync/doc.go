@@ -53,7 +53,7 @@
 // # The connection
 //
 // A store is bound to one workspace at a time. [Engine.Connect] checks the
-// group's version against the requirement table ([DefaultRequirements]),
+// group's version against the requirement table ([scom.DefaultRequirements]),
 // checks the key with one signed request, records the connection and its
 // parts (Run As account and profiles, connectors and their subscription,
 // the monitoring server group) and runs MPUpdate once. The first [Engine.Sync]
@@ -107,7 +107,7 @@
 // Errors callers branch on are sentinels ([ErrNotConnected],
 // [ErrOtherWorkspace], [ErrRequirement], [ErrResourcesMissing],
 // [ErrNotApproved], [ErrClosed]) or typed ([*NotConnectedError],
-// [*RequirementError], [*ChangeError] naming the pack and the step). A
+// [*scom.RequirementError], [*ChangeError] naming the pack and the step). A
 // failed change is reported in the [Report], not as the run's error; the
 // run's error is for a run that could not happen.
 package mpsync

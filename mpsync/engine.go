@@ -57,8 +57,8 @@ type Options struct {
 	// Group.Version (the latest release when the version is zero).
 	Platform pack.Inventory
 	// Requirements is the table Connect checks the group's version against.
-	// Nil means [DefaultRequirements].
-	Requirements Requirements
+	// Nil means [scom.DefaultRequirements].
+	Requirements scom.Requirements
 	// Proxy describes the proxy the workspace client uses, for the
 	// connection record and the version requirement. The zero value means no
 	// proxy.
@@ -106,7 +106,7 @@ type Engine struct {
 	platform  pack.Inventory
 	// platformName says where platform came from, for blocked reasons.
 	platformName string
-	reqs         Requirements
+	reqs         scom.Requirements
 	proxy        ProxyInfo
 	clock        Clock
 	log          *slog.Logger
@@ -173,7 +173,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 		}
 	}
 	if e.reqs == nil {
-		e.reqs = DefaultRequirements()
+		e.reqs = scom.DefaultRequirements()
 	}
 	if e.clock == nil {
 		e.clock = SystemClock{}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"mpsync.dev/mpsync/scom"
 )
 
 var (
@@ -31,8 +33,10 @@ var (
 	// ErrReferenced is returned by Rollback when another imported pack
 	// needs the current version.
 	ErrReferenced = errors.New("pack is referenced at a higher version")
-	// ErrRequirement is wrapped by a [*RequirementError].
-	ErrRequirement = errors.New("management group does not meet the connection requirement")
+	// ErrRequirement is matched by the error Connect (or a first Sync)
+	// returns for a management group version the integration does not
+	// support, a [*scom.RequirementError]; it is [scom.ErrRequirement].
+	ErrRequirement = scom.ErrRequirement
 	// ErrResourcesMissing is wrapped by the error Connect returns on a
 	// reconnect when the Advisor Resources pack for the group's language is
 	// neither imported, in the platform inventory, nor served by the catalog.

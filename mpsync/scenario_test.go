@@ -16,6 +16,7 @@ import (
 	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/workspace"
@@ -401,8 +402,8 @@ func TestConnectionLifecycle(t *testing.T) {
 
 	drep, err := r.engine.Disconnect(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, mpsync.PartSubscription, drep.PartsRemoved[0].Kind, "subscriptions first")
-	assert.Equal(t, mpsync.PartConnector, drep.PartsRemoved[1].Kind)
+	assert.Equal(t, scom.PartSubscription, drep.PartsRemoved[0].Kind, "subscriptions first")
+	assert.Equal(t, scom.PartConnector, drep.PartsRemoved[1].Kind)
 	before := r.versions(t)
 
 	_, err = r.engine.Sync(ctx)
@@ -421,7 +422,7 @@ func TestConnectionLifecycle(t *testing.T) {
 		failed[c.Name] = c.Detail
 	}
 	assert.Equal(t, "missing", failed["part connector Advisor Connector"], "Validate reports each part: %v", failed)
-	assert.Equal(t, "missing", failed["part connector-subscription "+mpsync.AlertSubscription])
+	assert.Equal(t, "missing", failed["part connector-subscription "+scom.AlertSubscription])
 	assert.Contains(t, failed, "connection")
 	assert.Contains(t, failed, "pack "+alertID, "wanted packs are gone")
 
@@ -448,7 +449,7 @@ func TestConnectRequirement(t *testing.T) {
 	r := newRig(t, &mpsync.Options{Group: mpsync.ManagementGroup{Name: "Old", Version: pack.MustParseVersion("7.1.10226.0")}})
 	_, err := r.engine.Connect(context.Background())
 	require.ErrorIs(t, err, mpsync.ErrRequirement)
-	var re *mpsync.RequirementError
+	var re *scom.RequirementError
 	require.True(t, errors.As(err, &re))
 	assert.Equal(t, "Operations Manager 2012 R2", re.Release)
 	assert.Contains(t, err.Error(), "7.1.10226.0")

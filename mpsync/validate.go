@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
@@ -63,9 +64,9 @@ func (e *Engine) Validate(ctx context.Context) (*Validation, error) {
 	}
 	v.add("connection", conn.State == StateConnected && conn.WorkspaceID == ws.ID(),
 		fmt.Sprintf("store is %s (workspace %q), engine's workspace is %s", conn.State, conn.WorkspaceID, ws.ID()))
-	want := ConnectionParts(conn.Proxy)
+	want := scom.ConnectionParts(conn.Proxy.User)
 	for _, p := range want {
-		present := slices.ContainsFunc(conn.Parts, func(q Part) bool { return q.Kind == p.Kind && q.Name == p.Name })
+		present := slices.ContainsFunc(conn.Parts, func(q scom.Part) bool { return q.Kind == p.Kind && q.Name == p.Name })
 		detail := "present"
 		if !present {
 			detail = "missing"

@@ -10,7 +10,7 @@
 //
 // [Rule] is the rule's full id; [Parse] also accepts the short names
 // "MPUpdate" and "GetIntelligencePacks". Both rules target the management
-// group class, [ManagementGroupClass].
+// group class, [overrides.ManagementGroupClass].
 //
 // # Effective settings
 //

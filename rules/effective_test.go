@@ -182,8 +182,9 @@ func TestChangeFreeze(t *testing.T) {
 }
 
 func TestRuleConstantsShared(t *testing.T) {
-	assert.Equal(t, overrides.ManagementGroupClass, rules.ManagementGroupClass)
-	assert.Equal(t, rules.ManagementGroupClass, rules.MPUpdate.Target())
+	assert.Equal(t, "Microsoft.SystemCenter.ManagementGroup", rules.MPUpdate.Target())
+	assert.Equal(t, overrides.ManagementGroupClass, rules.MPUpdate.Target(), "one constant names the class")
+	assert.Equal(t, overrides.ManagementGroupClass, rules.GetIntelligencePacks.Target())
 	r, err := rules.Parse("getintelligencepacks")
 	require.NoError(t, err)
 	assert.Equal(t, rules.GetIntelligencePacks, r)

@@ -21,16 +21,6 @@ const (
 	GetIntelligencePacks Rule = "Microsoft.SystemCenter.Advisor.Core.GetIntelligencePacksRule"
 )
 
-// ManagementGroupClass is the class both rules target and overrides must be
-// aimed at: "Operations Manager Management Group", defined in
-// Microsoft.SystemCenter.Library.
-// It is the same constant as [overrides.ManagementGroupClass].
-const ManagementGroupClass = overrides.ManagementGroupClass
-
-// ManagementGroupClassGUID is the class id of [ManagementGroupClass] as public
-// SCOM tooling records it.
-const ManagementGroupClassGUID = overrides.ManagementGroupClassGUID
-
 // All returns both rules in the order they run when run together: base packs
 // first, because solution packs reference them.
 func All() []Rule { return []Rule{MPUpdate, GetIntelligencePacks} }
@@ -88,5 +78,7 @@ func (r Rule) DefaultFrequency() time.Duration {
 // DefaultEnabled is whether the rule runs without overrides: both do.
 func (r Rule) DefaultEnabled() bool { return true }
 
-// Target is the class the rule targets, [ManagementGroupClass].
-func (r Rule) Target() string { return ManagementGroupClass }
+// Target is the class the rule targets and overrides must be aimed at,
+// [overrides.ManagementGroupClass] (Microsoft.SystemCenter.ManagementGroup,
+// "Operations Manager Management Group").
+func (r Rule) Target() string { return overrides.ManagementGroupClass }

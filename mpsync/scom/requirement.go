@@ -1,6 +1,7 @@
-package mpsync
+package scom
 
 import (
+	"errors"
 	"fmt"
 
 	"mpsync.dev/mpsync/pack"
@@ -29,9 +30,9 @@ type Requirement struct {
 	Source string
 }
 
-// Requirements is the table [Engine.Connect] checks a management group's
+// Requirements is the table mpsync's Engine.Connect checks a management group's
 // version against; the first row whose Match accepts the version decides.
-// Replace it through Options.Requirements.
+// An engine takes a replacement through mpsync.Options.Requirements.
 type Requirements []Requirement
 
 // DefaultRequirements returns the table from the connection guide's System requirements
@@ -142,6 +143,10 @@ func (e *RequirementError) Error() string {
 	return fmt.Sprintf("management group version %s is %s below %s: %s needs %s (%s) or later",
 		e.Version, e.Release, e.MinimumName, what, e.Minimum, e.MinimumName)
 }
+
+// ErrRequirement is matched by a [*RequirementError]: a management group
+// version the integration does not support.
+var ErrRequirement = errors.New("management group does not meet the connection requirement")
 
 // Is reports whether target is [ErrRequirement].
 func (e *RequirementError) Is(target error) bool { return target == ErrRequirement }

@@ -1,4 +1,4 @@
-package mpsync
+package scom
 
 import (
 	"errors"
