@@ -215,45 +215,60 @@ func TestDeferredChangeRunsWhenTheWindowOpens(t *testing.T) {
 	assert.Len(t, recs, 2, "one deferral and one approval recorded, not one per run: %v", recs)
 }
 
+// countingLease counts Acquire calls. Past spinLimit calls it blocks until
+// ctx is done: inside a synctest bubble the clock only moves when every
+// goroutine is blocked, so a scheduler spinning at one instant would
+// otherwise keep the fake clock still and hang the test instead of failing
+// it.
 type countingLease struct {
 	mpsync.Lease
 	n atomic.Int64
 }
 
+const spinLimit = 1000
+
 func (l *countingLease) Acquire(ctx context.Context, h string, ttl time.Duration) (bool, error) {
-	l.n.Add(1)
+	if l.n.Add(1) > spinLimit {
+		<-ctx.Done()
+		return false, ctx.Err()
+	}
 	return l.Lease.Acquire(ctx, h, ttl)
 }
 
 // Regression: when another engine held the lease, the scheduler spun (the
 // due time never moved, so the timer fired at once, over and over).
+// The 200 ms are fake time in a synctest bubble.
 func TestRegressionStandbyDoesNotSpinWhileAnotherHoldsTheLease(t *testing.T) {
-	ws := newFakeWS("ws1")
-	ws.put(advisor, "1.0.0.0", "")
-	s := store.NewMemory()
-	ml := mpsync.NewMemoryLease(nil)
-	ok, _ := ml.Acquire(context.Background(), "B", time.Hour)
-	require.True(t, ok)
-	cl := &countingLease{Lease: ml}
-	e := newFakeEngine(t, ws, s, &mpsync.Options{Clock: mpsync.SystemClock{}, Lease: cl, Holder: "A"})
-	require.NoError(t, e.Start(context.Background()))
-	time.Sleep(200 * time.Millisecond)
-	e.Stop()
-	t.Logf("Acquire called %d times in 200ms", cl.n.Load())
-	require.Less(t, cl.n.Load(), int64(10), "scheduler busy-loops on the lease while another engine holds it")
+	synctest.Test(t, func(t *testing.T) {
+		ws := newFakeWS("ws1")
+		ws.put(advisor, "1.0.0.0", "")
+		s := store.NewMemory()
+		ml := mpsync.NewMemoryLease(nil)
+		ok, _ := ml.Acquire(context.Background(), "B", time.Hour)
+		require.True(t, ok)
+		cl := &countingLease{Lease: ml}
+		e := newFakeEngine(t, ws, s, &mpsync.Options{Clock: mpsync.SystemClock{}, Lease: cl, Holder: "A"})
+		require.NoError(t, e.Start(context.Background()))
+		time.Sleep(200 * time.Millisecond)
+		e.Stop()
+		t.Logf("Acquire called %d times in 200ms", cl.n.Load())
+		require.Less(t, cl.n.Load(), int64(10), "scheduler busy-loops on the lease while another engine holds it")
+	})
 }
 
 // Regression: a scheduler ended by cancelling its context left the engine
 // looking started, so a later Start returned ErrRunning.
 func TestRegressionStartAfterCtxCancel(t *testing.T) {
-	ws := newFakeWS("ws1")
-	ws.put(advisor, "1.0.0.0", "")
-	e := newFakeEngine(t, ws, store.NewMemory(), nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, e.Start(ctx))
-	cancel()
-	time.Sleep(50 * time.Millisecond)
-	err := e.Start(context.Background())
-	require.NoError(t, err, "Start after the first scheduler's ctx was cancelled")
-	e.Stop()
+	synctest.Test(t, func(t *testing.T) {
+		ws := newFakeWS("ws1")
+		ws.put(advisor, "1.0.0.0", "")
+		e := newFakeEngine(t, ws, store.NewMemory(), nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		require.NoError(t, e.Start(ctx))
+		cancel()
+		synctest.Wait() // the first scheduler's goroutine has seen the cancel and ended
+		err := e.Start(context.Background())
+		require.NoError(t, err, "Start after the first scheduler's ctx was cancelled")
+		e.Stop()
+	})
 }
