@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -187,32 +188,6 @@ func TestOverridePacksDriveTheSchedule(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, countRuns(reps)[rules.MPUpdate])
 	assert.NoError(t, src.Err())
-}
-
-func TestLeaseLetsOneManagementServerRun(t *testing.T) {
-	ctx := context.Background()
-	r := newRig(t, nil)
-	lease := mpsync.NewMemoryLease(r.clock)
-	ms1 := r.newEngine(t, r.store, &mpsync.Options{Lease: lease, Holder: "MS01"})
-	ms2 := r.newEngine(t, r.store, &mpsync.Options{Lease: lease, Holder: "MS02"})
-
-	rep1, err := ms1.RunDue(ctx)
-	require.NoError(t, err)
-	require.NotNil(t, rep1, "MS01 takes the free lease and runs")
-	rep2, err := ms2.RunDue(ctx)
-	require.NoError(t, err)
-	assert.Nil(t, rep2, "MS02 waits while MS01 holds the lease")
-	assert.Equal(t, "MS01", lease.Holder())
-
-	// MS01 goes down: it stops renewing, the lease expires, MS02 takes over.
-	r.clock.Advance(mpsync.DefaultLeaseTTL + time.Minute)
-	rep2, err = ms2.RunDue(ctx)
-	require.NoError(t, err)
-	require.NotNil(t, rep2, "MS02 takes over after the lease expired")
-	assert.Equal(t, "MS02", lease.Holder())
-	rep1, err = ms1.RunDue(ctx)
-	require.NoError(t, err)
-	assert.Nil(t, rep1, "MS01 back up does not run while MS02 holds the lease")
 }
 
 func TestDeferredChangeRunsWhenTheWindowOpens(t *testing.T) {
@@ -401,4 +376,62 @@ func TestNextRunsOnlyReads(t *testing.T) {
 	assert.Equal(t, before+1, changed(), "the scheduler adopts the change once")
 	require.Len(t, reps, 1)
 	assert.Equal(t, t0.Add(2*time.Hour), r.clock.Now())
+}
+
+// countingLease counts Acquire calls. Past spinLimit calls it blocks until
+// ctx is done: inside a synctest bubble the clock only moves when every
+// goroutine is blocked, so a scheduler spinning at one instant would
+// otherwise keep the fake clock still and hang the test instead of failing
+// it.
+type countingLease struct {
+	mpsync.Lease
+	n atomic.Int64
+}
+
+const spinLimit = 1000
+
+func (l *countingLease) Acquire(ctx context.Context, h string, ttl time.Duration) (bool, error) {
+	if l.n.Add(1) > spinLimit {
+		<-ctx.Done()
+		return false, ctx.Err()
+	}
+	return l.Lease.Acquire(ctx, h, ttl)
+}
+
+// Regression: when another engine held the lease, the scheduler spun (the
+// due time never moved, so the timer fired at once, over and over).
+// The 200 ms are fake time in a synctest bubble.
+func TestRegressionStandbyDoesNotSpinWhileAnotherHoldsTheLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ws := newFakeWS("ws1")
+		ws.put(advisor, "1.0.0.0", "")
+		s := store.NewMemory()
+		ml := mpsync.NewMemoryLease(nil)
+		ok, _ := ml.Acquire(context.Background(), "B", time.Hour)
+		require.True(t, ok)
+		cl := &countingLease{Lease: ml}
+		e := newFakeEngine(t, ws, s, &mpsync.Options{Clock: mpsync.SystemClock{}, Lease: cl, Holder: "A"})
+		require.NoError(t, e.Start(context.Background()))
+		time.Sleep(200 * time.Millisecond)
+		e.Stop(context.Background())
+		t.Logf("Acquire called %d times in 200ms", cl.n.Load())
+		require.Less(t, cl.n.Load(), int64(10), "scheduler busy-loops on the lease while another engine holds it")
+	})
+}
+
+// Regression: a scheduler ended by cancelling its context left the engine
+// looking started, so a later Start returned ErrRunning.
+func TestRegressionStartAfterCtxCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ws := newFakeWS("ws1")
+		ws.put(advisor, "1.0.0.0", "")
+		e := newFakeEngine(t, ws, store.NewMemory(), nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		require.NoError(t, e.Start(ctx))
+		cancel()
+		synctest.Wait() // the first scheduler's goroutine has seen the cancel and ended
+		err := e.Start(context.Background())
+		require.NoError(t, err, "Start after the first scheduler's ctx was cancelled")
+		e.Stop(context.Background())
+	})
 }

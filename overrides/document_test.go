@@ -252,3 +252,74 @@ func TestOpenCreatesMissingSections(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, p.Overrides(), 1)
 }
+
+// Regression: a derived override id collided with an existing override's id.
+//
+// The pack holds a wrong-target override whose id is the default id that
+// SetEnabled derives: the new override gets a unique id and the pack stays
+// valid.
+func TestRegressionDocumentIDCollisionGetsAUniqueID(t *testing.T) {
+	xml := packXML("Contoso.Ov", "1.0.0.0", ov{id: "Contoso.Ov.MPUpdate.Enabled", rule: ruleMPUpdate, setting: "Enabled", value: "true", context: "Windows!Microsoft.Windows.Computer"})
+	d, err := overrides.OpenDocument(strings.NewReader(xml), nil)
+	require.NoError(t, err)
+	o, err := d.SetEnabled(ruleMPUpdate, false, nil)
+	require.NoError(t, err)
+	require.Equal(t, "Contoso.Ov.MPUpdate.Enabled.2", o.ID)
+	var buf bytes.Buffer
+	_, err = d.WriteTo(&buf)
+	require.NoError(t, err)
+	p, err := overrides.ReadPack(&buf)
+	require.NoError(t, err, "the written pack reads back")
+	require.Len(t, p.Overrides(), 2)
+	set, err := overrides.NewSet(p)
+	require.NoError(t, err)
+	res := set.Resolve(ruleMPUpdate, overrides.Enabled, overrides.Target{})
+	require.NotNil(t, res.Winner)
+	require.Equal(t, "false", res.Winner.Value)
+}
+
+// Regression: a set refused for a taken id still changed the document.
+//
+// An id that is already taken, given explicitly, is refused without
+// changing the document.
+func TestRegressionExplicitIDTakenLeavesTheDocumentAlone(t *testing.T) {
+	xml := packXML("Contoso.Ov", "1.0.0.0", ov{id: "Contoso.Taken", rule: ruleMPUpdate, setting: "Enabled", value: "true"})
+	d, err := overrides.OpenDocument(strings.NewReader(xml), nil)
+	require.NoError(t, err)
+	_, _, err = d.SetFrequency(ruleMPUpdate, 3600, &overrides.SetOptions{ID: "Contoso.Taken"})
+	require.Error(t, err)
+	require.False(t, d.Changed())
+	require.Equal(t, "1.0.0.0", d.Version().String())
+}
+
+// Regression: a UTF-16 big-endian override pack was not written back in its
+// own encoding (byte-order mark FE FF).
+func TestRegressionUTF16BE(t *testing.T) {
+	xml := strings.Replace(packXML("Contoso.BE", "1.0.0.0", ov{id: "X", rule: ruleMPUpdate, setting: "Enabled", value: "false"}), "utf-8", "utf-16", 1)
+	be, err := unicode.UTF16(unicode.BigEndian, unicode.UseBOM).NewEncoder().Bytes([]byte(xml))
+	require.NoError(t, err)
+	p, err := overrides.ReadPack(bytes.NewReader(be))
+	require.NoError(t, err)
+	require.Len(t, p.Overrides(), 1)
+	d, err := overrides.OpenDocument(bytes.NewReader(be), nil)
+	require.NoError(t, err)
+	_, _, err = d.SetFrequency(ruleGIP, 3600, nil)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	d.WriteTo(&buf)
+	require.Equal(t, []byte{0xFE, 0xFF}, buf.Bytes()[:2])
+	p2, err := overrides.ReadPack(&buf)
+	require.NoError(t, err)
+	require.Len(t, p2.Overrides(), 2)
+}
+
+// Regression: an update by id kept the override's old target (an instance)
+// instead of the target asked for.
+func TestRegressionSetByIDRetargets(t *testing.T) {
+	xml := packXML("Contoso.Ov", "1.0.0.0", ov{id: "Contoso.Ov.X", rule: ruleMPUpdate, setting: "Enabled", value: "true", instance: "11111111-1111-1111-1111-111111111111"})
+	d, err := overrides.OpenDocument(strings.NewReader(xml), nil)
+	require.NoError(t, err)
+	o, err := d.SetEnabled(ruleMPUpdate, false, &overrides.SetOptions{ID: "Contoso.Ov.X"})
+	require.NoError(t, err)
+	require.Equal(t, "", o.ContextInstance, "asked for a class override (empty ContextInstance), got instance %s", o.ContextInstance)
+}

@@ -184,3 +184,47 @@ func BenchmarkStatBaseline(b *testing.B) {
 		}
 	}
 }
+
+// ctx whose Err turns non-nil after n calls.
+type flakyCtx struct {
+	context.Context
+	n int
+}
+
+func (c *flakyCtx) Err() error {
+	c.n--
+	if c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Regression: a Load cancelled midway recorded a refreshed file as seen, so
+// the edit it had read was never picked up.
+func TestRegressionCancelledLoadDoesNotLoseAnEdit(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.xml")
+	b := filepath.Join(dir, "b.xml")
+	require.NoError(t, os.WriteFile(a, []byte(packXML("A", "1.0.0.0", ov{id: "A.1", rule: ruleMPUpdate, setting: "Enabled", value: "true"})), 0o644))
+	require.NoError(t, os.WriteFile(b, []byte(packXML("B", "1.0.0.0")), 0o644))
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(a, old, old)
+	os.Chtimes(b, old, old)
+	src := overrides.NewSource(overrides.SourceOptions{Paths: []string{dir}})
+	set, err := src.Load(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "true", set.Overrides()[0].Value)
+
+	// Edit a.xml (freeze: disable), keep it out of the racy window.
+	require.NoError(t, os.WriteFile(a, []byte(packXML("A", "1.0.0.1", ov{id: "A.1", rule: ruleMPUpdate, setting: "Enabled", value: "false"})), 0o644))
+	old2 := time.Now().Add(-30 * time.Minute)
+	os.Chtimes(a, old2, old2)
+
+	// A Load cancelled after a.xml was refreshed but before b.xml.
+	_, err = src.Load(&flakyCtx{Context: context.Background(), n: 1})
+	require.Error(t, err)
+
+	set, err = src.Load(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "false", set.Overrides()[0].Value, "edit made before a cancelled Load is never seen")
+}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 )
@@ -254,4 +256,21 @@ func TestManualState(t *testing.T) {
 	if _, err := approval.NewManual(nil).State(ctx, "x"); !errors.Is(err, approval.ErrInvalid) {
 		t.Fatalf("nil meta: %v", err)
 	}
+}
+
+// Regression: the manual queue was shared across groups, so QA's approval
+// also approved the change in PROD.
+func TestRegressionManualCrossGroup(t *testing.T) {
+	ctx := context.Background()
+	m := approval.NewManual(newMemMeta(), approval.ManualClock(fixedClock{t0}))
+	c := change("chg-1", mpsync.ActionImport, "Microsoft.IntelligencePacks.X", "7.1.0.1", "aa")
+	qa := mpsync.ApprovalRequest{Change: c, Group: "QA", Now: t0}
+	prod := mpsync.ApprovalRequest{Change: c, Group: "PROD", Now: t0}
+	d, err := m.Decide(ctx, qa)
+	require.NoError(t, err)
+	require.Equal(t, mpsync.Defer, d.Verdict)
+	require.NoError(t, m.Approve(ctx, "chg-1", "alice"))
+	d, err = m.Decide(ctx, prod)
+	require.NoError(t, err)
+	require.Equal(t, mpsync.Defer, d.Verdict, "PROD got %s (%s) from QA's approval", d.Verdict, d.Reason)
 }

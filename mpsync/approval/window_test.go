@@ -3,9 +3,12 @@ package approval_test
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
@@ -216,4 +219,18 @@ func BenchmarkWindowNextOpenNever(b *testing.B) {
 			b.Fatal("found an open moment")
 		}
 	}
+}
+
+// Regression: a window in the Local zone gave another answer for the same
+// instant when the engine's clock read UTC.
+func TestRegressionWindowLocal(t *testing.T) {
+	if os.Getenv("TZ") != "Europe/Berlin" {
+		t.Skip("run with TZ=Europe/Berlin")
+	}
+	w, err := approval.ParseWindow("0 2 * * *", time.Hour, "Local")
+	require.NoError(t, err)
+	// 02:30 Berlin in January = 01:30 UTC. The engine's clock may read UTC.
+	nowUTC := time.Date(2026, 1, 10, 1, 30, 0, 0, time.UTC)
+	t.Logf("Open(local)=%v Open(utc)=%v  %s", w.Open(nowUTC.Local()), w.Open(nowUTC), w)
+	require.Equal(t, w.Open(nowUTC.Local()), w.Open(nowUTC), "same instant, different answer")
 }

@@ -35,16 +35,3 @@ func Example() {
 	// Output:
 	// QA import Microsoft.IntelligencePacks.Updates 7.1.10226.1239 applied 2026-06-01T02:00:00Z
 }
-
-// mpsync.NewStoreLedger keeps the ledger in a store's "ledger.jsonl" record; any
-// mpsync.Store works, here a minimal in-memory one.
-func Example_storeLedger() {
-	ctx := context.Background()
-	m := newMetaMap()
-	l := mpsync.NewStoreLedger(m)
-	_ = l.Append(ctx, mpsync.Record{Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC),
-		Kind: mpsync.RecordRun, Rule: "Microsoft.SystemCenter.Advisor.MPUpdate", Result: "ok"})
-	fmt.Print(m.get(ledgerRecord))
-	// Output:
-	// {"time":"2026-06-01T00:00:00Z","kind":"run","rule":"Microsoft.SystemCenter.Advisor.MPUpdate","result":"ok"}
-}

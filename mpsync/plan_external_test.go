@@ -1,3 +1,7 @@
+// The planner's diff (plan.go) seen through Engine.Plan and Engine.Sync, in
+// the external test package; the pure diff's tables are in plan_test.go
+// (package mpsync).
+
 package mpsync_test
 
 import (
@@ -30,4 +34,25 @@ func TestRegressionChannelMoveKeepsAWantedPack(t *testing.T) {
 	require.NoError(t, err)
 	t.Log("\n" + p.String())
 	require.Zero(t, p.Count(mpsync.ActionRemove), "MPUpdate plans to remove P although the catalog lists and wants it")
+}
+
+// Regression: a pack referencing a member of a blocked reference cycle was
+// imported without its reference.
+func TestRegressionDependentOfABlockedCycleIsBlocked(t *testing.T) {
+	ctx := context.Background()
+	ws := newFakeWS("ws1")
+	ws.solution("S", true)
+	ws.put("A", "1.0.0.0", "S", rref("B", "1.0.0.0"))
+	ws.put("B", "1.0.0.0", "S", rref("A", "1.0.0.0"))
+	ws.put("C", "1.0.0.0", "S", rref("A", "1.0.0.0"))
+	s := store.NewMemory()
+	e := newFakeEngine(t, ws, s, nil)
+	rep, err := e.Sync(ctx)
+	require.NoError(t, err)
+	t.Log("\n" + rep.String())
+	got := storeVersions(t, s)
+	if _, ok := got["C"]; ok {
+		_, hasA := got["A"]
+		require.True(t, hasA, "C was imported but its reference A was not (A is blocked in a cycle)")
+	}
 }

@@ -12,6 +12,9 @@ import (
 	"mpsync.dev/mpsync/store"
 )
 
+// Regression: Start, Stop and runs called concurrently raced (Start checked
+// Close outside the scheduler's lock).
+//
 // Sync, Plan, Status, Validate, Start and Stop called together from many
 // goroutines (checked by the race detector) leave a working engine.
 func TestRegressionRaceAll(t *testing.T) {

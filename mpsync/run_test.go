@@ -7,9 +7,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 )
@@ -26,42 +28,49 @@ func (s *nthStore) hit() error {
 	}
 	return nil
 }
+
 func (s *nthStore) List(ctx context.Context) ([]storage.Entry, error) {
 	if err := s.hit(); err != nil {
 		return nil, err
 	}
 	return s.Store.List(ctx)
 }
+
 func (s *nthStore) Get(ctx context.Context, id string) (storage.Entry, error) {
 	if err := s.hit(); err != nil {
 		return storage.Entry{}, err
 	}
 	return s.Store.Get(ctx, id)
 }
+
 func (s *nthStore) Import(ctx context.Context, r storage.ImportRequest, rd io.Reader) (storage.Entry, error) {
 	if err := s.hit(); err != nil {
 		return storage.Entry{}, err
 	}
 	return s.Store.Import(ctx, r, rd)
 }
+
 func (s *nthStore) Remove(ctx context.Context, id string) error {
 	if err := s.hit(); err != nil {
 		return err
 	}
 	return s.Store.Remove(ctx, id)
 }
+
 func (s *nthStore) ReadMeta(ctx context.Context, n string) ([]byte, error) {
 	if err := s.hit(); err != nil {
 		return nil, err
 	}
 	return s.Store.ReadMeta(ctx, n)
 }
+
 func (s *nthStore) WriteMeta(ctx context.Context, n string, b []byte) error {
 	if err := s.hit(); err != nil {
 		return err
 	}
 	return s.Store.WriteMeta(ctx, n, b)
 }
+
 func (s *nthStore) AppendMeta(ctx context.Context, n string, b []byte) error {
 	if err := s.hit(); err != nil {
 		return err
@@ -69,6 +78,8 @@ func (s *nthStore) AppendMeta(ctx context.Context, n string, b []byte) error {
 	return s.Store.AppendMeta(ctx, n, b)
 }
 
+// Regression: a Sync whose nth store call failed (each n in turn) could leave
+// a store the next Sync did not bring to the catalog's versions.
 func TestRegressionFailNth(t *testing.T) {
 	ctx := context.Background()
 	for n := int64(1); n < 80; n++ {
@@ -102,4 +113,63 @@ func TestRegressionFailNth(t *testing.T) {
 			break
 		}
 	}
+}
+
+type panicFetchWS struct{ *fakeWS }
+
+func (w panicFetchWS) Fetch(ctx context.Context, p catalog.Pack) (io.ReadCloser, error) {
+	panic("bug in a Workspace implementation")
+}
+
+// Regression: a panic in a Workspace's Fetch, on a download worker
+// goroutine, ended the process; it must fail that pack only.
+func TestRegressionPanicInFetchIsRecovered(t *testing.T) {
+	ws := newFakeWS("ws1")
+	ws.put(advisor, "1.0.0.0", "")
+	e := newFakeEngine(t, panicFetchWS{ws}, store.NewMemory(), nil)
+	rep, err := e.RunDue(context.Background())
+	require.NoError(t, err)
+	require.NotNil(t, rep)
+	require.Len(t, rep.Failed(), 1, "the pack whose download panicked fails")
+	require.ErrorContains(t, rep.Failed()[0].Err, "panicked")
+}
+
+// Regression: a Workspace whose Fetch returns a reader that cannot seek (the
+// interface does not require one) got every import blocked.
+func TestRegressionNonSeekableFetchStillImports(t *testing.T) {
+	ctx := context.Background()
+	ws := newFakeWS("ws1")
+	ws.noSeek = true
+	ws.put("X", "1.0.0.0", "")
+	s := store.NewMemory()
+	e := newFakeEngine(t, ws, s, nil)
+	rep, err := e.Sync(ctx)
+	require.NoError(t, err)
+	t.Log("\n" + rep.String())
+	require.Contains(t, storeVersions(t, s), "X", "pack not imported: %v", rep.Err())
+}
+
+func TestLowerSerialRefusedEvenWithoutTheClientCache(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, nil)
+	r.srv.SetSerial(10)
+	r.sync(t)
+	before := r.versions(t)
+
+	// A restarted process without the client's catalog cache, and a
+	// workspace replaying an older catalog that drops a solution.
+	r.srv.SetSerial(5)
+	r.srv.DisableSolution("AlertManagement")
+	r.srv.SetSerial(5)
+	r.client = newClient(t, r.srv)
+	e := r.newEngine(t, r.store, nil)
+	_, err := e.Sync(ctx)
+	require.ErrorIs(t, err, mpsync.ErrSerialRegressed)
+	assert.Contains(t, err.Error(), "serial 5 is lower than 10")
+	assert.Equal(t, before, r.versions(t), "nothing removed on a replayed catalog")
+
+	ok := r.newEngine(t, r.store, &mpsync.Options{AcceptLowerSerial: true})
+	rep, err := ok.Sync(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "remove/applied", results(rep)[alertID], "accepted when told to")
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
@@ -13,6 +14,8 @@ import (
 	"mpsync.dev/mpsync/store"
 )
 
+// Regression: a run that had lost its lease kept changing the store.
+//
 // A run that outlives its lease (here: an approver that takes longer than
 // LeaseTTL) must not change the store once another engine has taken over.
 func TestRegressionRunThatLostItsLeaseChangesNothing(t *testing.T) {
@@ -58,4 +61,30 @@ func TestRegressionRunThatLostItsLeaseChangesNothing(t *testing.T) {
 		}
 	}
 	require.False(t, overlap.Load() && repA.Applied() != nil)
+}
+
+func TestLeaseLetsOneManagementServerRun(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, nil)
+	lease := mpsync.NewMemoryLease(r.clock)
+	ms1 := r.newEngine(t, r.store, &mpsync.Options{Lease: lease, Holder: "MS01"})
+	ms2 := r.newEngine(t, r.store, &mpsync.Options{Lease: lease, Holder: "MS02"})
+
+	rep1, err := ms1.RunDue(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, rep1, "MS01 takes the free lease and runs")
+	rep2, err := ms2.RunDue(ctx)
+	require.NoError(t, err)
+	assert.Nil(t, rep2, "MS02 waits while MS01 holds the lease")
+	assert.Equal(t, "MS01", lease.Holder())
+
+	// MS01 goes down: it stops renewing, the lease expires, MS02 takes over.
+	r.clock.Advance(mpsync.DefaultLeaseTTL + time.Minute)
+	rep2, err = ms2.RunDue(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, rep2, "MS02 takes over after the lease expired")
+	assert.Equal(t, "MS02", lease.Holder())
+	rep1, err = ms1.RunDue(ctx)
+	require.NoError(t, err)
+	assert.Nil(t, rep1, "MS01 back up does not run while MS02 holds the lease")
 }

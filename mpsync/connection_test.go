@@ -1,0 +1,188 @@
+package mpsync_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/catalog"
+	"mpsync.dev/mpsync/mpsynctest"
+	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/scom"
+	"mpsync.dev/mpsync/storage"
+	"mpsync.dev/mpsync/store"
+	"mpsync.dev/rules"
+)
+
+// Regression: Plan read the workspace without a lock while SwitchWorkspace
+// wrote it.
+func TestRegressionRacePlanSwitch(t *testing.T) {
+	ctx := context.Background()
+	ws1, ws2 := newFakeWS("ws1"), newFakeWS("ws2")
+	ws1.put("X", "1.0.0.0", "")
+	ws2.put("X", "1.0.0.0", "")
+	s := store.NewMemory()
+	e := newFakeEngine(t, ws1, s, nil)
+	_, err := e.Sync(ctx)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	var switchErr, planErr error
+	var plan *mpsync.Plan
+	wg.Add(2)
+	go func() { defer wg.Done(); _, switchErr = e.SwitchWorkspace(ctx, ws2) }()
+	go func() { defer wg.Done(); plan, planErr = e.Plan(ctx) }()
+	wg.Wait()
+	require.NoError(t, switchErr)
+	require.NoError(t, planErr)
+	require.Contains(t, []string{"ws1", "ws2"}, plan.WorkspaceID, "a plan comes from one workspace, whole")
+	conn, err := e.Connection(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "ws2", conn.WorkspaceID)
+}
+
+type errWS struct{ *fakeWS }
+
+func (w errWS) Catalog(ctx context.Context) (mpsync.CatalogResult, error) {
+	return mpsync.CatalogResult{}, errors.New("401 unauthorized: wrong key")
+}
+
+// Regression: the first Sync bound the store to the workspace before the
+// catalog was fetched, so a wrong workspace id bound the store.
+func TestRegressionFirstSyncBindsOnlyAfterAFreshCatalog(t *testing.T) {
+	ctx := context.Background()
+	s := store.NewMemory()
+	bad := newFakeEngine(t, errWS{newFakeWS("typo-ws")}, s, nil)
+	_, err := bad.Sync(ctx)
+	require.Error(t, err)
+	c, _ := bad.Connection(ctx)
+	t.Logf("after failed first sync: state=%s workspace=%s", c.State, c.WorkspaceID)
+	good := newFakeWS("ws1")
+	good.put(advisor, "1.0.0.0", "")
+	e := newFakeEngine(t, good, s, nil)
+	_, err = e.Sync(ctx)
+	require.NoError(t, err, "the correct workspace is refused because a failed sync bound the store")
+}
+
+// Regression: Disconnect of a never-connected store marked it disconnected,
+// so Sync refused and Connect demanded the Resources pack of a reconnect.
+func TestRegressionDisconnectNeverConnected(t *testing.T) {
+	ctx := context.Background()
+	s := store.NewMemory()
+	e0, err := mpsync.New(s, nil)
+	require.NoError(t, err)
+	_, err = e0.Disconnect(ctx)
+	t.Logf("disconnect never-connected: err=%v", err)
+	c, _ := e0.Connection(ctx)
+	t.Logf("state=%s ws=%q", c.State, c.WorkspaceID)
+	ws := newFakeWS("ws1")
+	ws.put(advisor, "1.0.0.0", "")
+	e := newFakeEngine(t, ws, s, nil)
+	_, err = e.Connect(ctx)
+	require.NoError(t, err, "first Connect of a store that was never connected")
+}
+
+func TestConnectionLifecycle(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, &mpsync.Options{Group: mpsync.ManagementGroup{Name: "MG1", Version: pack.MustParseVersion("7.2.11719.0"), Language: "ENU"}})
+	rep, err := r.engine.Connect(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []rules.Rule{rules.MPUpdate}, rep.Plan.Rules, "connect runs MPUpdate once")
+	assert.Contains(t, r.versions(t), advisorID)
+	assert.NotContains(t, r.versions(t), alertID)
+	conn, err := r.engine.Connection(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, mpsync.StateConnected, conn.State)
+	assert.Len(t, conn.Parts, 5)
+
+	r.sync(t)
+	assert.Contains(t, r.versions(t), alertID)
+
+	drep, err := r.engine.Disconnect(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, scom.PartSubscription, drep.PartsRemoved[0].Kind, "subscriptions first")
+	assert.Equal(t, scom.PartConnector, drep.PartsRemoved[1].Kind)
+	before := r.versions(t)
+
+	_, err = r.engine.Sync(ctx)
+	var nc *mpsync.NotConnectedError
+	require.ErrorAs(t, err, &nc)
+	assert.ErrorIs(t, err, mpsync.ErrNotConnected)
+	assert.Equal(t, r.srv.WorkspaceID(), nc.WorkspaceID)
+	assert.Equal(t, before, r.versions(t), "refused sync changes nothing")
+	st, err := r.engine.Status(ctx)
+	require.NoError(t, err, "status works while disconnected")
+	assert.Equal(t, mpsync.StateDisconnected, st.Connection.State)
+	val, err := r.engine.Validate(ctx)
+	require.NoError(t, err)
+	failed := map[string]string{}
+	for _, c := range val.Failed() {
+		failed[c.Name] = c.Detail
+	}
+	assert.Equal(t, "missing", failed["part connector Advisor Connector"], "Validate reports each part: %v", failed)
+	assert.Equal(t, "missing", failed["part connector-subscription "+scom.AlertSubscription])
+	assert.Contains(t, failed, "connection")
+	assert.Contains(t, failed, "pack "+alertID, "wanted packs are gone")
+
+	_, err = r.engine.Connect(ctx)
+	require.ErrorIs(t, err, mpsync.ErrResourcesMissing)
+	assert.Contains(t, err.Error(), "Microsoft.SystemCenter.Advisor.Resources.ENU")
+	assert.Contains(t, err.Error(), "Management Packs for Update Rollups")
+
+	res := mpsynctest.Pack("Microsoft.SystemCenter.Advisor.Resources.ENU", "7.1.10226.1239", scLib)
+	_, err = r.store.Import(ctx, storage.ImportRequest{ID: "Microsoft.SystemCenter.Advisor.Resources.ENU", Provenance: storage.Provenance{Owner: storage.OwnerCustom}}, strings.NewReader(string(res)))
+	require.NoError(t, err)
+	_, err = r.engine.Connect(ctx)
+	require.NoError(t, err)
+	rep = r.sync(t)
+	require.NoError(t, rep.Err())
+	assert.Contains(t, r.versions(t), alertID, "solutions come back after reconnect")
+
+	v, err := r.engine.Validate(ctx)
+	require.NoError(t, err)
+	assert.True(t, v.OK(), "failed checks: %+v", v.Failed())
+}
+
+func TestConnectRequirement(t *testing.T) {
+	r := newRig(t, &mpsync.Options{Group: mpsync.ManagementGroup{Name: "Old", Version: pack.MustParseVersion("7.1.10226.0")}})
+	_, err := r.engine.Connect(context.Background())
+	require.ErrorIs(t, err, mpsync.ErrRequirement)
+	var re *scom.RequirementError
+	require.True(t, errors.As(err, &re))
+	assert.Equal(t, "Operations Manager 2012 R2", re.Release)
+	assert.Contains(t, err.Error(), "7.1.10226.0")
+	assert.Contains(t, err.Error(), "7.1.10226.1015")
+	assert.Empty(t, r.versions(t))
+	conn, err := r.engine.Connection(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, mpsync.StateNever, conn.State, "a refused connect records nothing")
+}
+
+func TestSwitchWorkspaceRemovesOldPacksThroughApprover(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, nil)
+	r.sync(t)
+	other := mpsynctest.NewWorkspace(
+		mpsynctest.WithWorkspaceID("ws-new"),
+		mpsynctest.WithPack(advisorID, "7.1.10226.1239", catalog.ChannelBase, "", mpsynctest.Pack(advisorID, "7.1.10226.1239", scLib)),
+	)
+	rep, err := r.engine.SwitchWorkspace(ctx, newClient(t, other))
+	require.NoError(t, err)
+	assert.Equal(t, "remove/applied", results(rep)[alertID])
+	assert.Equal(t, "keep/skipped", results(rep)[advisorID])
+	conn, err := r.engine.Connection(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "ws-new", conn.WorkspaceID)
+	assert.NotContains(t, r.versions(t), alertID)
+
+	_, err = mpsync.New(r.store, &mpsync.Options{Workspace: r.client, Clock: r.clock})
+	require.NoError(t, err)
+	e2 := r.newEngine(t, r.store, nil)
+	_, err = e2.Sync(ctx)
+	assert.ErrorIs(t, err, mpsync.ErrOtherWorkspace, "one workspace at a time")
+}
