@@ -23,6 +23,9 @@ const (
 	ActionKeep Action = "keep"
 	// ActionBlocked is a change that cannot be applied; Change.Reason says why.
 	ActionBlocked Action = "blocked"
+	// ActionRollback is recorded in the ledger by [Engine.Rollback]; no
+	// plan holds it.
+	ActionRollback Action = "rollback"
 )
 
 // Change is one step of a [Plan]. Its ID is derived from the rule, the pack,

@@ -30,6 +30,10 @@ var (
 	// ErrSerialRegressed is wrapped when the workspace serves a catalog whose
 	// serial is lower than one already applied.
 	ErrSerialRegressed = errors.New("catalog serial went backwards")
+	// ErrImportRefused is wrapped by the error [Engine.Import] returns for
+	// a pack sync's rules refuse: a downgrade, other content at the same
+	// version, an unsatisfied reference, a workspace's pack without Force.
+	ErrImportRefused = errors.New("import refused")
 	// ErrReferenced is returned by Rollback when another imported pack
 	// needs the current version.
 	ErrReferenced = errors.New("pack is referenced at a higher version")

@@ -43,7 +43,7 @@ func (e *Engine) Rollback(ctx context.Context, packID string) (storage.Entry, er
 	if err != nil {
 		return storage.Entry{}, fmt.Errorf("rollback %s: %w", packID, err)
 	}
-	e.record(ctx, Record{Kind: RecordResult, Action: "rollback", Pack: packID, Version: en.Version, SHA256: en.SHA256,
+	e.record(ctx, Record{Kind: RecordResult, Action: ActionRollback, Pack: packID, Version: en.Version, SHA256: en.SHA256,
 		Result: string(ResultApplied), By: "operator", Reason: fmt.Sprintf("rolled back from %s", cur.Version)})
 	return en, nil
 }

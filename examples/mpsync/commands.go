@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,7 +17,6 @@ import (
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/scom"
-	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/workspace"
 	"mpsync.dev/overrides"
@@ -568,53 +568,45 @@ func (a *app) importPacks(ctx context.Context, files []string) error {
 	if len(files) == 0 {
 		return shapef("import needs FILE arguments")
 	}
-	st, err := a.openStore()
-	if err != nil {
+	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
+		doc := importDoc{Imported: []packJSON{}}
+		var errs []error
+		for _, name := range files {
+			res, err := a.importFile(ctx, eng, name)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("store %s: %w", st.Path(), err))
+				continue
+			}
+			doc.Imported = append(doc.Imported, entryToJSON(res.Entry))
+			if res.Unchanged {
+				doc.Unchanged = append(doc.Unchanged, res.Entry.ID)
+			}
+		}
+		err := errors.Join(errs...)
+		doc.Error = a.errText(err)
+		a.output(doc, func(w io.Writer) {
+			for _, p := range doc.Imported {
+				if slices.Contains(doc.Unchanged, p.ID) {
+					fmt.Fprintf(w, "%s %s is already imported with these exact bytes; nothing changed\n", p.ID, p.Version)
+					continue
+				}
+				fmt.Fprintf(w, "imported %s %s (owner custom: sync never upgrades or removes it)\n", p.ID, p.Version)
+			}
+		})
 		return err
-	}
-	defer st.Close()
-	doc := importDoc{Imported: []packJSON{}}
-	var errs []error
-	for _, name := range files {
-		e, err := importFile(ctx, st, name)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		doc.Imported = append(doc.Imported, entryToJSON(e))
-	}
-	err = errors.Join(errs...)
-	doc.Error = a.errText(err)
-	a.output(doc, func(w io.Writer) {
-		for _, p := range doc.Imported {
-			fmt.Fprintf(w, "imported %s %s (owner custom: sync never upgrades or removes it)\n", p.ID, p.Version)
-		}
 	})
-	return err
 }
 
-// importFile imports one pack file into st, owned by the operator.
-func importFile(ctx context.Context, st *store.Dir, name string) (storage.Entry, error) {
+// importFile imports one pack file through the engine, owned by the
+// operator.
+func (a *app) importFile(ctx context.Context, eng *mpsync.Engine, name string) (mpsync.ImportResult, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return storage.Entry{}, fmt.Errorf("import %s: %w", name, unwrapPathError(err))
+		return mpsync.ImportResult{}, fmt.Errorf("import %s: %w", name, unwrapPathError(err))
 	}
 	defer f.Close()
-	m, err := pack.ReadManifest(f)
-	if err != nil {
-		return storage.Entry{}, fmt.Errorf("import %s: %w", name, err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return storage.Entry{}, fmt.Errorf("import %s: %w", name, err)
-	}
-	e, err := st.Import(ctx, storage.ImportRequest{
-		ID: m.ID, Version: m.Version,
-		Provenance: storage.Provenance{Owner: storage.OwnerCustom},
-	}, f)
-	if err != nil {
-		return storage.Entry{}, fmt.Errorf("import %s (pack %s %s): %w", name, m.ID, m.Version, err)
-	}
-	return e, nil
+	by := a.getenv("USER")
+	return eng.Import(ctx, f, mpsync.ImportOptions{Force: a.cfg.force, By: by, Source: "import " + name})
 }
 
 func (a *app) connect(ctx context.Context) error {

@@ -971,3 +971,40 @@ func TestPlatformInventoryFlagErrors(t *testing.T) {
 	}
 	assert.Empty(t, f.packs(t), "no bad invocation changed the store")
 }
+
+// import used to write straight into the store: a downgrade, a missing
+// reference and a workspace's pack all went in without a word.
+func TestImportMakesSyncsChecks(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.mustOK(t, "sync")
+	before := f.packs(t)
+	require.Contains(t, before, alertID, "the workspace imported the alert pack")
+
+	write := func(name string, data []byte) string {
+		p := filepath.Join(f.dir, name)
+		require.NoError(t, os.WriteFile(p, data, 0o600))
+		return p
+	}
+	down := write("down.xml", mpsynctest.Pack(alertID, "7.2.1.0"))
+	r := f.run(t, "import", down)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, oneLineErr(t, r.stderr), "downgrade")
+
+	up := write("up.xml", mpsynctest.Pack(alertID, "7.3.0.0"))
+	r = f.run(t, "import", up)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, oneLineErr(t, r.stderr), "--force")
+
+	unmet := write("unmet.xml", mpsynctest.Pack("Contoso.NeedsLib", "1.0.0.0", mpsynctest.PlatformReference("L", "Contoso.Lib", "1.0.0.0")))
+	r = f.run(t, "import", unmet)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, oneLineErr(t, r.stderr), "Contoso.Lib >= 1.0.0.0")
+	assert.Equal(t, before, f.packs(t), "refused imports change nothing")
+
+	r = f.run(t, "import", "--force", up)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "7.3.0.0 custom", f.packs(t)[alertID], "taken over by the operator")
+	r = f.mustOK(t, "import", up)
+	assert.Contains(t, r.stdout, "already imported")
+}

@@ -36,6 +36,7 @@ type config struct {
 	// Command-specific flags.
 	all    bool   // approve
 	by     string // approve
+	force  bool   // import
 	dir    string // serve-workspace
 	addr   string // serve-workspace
 	keyOut string // serve-workspace
@@ -64,6 +65,7 @@ func commandFlags() [][2]string {
 	return [][2]string{
 		{"all", "approve"},
 		{"by", "approve"},
+		{"force", "import"},
 		{"dir", "serve-workspace"},
 		{"addr", "serve-workspace"},
 		{"key-out", "serve-workspace"},
@@ -148,6 +150,7 @@ func newFlagSet(cfg *config, getenv func(string) string) (*flag.FlagSet, error) 
 
 	fs.BoolVar(&cfg.all, "all", false, "")
 	fs.StringVar(&cfg.by, "by", "", "")
+	fs.BoolVar(&cfg.force, "force", false, "")
 	fs.StringVar(&cfg.dir, "dir", "", "")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "")
 	fs.StringVar(&cfg.keyOut, "key-out", "", "")

@@ -170,7 +170,10 @@ type approveDoc struct {
 // importDoc is the document of import.
 type importDoc struct {
 	Imported []packJSON `json:"imported"`
-	Error    string     `json:"error,omitempty"`
+	// Unchanged lists the ids of packs the store already held byte for
+	// byte (also in Imported): nothing was written for them.
+	Unchanged []string `json:"unchanged,omitempty"`
+	Error     string   `json:"error,omitempty"`
 }
 
 // errorDoc is the document written with --json when a command fails before

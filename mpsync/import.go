@@ -1,0 +1,170 @@
+package mpsync
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+
+	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/storage"
+)
+
+// ImportOptions shape [Engine.Import].
+type ImportOptions struct {
+	// Force lets the operator take over a pack a workspace imported (it
+	// becomes custom, and sync stops managing it) and replace a pack with
+	// other content at the same version. It never allows a downgrade: that
+	// is [Engine.Rollback]'s job.
+	Force bool
+	// By names the operator in the ledger; empty means "operator".
+	By string
+	// Source names where the pack comes from (a file name) in errors and in
+	// the ledger; empty means "import".
+	Source string
+}
+
+// ImportResult says what [Engine.Import] did.
+type ImportResult struct {
+	// Entry is the pack as the store now holds it.
+	Entry storage.Entry
+	// Unchanged is true when the store already held these exact bytes as
+	// a custom pack: nothing was written.
+	Unchanged bool
+	// TookOver is true when the pack had been imported by a workspace and
+	// Force made it the operator's.
+	TookOver bool
+}
+
+// Import imports a pack an operator supplies by hand (XML, or a sealed .mp
+// when the pack reader supports it), with the checks a sync makes: no
+// downgrade, the same version only with the same content, every reference
+// satisfied by an imported pack or the platform inventory. The pack becomes
+// the operator's (custom): sync never upgrades or removes it. A pack a
+// workspace imported is taken over only with Force. The import is recorded
+// in the ledger. On any error the store is exactly as it was; the error
+// wraps [ErrImportRefused] for a refusal, the store's or the pack reader's
+// error otherwise, and names the source and the pack.
+//
+// r is read twice (the manifest, then the whole pack into the store), hence
+// io.ReadSeeker; an *os.File is one.
+func (e *Engine) Import(ctx context.Context, r io.ReadSeeker, opts ImportOptions) (ImportResult, error) {
+	done, err := e.enter()
+	if err != nil {
+		return ImportResult{}, err
+	}
+	defer done()
+	src := opts.Source
+	if src == "" {
+		src = "import"
+	}
+	m, sum, err := readForImport(r)
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("%s: %w", src, err)
+	}
+	where := fmt.Sprintf("%s (pack %s %s)", src, m.ID, m.Version)
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	entries, err := e.store.List(ctx)
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("%s: list store: %w", where, err)
+	}
+	res, err := e.checkImport(m, sum, entries, opts)
+	if err != nil || res.Unchanged {
+		if err != nil {
+			err = fmt.Errorf("%s: %w", where, err)
+		}
+		return res, err
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return ImportResult{}, fmt.Errorf("%s: rewind: %w", where, err)
+	}
+	en, err := e.store.Import(ctx, storage.ImportRequest{ID: m.ID, Version: m.Version, SHA256: sum, Time: e.clock.Now(),
+		Provenance: storage.Provenance{Owner: storage.OwnerCustom}}, r)
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("%s: %w", where, err)
+	}
+	res.Entry = en
+	by := opts.By
+	if by == "" {
+		by = "operator"
+	}
+	reason := "imported by hand from " + src
+	if res.TookOver {
+		reason += "; taken over from the workspace (forced)"
+	}
+	e.record(ctx, Record{Kind: RecordResult, Action: ActionImport, Pack: m.ID, Version: m.Version, SHA256: sum,
+		Result: string(ResultApplied), By: by, Reason: reason})
+	return res, nil
+}
+
+// readForImport reads the manifest and hashes the whole pack, then leaves
+// r to be rewound.
+func readForImport(r io.ReadSeeker) (pack.Manifest, string, error) {
+	m, err := pack.ReadManifest(r)
+	if err != nil {
+		return m, "", err
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return m, "", fmt.Errorf("rewind: %w", err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return m, "", fmt.Errorf("read: %w", err)
+	}
+	return m, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkImport applies sync's rules to a pack imported by hand.
+func (e *Engine) checkImport(m pack.Manifest, sum string, entries []storage.Entry, opts ImportOptions) (ImportResult, error) {
+	var res ImportResult
+	byID := make(map[string]storage.Entry, len(entries))
+	for _, en := range entries {
+		byID[en.ID] = en
+	}
+	if cur, ok := byID[m.ID]; ok {
+		switch c := m.Version.Compare(cur.Version); {
+		case c < 0:
+			return res, fmt.Errorf("%w: the store holds %s; a lower version is a downgrade (use Rollback to go back to the previous version)",
+				ErrImportRefused, cur.Version)
+		case c == 0 && cur.SHA256 == sum && cur.Owner == storage.OwnerCustom:
+			return ImportResult{Entry: cur, Unchanged: true}, nil
+		case c == 0 && cur.SHA256 != sum && !opts.Force:
+			return res, fmt.Errorf("%w: the store holds version %s with other content (sha256 %s, this file %s); a version must not change its content (Force replaces it)",
+				ErrImportRefused, cur.Version, short(cur.SHA256), short(sum))
+		}
+		if cur.Owner == storage.OwnerWorkspace {
+			if !opts.Force {
+				return res, fmt.Errorf("%w: %s %s was imported for workspace %s by %s; taking it over makes sync stop managing it (Force, mpsync import --force)",
+					ErrImportRefused, cur.ID, cur.Version, cur.WorkspaceID, cur.Rule)
+			}
+			res.TookOver = true
+		}
+	}
+	var unmet []string
+	for _, ref := range m.References {
+		if ref.ID == m.ID {
+			continue
+		}
+		if en, ok := byID[ref.ID]; ok {
+			if en.Version.Less(ref.Version) {
+				unmet = append(unmet, fmt.Sprintf("%s >= %s (the store holds %s)", ref.ID, ref.Version, en.Version))
+			}
+			continue
+		}
+		if have, ok := e.platform[ref.ID]; ok {
+			if have.Less(ref.Version) {
+				unmet = append(unmet, fmt.Sprintf("%s >= %s (the group has %s, %s)", ref.ID, ref.Version, have, e.platformName))
+			}
+			continue
+		}
+		unmet = append(unmet, fmt.Sprintf("%s >= %s (not imported and not in %s)", ref.ID, ref.Version, e.platformName))
+	}
+	if len(unmet) > 0 {
+		return res, fmt.Errorf("%w: %w: %s; import the referenced packs first, or %s",
+			ErrImportRefused, pack.ErrUnsatisfied, strings.Join(unmet, "; "), platformHint)
+	}
+	return res, nil
+}
