@@ -38,6 +38,12 @@ type Options struct {
 	// Approver decides on every import, upgrade and removal. Nil approves
 	// everything.
 	Approver Approver
+	// Queue is the approval queue Status lists and Approve decides
+	// through. Nil means the one Approver holds (an approval.Manual, alone
+	// or in a combination), if any. Set it when the queue is not part of the
+	// approver in force: `mpsync approve` works on the store's manual queue
+	// whatever --approval says.
+	Queue ApprovalQueue
 	// Ledger records decisions and results. Nil keeps them in the store's
 	// "ledger.jsonl" metadata record.
 	Ledger Ledger
@@ -100,6 +106,7 @@ type Engine struct {
 	store     Store
 	ws        Workspace
 	approver  Approver
+	queueOpt  ApprovalQueue
 	ledger    Ledger
 	settings  SettingsSource
 	schedOpts rules.ScheduleOptions
@@ -146,7 +153,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 		o = *opts
 	}
 	e := &Engine{
-		store: s, ws: o.Workspace, approver: o.Approver, ledger: o.Ledger, settings: o.Settings,
+		store: s, ws: o.Workspace, approver: o.Approver, queueOpt: o.Queue, ledger: o.Ledger, settings: o.Settings,
 		schedOpts: o.Schedule, platform: o.Platform, reqs: o.Requirements, proxy: o.Proxy,
 		clock: o.Clock, log: o.Logger, onEvent: o.OnEvent, group: o.Group, parallel: o.MaxParallel,
 		lease: o.Lease, holder: o.Holder, leaseTTL: o.LeaseTTL, acceptLowerSerial: o.AcceptLowerSerial,

@@ -30,6 +30,12 @@ var (
 	// ErrSerialRegressed is wrapped when the workspace serves a catalog whose
 	// serial is lower than one already applied.
 	ErrSerialRegressed = errors.New("catalog serial went backwards")
+	// ErrUnknownChange is wrapped when a change id is neither queued for
+	// approval nor in the current plan.
+	ErrUnknownChange = errors.New("no such change awaits approval")
+	// ErrNoApprovalQueue is returned by Approve and ApproveAll when the
+	// engine's approver keeps no [ApprovalQueue] (use approval.Manual).
+	ErrNoApprovalQueue = errors.New("the engine's approver keeps no approval queue")
 	// ErrImportRefused is wrapped by the error [Engine.Import] returns for
 	// a pack sync's rules refuse: a downgrade, other content at the same
 	// version, an unsatisfied reference, a workspace's pack without Force.

@@ -118,3 +118,51 @@ func (r *Report) String() string {
 
 // Rules returns the rules that a report's plan covers, in run order.
 func (r *Report) Rules() []rules.Rule { return slices.Clone(r.Plan.Rules) }
+
+// Explain returns the words that explain the outcome to an operator: the
+// reason (why the change was planned, with why it did not go through when
+// it did not: the approver's reason for a pending or denied change, the
+// cause for a skipped one) and, for a failed change, the error, each on
+// one line.
+func (o Outcome) Explain() (reason, errText string) {
+	reason = o.Reason
+	switch {
+	case o.Result == ResultFailed && o.Err != nil:
+		errText = oneLine(o.Err.Error())
+	case o.Result == ResultDenied && o.Decision != nil && o.Decision.Reason != "":
+		reason = oneLine(o.Decision.Reason)
+	case o.Result == ResultPending && o.Decision != nil && o.Decision.Reason != "":
+		reason = joinReason(reason, o.Decision.Reason)
+	case o.Result == ResultSkipped && o.Err != nil:
+		reason = joinReason(reason, causeText(o.Err))
+	}
+	return reason, errText
+}
+
+// joinReason adds why a change did not go through to why it was planned.
+func joinReason(planned, why string) string {
+	switch why = oneLine(why); {
+	case planned == "":
+		return why
+	case strings.Contains(planned, why):
+		return planned // a blocked change's cause is its planned reason
+	}
+	return planned + "; " + why
+}
+
+// causeText is the cause of a change's error without the pack and step a
+// *ChangeError puts before it (the outcome names the pack already).
+func causeText(err error) string {
+	var ce *ChangeError
+	if errors.As(err, &ce) && ce.Err != nil {
+		return ce.Err.Error()
+	}
+	return err.Error()
+}
+
+// oneLine folds line breaks so that a message stays one line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.ReplaceAll(s, "\n", "; ")
+}

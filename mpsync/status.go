@@ -18,7 +18,13 @@ type Status struct {
 	Packs       []storage.Entry `json:"packs"`
 	Rules       []RuleStatus    `json:"rules"`
 	// Pending are changes waiting for approval, from the last run's report.
-	Pending    []Change        `json:"pending"`
+	Pending []Change `json:"pending"`
+	// Approvals lists what waits for approval and where each change stands:
+	// Pending, with the state the approval queue gives each (deferred when
+	// another approver holds it back), and the changes the queue holds
+	// waiting for a person that no run left pending (preapproved from a
+	// plan, or asked by another engine of the group).
+	Approvals []PendingApproval `json:"approvals"`
 	Workspace  WorkspaceHealth `json:"workspace"`
 	Connection Connection      `json:"connection"`
 	// Approval describes the approver in force.
@@ -125,6 +131,19 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	st.Pending = pend
+	var queued []QueuedChange
+	if q, err := e.queue(); err == nil {
+		all, err := q.Queue(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("status: approval queue: %w", err)
+		}
+		for _, qc := range all { // a queue several groups share
+			if qc.Group == "" || qc.Group == e.group.Name {
+				queued = append(queued, qc)
+			}
+		}
+	}
+	st.Approvals = pendingApprovals(pend, queued)
 	st.Approval = approvalStatus(e.approver, e.clock.Now())
 	return st, nil
 }
@@ -136,4 +155,33 @@ func (s *Status) Entry(id string) (storage.Entry, bool) {
 		return storage.Entry{}, false
 	}
 	return s.Packs[i], true
+}
+
+// Probe asks the workspace service for the catalog once, to tell whether it
+// is reachable now, and returns what it learned; unlike a run it records
+// nothing. ctx bounds the request: give it a deadline, since a service that
+// accepts the connection and never answers would otherwise hold Probe. It
+// returns an error only when the engine has no workspace.
+func (e *Engine) Probe(ctx context.Context) (WorkspaceHealth, error) {
+	ws := e.workspace()
+	if ws == nil {
+		return WorkspaceHealth{}, e.needWorkspace("probe")
+	}
+	h := WorkspaceHealth{WorkspaceID: ws.ID(), CheckedAt: e.clock.Now()}
+	res, err := ws.Catalog(ctx)
+	switch {
+	case err != nil:
+		h.LastError = err.Error()
+	case res.Stale:
+		h.LastError = "service unreachable, holding the last-known catalog"
+		if res.Err != nil {
+			h.LastError = res.Err.Error()
+		}
+	default:
+		h.Reachable = true
+	}
+	if res.Catalog != nil {
+		h.LastCatalogSerial, h.CatalogFetchedAt = res.Catalog.Serial, res.FetchedAt
+	}
+	return h, nil
 }

@@ -220,6 +220,9 @@ func (a *app) newEngine(st *store.Dir, ws *workspace.Client) (*mpsync.Engine, er
 	opts := &mpsync.Options{
 		Group:    a.group,
 		Approver: appr,
+		// status lists, and approve decides through, the store's manual
+		// queue whatever --approval says.
+		Queue:    approval.NewManual(st),
 		Settings: a.settings,
 		Proxy:    mpsync.ProxyInfo{URL: a.cfg.proxy, User: a.cfg.proxyUser},
 		Platform: a.platform,
@@ -396,25 +399,10 @@ func (a *app) status(ctx context.Context) error {
 				EnabledSource: r.EnabledSource.String(), FrequencySource: r.FrequencySource.String(),
 			})
 		}
-		manual := approval.NewManual(st)
-		queue, err := manual.Pending(ctx)
-		if err != nil {
-			return fmt.Errorf("approval queue in store %s: %w", st.Path(), err)
-		}
-		var stateOf func(string) approval.QueueState
-		if _, qerr := st.ReadMeta(ctx, approval.ManualRecord); qerr == nil {
-			stateOf = func(id string) approval.QueueState {
-				s, err := manual.State(ctx, id)
-				if err != nil {
-					return approval.QueueUnknown
-				}
-				return s
-			}
-		}
-		doc.Pending = pendingList(s.Pending, queue, stateOf)
+		doc.Pending = pendingList(s.Approvals)
 
 		if ws != nil {
-			doc.Workspace = a.probe(ctx, ws, doc.Workspace)
+			doc.Workspace = a.probe(ctx, eng, doc.Workspace)
 			if doc.WorkspaceID == "" {
 				doc.WorkspaceID = ws.ID()
 			}
@@ -426,24 +414,17 @@ func (a *app) status(ctx context.Context) error {
 
 // probe asks the service for the catalog once, to tell whether it is
 // reachable now; the answer changes nothing in the store.
-func (a *app) probe(ctx context.Context, ws *workspace.Client, last workspaceJSON) workspaceJSON {
+func (a *app) probe(ctx context.Context, eng *mpsync.Engine, last workspaceJSON) workspaceJSON {
 	pctx, cancel := context.WithTimeout(ctx, statusProbeTimeout)
 	defer cancel()
-	out := workspaceJSON{Probed: true, CheckedAt: timeJSON(time.Now()), LastCatalogSerial: last.LastCatalogSerial}
-	res, err := ws.Catalog(pctx)
-	switch {
-	case err != nil:
-		out.LastError = oneLine(err.Error())
-	case res.Stale:
-		out.LastError = "service unreachable, holding the last-known catalog"
-		if res.Err != nil {
-			out.LastError = oneLine(res.Err.Error())
-		}
-	default:
-		out.Reachable = true
-		if res.Catalog != nil {
-			out.LastCatalogSerial = res.Catalog.Serial
-		}
+	h, err := eng.Probe(pctx)
+	if err != nil {
+		return last
+	}
+	out := workspaceJSON{Probed: true, Reachable: h.Reachable, LastError: oneLine(h.LastError),
+		CheckedAt: timeJSON(h.CheckedAt), LastCatalogSerial: last.LastCatalogSerial}
+	if h.LastCatalogSerial != 0 {
+		out.LastCatalogSerial = h.LastCatalogSerial
 	}
 	return out
 }
@@ -462,94 +443,29 @@ func (a *app) approve(ctx context.Context, ids []string) error {
 	if by == "" {
 		by = "operator"
 	}
-	st, err := a.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	manual := approval.NewManual(st)
-	doc := approveDoc{Approved: []string{}, Preapproved: []string{}}
-
-	if a.cfg.all {
-		done, err := manual.ApproveAll(ctx, by)
-		doc.Approved = append(doc.Approved, done...)
-		if err != nil {
-			err = fmt.Errorf("approval queue in store %s: %w", st.Path(), err)
+	// The workspace is needed only for ids no run queued (looked for in a
+	// fresh plan); without one, the engine says so for those ids.
+	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
+		doc := approveDoc{Approved: []string{}, Preapproved: []string{}}
+		var err error
+		if a.cfg.all {
+			var done []string
+			done, err = eng.ApproveAll(ctx, by)
+			doc.Approved = append(doc.Approved, done...)
+			if err != nil {
+				err = fmt.Errorf("approval queue in store %s: %w", st.Path(), err)
+			}
+		} else {
+			var res *mpsync.ApproveResult
+			res, err = eng.Approve(ctx, by, ids...)
+			if res != nil {
+				doc.Approved, doc.Preapproved = res.Approved, res.Preapproved
+			}
 		}
 		doc.Error = a.errText(err)
 		a.output(doc, func(w io.Writer) { writeApproved(w, doc) })
 		return err
-	}
-
-	var plan *mpsync.Plan // made once, for ids that came from a plan
-	var errs []error
-	for _, id := range ids {
-		err := manual.Approve(ctx, id, by)
-		switch {
-		case err == nil:
-			doc.Approved = append(doc.Approved, id)
-			continue
-		case !errors.Is(err, approval.ErrUnknownChange):
-			errs = append(errs, fmt.Errorf("change %s: %w", id, err))
-			continue
-		}
-		// Never queued by a sync: it may come from a plan.
-		if plan == nil {
-			p, group, perr := a.freshPlan(ctx, st)
-			if perr != nil {
-				errs = append(errs, fmt.Errorf("change %s is not pending, and the current plan could not be made to look for it: %w", id, perr))
-				continue
-			}
-			plan = p
-			a.group.Name = group
-		}
-		c, ok := findChange(plan, id)
-		if !ok {
-			errs = append(errs, fmt.Errorf("change %s is neither pending nor in the current plan (the catalog or the store changed since it was planned; plan again)", id))
-			continue
-		}
-		if err := manual.Preapprove(ctx, c, a.group.Name, by); err != nil {
-			errs = append(errs, fmt.Errorf("change %s: %w", id, err))
-			continue
-		}
-		doc.Preapproved = append(doc.Preapproved, id)
-	}
-	err = errors.Join(errs...)
-	doc.Error = a.errText(err)
-	a.output(doc, func(w io.Writer) { writeApproved(w, doc) })
-	return err
-}
-
-// freshPlan makes a plan with the configured workspace, for approving a
-// change id seen in an earlier plan. It returns the group name the engine
-// uses.
-func (a *app) freshPlan(ctx context.Context, st *store.Dir) (*mpsync.Plan, string, error) {
-	ws, err := a.workspaceClient(false)
-	if err != nil {
-		return nil, "", err
-	}
-	if ws == nil {
-		return nil, "", errors.New("no workspace configured (--workspace-url, --workspace-id, --workspace-key-file)")
-	}
-	eng, err := a.newEngine(st, ws)
-	if err != nil {
-		return nil, "", err
-	}
-	defer eng.Close()
-	p, err := eng.Plan(ctx)
-	if err != nil {
-		return nil, "", fmt.Errorf("plan from %s: %w", ws.CatalogURL(), err)
-	}
-	return p, eng.Group().Name, nil
-}
-
-func findChange(p *mpsync.Plan, id string) (mpsync.Change, bool) {
-	for _, c := range p.Actionable() {
-		if c.ID == id {
-			return c, true
-		}
-	}
-	return mpsync.Change{}, false
+	})
 }
 
 func writeApproved(w io.Writer, doc approveDoc) {

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
-	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/rules"
 )
@@ -131,23 +130,13 @@ func TestHumanBytes(t *testing.T) {
 }
 
 func TestPendingList(t *testing.T) {
-	a := mpsync.Change{ID: "chg-a", Pack: "A", Action: mpsync.ActionImport, To: pack.MustParseVersion("1.0")}
-	b := mpsync.Change{ID: "chg-b", Pack: "B", Action: mpsync.ActionUpgrade, From: pack.MustParseVersion("1.0"), To: pack.MustParseVersion("2.0")}
-	c := mpsync.Change{ID: "chg-c", Pack: "C", Action: mpsync.ActionRemove, From: pack.MustParseVersion("1.0")}
-	queue := []approval.PendingChange{{Change: a}, {Change: c}}
-
-	states := map[string]approval.QueueState{"chg-a": approval.QueuePending, "chg-b": approval.QueueDenied, "chg-c": approval.QueuePending}
-	got := pendingList([]mpsync.Change{a, b}, queue, func(id string) approval.QueueState { return states[id] })
-	require.Len(t, got, 3)
-	assert.Equal(t, pendingJSON{ID: "chg-a", Pack: "A", To: "1.0.0.0", Action: "import", Approval: "waiting"}, got[0])
-	assert.Equal(t, "denied", got[1].Approval, "held by the engine, denied in the queue")
-	assert.Equal(t, "1.0.0.0", got[1].From)
-	assert.Equal(t, pendingJSON{ID: "chg-c", Pack: "C", Action: "remove", From: "1.0.0.0", Approval: "waiting"}, got[2])
-
-	got = pendingList([]mpsync.Change{b}, nil, nil)
+	b := mpsync.Change{ID: "chg-b", Pack: "B", Action: mpsync.ActionUpgrade, Rule: rules.MPUpdate,
+		From: pack.MustParseVersion("1.0"), To: pack.MustParseVersion("2.0")}
+	got := pendingList([]mpsync.PendingApproval{{Change: b, Approval: mpsync.ApprovalDenied}})
 	require.Len(t, got, 1)
-	assert.Equal(t, "deferred", got[0].Approval, "no manual queue: another approver holds it")
-	assert.NotNil(t, pendingList(nil, nil, nil), "an empty list is [] in JSON, not null")
+	assert.Equal(t, pendingJSON{ID: "chg-b", Pack: "B", To: "2.0.0.0", Action: "upgrade", Rule: string(rules.MPUpdate),
+		From: "1.0.0.0", Approval: "denied"}, got[0])
+	assert.NotNil(t, pendingList(nil), "an empty list is [] in JSON, not null")
 }
 
 func TestReportToJSONReasons(t *testing.T) {

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync"
-	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/storage"
 )
@@ -240,43 +238,13 @@ func reportToJSON(r *mpsync.Report, verbose bool) changesDoc {
 		if o.Decision != nil {
 			c.DecidedBy = o.Decision.By
 		}
-		switch {
-		case o.Result == mpsync.ResultFailed && o.Err != nil:
-			c.Error = oneLine(o.Err.Error())
-		case o.Result == mpsync.ResultDenied && o.Decision != nil && o.Decision.Reason != "":
-			c.Reason = o.Decision.Reason
-		case o.Result == mpsync.ResultPending && o.Decision != nil && o.Decision.Reason != "":
-			c.Reason = joinReason(c.Reason, o.Decision.Reason)
-		case o.Result == mpsync.ResultSkipped && o.Err != nil:
-			c.Reason = joinReason(c.Reason, causeText(o.Err))
-		}
+		c.Reason, c.Error = o.Explain()
 		doc.Changes = append(doc.Changes, c)
 	}
 	for _, s := range r.Skipped {
 		doc.Skipped = append(doc.Skipped, skipJSON{Rule: string(s.Rule), Reason: s.Reason})
 	}
 	return doc
-}
-
-// joinReason adds why a change did not go through to why it was planned.
-func joinReason(planned, why string) string {
-	switch why = oneLine(why); {
-	case planned == "":
-		return why
-	case strings.Contains(planned, why):
-		return planned // a blocked change's cause is its planned reason
-	}
-	return planned + "; " + why
-}
-
-// causeText is the cause of a change's error without the pack and step a
-// *mpsync.ChangeError puts before it (the document names the pack already).
-func causeText(err error) string {
-	var ce *mpsync.ChangeError
-	if errors.As(err, &ce) && ce.Err != nil {
-		return ce.Err.Error()
-	}
-	return err.Error()
 }
 
 func entryToJSON(e storage.Entry) packJSON {
@@ -306,38 +274,13 @@ func connectionToJSON(c mpsync.Connection) *connectionJSON {
 	return out
 }
 
-// pendingList merges the engine's pending changes (from the last run) with
-// the manual approval queue: queued ids still undecided are "waiting", ids
-// the engine holds that the queue has decided carry the queue's state
-// (approved, denied, superseded), and the others are "deferred" by another
-// approver. stateOf is nil when there is no manual queue in the store.
-func pendingList(engine []mpsync.Change, queue []approval.PendingChange, stateOf func(id string) approval.QueueState) []pendingJSON {
-	waiting := map[string]bool{}
-	for _, q := range queue {
-		waiting[q.Change.ID] = true
-	}
+// pendingList is the status document's list of changes waiting for
+// approval, as the engine's Status gives it.
+func pendingList(pending []mpsync.PendingApproval) []pendingJSON {
 	out := []pendingJSON{}
-	seen := map[string]bool{}
-	add := func(c mpsync.Change, state string) {
-		if seen[c.ID] {
-			return
-		}
-		seen[c.ID] = true
-		out = append(out, pendingJSON{ID: c.ID, Pack: c.Pack, To: versionJSON(c.To), Action: string(c.Action),
-			Rule: string(c.Rule), From: versionJSON(c.From), Approval: state})
-	}
-	for _, c := range engine {
-		switch {
-		case waiting[c.ID]:
-			add(c, "waiting")
-		case stateOf != nil && stateOf(c.ID) != approval.QueueUnknown && stateOf(c.ID) != approval.QueuePending:
-			add(c, string(stateOf(c.ID)))
-		default:
-			add(c, "deferred")
-		}
-	}
-	for _, q := range queue {
-		add(q.Change, "waiting")
+	for _, p := range pending {
+		out = append(out, pendingJSON{ID: p.ID, Pack: p.Pack, To: versionJSON(p.To), Action: string(p.Action),
+			Rule: string(p.Rule), From: versionJSON(p.From), Approval: string(p.Approval)})
 	}
 	return out
 }

@@ -14,7 +14,8 @@ var (
 	ErrInvalid = errors.New("invalid approval configuration")
 	// ErrUnknownChange is wrapped by [Manual] methods given a change id that
 	// was never queued.
-	ErrUnknownChange = errors.New("no such change awaits approval")
+	// It is [mpsync.ErrUnknownChange].
+	ErrUnknownChange = mpsync.ErrUnknownChange
 	// ErrSuperseded is wrapped by [Manual] methods given a change id that a
 	// newer change for the same rule and pack replaced.
 	ErrSuperseded = errors.New("change was superseded by a newer one")

@@ -301,6 +301,35 @@ func (m *Manual) Pending(ctx context.Context) ([]PendingChange, error) {
 	return out, nil
 }
 
+var _ mpsync.ApprovalQueue = (*Manual)(nil)
+
+// Queue returns every change the queue holds and where it stands, oldest
+// request first: the engine's view of the queue ([mpsync.ApprovalQueue]),
+// which Status lists.
+func (m *Manual) Queue(ctx context.Context) ([]mpsync.QueuedChange, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	f, err := m.load(ctx)
+	m.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]mpsync.QueuedChange, 0, len(f.Changes))
+	for _, e := range f.Changes {
+		st := mpsync.ApprovalState(e.State)
+		if e.State == statePending {
+			st = mpsync.ApprovalWaiting
+		}
+		out = append(out, mpsync.QueuedChange{Change: e.Change, Group: e.Group, RequestedAt: e.RequestedAt, State: st})
+	}
+	slices.SortFunc(out, func(a, b mpsync.QueuedChange) int {
+		return cmp.Or(a.RequestedAt.Compare(b.RequestedAt), cmp.Compare(a.Change.ID, b.Change.ID))
+	})
+	return out, nil
+}
+
 // QueueState is where a change stands in a [Manual] queue.
 type QueueState string
 
