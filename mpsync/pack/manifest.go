@@ -172,9 +172,12 @@ func readSealed(r io.Reader, want Expect, lim Limits, whole bool) (Manifest, err
 	if err != nil {
 		return Manifest{}, err
 	}
-	m, err := readXML(xr, "the XML in sealed pack "+sp.where, want, lim, whole)
+	m, err := readXML(xr, "the decompressed XML", want, lim, whole)
 	m.Sealed, m.PublicKeyToken = SealedYes, sp.token
-	return m, err
+	if err != nil {
+		return m, fmt.Errorf("sealed pack %s: %w", sp.where, err)
+	}
+	return m, nil
 }
 
 // readXML reads an XML pack from r. desc names the XML in size errors;

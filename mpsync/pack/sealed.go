@@ -154,7 +154,7 @@ func (sp sealedPack) xmlReader() (io.Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: sealed pack %s: gzip header: %w", ErrMalformed, sp.where, err)
 		}
-		r = &namedReader{r: zr, where: sp.where}
+		r = gzipErrors{zr}
 	}
 	br := bufio.NewReaderSize(r, 4096)
 	head, _ := br.Peek(2) // an error comes back on the first Read
@@ -167,20 +167,17 @@ func (sp sealedPack) xmlReader() (io.Reader, error) {
 	return br, nil
 }
 
-// namedReader marks decompression errors as ErrMalformed and names the
-// resource they come from.
-type namedReader struct {
-	r     io.Reader
-	where string
-}
+// gzipErrors marks decompression errors as ErrMalformed; readSealed adds
+// the resource's name.
+type gzipErrors struct{ r io.Reader }
 
-func (n *namedReader) Read(p []byte) (int, error) {
-	k, err := n.r.Read(p)
+func (g gzipErrors) Read(p []byte) (int, error) {
+	k, err := g.r.Read(p)
 	if err != nil && err != io.EOF {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = errors.New("compressed data ends early")
 		}
-		err = fmt.Errorf("%w: sealed pack %s: gzip: %w", ErrMalformed, n.where, err)
+		err = fmt.Errorf("%w: gzip: %w", ErrMalformed, err)
 	}
 	return k, err
 }
