@@ -215,7 +215,8 @@ a new approval. Exit 1 when an id is unknown or superseded.
 	case "import":
 		return `mpsync import FILE...
 
-Imports management packs (XML) by hand. Each is owned by the operator
+Imports management packs by hand: XML (.xml) or sealed (.mp); bundles (.mpb)
+must be extracted first. Each is owned by the operator
 (owner "custom"): sync never upgrades or removes it, and disconnect keeps it,
 whatever its name. Needs no service.
 `, true
