@@ -71,8 +71,8 @@ func (p *Pack) Warnings() []Warning { return append([]Warning(nil), p.warnings..
 // listed in [Pack.Others] and not interpreted.
 //
 // The input may be UTF-8, with or without a byte-order mark, or UTF-16 with a
-// byte-order mark. Sealed packs and bundles are refused with an error
-// wrapping [pack.ErrNotManagementPack]; XML that is not well-formed with one
+// byte-order mark. Sealed packs (override packs are always unsealed XML) and
+// bundles are refused with an error wrapping [pack.ErrNotManagementPack]; XML that is not well-formed with one
 // wrapping [pack.ErrMalformed]. An override that cannot be used (an Enabled
 // value other than true/false, a Frequency that is not a whole number of
 // seconds ≥ 1, a missing attribute, an unknown alias, a duplicate id) is
@@ -109,6 +109,12 @@ func parse(r io.Reader) (parsed, error) {
 	}
 	if len(raw) > MaxPackBytes {
 		return parsed{}, fmt.Errorf("%w: override pack is larger than %d bytes", pack.ErrMalformed, MaxPackBytes)
+	}
+	// pack.ReadManifest accepts sealed packs; an override pack never is
+	// one (Operations Manager keeps overrides in unsealed packs), and this
+	// reader rewrites the XML it reads.
+	if bytes.HasPrefix(raw, []byte("MZ")) {
+		return parsed{}, fmt.Errorf("%w: this is a sealed management pack (.mp, a .NET assembly starting with MZ); override packs are unsealed XML", pack.ErrNotManagementPack)
 	}
 	m, err := pack.ReadManifest(bytes.NewReader(raw))
 	if err != nil {

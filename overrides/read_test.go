@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/text/encoding/unicode"
 
+	"mpsync.dev/internal/packgen"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/overrides"
 )
@@ -77,7 +78,7 @@ func TestReadPackErrors(t *testing.T) {
 		{"no id", base(`<RulePropertyOverride Context="SC!Microsoft.SystemCenter.ManagementGroup" Enforced="false" Rule="Advisor!X" Property="Enabled"><Value>true</Value></RulePropertyOverride>`), overrides.ErrInvalid, "", "", "no ID"},
 		{"duplicate id", packXML("Contoso.Bad", "1.0.0.0", ov{id: "O.11", rule: ruleGIP, setting: "Frequency", value: "60"}, ov{id: "O.11", rule: ruleMPUpdate, setting: "Enabled", value: "true"}), overrides.ErrInvalid, "O.11", "", "twice"},
 		{"not xml", "hello", pack.ErrMalformed, "", "", ""},
-		{"sealed", "MZ\x90\x00", pack.ErrNotManagementPack, "", "", "sealed"},
+		{"sealed", "MZ\x90\x00", pack.ErrNotManagementPack, "", "", "override packs are unsealed XML"},
 		{"other root", `<Foo><Manifest/></Foo>`, pack.ErrNotManagementPack, "", "", ""},
 	}
 	for _, tt := range tests {
@@ -98,6 +99,23 @@ func TestReadPackErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadPackRefusesSealed: a well-formed sealed pack whose XML is a valid
+// override pack is still refused, since override packs are unsealed XML.
+func TestReadPackRefusesSealed(t *testing.T) {
+	doc := packXML("Contoso.Overrides", "1.0.0.0", ov{id: "O.1", rule: ruleGIP, setting: "Frequency", value: "3600"})
+	_, err := overrides.ReadPack(strings.NewReader(doc))
+	require.NoError(t, err, "the XML itself is a valid override pack")
+	mp, err := packgen.Seal([]byte(doc), packgen.SealOptions{})
+	require.NoError(t, err)
+	m, err := pack.ReadManifest(bytes.NewReader(mp))
+	require.NoError(t, err, "the sealed pack reads as a pack")
+	require.Equal(t, pack.SealedYes, m.Sealed)
+	_, err = overrides.ReadPack(bytes.NewReader(mp))
+	require.ErrorIs(t, err, pack.ErrNotManagementPack)
+	assert.Contains(t, err.Error(), "sealed management pack (.mp")
+	assert.Contains(t, err.Error(), "override packs are unsealed XML")
 }
 
 func TestReadPackTestdataErrors(t *testing.T) {

@@ -223,14 +223,14 @@ a new approval. Exit 1 when an id is unknown or superseded.
 	case "import":
 		return `mpsync import FILE... [--force]
 
-Imports management packs (XML, or sealed .mp) by hand, with the checks sync
-makes: no downgrade (rollback goes back), the same version only with the same
-content, every reference satisfied by an imported pack or the group's
-platform inventory (--platform). Each is owned by the operator (owner
-"custom"): sync never upgrades or removes it, and disconnect keeps it,
-whatever its name. A pack the workspace imported is taken over only with
---force (which also replaces other content at the same version). Each import
-is recorded in the ledger. Needs no service.
+Imports management packs by hand: XML (.xml) or sealed (.mp); bundles (.mpb)
+must be extracted first. The checks sync makes apply: no downgrade (rollback
+goes back), the same version only with the same content, every reference
+satisfied by an imported pack or the group's platform inventory (--platform).
+Each is owned by the operator (owner "custom"): sync never upgrades or
+removes it, and disconnect keeps it, whatever its name. A pack the workspace
+imported is taken over only with --force (which also replaces other content
+at the same version). Each import is recorded in the ledger. Needs no service.
 `, true
 	case "connect":
 		return `mpsync connect [--mg-name NAME] [--mg-version VERSION] [--language CODE]

@@ -27,6 +27,14 @@
 // Everything packgen writes reads back with pack.ReadManifest and passes
 // pack.Validate with the default limits.
 //
+// [Seal] wraps a document as a sealed pack (.mp): a minimal PE32 (or PE32+)
+// .NET assembly with a CLI header, metadata (Module, Assembly with a public
+// key, ManifestResource, and optionally rows in the other tables so that
+// readers must size them) and the pack in the ManagementPack entry of
+// MPResources.resources, gzip-compressed UTF-16LE, as in Microsoft's packs.
+// [SealWithLayout] also returns the offsets of each part, for tests that
+// corrupt them. The output opens with debug/pe.
+//
 // The package is internal: its output format may change whenever the tests
 // need it to.
 package packgen

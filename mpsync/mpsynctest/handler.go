@@ -1,6 +1,7 @@
 package mpsynctest
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net/http"
@@ -257,23 +258,34 @@ func (s *Server) servePack(w http.ResponseWriter, r *http.Request, id, version s
 	}
 	rc := p.reader()
 	defer rc.Close()
+	br := bufio.NewReader(rc)
 	size := p.size
-	var body io.Reader = rc
+	var body io.Reader = br
 	if f != nil && f.Truncate {
 		size = min(size, f.TruncateTo)
-		body = io.LimitReader(rc, size)
+		body = io.LimitReader(br, size)
 	}
-	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Content-Type", packContentType(br))
 	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 	w.WriteHeader(http.StatusOK)
 	if f != nil && f.Drop {
-		_, _ = io.CopyN(w, rc, f.DropAfter)
+		_, _ = io.CopyN(w, br, f.DropAfter)
 		if fl, ok := w.(http.Flusher); ok {
 			fl.Flush()
 		}
 		panic(http.ErrAbortHandler)
 	}
 	_, _ = io.Copy(w, body)
+}
+
+// packContentType is the media type a workspace serves a pack with:
+// application/octet-stream for a sealed pack (a .NET assembly, "MZ"),
+// application/xml otherwise.
+func packContentType(br *bufio.Reader) string {
+	if head, _ := br.Peek(2); string(head) == "MZ" {
+		return "application/octet-stream"
+	}
+	return "application/xml"
 }
 
 // countingWriter records the status and counts body bytes before they are

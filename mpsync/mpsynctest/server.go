@@ -217,7 +217,8 @@ func (s *Server) RemoveSolution(name string) {
 
 // Publish serves xml as pack id at version (a new pack or a new version of
 // one), with a catalog entry computed from the bytes: size, sha256 and href
-// "packs/{id}/{version}". channel is catalog.ChannelBase or
+// "packs/{id}/{version}". The bytes may be a sealed pack (.mp) too; it is
+// served as application/octet-stream, XML as application/xml. channel is catalog.ChannelBase or
 // catalog.ChannelSolution (then solution names the solution). The server
 // serves what it is given: the manifest inside xml is not checked, so a test
 // can publish a pack whose manifest lies about its identity. It panics on a

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/beevik/etree"
@@ -122,6 +124,58 @@ func BenchmarkPackgen5MB(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := spec.WriteTo(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadManifestSealed reads the manifest of sealed packs (.mp)
+// built by packgen.Seal from the same generated XML: the file is read into
+// memory whole, the XML is decompressed only up to </Manifest>.
+func BenchmarkReadManifestSealed(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"50KB", 50 << 10}, {"5MB", 5 << 20}} {
+		b.Run(size.name, func(b *testing.B) {
+			mp, err := packgen.Seal(benchPack(b, size.n), packgen.SealOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(mp)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pack.ReadManifest(bytes.NewReader(mp)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("corpus-DPM", func(b *testing.B) {
+		mp, err := os.ReadFile(filepath.Join(corpusDir(b), dpmPack))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(mp)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := pack.ReadManifest(bytes.NewReader(mp)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkValidateSealed5MB checks a whole sealed pack whose XML is 5 MB.
+func BenchmarkValidateSealed5MB(b *testing.B) {
+	mp, err := packgen.Seal(benchPack(b, 5<<20), packgen.SealOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(mp)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := pack.Validate(bytes.NewReader(mp), pack.Expect{ID: "Contoso.Bench"}, pack.Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -33,6 +33,31 @@
 // reads at most a few KB past </Manifest>, the decoders' buffers, and never
 // more than 4 MiB in all.
 //
+// # The forms a pack comes in
+//
+// [ReadManifest] and [Validate] take a pack in either of its two forms and
+// tell them apart by the first bytes:
+//
+//   - XML (.xml), unsealed packs and exported sealed ones;
+//   - a sealed pack (.mp): a .NET assembly (a PE file, starting with "MZ")
+//     signed by its vendor. Its XML is stored in the assembly's manifest
+//     resources: in Microsoft's packs, the entry ManagementPack of the
+//     .resources file MPResources.resources (magic 0xBEEFCACE), as a
+//     byte array holding gzip-compressed UTF-16LE without a byte-order mark.
+//     The reader walks the PE headers to the CLI header (data directory 14),
+//     the metadata root (BSJB) and its #~, #Strings and #Blob streams,
+//     sizes every metadata table stored before ManifestResource (ECMA-335
+//     II.22, II.24), looks for an embedded resource holding a ManagementPack
+//     entry (or a resource of that name), and decompresses it as the XML is
+//     read. The file is read into memory, up to [Limits].MaxBytes, since
+//     the walk needs random access; the XML inside is held to the same
+//     limits as an XML file, so a compression bomb is refused after at most
+//     MaxBytes of output. The [Manifest] of a sealed pack has Sealed set to
+//     [SealedYes] and PublicKeyToken set to the assembly's public key token
+//     (the last eight bytes of the SHA-1 of its public key, reversed, in
+//     hex: 31bf3856ad364e35 for Microsoft's packs), the value other packs'
+//     References name it by.
+//
 // # Encodings and what is refused
 //
 // Packs in the wild are UTF-8 with or without a byte-order mark, and
@@ -43,9 +68,13 @@
 // UTF-16 label. Everything else is refused with an error that says what the
 // input is:
 //
-//   - a sealed pack (.mp, a .NET assembly starting with "MZ") or a bundle
-//     (.mpb, an OLE compound document starting with D0 CF 11 E0):
-//     [ErrNotManagementPack]; export or extract the XML first;
+//   - a bundle (.mpb, an OLE compound document starting with D0 CF 11 E0):
+//     [ErrNotManagementPack]; extract its packs first;
+//   - a PE file that is not a .NET assembly (no CLI header), or an assembly
+//     with no pack resource: [ErrNotManagementPack];
+//   - a corrupt sealed pack (truncated headers, offsets or sizes that point
+//     outside the file, its section or its resource, corrupt compressed
+//     data): [ErrMalformed], naming the offset, table or resource;
 //   - UTF-16 or UTF-32 without a byte-order mark, or another declared
 //     encoding such as windows-1252: [ErrNotManagementPack];
 //   - well-formed XML whose root is not ManagementPack: [ErrNotManagementPack];
@@ -79,5 +108,5 @@
 // the management group's platform libraries and imported packs.
 //
 // Types from github.com/Masterminds/semver and golang.org/x/text stay inside
-// the package.
+// the package. Sealed packs are read with the standard library only.
 package pack

@@ -1,10 +1,12 @@
 package pack_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
 
+	"mpsync.dev/internal/packgen"
 	"mpsync.dev/mpsync/pack"
 )
 
@@ -74,12 +76,30 @@ func ExampleReadManifest() {
 }
 
 func ExampleReadManifest_sealed() {
-	_, err := pack.ReadManifest(strings.NewReader("MZ\x90\x00\x03\x00"))
+	// A sealed pack (.mp) is a .NET assembly; packgen.Seal builds one the
+	// way Microsoft's tools do.
+	doc, _ := packgen.Spec{ID: "Contoso.Sealed", Version: pack.MustParseVersion("2.0.1.0")}.Bytes()
+	mp, err := packgen.Seal(doc, packgen.SealOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m, err := pack.ReadManifest(bytes.NewReader(mp))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(string(mp[:2]), m.ID, m.Version, m.Sealed, m.PublicKeyToken)
+	// Output: MZ Contoso.Sealed 2.0.1.0 yes 96a81ca748a15aa1
+}
+
+func ExampleReadManifest_bundle() {
+	_, err := pack.ReadManifest(strings.NewReader("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"))
 	fmt.Println(errors.Is(err, pack.ErrNotManagementPack))
 	fmt.Println(err)
 	// Output:
 	// true
-	// not an XML management pack: this is a sealed management pack (.mp, a .NET assembly starting with MZ); export it to XML first
+	// not a management pack: this is a management pack bundle (.mpb, an OLE compound document starting with D0 CF 11 E0); extract its packs first
 }
 
 func ExampleValidate() {

@@ -13,13 +13,15 @@ import (
 	"golang.org/x/text/transform"
 )
 
-// ErrNotManagementPack is wrapped by errors for input that is not an XML
-// management pack: a sealed pack (.mp), a bundle (.mpb), another XML document,
-// or text in an encoding the reader does not accept.
-var ErrNotManagementPack = errors.New("not an XML management pack")
+// ErrNotManagementPack is wrapped by errors for input that is not a
+// management pack the reader accepts: a bundle (.mpb), a PE file that is
+// not a .NET assembly or holds no pack, another XML document, or text in an
+// encoding the reader does not accept.
+var ErrNotManagementPack = errors.New("not a management pack")
 
 // ErrMalformed is wrapped by errors for a management pack whose XML is not
-// well-formed or breaks the reader's limits.
+// well-formed or breaks the reader's limits, and for a sealed pack whose
+// PE, metadata, resources or compressed data are corrupt.
 var ErrMalformed = errors.New("malformed management pack")
 
 // Reference is one entry of a manifest's References: a pack this pack uses,
@@ -55,9 +57,15 @@ type Manifest struct {
 	OriginalSchemaVersion string `json:"originalSchemaVersion,omitempty"`
 	// ContentReadable is the root's ContentReadable attribute.
 	ContentReadable string `json:"contentReadable,omitempty"`
-	// Sealed is SealedUnknown for XML read by this package: an XML document
-	// does not say whether it was exported from a sealed pack.
+	// Sealed is SealedYes for a sealed pack (.mp) and SealedUnknown for XML
+	// read by this package: an XML document does not say whether it was
+	// exported from a sealed pack.
 	Sealed Sealed `json:"sealed"`
+	// PublicKeyToken is the public key token of a sealed pack's assembly
+	// (the last eight bytes of the SHA-1 of its public key, reversed, in
+	// lower-case hex, as in a Reference's PublicKeyToken); empty for XML
+	// and for an assembly without a public key.
+	PublicKeyToken string `json:"publicKeyToken,omitempty"`
 }
 
 // Sealed says whether a pack is sealed (signed), as far as is known.
@@ -115,19 +123,70 @@ func (m Manifest) Reference(id string) (Reference, bool) {
 // manifest is a few KB even in packs of tens of MB.
 const manifestReadLimit = 4 << 20
 
-// ReadManifest reads a pack's manifest from r and stops at </Manifest>: it
-// does not read the rest of the document, so its cost does not grow with the
-// pack's size (it reads at most a few KB past </Manifest>, the decoders'
-// buffers). It accepts UTF-8 with or without a byte-order mark and UTF-16
-// (little or big endian) with a byte-order mark. It refuses sealed packs,
-// bundles, other XML documents and text in other encodings with an error
-// wrapping [ErrNotManagementPack], and DTDs, XML errors, a manifest that
-// does not start within 4 MiB or breaks the depth and attribute limits of
-// [DefaultLimits] with an error wrapping [ErrMalformed]. Use [Validate] to
-// check a whole document.
+// ReadManifest reads a pack's manifest from r and stops at </Manifest>.
+//
+// It accepts both forms a pack comes in, told apart by their first bytes:
+//
+//   - XML: UTF-8 with or without a byte-order mark, or UTF-16 (little or big
+//     endian) with a byte-order mark. ReadManifest does not read the rest of
+//     the document, so its cost does not grow with the pack's size (it
+//     reads at most a few KB past </Manifest>, the decoders' buffers).
+//   - A sealed pack (.mp, a .NET assembly starting with "MZ"): the file is
+//     read into memory, up to the 64 MiB of [DefaultLimits], since finding
+//     the XML needs random access; the XML inside (gzip-compressed UTF-16 in
+//     Microsoft's packs) is decompressed only up to </Manifest>. The
+//     manifest has Sealed set to [SealedYes] and the assembly's
+//     PublicKeyToken.
+//
+// It refuses bundles (.mpb), PE files that are not .NET assemblies or hold
+// no pack, other XML documents and text in other encodings with an error
+// wrapping [ErrNotManagementPack], and DTDs, XML errors, a corrupt sealed
+// pack, a manifest that does not start within 4 MiB of XML or breaks the
+// depth and attribute limits of [DefaultLimits] with an error wrapping
+// [ErrMalformed]. Use [Validate] to check a whole document.
 func ReadManifest(r io.Reader) (Manifest, error) {
-	lim := DefaultLimits()
-	cr := &countingReader{r: r, limit: manifestReadLimit, what: "no </Manifest>"}
+	return read(r, Expect{}, DefaultLimits(), false)
+}
+
+// read reads a pack in either form; whole reads and checks the whole
+// document (Validate), otherwise it stops at </Manifest> (ReadManifest).
+func read(r io.Reader, want Expect, lim Limits, whole bool) (Manifest, error) {
+	br := bufio.NewReaderSize(r, 4096)
+	if head, _ := br.Peek(2); isSealed(head) {
+		return readSealed(br, want, lim, whole)
+	}
+	return readXML(br, "", want, lim, whole)
+}
+
+// readSealed reads a sealed pack into memory, finds its XML and reads that.
+func readSealed(r io.Reader, want Expect, lim Limits, whole bool) (Manifest, error) {
+	b, err := readAtMost(r, lim.MaxBytes)
+	if err != nil {
+		return Manifest{}, err
+	}
+	sp, err := openSealed(b)
+	if err != nil {
+		return Manifest{}, err
+	}
+	xr, err := sp.xmlReader()
+	if err != nil {
+		return Manifest{}, err
+	}
+	m, err := readXML(xr, "the decompressed XML", want, lim, whole)
+	m.Sealed, m.PublicKeyToken = SealedYes, sp.token
+	if err != nil {
+		return m, fmt.Errorf("sealed pack %s: %w", sp.where, err)
+	}
+	return m, nil
+}
+
+// readXML reads an XML pack from r. desc names the XML in size errors;
+// empty means the input itself.
+func readXML(r io.Reader, desc string, want Expect, lim Limits, whole bool) (Manifest, error) {
+	cr := &countingReader{r: r, limit: lim.MaxBytes, desc: desc}
+	if !whole {
+		cr.limit, cr.what = manifestReadLimit, "no </Manifest>"
+	}
 	dec, err := newDecoder(cr)
 	if err != nil {
 		return Manifest{}, err
@@ -135,6 +194,16 @@ func ReadManifest(r io.Reader) (Manifest, error) {
 	m, err := readManifestWith(dec, lim)
 	if err != nil {
 		return m, cr.explain(err)
+	}
+	if !whole {
+		return m, nil
+	}
+	if err := checkIdentity(m, want); err != nil {
+		return m, err
+	}
+	// readManifestWith stopped after </Manifest>; the root is still open.
+	if err := drain(dec, 1, lim); err != nil {
+		return m, cr.explain(fmt.Errorf("pack %s: %w", m.ID, err))
 	}
 	return m, nil
 }
@@ -146,8 +215,10 @@ func newDecoder(r io.Reader) (*xml.Decoder, error) {
 	head, _ := br.Peek(4)
 	var src io.Reader = br
 	switch {
-	case bytes.HasPrefix(head, []byte("MZ")):
-		return nil, fmt.Errorf("%w: this is a sealed management pack (.mp, a .NET assembly starting with MZ); export it to XML first", ErrNotManagementPack)
+	case isSealed(head):
+		// Only XML inside a sealed pack gets here: the file itself was
+		// sniffed by read.
+		return nil, fmt.Errorf("%w: a .NET assembly (starting with MZ) where XML was expected", ErrNotManagementPack)
 	case bytes.HasPrefix(head, []byte{0xD0, 0xCF, 0x11, 0xE0}):
 		return nil, fmt.Errorf("%w: this is a management pack bundle (.mpb, an OLE compound document starting with D0 CF 11 E0); extract its packs first", ErrNotManagementPack)
 	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):

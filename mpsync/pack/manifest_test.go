@@ -150,7 +150,7 @@ func TestReadErrors(t *testing.T) {
 		{"DTD", []byte(`<?xml version="1.0"?><!DOCTYPE ManagementPack [<!ENTITY a "b">]><ManagementPack><Manifest/></ManagementPack>`), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "DTD or entity declarations are not accepted"},
 		{"DTD after manifest", []byte(sampleDoc("utf-8", "") + `<!DOCTYPE x>`), pack.Limits{}, nil, pack.ErrMalformed, "DTD"},
 		{"undeclared entity", []byte(strings.Replace(good, "Contoso Überwachung", "&lol;", 1)), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "lol"},
-		{"sealed pack", append([]byte("MZ\x90\x00\x03"), make([]byte, 100)...), pack.Limits{}, pack.ErrNotManagementPack, pack.ErrNotManagementPack, "sealed management pack (.mp"},
+		{"sealed pack without a PE header", append([]byte("MZ\x90\x00\x03"), make([]byte, 100)...), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "sealed pack: no PE signature at offset 0x0"},
 		{"bundle", append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 100)...), pack.Limits{}, pack.ErrNotManagementPack, pack.ErrNotManagementPack, "bundle (.mpb"},
 		{"wrong root", []byte(`<?xml version="1.0"?><DataSourceModuleType ID="x"><Configuration/></DataSourceModuleType>`), pack.Limits{}, pack.ErrNotManagementPack, pack.ErrNotManagementPack, "root element is <DataSourceModuleType>, want <ManagementPack>"},
 		{"text before root", []byte("hello <ManagementPack/>"), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "text before the root element"},

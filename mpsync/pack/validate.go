@@ -49,27 +49,14 @@ type Expect struct {
 // well-formed XML within lim (size, element depth, attributes per element),
 // declares no DTD or entities, has a ManagementPack root whose first element
 // is a valid Manifest, and declares the identity in want. It returns the
-// manifest. Errors wrap [ErrMalformed], [ErrNotManagementPack] or, for an
-// identity other than want, [ErrIdentity].
+// manifest. It accepts XML and sealed packs (.mp) as [ReadManifest] does; a
+// sealed pack is read into memory up to lim.MaxBytes, its XML is
+// decompressed as it is checked and is held to lim.MaxBytes too, so a
+// compression bomb is refused after at most that many bytes. Errors wrap
+// [ErrMalformed], [ErrNotManagementPack] or, for an identity other than
+// want, [ErrIdentity].
 func Validate(r io.Reader, want Expect, lim Limits) (Manifest, error) {
-	lim = lim.withDefaults()
-	cr := &countingReader{r: r, limit: lim.MaxBytes}
-	dec, err := newDecoder(cr)
-	if err != nil {
-		return Manifest{}, err
-	}
-	m, err := readManifestWith(dec, lim)
-	if err != nil {
-		return m, cr.explain(err)
-	}
-	if err := checkIdentity(m, want); err != nil {
-		return m, err
-	}
-	// The manifest was read by DecodeElement at depth 2; the root is open.
-	if err := drain(dec, 1, lim); err != nil {
-		return m, cr.explain(fmt.Errorf("pack %s: %w", m.ID, err))
-	}
-	return m, nil
+	return read(r, want, lim.withDefaults(), true)
 }
 
 // ErrIdentity is wrapped when a document declares another id or version than
@@ -138,6 +125,8 @@ type countingReader struct {
 	over  bool
 	// what describes the limit in errors; "document" when empty.
 	what string
+	// desc names what is read, when it is not the input itself.
+	desc string
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
@@ -159,8 +148,15 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func (c *countingReader) overError() error {
+	in := ""
+	if c.desc != "" {
+		in = " in " + c.desc
+	}
 	if c.what != "" {
-		return fmt.Errorf("%w: %s within the first %d bytes", ErrMalformed, c.what, c.limit)
+		return fmt.Errorf("%w: %s within the first %d bytes%s", ErrMalformed, c.what, c.limit, in)
+	}
+	if c.desc != "" {
+		return fmt.Errorf("%w: %s is larger than %d bytes", ErrMalformed, c.desc, c.limit)
 	}
 	return fmt.Errorf("%w: document is larger than %d bytes", ErrMalformed, c.limit)
 }

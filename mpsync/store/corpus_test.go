@@ -51,13 +51,13 @@ func TestCorpusPacks(t *testing.T) {
 		{"DEMO.Azure.LogAnalytics.xml", "DEMO.Azure.LogAnalytics", "1.0.0.58"},
 		{"DEMO.Azure.LogAnalytics.Monitors.xml", "", "1.0.0.5"},
 		{"Microsoft.SystemCenter.MicrosoftAzure.xml", "Microsoft.SystemCenter.MicrosoftAzure", "1.3.18.0"},
+		{"Microsoft.SystemCenter.DataProtectionManager.2012.Library.mp", "Microsoft.SystemCenter.DataProtectionManager.2012.Library", "4.2.1276.0"},
 	}
 	bad := []struct {
 		file string
 		want error
 	}{
 		{"not-a-management-pack.xml", pack.ErrNotManagementPack},
-		{"Microsoft.SystemCenter.DataProtectionManager.2012.Library.mp", pack.ErrNotManagementPack},
 		{"QND.AzureMPIntegration.mpb", pack.ErrNotManagementPack},
 	}
 	for name, newStore := range stores {

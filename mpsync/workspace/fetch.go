@@ -71,7 +71,7 @@ func (c *Client) Fetch(ctx context.Context, p catalog.Pack) (io.ReadCloser, erro
 	if err != nil {
 		return nil, c.packErr(p, "href", err)
 	}
-	req.Header.Set("Accept", "application/xml")
+	req.Header.Set("Accept", "application/xml, application/octet-stream") // XML or a sealed pack (.mp)
 	var (
 		mu  sync.Mutex
 		got *os.File

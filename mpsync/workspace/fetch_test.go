@@ -51,9 +51,12 @@ func TestFetchRefusals(t *testing.T) {
 		{"manifest lies about its version", func(s *mpsynctest.Server, _ *workspace.Config) {
 			s.Publish(alert, "7.2.11719.0", catalog.ChannelSolution, "AlertManagement", mpsynctest.Pack(alert, "7.2.11718.0"))
 		}, []error{workspace.ErrPackRefused, pack.ErrIdentity}, "manifest"},
-		{"sealed pack", func(s *mpsynctest.Server, _ *workspace.Config) {
+		{"binary starting with MZ but no assembly", func(s *mpsynctest.Server, _ *workspace.Config) {
 			s.Publish(alert, "7.2.11719.0", catalog.ChannelSolution, "AlertManagement", []byte("MZ\x90\x00 a .NET assembly"))
-		}, []error{workspace.ErrPackRefused, pack.ErrNotManagementPack}, "manifest"},
+		}, []error{workspace.ErrPackRefused, pack.ErrMalformed}, "manifest"},
+		{"sealed pack lies about its version", func(s *mpsynctest.Server, _ *workspace.Config) {
+			s.Publish(alert, "7.2.11719.0", catalog.ChannelSolution, "AlertManagement", sealedPack(t, alert, "7.2.11718.0"))
+		}, []error{workspace.ErrPackRefused, pack.ErrIdentity}, "manifest"},
 		{"over MaxPackSize", func(_ *mpsynctest.Server, c *workspace.Config) { c.MaxPackSize = 100 },
 			[]error{workspace.ErrPackRefused, workspace.ErrTooLarge}, "size"},
 		{"href with user information", func(s *mpsynctest.Server, _ *workspace.Config) {

@@ -340,7 +340,7 @@ func testRefused(t *testing.T, s mpsync.Store) {
 		{"truncated XML", unchecked(idA, "2.0.0.0"), bytes.NewReader(truncated), []error{pack.ErrMalformed}},
 		{"not a management pack", unchecked(idA, ""), bytes.NewReader(notPack), []error{pack.ErrNotManagementPack}},
 		{"empty body", unchecked(idA, ""), bytes.NewReader(nil), nil},
-		{"sealed pack", unchecked(idA, ""), bytes.NewReader([]byte("MZ\x90\x00binary")), []error{pack.ErrNotManagementPack}},
+		{"sealed pack that is not an assembly", unchecked(idA, ""), bytes.NewReader([]byte("MZ\x90\x00binary")), []error{pack.ErrMalformed}},
 		{"reader fails", req(idA, "2.0.0.0", good, t0), &failingReader{data: good[:100], err: errBroken}, []error{errBroken}},
 	}
 	for _, c := range bad {
