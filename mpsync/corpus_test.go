@@ -3,6 +3,7 @@ package mpsync_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mpsync.dev/internal/packgen"
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/mpsynctest"
@@ -115,4 +117,54 @@ func TestUnsatisfiedPlatformReferenceNamesTheInventory(t *testing.T) {
 		"built-in inventory of Operations Manager 2019", "--platform FILE"} {
 		assert.True(t, strings.Contains(c.Reason, want), "reason %q lacks %q", c.Reason, want)
 	}
+}
+
+// A sealed pack served by the workspace imports, and a pack whose reference
+// names another publisher's key token than the sealed pack's is blocked.
+func TestSealedPackAndReferenceToken(t *testing.T) {
+	const libID, goodID, badID = "Contoso.Sealed.Library", "Contoso.App.Good", "Contoso.App.Bad"
+	lib, err := packgen.Seal(mpsynctest.Pack(libID, "2.0.0.0", scLib), packgen.SealOptions{})
+	require.NoError(t, err)
+	libManifest, err := pack.ReadManifest(bytes.NewReader(lib))
+	require.NoError(t, err)
+	require.Equal(t, pack.SealedYes, libManifest.Sealed)
+	token := libManifest.PublicKeyToken
+	require.Len(t, token, 16)
+	withToken := func(tok string) pack.Reference {
+		r := ref(libID, "2.0.0.0")
+		r.PublicKeyToken = tok
+		return r
+	}
+	srv := mpsynctest.NewWorkspace(mpsynctest.WithSolution("S", true),
+		mpsynctest.WithPack(libID, "2.0.0.0", catalog.ChannelSolution, "S", lib),
+		mpsynctest.WithPack(goodID, "1.0.0.0", catalog.ChannelSolution, "S", mpsynctest.Pack(goodID, "1.0.0.0", scLib, withToken(strings.ToUpper(token)))),
+		mpsynctest.WithPack(badID, "1.0.0.0", catalog.ChannelSolution, "S", mpsynctest.Pack(badID, "1.0.0.0", scLib, withToken("31bf3856ad364e35"))))
+	t.Cleanup(srv.Close)
+	s := store.NewMemory()
+	e, err := mpsync.New(s, &mpsync.Options{Workspace: newClient(t, srv)})
+	require.NoError(t, err)
+	defer e.Close()
+	rep, err := e.Sync(context.Background(), rules.GetIntelligencePacks)
+	require.NoError(t, err)
+	var applied []string
+	for _, o := range rep.Applied() {
+		applied = append(applied, o.Pack)
+	}
+	assert.Equal(t, []string{libID, goodID}, applied, "the sealed library first, then the pack naming its token")
+	for _, c := range rep.Plan.Changes {
+		if c.Pack == badID {
+			assert.Equal(t, mpsync.ActionBlocked, c.Action)
+			assert.Contains(t, c.Reason, "wants public key token 31bf3856ad364e35, but "+libID+" is sealed with key token "+token)
+		}
+	}
+	en, err := s.Get(context.Background(), libID)
+	require.NoError(t, err)
+	assert.Equal(t, pack.SealedYes, en.Sealed)
+	assert.Equal(t, token, en.PublicKeyToken, "the store keeps the sealed pack's token")
+	rc, err := s.Open(context.Background(), libID)
+	require.NoError(t, err)
+	defer rc.Close()
+	got, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	assert.Equal(t, lib, got, "the store keeps the original bytes")
 }

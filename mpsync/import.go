@@ -151,6 +151,8 @@ func (e *Engine) checkImport(m pack.Manifest, sum string, entries []storage.Entr
 		if en, ok := byID[ref.ID]; ok {
 			if en.Version.Less(ref.Version) {
 				unmet = append(unmet, fmt.Sprintf("%s >= %s (the store holds %s)", ref.ID, ref.Version, en.Version))
+			} else if reason, bad := tokenMismatch(ref, en.PublicKeyToken); bad {
+				unmet = append(unmet, reason)
 			}
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mpsync.dev/internal/packgen"
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/mpsynctest"
@@ -26,6 +27,10 @@ func TestImportAppliesSyncsChecks(t *testing.T) {
 	v1 := mpsynctest.Pack(id, "1.0.0.0", scLib)
 	v1other := append(bytes.Clone(v1), []byte("\n<!-- edited -->")...)
 	v2 := mpsynctest.Pack(id, "2.0.0.0", scLib)
+	sealedLib, err := packgen.Seal(mpsynctest.Pack("Contoso.Lib", "2.0.0.0", scLib), packgen.SealOptions{})
+	require.NoError(t, err)
+	otherKey := lib
+	otherKey.PublicKeyToken = "31bf3856ad364e35"
 	tests := []struct {
 		name    string
 		before  func(t *testing.T, s *store.Memory) // what the store holds first
@@ -67,6 +72,13 @@ func TestImportAppliesSyncsChecks(t *testing.T) {
 			data: mpsynctest.Pack(id, "1.0.0.0", scLib, lib), wantErr: []error{pack.ErrUnsatisfied}, inErr: []string{"the store holds 1.0.0.0"}},
 		{name: "reference satisfied by an imported pack", before: put("Contoso.Lib", mpsynctest.Pack("Contoso.Lib", "2.1.0.0", scLib), storage.OwnerCustom),
 			data: mpsynctest.Pack(id, "1.0.0.0", scLib, lib)},
+		{name: "reference naming another key token than the sealed pack's", before: put("Contoso.Lib", sealedLib, storage.OwnerCustom),
+			data: mpsynctest.Pack(id, "1.0.0.0", scLib, otherKey), wantErr: []error{mpsync.ErrImportRefused}, inErr: []string{"wants public key token 31bf3856ad364e35"}},
+		{name: "sealed pack", data: sealedLib,
+			check: func(t *testing.T, res mpsync.ImportResult) {
+				assert.Equal(t, pack.SealedYes, res.Entry.Sealed)
+				assert.Len(t, res.Entry.PublicKeyToken, 16)
+			}},
 		{name: "malformed", data: []byte("<ManagementPack><Manifest><Identity><ID>X</ID>"), wantErr: []error{pack.ErrMalformed}, inErr: []string{"app.xml"}},
 	}
 	for _, tt := range tests {

@@ -326,6 +326,9 @@ func (r *resolver) unsatisfied(m pack.Manifest) (string, bool) {
 	for _, ref := range m.References {
 		have, ok := r.availableAfter(ref.ID)
 		if ok && !have.Less(ref.Version) {
+			if reason, bad := tokenMismatch(ref, r.tokenAfter(ref.ID)); bad {
+				return reason, true
+			}
 			continue
 		}
 		if i, inPlan := r.byPack[ref.ID]; inPlan && r.changes[i].Action == ActionBlocked && r.changes[i].To.Compare(ref.Version) >= 0 {
@@ -363,6 +366,31 @@ func (r *resolver) fromPlatform(id string) bool {
 	}
 	_, ok := r.in.platform[id]
 	return ok
+}
+
+// tokenAfter returns the public key token of the pack id the group will
+// hold after the plan, "" when unknown (an XML pack, a platform pack).
+func (r *resolver) tokenAfter(id string) string {
+	if i, ok := r.byPack[id]; ok && r.changes[i].isTarget() {
+		return r.in.manifests[r.changes[i].SHA256].manifest.PublicKeyToken
+	}
+	if e, ok := r.entries[id]; ok {
+		return e.PublicKeyToken
+	}
+	return ""
+}
+
+// tokenMismatch reports a reference whose PublicKeyToken names another key
+// than the one the referenced sealed pack was signed with: Operations
+// Manager refuses such an import, as the reference is to another publisher's
+// pack of the same id. An empty token on either side is unknown, not a
+// mismatch.
+func tokenMismatch(ref pack.Reference, token string) (string, bool) {
+	if ref.PublicKeyToken == "" || token == "" || strings.EqualFold(ref.PublicKeyToken, token) {
+		return "", false
+	}
+	return fmt.Sprintf("reference %s (alias %s) wants public key token %s, but %s is sealed with key token %s",
+		ref.ID, ref.Alias, strings.ToLower(ref.PublicKeyToken), ref.ID, strings.ToLower(token)), true
 }
 
 // availableAfter returns the version of id the management group will hold

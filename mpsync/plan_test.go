@@ -154,6 +154,27 @@ func TestPlanDiff(t *testing.T) {
 			want:      []step{{ActionBlocked, alert.ID, "Contoso.Lib is present at 1.0.0.0"}},
 		},
 		{
+			name:  "reference to a sealed pack signed with another key is blocked",
+			rules: rules.All(), packs: []catalog.Pack{alert}, solutions: solutions,
+			entries:   []storage.Entry{{ID: "Contoso.Lib", Version: v("2.0.0.0"), Sealed: pack.SealedYes, PublicKeyToken: "0123456789abcdef", Provenance: storage.Provenance{Owner: storage.OwnerCustom}}},
+			manifests: mans(man(alert, tokenRef("Contoso.Lib", "2.0.0.0", "31BF3856AD364E35"))),
+			want:      []step{{ActionBlocked, alert.ID, "wants public key token 31bf3856ad364e35, but Contoso.Lib is sealed with key token 0123456789abcdef"}},
+		},
+		{
+			name:  "reference token matches case-insensitively",
+			rules: rules.All(), packs: []catalog.Pack{alert}, solutions: solutions,
+			entries:   []storage.Entry{{ID: "Contoso.Lib", Version: v("2.0.0.0"), Sealed: pack.SealedYes, PublicKeyToken: "31bf3856ad364e35", Provenance: storage.Provenance{Owner: storage.OwnerCustom}}},
+			manifests: mans(man(alert, tokenRef("Contoso.Lib", "2.0.0.0", "31BF3856AD364E35"))),
+			want:      []step{{ActionImport, alert.ID, "enabled"}},
+		},
+		{
+			name:  "reference token against an XML pack (token unknown) is not blocked",
+			rules: rules.All(), packs: []catalog.Pack{alert}, solutions: solutions,
+			entries:   []storage.Entry{{ID: "Contoso.Lib", Version: v("2.0.0.0"), Provenance: storage.Provenance{Owner: storage.OwnerCustom}}},
+			manifests: mans(man(alert, tokenRef("Contoso.Lib", "2.0.0.0", "31bf3856ad364e35"))),
+			want:      []step{{ActionImport, alert.ID, "enabled"}},
+		},
+		{
 			name:  "platform packs satisfy references",
 			rules: rules.All(), packs: []catalog.Pack{alert}, solutions: solutions,
 			manifests: mans(man(alert, ref("Microsoft.SystemCenter.Library", "7.0.8433.0"), ref("System.Library", "7.5.8501.0"))),
@@ -278,4 +299,11 @@ func r2Platform() pack.Inventory {
 		panic("scom has no 2012 R2 release")
 	}
 	return r.Platform()
+}
+
+// tokenRef is a reference that names the referenced sealed pack's key token.
+func tokenRef(id, version, token string) pack.Reference {
+	r := ref(id, version)
+	r.PublicKeyToken = token
+	return r
 }

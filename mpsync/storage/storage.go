@@ -50,6 +50,12 @@ type Entry struct {
 	References []pack.Reference `json:"references,omitempty"`
 	SHA256     string           `json:"sha256"`
 	Size       int64            `json:"size"`
+	// Sealed says whether the pack was read from a sealed .mp (SealedYes)
+	// or from XML (SealedUnknown: an XML file does not say).
+	Sealed pack.Sealed `json:"sealed,omitempty"`
+	// PublicKeyToken is the key token a sealed pack was signed with, which
+	// other packs' references name.
+	PublicKeyToken string `json:"publicKeyToken,omitempty"`
 	// ImportedAt is when the version was imported, in UTC.
 	ImportedAt time.Time `json:"importedAt"`
 	Provenance
@@ -68,12 +74,16 @@ type Previous struct {
 	Size       int64            `json:"size"`
 	ImportedAt time.Time        `json:"importedAt"`
 	References []pack.Reference `json:"references,omitempty"`
+	// Sealed and PublicKeyToken are as in [Entry].
+	Sealed         pack.Sealed `json:"sealed,omitempty"`
+	PublicKeyToken string      `json:"publicKeyToken,omitempty"`
 	Provenance
 }
 
 // Manifest returns the identity and references recorded for the entry.
 func (e Entry) Manifest() pack.Manifest {
-	return pack.Manifest{ID: e.ID, Version: e.Version, Name: e.Name, References: e.References}
+	return pack.Manifest{ID: e.ID, Version: e.Version, Name: e.Name, References: e.References,
+		Sealed: e.Sealed, PublicKeyToken: e.PublicKeyToken}
 }
 
 // ImportRequest describes a pack to import. The pack's bytes are read from

@@ -295,6 +295,7 @@ func (d *Dir) rebuild(reason string) (map[string]storage.Entry, error) {
 		e := storage.Entry{
 			ID: id, Version: cur.m.Version, Name: cur.m.Name, References: cur.m.References,
 			SHA256: cur.sum, Size: cur.size, ImportedAt: at, Provenance: prov,
+			Sealed: cur.m.Sealed, PublicKeyToken: cur.m.PublicKeyToken,
 		}
 		if len(cands) > 1 && cands[1].sum != cur.sum {
 			p := cands[1]
@@ -302,6 +303,7 @@ func (d *Dir) rebuild(reason string) (map[string]storage.Entry, error) {
 			e.Previous = &storage.Previous{
 				Version: p.m.Version, Name: p.m.Name, SHA256: p.sum, Size: p.size, ImportedAt: at,
 				References: p.m.References, Provenance: prov,
+				Sealed: p.m.Sealed, PublicKeyToken: p.m.PublicKeyToken,
 			}
 		}
 		entries[id] = e

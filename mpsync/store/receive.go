@@ -116,14 +116,16 @@ func newEntry(req storage.ImportRequest, m pack.Manifest, sum string, n int64, n
 		prov.Owner = storage.OwnerCustom
 	}
 	e := storage.Entry{
-		ID:         m.ID,
-		Version:    m.Version,
-		Name:       m.Name,
-		References: slices.Clone(m.References),
-		SHA256:     sum,
-		Size:       n,
-		ImportedAt: t.Round(0).UTC(),
-		Provenance: prov,
+		ID:             m.ID,
+		Version:        m.Version,
+		Name:           m.Name,
+		References:     slices.Clone(m.References),
+		SHA256:         sum,
+		Size:           n,
+		Sealed:         m.Sealed,
+		ImportedAt:     t.Round(0).UTC(),
+		Provenance:     prov,
+		PublicKeyToken: m.PublicKeyToken,
 	}
 	if old != nil {
 		if old.SHA256 == sum {
@@ -142,27 +144,31 @@ func rolledBack(e storage.Entry) (storage.Entry, error) {
 		return storage.Entry{}, fmt.Errorf("%w: no previous version of %s is kept", storage.ErrNotFound, e.ID)
 	}
 	return storage.Entry{
-		ID:         e.ID,
-		Version:    p.Version,
-		Name:       p.Name,
-		References: slices.Clone(p.References),
-		SHA256:     p.SHA256,
-		Size:       p.Size,
-		ImportedAt: p.ImportedAt,
-		Provenance: p.Provenance,
-		Previous:   asPrevious(e),
+		ID:             e.ID,
+		Version:        p.Version,
+		Name:           p.Name,
+		References:     slices.Clone(p.References),
+		SHA256:         p.SHA256,
+		Size:           p.Size,
+		ImportedAt:     p.ImportedAt,
+		Provenance:     p.Provenance,
+		Previous:       asPrevious(e),
+		Sealed:         p.Sealed,
+		PublicKeyToken: p.PublicKeyToken,
 	}, nil
 }
 
 func asPrevious(e storage.Entry) *storage.Previous {
 	return &storage.Previous{
-		Version:    e.Version,
-		Name:       e.Name,
-		SHA256:     e.SHA256,
-		Size:       e.Size,
-		ImportedAt: e.ImportedAt,
-		References: slices.Clone(e.References),
-		Provenance: e.Provenance,
+		Version:        e.Version,
+		Name:           e.Name,
+		SHA256:         e.SHA256,
+		Size:           e.Size,
+		ImportedAt:     e.ImportedAt,
+		References:     slices.Clone(e.References),
+		Provenance:     e.Provenance,
+		Sealed:         e.Sealed,
+		PublicKeyToken: e.PublicKeyToken,
 	}
 }
 
