@@ -24,9 +24,9 @@ type Status struct {
 	// another approver holds it back), and the changes the queue holds
 	// waiting for a person that no run left pending (preapproved from a
 	// plan, or asked by another engine of the group).
-	Approvals []PendingApproval `json:"approvals"`
-	Workspace  WorkspaceHealth `json:"workspace"`
-	Connection Connection      `json:"connection"`
+	Approvals  []PendingApproval `json:"approvals"`
+	Workspace  WorkspaceHealth   `json:"workspace"`
+	Connection Connection        `json:"connection"`
 	// Approval describes the approver in force.
 	Approval ApprovalStatus `json:"approval"`
 }
