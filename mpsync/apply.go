@@ -136,7 +136,7 @@ func (e *Engine) unmetDependency(ctx context.Context, run *runState, p *Plan, c 
 			continue // satisfied by the store or the platform, as planned
 		}
 		other := p.Changes[i]
-		if other.isTarget() {
+		if other.IsTarget() {
 			if res := run.results[other.Pack]; res != ResultApplied {
 				return fmt.Sprintf("waits for %s %s (%s)", other.Pack, other.To, resultText(res))
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/plan"
 	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
@@ -363,14 +364,14 @@ func (e *Engine) removeWorkspacePacks(ctx context.Context, entries []storage.Ent
 		if en.Owner != storage.OwnerWorkspace {
 			continue
 		}
-		if isCorePack(en.ID) {
+		if scom.IsCorePack(en.ID) {
 			rep.Kept = append(rep.Kept, KeptPack{ID: en.ID, Reason: "stays imported after the integration is removed (connection guide)"})
 			continue
 		}
 		doomed = append(doomed, en.Manifest())
 	}
 	remaining := slices.Clone(entries)
-	for _, id := range removalOrder(doomed) {
+	for _, id := range plan.RemovalOrder(doomed) {
 		if user := referrer(remaining, id); user != "" {
 			rep.Kept = append(rep.Kept, KeptPack{ID: id, Reason: user + " references it and stays"})
 			continue

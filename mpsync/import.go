@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/plan"
 	"mpsync.dev/mpsync/storage"
 )
 
@@ -151,7 +152,7 @@ func (e *Engine) checkImport(m pack.Manifest, sum string, entries []storage.Entr
 		if en, ok := byID[ref.ID]; ok {
 			if en.Version.Less(ref.Version) {
 				unmet = append(unmet, fmt.Sprintf("%s >= %s (the store holds %s)", ref.ID, ref.Version, en.Version))
-			} else if reason, bad := tokenMismatch(ref, en.PublicKeyToken); bad {
+			} else if reason, bad := plan.TokenMismatch(ref, en.PublicKeyToken); bad {
 				unmet = append(unmet, reason)
 			}
 			continue
@@ -166,7 +167,15 @@ func (e *Engine) checkImport(m pack.Manifest, sum string, entries []storage.Entr
 	}
 	if len(unmet) > 0 {
 		return res, fmt.Errorf("%w: %w: %s; import the referenced packs first, or %s",
-			ErrImportRefused, pack.ErrUnsatisfied, strings.Join(unmet, "; "), platformHint)
+			ErrImportRefused, pack.ErrUnsatisfied, strings.Join(unmet, "; "), plan.PlatformHint)
 	}
 	return res, nil
+}
+
+// short abbreviates a sha256 for messages.
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
 	"mpsync.dev/rules"
 )
 
@@ -108,11 +109,14 @@ func (r *Report) String() string {
 		fmt.Fprintf(b, "  %s not run: %s\n", s.Rule.ShortName(), s.Reason)
 	}
 	changes := make([]Change, len(r.Outcomes))
-	results := make([]Outcome, len(r.Outcomes))
+	results := make([]string, len(r.Outcomes))
 	for i, o := range r.Outcomes {
-		changes[i], results[i] = o.Change, o
+		changes[i], results[i] = o.Change, string(o.Result)
+		if o.Result == ResultFailed && o.Err != nil {
+			results[i] += ": " + o.Err.Error()
+		}
 	}
-	writeChangeTable(b, changes, results)
+	plan.WriteTable(b, changes, results)
 	return b.String()
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/plan"
 	"mpsync.dev/rules"
 )
 
@@ -175,12 +176,12 @@ func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Pla
 	if err != nil {
 		return nil, fmt.Errorf("list store: %w", err)
 	}
-	in := planInput{rules: rs, workspaceID: run.ws.ID(), catalog: res.Catalog, stale: res.Stale, entries: entries, platform: e.platform, platformName: e.platformName}
-	changes, targets := classify(in)
-	in.manifests = e.readManifests(ctx, run, targets)
+	in := plan.Input{Rules: rs, WorkspaceID: run.ws.ID(), Catalog: res.Catalog, Stale: res.Stale, Entries: entries, Platform: e.platform, PlatformName: e.platformName}
+	changes, targets := plan.Classify(in)
+	in.Manifests = e.readManifests(ctx, run, targets)
 	p := &Plan{
 		WorkspaceID: run.ws.ID(), Rules: rs, Stale: res.Stale, CatalogFetchedAt: res.FetchedAt,
-		CreatedAt: e.clock.Now(), Changes: resolve(in, changes),
+		CreatedAt: e.clock.Now(), Changes: plan.Resolve(in, changes),
 	}
 	if res.Catalog != nil {
 		p.CatalogSerial = res.Catalog.Serial
@@ -194,13 +195,13 @@ func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Pla
 // readManifests returns the manifest of each target, from the cache or by
 // downloading the pack (in parallel, bounded); downloaded readers that can
 // be rewound are kept in run for the apply step.
-func (e *Engine) readManifests(ctx context.Context, run *runState, targets []catalog.Pack) map[string]manifestResult {
-	out := map[string]manifestResult{}
+func (e *Engine) readManifests(ctx context.Context, run *runState, targets []catalog.Pack) map[string]plan.ManifestResult {
+	out := map[string]plan.ManifestResult{}
 	var todo []catalog.Pack
 	e.mu.Lock()
 	for _, p := range targets {
 		if m, ok := e.manifests[p.SHA256]; ok {
-			out[p.SHA256] = manifestResult{manifest: m}
+			out[p.SHA256] = plan.ManifestResult{Manifest: m}
 		} else {
 			todo = append(todo, p)
 		}
@@ -217,7 +218,7 @@ func (e *Engine) readManifests(ctx context.Context, run *runState, targets []cat
 			defer func() { <-sem }()
 			rc, m, err := e.safeDownload(ctx, run.ws, p)
 			mu.Lock()
-			out[p.SHA256] = manifestResult{manifest: m, err: err}
+			out[p.SHA256] = plan.ManifestResult{Manifest: m, Err: err}
 			mu.Unlock()
 			if rc != nil {
 				run.mu.Lock()
@@ -229,8 +230,8 @@ func (e *Engine) readManifests(ctx context.Context, run *runState, targets []cat
 	wg.Wait()
 	e.mu.Lock()
 	for sha, r := range out {
-		if r.err == nil {
-			e.manifests[sha] = r.manifest
+		if r.Err == nil {
+			e.manifests[sha] = r.Manifest
 		}
 	}
 	e.mu.Unlock()

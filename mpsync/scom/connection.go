@@ -1,5 +1,7 @@
 package scom
 
+import "slices"
+
 // What connecting a management group to a workspace applies to the group,
 // and what a reconnect needs, as the connection guide (Microsoft's
 // "Connect Operations Manager to Log Analytics") gives them.
@@ -96,3 +98,14 @@ func ConnectionParts(proxyUser string) []Part {
 	}
 	return parts
 }
+
+// corePacks stay imported when the integration is removed: the connection
+// guide ("Remove Integration with OMS") has the operator "verify the
+// following management packs are still imported": Microsoft System Center
+// Advisor and Microsoft System Center Advisor Internal. Sync never removes
+// them either.
+var corePacks = [...]string{"Microsoft.SystemCenter.Advisor", "Microsoft.SystemCenter.Advisor.Internal"}
+
+// IsCorePack reports whether id is one of the two Advisor packs that stay
+// imported when the integration is removed, and that sync never removes.
+func IsCorePack(id string) bool { return slices.Contains(corePacks[:], id) }

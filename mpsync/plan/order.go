@@ -1,4 +1,4 @@
-package mpsync
+package plan
 
 import (
 	"errors"
@@ -16,8 +16,9 @@ func importOrder(ms []pack.Manifest) []string {
 	return graphOrder(ms, (*pack.Graph).ImportOrder)
 }
 
-// removalOrder returns the ids of ms with dependents first.
-func removalOrder(ms []pack.Manifest) []string {
+// RemovalOrder returns the ids of ms with dependents first (references
+// within ms only), ties by id; the order Disconnect removes packs in.
+func RemovalOrder(ms []pack.Manifest) []string {
 	return graphOrder(ms, (*pack.Graph).RemovalOrder)
 }
 
@@ -40,13 +41,13 @@ func graphOrder(ms []pack.Manifest, order func(*pack.Graph) ([]string, error)) [
 // blockCycles blocks imports and upgrades whose packs reference each other
 // in a loop: Operations Manager cannot import such packs in any order. It
 // reports whether it blocked anything.
-func blockCycles(in planInput, changes []Change) (blocked bool) {
+func blockCycles(in Input, changes []Change) (blocked bool) {
 	for {
 		var ms []pack.Manifest
 		byPack := map[string]int{}
 		for i, c := range changes {
-			if c.isTarget() {
-				m := in.manifests[c.SHA256].manifest
+			if c.IsTarget() {
+				m := in.Manifests[c.SHA256].Manifest
 				m.ID = c.Pack
 				ms = append(ms, m)
 				byPack[c.Pack] = i
@@ -64,7 +65,7 @@ func blockCycles(in planInput, changes []Change) (blocked bool) {
 		blocked = true
 		loop := strings.Join(cyc.Cycle, " -> ")
 		for _, id := range cyc.Cycle {
-			if i, ok := byPack[id]; ok && changes[i].isTarget() {
+			if i, ok := byPack[id]; ok && changes[i].IsTarget() {
 				block(&changes[i], fmt.Sprintf("packs reference each other in a loop (%s); none can be imported first", loop))
 			}
 		}

@@ -1,4 +1,4 @@
-package mpsync
+package plan
 
 import (
 	"testing"
@@ -51,7 +51,7 @@ func TestImportAndRemovalOrder(t *testing.T) {
 				got = []string{}
 			}
 			assert.Equal(t, tt.wantImport, got, "importOrder")
-			got = removalOrder(tt.ms)
+			got = RemovalOrder(tt.ms)
 			if len(got) == 0 {
 				got = []string{}
 			}

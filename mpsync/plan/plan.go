@@ -1,4 +1,4 @@
-package mpsync
+package plan
 
 import (
 	"cmp"
@@ -9,6 +9,7 @@ import (
 
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
@@ -69,50 +70,54 @@ func (p *Plan) String() string {
 		fmt.Fprintf(&b, ", STALE since %s", p.CatalogFetchedAt.UTC().Format(time.RFC3339))
 	}
 	b.WriteString(")\n")
-	writeChangeTable(&b, p.Changes, nil)
+	WriteTable(&b, p.Changes, nil)
 	return b.String()
 }
 
-// planInput is everything the diff needs; diff is a pure function of it so
-// that the table tests can cover every branch without a server.
-type planInput struct {
-	rules       []rules.Rule
-	workspaceID string
-	catalog     *catalog.Catalog // nil: no catalog at all
-	stale       bool
-	entries     []storage.Entry
-	platform    pack.Inventory
-	// platformName says where platform came from, for reasons: "the
-	// built-in inventory of Operations Manager 2012 R2", "Options.Platform".
-	platformName string
-	// manifests returns the manifest of a catalog pack (by its sha256), or an
-	// error when it could not be downloaded or read.
-	manifests map[string]manifestResult
+// Input is everything the diff needs; [Classify] and [Resolve] are pure
+// functions of it, so that table tests cover every branch without a server.
+type Input struct {
+	// Rules are the rules planned for.
+	Rules []rules.Rule
+	// WorkspaceID is the workspace the store is bound to.
+	WorkspaceID string
+	// Catalog is the workspace's catalog; nil when none was ever fetched.
+	Catalog *catalog.Catalog
+	// Stale is true when Catalog is the last-known one (the service could
+	// not be reached): nothing is removed then.
+	Stale bool
+	// Entries are the packs the store holds.
+	Entries []storage.Entry
+	// Platform lists the packs the group has installed that no workspace
+	// serves.
+	Platform pack.Inventory
+	// PlatformName says where Platform came from, for reasons: "the
+	// built-in inventory of Operations Manager 2012 R2", "the inventory in
+	// Options.Platform".
+	PlatformName string
+	// Manifests holds the manifest of each catalog pack [Classify] named as
+	// a target, by its sha256, or the error reading it.
+	Manifests map[string]ManifestResult
 }
 
-type manifestResult struct {
-	manifest pack.Manifest
-	err      error
+// ManifestResult is a target pack's manifest, or why it could not be read.
+type ManifestResult struct {
+	Manifest pack.Manifest
+	Err      error
 }
 
-// corePacks stay imported when the integration is removed (connection guide, "Remove
-// Integration with OMS"), and sync never removes them.
-var corePacks = [...]string{"Microsoft.SystemCenter.Advisor", "Microsoft.SystemCenter.Advisor.Internal"}
-
-func isCorePack(id string) bool { return slices.Contains(corePacks[:], id) }
-
-// classify is the first half of the diff: what each pack needs, before
+// Classify is the first half of the diff: what each pack needs, before
 // references are looked at. It returns the changes and the catalog packs
-// whose manifests the second half needs.
-func classify(in planInput) (changes []Change, targets []catalog.Pack) {
+// whose manifests [Resolve] needs in Input.Manifests.
+func Classify(in Input) (changes []Change, targets []catalog.Pack) {
 	byID := map[string]storage.Entry{}
-	for _, e := range in.entries {
+	for _, e := range in.Entries {
 		byID[e.ID] = e
 	}
-	inRules := func(r rules.Rule) bool { return slices.Contains(in.rules, r) }
+	inRules := func(r rules.Rule) bool { return slices.Contains(in.Rules, r) }
 	seen := map[string]bool{}
-	if in.catalog != nil {
-		for _, p := range in.catalog.Packs {
+	if in.Catalog != nil {
+		for _, p := range in.Catalog.Packs {
 			// Seen whatever its channel: a pack that moved from base to
 			// solution is still in the catalog, not gone from it.
 			seen[p.ID] = true
@@ -131,7 +136,7 @@ func classify(in planInput) (changes []Change, targets []catalog.Pack) {
 			}
 		}
 	}
-	for _, e := range in.entries {
+	for _, e := range in.Entries {
 		// Packs of any workspace count: a store is bound to one workspace at a
 		// time, so packs an earlier workspace imported are removed too.
 		if seen[e.ID] || e.Owner != storage.OwnerWorkspace {
@@ -142,10 +147,10 @@ func classify(in planInput) (changes []Change, targets []catalog.Pack) {
 			continue
 		}
 		reason := "pack is no longer in the workspace catalog"
-		if e.WorkspaceID != in.workspaceID {
-			reason = fmt.Sprintf("imported for workspace %s; workspace %s does not list it", e.WorkspaceID, in.workspaceID)
+		if e.WorkspaceID != in.WorkspaceID {
+			reason = fmt.Sprintf("imported for workspace %s; workspace %s does not list it", e.WorkspaceID, in.WorkspaceID)
 		}
-		if in.catalog == nil {
+		if in.Catalog == nil {
 			reason = "no catalog is available"
 		}
 		changes = append(changes, removal(in, rule, e, reason))
@@ -155,9 +160,9 @@ func classify(in planInput) (changes []Change, targets []catalog.Pack) {
 
 // classifyPack decides what one catalog pack needs; isTarget reports that the
 // change imports the catalog's bytes, so its manifest is needed.
-func classifyPack(in planInput, rule rules.Rule, p catalog.Pack, e storage.Entry, present bool) (c Change, isTarget bool) {
+func classifyPack(in Input, rule rules.Rule, p catalog.Pack, e storage.Entry, present bool) (c Change, isTarget bool) {
 	c = Change{Rule: rule, Pack: p.ID, To: p.Version, Solution: p.Solution, SHA256: p.SHA256, Size: p.Size, Href: p.Href}
-	wanted := in.catalog.Wanted(p)
+	wanted := in.Catalog.Wanted(p)
 	switch {
 	case present && e.Owner == storage.OwnerCustom:
 		if !wanted {
@@ -169,7 +174,7 @@ func classifyPack(in planInput, rule rules.Rule, p catalog.Pack, e storage.Entry
 		if !present {
 			return Change{}, false
 		}
-		return removal(in, rule, e, notWantedReason(in.catalog, p)), false
+		return removal(in, rule, e, notWantedReason(in.Catalog, p)), false
 	case !present:
 		c.Action, c.Reason = ActionImport, wantedReason(p)
 		return withID(c), true
@@ -192,16 +197,16 @@ func classifyPack(in planInput, rule rules.Rule, p catalog.Pack, e storage.Entry
 	return withID(c), false
 }
 
-func removal(in planInput, rule rules.Rule, e storage.Entry, reason string) Change {
+func removal(in Input, rule rules.Rule, e storage.Entry, reason string) Change {
 	c := Change{Rule: rule, Action: ActionRemove, Pack: e.ID, From: e.Version, Solution: e.Solution, SHA256: e.SHA256, Reason: reason}
 	switch {
-	case isCorePack(e.ID):
+	case scom.IsCorePack(e.ID):
 		c.Action = ActionBlocked
 		c.Reason = reason + "; kept: " + e.ID + " stays imported (connection guide: Remove Integration with OMS)"
-	case in.stale:
+	case in.Stale:
 		c.Action = ActionBlocked
 		c.Reason = reason + "; removal withheld: the catalog is stale (the service could not be reached)"
-	case in.catalog == nil:
+	case in.Catalog == nil:
 		c.Action = ActionBlocked
 		c.Reason = reason + "; removal withheld: no catalog has been fetched"
 	}
@@ -232,7 +237,7 @@ func withID(c Change) Change {
 	if c.Action == ActionRemove {
 		v = c.From
 	}
-	c.ID = changeID(c.Rule, c.Action, c.Pack, v, c.SHA256)
+	c.ID = ChangeID(c.Rule, c.Action, c.Pack, v, c.SHA256)
 	return c
 }
 
@@ -243,23 +248,30 @@ func short(sha string) string {
 	return sha
 }
 
-// resolver is the second half of the diff: it checks every import's and
+// resolver carries [Resolve]: it checks every import's and
 // upgrade's references against what the store will hold, blocks what cannot
 // be satisfied (and what depends on it), blocks removals that would break a
 // pack that stays, and orders the result.
 type resolver struct {
-	in      planInput
+	in      Input
 	changes []Change
 	byPack  map[string]int           // index into changes
 	entries map[string]storage.Entry // the store before the plan
 }
 
-func resolve(in planInput, changes []Change) []Change {
+// Resolve is the second half of the diff: it checks every import's and
+// upgrade's references against what the store will hold, blocks what cannot
+// be satisfied (and what depends on it, and packs in reference loops),
+// blocks removals that would break a pack that stays, and returns the
+// changes in the order they are applied: imports and upgrades references
+// first (base packs ahead of solution packs when both rules run), then
+// removals dependents first, then blocked and kept changes.
+func Resolve(in Input, changes []Change) []Change {
 	r := &resolver{in: in, changes: changes, byPack: map[string]int{}, entries: map[string]storage.Entry{}}
 	for i, c := range changes {
 		r.byPack[c.Pack] = i
 	}
-	for _, e := range in.entries {
+	for _, e := range in.Entries {
 		r.entries[e.ID] = e
 	}
 	r.blockUnreadable()
@@ -269,10 +281,10 @@ func resolve(in planInput, changes []Change) []Change {
 	for again := true; again; {
 		again = blockCycles(in, changes)
 		for i, c := range changes {
-			if !c.isTarget() {
+			if !c.IsTarget() {
 				continue
 			}
-			if reason, unmet := r.unsatisfied(in.manifests[c.SHA256].manifest); unmet {
+			if reason, unmet := r.unsatisfied(in.Manifests[c.SHA256].Manifest); unmet {
 				block(&changes[i], reason)
 				again = true
 			}
@@ -304,13 +316,13 @@ func block(c *Change, reason string) {
 // downloaded or read, keeping the error.
 func (r *resolver) blockUnreadable() {
 	for i, c := range r.changes {
-		if !c.isTarget() {
+		if !c.IsTarget() {
 			continue
 		}
-		if mr, ok := r.in.manifests[c.SHA256]; !ok || mr.err != nil {
+		if mr, ok := r.in.Manifests[c.SHA256]; !ok || mr.Err != nil {
 			err := fmt.Errorf("manifest not read")
 			if ok {
-				err = mr.err
+				err = mr.Err
 			}
 			r.changes[i].Error = err.Error()
 			block(&r.changes[i], "cannot read the pack from the workspace: "+err.Error())
@@ -318,7 +330,9 @@ func (r *resolver) blockUnreadable() {
 	}
 }
 
-func (c Change) isTarget() bool { return c.Action == ActionImport || c.Action == ActionUpgrade }
+// IsTarget reports whether the change imports the catalog's bytes: an
+// import or an upgrade.
+func (c Change) IsTarget() bool { return c.Action == ActionImport || c.Action == ActionUpgrade }
 
 // unsatisfied checks one manifest's references against the state the plan
 // leads to: plan targets, packs that stay, and the platform inventory.
@@ -326,7 +340,7 @@ func (r *resolver) unsatisfied(m pack.Manifest) (string, bool) {
 	for _, ref := range m.References {
 		have, ok := r.availableAfter(ref.ID)
 		if ok && !have.Less(ref.Version) {
-			if reason, bad := tokenMismatch(ref, r.tokenAfter(ref.ID)); bad {
+			if reason, bad := TokenMismatch(ref, r.tokenAfter(ref.ID)); bad {
 				return reason, true
 			}
 			continue
@@ -334,26 +348,26 @@ func (r *resolver) unsatisfied(m pack.Manifest) (string, bool) {
 		if i, inPlan := r.byPack[ref.ID]; inPlan && r.changes[i].Action == ActionBlocked && r.changes[i].To.Compare(ref.Version) >= 0 {
 			return fmt.Sprintf("waits for %s %s, which is blocked", ref.ID, r.changes[i].To), true
 		}
-		if p, listed := catalogPack(r.in.catalog, ref.ID); listed && p.Channel == catalog.ChannelBase &&
-			!slices.Contains(r.in.rules, rules.MPUpdate) && !p.Version.Less(ref.Version) {
+		if p, listed := catalogPack(r.in.Catalog, ref.ID); listed && p.Channel == catalog.ChannelBase &&
+			!slices.Contains(r.in.Rules, rules.MPUpdate) && !p.Version.Less(ref.Version) {
 			return fmt.Sprintf("waits for MPUpdate to import base pack %s %s", ref.ID, p.Version), true
 		}
 		if ok {
 			if r.fromPlatform(ref.ID) {
 				return fmt.Sprintf("reference %s >= %s not satisfied: the group has %s %s (%s); %s",
-					ref.ID, ref.Version, ref.ID, have, r.in.platformName, platformHint), true
+					ref.ID, ref.Version, ref.ID, have, r.in.PlatformName, PlatformHint), true
 			}
 			return fmt.Sprintf("reference %s >= %s not satisfied: %s is present at %s", ref.ID, ref.Version, ref.ID, have), true
 		}
 		return fmt.Sprintf("reference %s >= %s not satisfied: no imported, planned or platform pack has that id (%s); %s",
-			ref.ID, ref.Version, r.in.platformName, platformHint), true
+			ref.ID, ref.Version, r.in.PlatformName, PlatformHint), true
 	}
 	return "", false
 }
 
-// platformHint tells the operator how to give the engine the packs the
+// PlatformHint tells the operator how to give the engine the packs the
 // group really has, when a reference may be satisfied there.
-const platformHint = "if the group has it, supply the group's inventory (Options.Platform, or mpsync --platform FILE from Get-SCOMManagementPack)"
+const PlatformHint = "if the group has it, supply the group's inventory (Options.Platform, or mpsync --platform FILE from Get-SCOMManagementPack)"
 
 // fromPlatform reports whether the version of id the group will hold after
 // the plan is the platform's: neither planned nor imported.
@@ -364,15 +378,15 @@ func (r *resolver) fromPlatform(id string) bool {
 	if _, imported := r.entries[id]; imported {
 		return false
 	}
-	_, ok := r.in.platform[id]
+	_, ok := r.in.Platform[id]
 	return ok
 }
 
 // tokenAfter returns the public key token of the pack id the group will
 // hold after the plan, "" when unknown (an XML pack, a platform pack).
 func (r *resolver) tokenAfter(id string) string {
-	if i, ok := r.byPack[id]; ok && r.changes[i].isTarget() {
-		return r.in.manifests[r.changes[i].SHA256].manifest.PublicKeyToken
+	if i, ok := r.byPack[id]; ok && r.changes[i].IsTarget() {
+		return r.in.Manifests[r.changes[i].SHA256].Manifest.PublicKeyToken
 	}
 	if e, ok := r.entries[id]; ok {
 		return e.PublicKeyToken
@@ -380,12 +394,12 @@ func (r *resolver) tokenAfter(id string) string {
 	return ""
 }
 
-// tokenMismatch reports a reference whose PublicKeyToken names another key
+// TokenMismatch reports a reference whose PublicKeyToken names another key
 // than the one the referenced sealed pack was signed with: Operations
 // Manager refuses such an import, as the reference is to another publisher's
 // pack of the same id. An empty token on either side is unknown, not a
 // mismatch.
-func tokenMismatch(ref pack.Reference, token string) (string, bool) {
+func TokenMismatch(ref pack.Reference, token string) (string, bool) {
 	if ref.PublicKeyToken == "" || token == "" || strings.EqualFold(ref.PublicKeyToken, token) {
 		return "", false
 	}
@@ -409,15 +423,15 @@ func (r *resolver) availableAfter(id string) (pack.Version, bool) {
 	if e, ok := r.entries[id]; ok {
 		return e.Version, true
 	}
-	v, ok := r.in.platform[id]
+	v, ok := r.in.Platform[id]
 	return v, ok
 }
 
 // stayingUser returns a pack that references id and stays after the plan.
 func (r *resolver) stayingUser(id string) string {
 	var users []string
-	for _, e := range r.in.entries {
-		if i, ok := r.byPack[e.ID]; ok && (r.changes[i].Action == ActionRemove || r.changes[i].isTarget()) {
+	for _, e := range r.in.Entries {
+		if i, ok := r.byPack[e.ID]; ok && (r.changes[i].Action == ActionRemove || r.changes[i].IsTarget()) {
 			continue // removed, or replaced by a target checked below
 		}
 		if _, refs := e.Manifest().Reference(id); refs {
@@ -425,10 +439,10 @@ func (r *resolver) stayingUser(id string) string {
 		}
 	}
 	for _, c := range r.changes {
-		if !c.isTarget() {
+		if !c.IsTarget() {
 			continue
 		}
-		if _, refs := r.in.manifests[c.SHA256].manifest.Reference(id); refs {
+		if _, refs := r.in.Manifests[c.SHA256].Manifest.Reference(id); refs {
 			users = append(users, c.Pack)
 		}
 	}
@@ -453,7 +467,7 @@ func (r *resolver) order() []Change {
 	var targets, removals, rest []Change
 	for _, c := range r.changes {
 		switch {
-		case c.isTarget():
+		case c.IsTarget():
 			targets = append(targets, c)
 		case c.Action == ActionRemove:
 			removals = append(removals, c)
@@ -463,7 +477,7 @@ func (r *resolver) order() []Change {
 	}
 	targetManifests := make([]pack.Manifest, 0, len(targets))
 	for _, c := range targets {
-		m := in.manifests[c.SHA256].manifest
+		m := in.Manifests[c.SHA256].Manifest
 		m.ID = c.Pack
 		targetManifests = append(targetManifests, m)
 	}
@@ -472,7 +486,7 @@ func (r *resolver) order() []Change {
 		removalManifests = append(removalManifests, r.entries[c.Pack].Manifest())
 	}
 	targets = sortBy(targets, baseFirst(targets, importOrder(targetManifests), in))
-	removals = sortBy(removals, removalOrder(removalManifests))
+	removals = sortBy(removals, RemovalOrder(removalManifests))
 	slices.SortStableFunc(rest, func(a, b Change) int {
 		return cmp.Or(cmp.Compare(rank(a.Action), rank(b.Action)), cmp.Compare(a.Pack, b.Pack))
 	})
@@ -499,7 +513,7 @@ func sortBy(cs []Change, ids []string) []Change {
 // order when both rules run together (the connection guide's base packs go first), as
 // long as no base pack references a solution pack of the plan; otherwise the
 // plain reference order stands.
-func baseFirst(targets []Change, ids []string, in planInput) []string {
+func baseFirst(targets []Change, ids []string, in Input) []string {
 	rule := map[string]rules.Rule{}
 	for _, c := range targets {
 		rule[c.Pack] = c.Rule
@@ -516,7 +530,7 @@ func baseFirst(targets []Change, ids []string, in planInput) []string {
 		if c.Rule != rules.MPUpdate {
 			continue
 		}
-		for _, ref := range in.manifests[c.SHA256].manifest.References {
+		for _, ref := range in.Manifests[c.SHA256].Manifest.References {
 			if r, ok := rule[ref.ID]; ok && r != rules.MPUpdate {
 				return ids
 			}

@@ -1,4 +1,4 @@
-package mpsync
+package plan
 
 import (
 	"fmt"
@@ -6,12 +6,14 @@ import (
 	"text/tabwriter"
 )
 
-// writeChangeTable renders changes (and, when given, their outcomes) as an
-// aligned table. Kept changes are left out to keep the table short.
-func writeChangeTable(w io.Writer, changes []Change, outcomes []Outcome) {
+// WriteTable renders changes as an aligned table for people, with a
+// RESULT column when results is not nil (results[i] is changes[i]'s). Kept
+// changes are left out to keep the table short. The layout may change:
+// programs read the values.
+func WriteTable(w io.Writer, changes []Change, results []string) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	header := "  ACTION\tPACK\tFROM\tTO\tRULE\tREASON"
-	if outcomes != nil {
+	if results != nil {
 		header += "\tRESULT"
 	}
 	fmt.Fprintln(tw, header)
@@ -22,12 +24,8 @@ func writeChangeTable(w io.Writer, changes []Change, outcomes []Outcome) {
 		}
 		shown++
 		line := fmt.Sprintf("  %s\t%s\t%s\t%s\t%s\t%s", c.Action, c.Pack, versionText(c.From), versionText(c.To), c.Rule.ShortName(), c.Reason)
-		if outcomes != nil {
-			res := string(outcomes[i].Result)
-			if outcomes[i].Result == ResultFailed && outcomes[i].Err != nil {
-				res += ": " + outcomes[i].Err.Error()
-			}
-			line += "\t" + res
+		if results != nil {
+			line += "\t" + results[i]
 		}
 		fmt.Fprintln(tw, line)
 	}

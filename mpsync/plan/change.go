@@ -1,4 +1,4 @@
-package mpsync
+package plan
 
 import (
 	"crypto/sha256"
@@ -57,8 +57,10 @@ type Change struct {
 	Error string `json:"error,omitempty"`
 }
 
-// changeID derives a stable change id.
-func changeID(rule rules.Rule, action Action, packID string, to pack.Version, sha string) string {
+// ChangeID derives a change's stable id from the rule, the action, the
+// pack, the version (the target's, or for a removal the version removed)
+// and the hash: an approval given for one binds to exactly that change.
+func ChangeID(rule rules.Rule, action Action, packID string, to pack.Version, sha string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s", rule, action, packID, to, sha)
 	return "chg-" + hex.EncodeToString(h.Sum(nil))[:16]

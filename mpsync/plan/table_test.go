@@ -1,7 +1,6 @@
-package mpsync
+package plan
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -16,10 +15,10 @@ func TestWriteChangeTable(t *testing.T) {
 	imp := Change{Action: ActionImport, Pack: "P", To: v("2.0.0.0"), Rule: rules.GetIntelligencePacks, Reason: "solution enabled"}
 	rem := Change{Action: ActionRemove, Pack: "R", From: v("3.0.0.0"), Rule: rules.GetIntelligencePacks, Reason: "not wanted"}
 	tests := []struct {
-		name     string
-		changes  []Change
-		outcomes []Outcome
-		want     []string // lines, fields separated by runs of spaces
+		name    string
+		changes []Change
+		results []string
+		want    []string // lines, fields separated by runs of spaces
 	}{
 		{name: "nothing but kept packs",
 			changes: []Change{keep, keep},
@@ -35,9 +34,9 @@ func TestWriteChangeTable(t *testing.T) {
 				"remove R 3.0.0.0 - GetIntelligencePacks not wanted",
 				"(1 packs current)",
 			}},
-		{name: "outcomes add a result column; a failure carries its error",
-			changes:  []Change{imp, rem},
-			outcomes: []Outcome{{Result: ResultApplied}, {Result: ResultFailed, Err: errors.New("boom")}},
+		{name: "results add a result column",
+			changes: []Change{imp, rem},
+			results: []string{"applied", "failed: boom"},
 			want: []string{
 				"ACTION PACK FROM TO RULE REASON RESULT",
 				"import P - 2.0.0.0 GetIntelligencePacks solution enabled applied",
@@ -52,7 +51,7 @@ func TestWriteChangeTable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder
-			writeChangeTable(&b, tt.changes, tt.outcomes)
+			WriteTable(&b, tt.changes, tt.results)
 			var got []string
 			for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
 				assert.True(t, strings.HasPrefix(l, "  "), "line %q is indented", l)
