@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/scom"
 )
 
@@ -28,8 +29,9 @@ var (
 	// from (Connect or Sync connects it).
 	ErrNeverConnected = errors.New("store was never connected")
 	// ErrSerialRegressed is wrapped when the workspace serves a catalog whose
-	// serial is lower than one already applied.
-	ErrSerialRegressed = errors.New("catalog serial went backwards")
+	// serial is lower than one already applied; it is
+	// [catalog.ErrSerialRegressed].
+	ErrSerialRegressed = catalog.ErrSerialRegressed
 	// ErrUnknownChange is wrapped when a change id is neither queued for
 	// approval nor in the current plan.
 	ErrUnknownChange = errors.New("no such change awaits approval")

@@ -291,9 +291,8 @@ func (e *Engine) checkSerial(ctx context.Context, res CatalogResult) error {
 		return nil // unreadable history: nothing to compare with
 	}
 	h := hist.Workspace
-	if h.WorkspaceID == res.Catalog.WorkspaceID && res.Catalog.Serial < h.LastCatalogSerial {
-		return fmt.Errorf("%w: serial %d is lower than %d, already applied for workspace %s (a replayed or rolled-back catalog)",
-			ErrSerialRegressed, res.Catalog.Serial, h.LastCatalogSerial, h.WorkspaceID)
+	if err := catalog.CheckSerial(res.Catalog, h.LastCatalogSerial, h.WorkspaceID, ""); err != nil {
+		return fmt.Errorf("%w, already applied for workspace %s (a replayed or rolled-back catalog)", err, h.WorkspaceID)
 	}
 	return nil
 }

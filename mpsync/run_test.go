@@ -14,6 +14,7 @@ import (
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
+	"mpsync.dev/mpsync/workspace"
 )
 
 type nthStore struct {
@@ -172,4 +173,11 @@ func TestLowerSerialRefusedEvenWithoutTheClientCache(t *testing.T) {
 	rep, err := ok.Sync(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "remove/applied", results(rep)[alertID], "accepted when told to")
+}
+
+// The lower-serial rule had two owners with two sentinels; it has one
+// implementation (catalog.CheckSerial) and one sentinel now.
+func TestSerialRuleHasOneSentinel(t *testing.T) {
+	assert.Same(t, catalog.ErrSerialRegressed, mpsync.ErrSerialRegressed)
+	assert.Same(t, catalog.ErrSerialRegressed, workspace.ErrSerialRegressed)
 }

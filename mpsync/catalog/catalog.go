@@ -41,6 +41,30 @@ const SupportedMajor = 1
 // for a catalog that breaks docs/protocol.md §1.
 var ErrInvalid = errors.New("invalid catalog")
 
+// ErrSerialRegressed is wrapped by [CheckSerial]'s error: the catalog's
+// serial is lower than one already applied for the same workspace (a
+// replayed or rolled-back catalog). The workspace client and the engine
+// both wrap it, as mpsync.ErrSerialRegressed and
+// workspace.ErrSerialRegressed, which are this value.
+var ErrSerialRegressed = errors.New("catalog serial went backwards")
+
+// CheckSerial applies the protocol's serial rule (docs/protocol.md §1: "A
+// client refuses a catalog whose serial is lower than one it already applied
+// for the same workspace"): it returns an error wrapping
+// [ErrSerialRegressed] when c's serial is lower than applied, which was
+// applied for workspace appliedFor, and nil otherwise. what, put before the
+// earlier serial in the error, names it ("the held catalog's "); the caller
+// adds where and why.
+// It is the rule's one implementation: the workspace client checks against
+// the catalog it holds, the engine against the serial its store recorded,
+// which survives a lost client cache.
+func CheckSerial(c *Catalog, applied int64, appliedFor, what string) error {
+	if c == nil || c.WorkspaceID != appliedFor || c.Serial >= applied {
+		return nil
+	}
+	return fmt.Errorf("%w: serial %d is lower than %s%d", ErrSerialRegressed, c.Serial, what, applied)
+}
+
 // Catalog is the document served at {base}/workspaces/{id}/catalog.
 type Catalog struct {
 	SchemaVersion string     `json:"schemaVersion"`

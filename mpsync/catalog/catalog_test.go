@@ -111,3 +111,31 @@ func TestDecodeAcceptsWhatTheProtocolAllows(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, c.Enabled("AlertManagement"), "the first entry of a solution listed twice counts")
 }
+
+func TestCheckSerial(t *testing.T) {
+	c := &Catalog{WorkspaceID: "ws", Serial: 7}
+	tests := []struct {
+		name       string
+		c          *Catalog
+		applied    int64
+		appliedFor string
+		wantErr    bool
+	}{
+		{"lower for the same workspace", c, 10, "ws", true},
+		{"equal", c, 7, "ws", false},
+		{"higher", c, 3, "ws", false},
+		{"another workspace's serial does not count", c, 10, "other", false},
+		{"no catalog", nil, 10, "ws", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckSerial(tt.c, tt.applied, tt.appliedFor, "the held catalog's ")
+			if !tt.wantErr {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorIs(t, err, ErrSerialRegressed)
+			assert.EqualError(t, err, "catalog serial went backwards: serial 7 is lower than the held catalog's 10")
+		})
+	}
+}

@@ -217,8 +217,10 @@ func (c *Client) check(raw []byte, held *heldCatalog) (*catalog.Catalog, error) 
 	if cat.WorkspaceID != c.s.WorkspaceID {
 		return nil, fmt.Errorf("%w: %s: workspaceId is %q, this client is for %q", ErrInvalidCatalog, where, cat.WorkspaceID, c.s.WorkspaceID)
 	}
-	if held != nil && cat.Serial < held.cat.Serial && !c.s.AcceptLowerSerial {
-		return nil, fmt.Errorf("%w: %s: serial %d is lower than the held catalog's %d (a replayed or rolled-back catalog; set AcceptLowerSerial to take it)", ErrSerialRegressed, where, cat.Serial, held.cat.Serial)
+	if held != nil && !c.s.AcceptLowerSerial {
+		if err := catalog.CheckSerial(cat, held.cat.Serial, held.cat.WorkspaceID, "the held catalog's "); err != nil {
+			return nil, fmt.Errorf("%s: %w (a replayed or rolled-back catalog; set AcceptLowerSerial to take it)", where, err)
+		}
 	}
 	return cat, nil
 }

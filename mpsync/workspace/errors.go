@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"mpsync.dev/mpsync/catalog"
 )
 
 // Sentinel errors. Errors returned by a [Client] wrap one of these (test with
@@ -40,8 +42,9 @@ var (
 	ErrInvalidCatalog = errors.New("workspace served an invalid catalog")
 	// ErrSerialRegressed: the catalog's serial is lower than the one held
 	// (a replayed or rolled-back catalog) and Config.AcceptLowerSerial is
-	// false. The held catalog and the cache are unchanged.
-	ErrSerialRegressed = errors.New("catalog serial went backwards")
+	// false. The held catalog and the cache are unchanged. It is
+	// [catalog.ErrSerialRegressed].
+	ErrSerialRegressed = catalog.ErrSerialRegressed
 
 	// ErrPackRefused is wrapped by every error Fetch returns for a pack whose
 	// bytes do not match its catalog entry (see the more precise sentinels
