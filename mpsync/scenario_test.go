@@ -176,7 +176,7 @@ func TestServiceDownForADay(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, st.Workspace.Reachable)
 	assert.NotEmpty(t, st.Workspace.LastError)
-	assert.Equal(t, "stale", st.Rules[1].LastResult)
+	assert.Equal(t, mpsync.RunStale, st.Rules[1].LastResult)
 	assert.Equal(t, t0, st.Rules[1].LastSuccess, "a stale run is not a success")
 	v, err := r.engine.Validate(context.Background())
 	require.NoError(t, err)

@@ -11,14 +11,32 @@ import (
 // RunInfo is the last run of a rule.
 type RunInfo struct {
 	LastRun time.Time `json:"lastRun,omitzero"`
-	// LastResult is "ok", "failed" (a change failed), "stale" (the service
-	// could not be reached; the last-known catalog was used) or "error" (the
-	// run could not happen, for example no catalog at all).
-	LastResult string `json:"lastResult,omitempty"`
-	LastError  string `json:"lastError,omitempty"`
-	// LastSuccess is the end of the last run whose result was "ok".
+	// LastResult is how the last run ended: RunOK, RunFailed (a change
+	// failed), RunStale (the service could not be reached; the last-known
+	// catalog was used) or RunError (the run could not happen, for example
+	// no catalog at all).
+	LastResult RunResult `json:"lastResult,omitempty"`
+	LastError  string    `json:"lastError,omitempty"`
+	// LastSuccess is the end of the last run whose result was RunOK.
 	LastSuccess time.Time `json:"lastSuccess,omitzero"`
 }
+
+// RunResult is how a run of a rule ended, in the run history and the
+// ledger's run records.
+type RunResult string
+
+const (
+	// RunOK: the run happened and every change it applied succeeded.
+	RunOK RunResult = "ok"
+	// RunFailed: a change failed; the report says which.
+	RunFailed RunResult = "failed"
+	// RunStale: the service could not be reached; the run planned from the
+	// last-known catalog, so it is not a success.
+	RunStale RunResult = "stale"
+	// RunError: the run could not happen (no catalog at all, the store
+	// unreadable, the store disconnected).
+	RunError RunResult = "error"
+)
 
 // WorkspaceHealth is what the engine last learned about the service.
 type WorkspaceHealth struct {
@@ -85,35 +103,35 @@ func (e *Engine) noteWorkspace(ctx context.Context, res CatalogResult, err error
 // finishRuns records the end of a run of rs and emits run-finished events.
 func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.Time, rep *Report, runErr error) {
 	now := e.clock.Now()
-	result, msg := "ok", ""
+	result, msg := RunOK, ""
 	switch {
 	case runErr != nil:
-		result, msg = "error", runErr.Error()
+		result, msg = RunError, runErr.Error()
 	case rep.Err() != nil:
-		result, msg = "failed", rep.Err().Error()
+		result, msg = RunFailed, rep.Err().Error()
 	case rep.Plan.Stale:
 		// Planned from the last-known catalog: not a successful run, since
 		// the workspace was not heard from.
-		result, msg = "stale", "service unreachable: "+rep.Plan.CatalogError
+		result, msg = RunStale, "service unreachable: "+rep.Plan.CatalogError
 	}
 	e.updateRuns(ctx, func(st *runHistory) {
 		for _, r := range rs {
 			info := st.Rules[r]
 			info.LastRun, info.LastResult, info.LastError = started, result, msg
-			if result == "ok" {
+			if result == RunOK {
 				info.LastSuccess = now
 			}
 			st.Rules[r] = info
 		}
 	})
-	quiet := result == "ok" && (rep == nil || len(rep.Applied()) == 0)
+	quiet := result == RunOK && (rep == nil || len(rep.Applied()) == 0)
 	for _, r := range rs {
 		if !quiet {
 			// Runs that found nothing to do are in the run history
 			// (the runs record), not in the ledger: 288 a day would bury it.
-			e.record(ctx, Record{Kind: RecordRun, Rule: string(r), Result: result, Error: msg, By: "engine"})
+			e.record(ctx, Record{Kind: RecordRun, Rule: string(r), Result: string(result), Error: msg, By: "engine"})
 		}
-		ev := Event{Kind: EventRunFinished, Rule: r, Message: result}
+		ev := Event{Kind: EventRunFinished, Rule: r, Message: string(result)}
 		if runErr != nil {
 			ev.Err = runErr
 		} else if rep != nil {

@@ -394,7 +394,7 @@ func (a *app) status(ctx context.Context) error {
 			doc.Rules = append(doc.Rules, ruleJSON{
 				ID: string(r.Rule), ShortName: r.Rule.ShortName(), Enabled: r.Enabled,
 				FrequencySeconds: int64(r.Frequency / time.Second),
-				LastRun:          timeJSON(r.LastRun), LastResult: r.LastResult, LastError: oneLine(r.LastError),
+				LastRun:          timeJSON(r.LastRun), LastResult: string(r.LastResult), LastError: oneLine(r.LastError),
 				LastSuccess: timeJSON(r.LastSuccess), NextRun: timeJSON(nr),
 				EnabledSource: r.EnabledSource.String(), FrequencySource: r.FrequencySource.String(),
 			})

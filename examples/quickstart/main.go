@@ -251,7 +251,7 @@ func writeStatus(w io.Writer, s *mpsync.Status) {
 			last = r.LastRun.Local().Format(time.TimeOnly)
 		}
 		fmt.Fprintf(tw, "  %s\t%t\t%d s\t%s\t%s\t%s\n", r.Rule.ShortName(), r.Enabled,
-			int64(r.Frequency/time.Second), settingsSource(r), last, dash(r.LastResult))
+			int64(r.Frequency/time.Second), settingsSource(r), last, dash(string(r.LastResult)))
 	}
 	tw.Flush()
 
