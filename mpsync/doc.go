@@ -75,7 +75,35 @@
 // disk, the schedule follows without a restart. A change the approver defers
 // until a window opens wakes its rule at that moment, so a 12-hour rule does
 // not miss a 4-hour window. Runs never overlap; [Engine.Stop] waits for an
-// in-flight run and leaves no goroutine behind.
+// in-flight run and leaves no goroutine behind. Run is shaped like a
+// controller-runtime Runnable: it returns nil when its context ends and a
+// permanent error (the store disconnected or bound elsewhere, the group
+// below the requirement, the engine closed) as soon as the rules cannot run
+// again. [Engine.Close] waits for every operation in flight.
+// [Engine.NextRuns] only reads.
+//
+// # Operators' actions
+//
+// What a person does to the group goes through the engine, with the same
+// checks and the same ledger as a run: [Engine.Import] brings in a pack by
+// hand (no downgrade, references satisfied, a workspace's pack only with
+// Force), [Engine.Approve] approves changes by id through the
+// [ApprovalQueue], [Engine.Rollback] restores a previous version, and
+// [Engine.Status] lists packs, rules, runs and what waits for approval;
+// [Engine.Probe] asks the service whether it answers. The mpsync command is a
+// thin layer over these.
+//
+// # The layout of the module, and why
+//
+// The engine consumes interfaces (interfaces.go) and is written in values
+// that small packages own, so each can be used and tested alone: the planner
+// is the pure package [mpsync.dev/mpsync/plan] (the engine gathers inputs
+// and calls it; Plan, Change and Action are aliased here); the store
+// contract is [mpsync.dev/mpsync/storage], a leaf, so that a third-party
+// store does not import the directory store; the facts about Operations
+// Manager releases (requirements, platform inventories, connection parts)
+// are [mpsync.dev/mpsync/scom]. The workspace protocol is docs/protocol.md
+// in the repository and the command's contract docs/cli.md.
 //
 // # Several management servers
 //
