@@ -1,68 +1,102 @@
-package mpsync
+package mpsync_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/approval"
+	"mpsync.dev/mpsync/mpsynctest"
+	"mpsync.dev/rules"
 )
 
-// Moved from the command, which merged the queue by reading its raw record.
-func TestPendingApprovals(t *testing.T) {
-	a := Change{ID: "chg-a", Pack: "A", Action: ActionImport, To: pack.MustParseVersion("1.0")}
-	b := Change{ID: "chg-b", Pack: "B", Action: ActionUpgrade, From: pack.MustParseVersion("1.0"), To: pack.MustParseVersion("2.0")}
-	c := Change{ID: "chg-c", Pack: "C", Action: ActionRemove, From: pack.MustParseVersion("1.0")}
-	d := Change{ID: "chg-d", Pack: "D", Action: ActionImport, To: pack.MustParseVersion("1.0")}
-	queue := []QueuedChange{
-		{Change: a, State: ApprovalWaiting}, {Change: b, State: ApprovalDenied},
-		{Change: c, State: ApprovalWaiting}, {Change: d, State: ApprovalSuperseded},
-	}
-	got := pendingApprovals([]Change{a, b}, queue)
-	require.Len(t, got, 3)
-	assert.Equal(t, PendingApproval{Change: a, Approval: ApprovalWaiting}, got[0])
-	assert.Equal(t, ApprovalDenied, got[1].Approval, "held by the engine, denied in the queue")
-	assert.Equal(t, PendingApproval{Change: c, Approval: ApprovalWaiting}, got[2], "queued, not left pending by a run")
+// The command used to approve by reading the queue's record and building a
+// second engine to find a change from a plan; the engine does both now.
+func TestApproveThroughTheEngine(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, nil)
+	manual := approval.NewManual(r.store, approval.ManualClock(r.clock))
+	e := r.newEngine(t, r.store, &mpsync.Options{Approver: manual})
 
-	got = pendingApprovals([]Change{b}, nil)
-	require.Len(t, got, 1)
-	assert.Equal(t, ApprovalDeferred, got[0].Approval, "no manual queue: another approver holds it")
-	assert.NotNil(t, pendingApprovals(nil, nil), "an empty list is [] in JSON, not null")
+	rep, err := e.Sync(ctx, rules.MPUpdate)
+	require.NoError(t, err)
+	pending := rep.Pending()
+	require.NotEmpty(t, pending, "the manual approver holds every change")
+	first := pending[0].ID
+
+	st, err := e.Status(ctx)
+	require.NoError(t, err)
+	require.Len(t, st.Approvals, len(pending))
+	for _, a := range st.Approvals {
+		assert.Equal(t, mpsync.ApprovalWaiting, a.Approval, a.Pack)
+	}
+
+	res, err := e.Approve(ctx, "alice", first)
+	require.NoError(t, err)
+	assert.Equal(t, []string{first}, res.Approved)
+	st, err = e.Status(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, mpsync.ApprovalApproved, st.Approvals[0].Approval, "Status shows the decision")
+
+	// An id from a fresh plan that no run queued yet is approved ahead.
+	p, err := e.Plan(ctx)
+	require.NoError(t, err)
+	var planned string
+	for _, c := range p.Actionable() {
+		if c.Rule == rules.GetIntelligencePacks {
+			planned = c.ID
+			break
+		}
+	}
+	require.NotEmpty(t, planned, "the plan has solution packs no run asked about")
+	res, err = e.Approve(ctx, "alice", planned, "chg-00000000deadbeef")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, mpsync.ErrUnknownChange)
+	assert.Contains(t, err.Error(), "chg-00000000deadbeef")
+	assert.Equal(t, []string{planned}, res.Preapproved, "the good id is approved whatever happens to the bad one")
+
+	done, err := e.ApproveAll(ctx, "bob")
+	require.NoError(t, err)
+	assert.Len(t, done, len(pending)-1, "every change still waiting")
+
+	rep, err = e.Sync(ctx)
+	require.NoError(t, err)
+	applied := map[string]bool{}
+	for _, o := range rep.Applied() {
+		applied[o.ID] = true
+	}
+	for _, o := range pending {
+		assert.True(t, applied[o.ID], "approved %s (%s) is applied", o.ID, o.Pack)
+	}
+	assert.True(t, applied[planned], "the change approved ahead from the plan is applied")
 }
 
-func TestOutcomeExplain(t *testing.T) {
-	planned := "solution X is enabled"
-	tests := []struct {
-		name              string
-		o                 Outcome
-		wantReason, wantE string
-	}{
-		{"applied", Outcome{Change: Change{Reason: planned}, Result: ResultApplied}, planned, ""},
-		{"failed", Outcome{Change: Change{Reason: planned}, Result: ResultFailed,
-			Err: &ChangeError{Pack: "F", Step: "import", Err: errString2("disk\nfull")}}, planned, "pack F: import: disk; full"},
-		{"denied", Outcome{Change: Change{Reason: planned}, Result: ResultDenied, Decision: &Decision{Reason: "frozen"}}, "frozen", ""},
-		{"pending", Outcome{Change: Change{Reason: planned}, Result: ResultPending, Decision: &Decision{Reason: "window closed"}},
-			planned + "; window closed", ""},
-		{"skipped", Outcome{Change: Change{Reason: planned}, Result: ResultSkipped,
-			Err: &ChangeError{Pack: "S", Step: "dependency", Err: errString2("waits for F")}}, planned + "; waits for F", ""},
-		{"blocked, cause already in the reason", Outcome{Change: Change{Reason: "waits for F"}, Result: ResultSkipped,
-			Err: &ChangeError{Pack: "S", Step: "dependency", Err: errString2("waits for F")}}, "waits for F", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			reason, e := tt.o.Explain()
-			assert.Equal(t, tt.wantReason, reason)
-			if tt.wantE == "" {
-				assert.Empty(t, e)
-			} else {
-				assert.Contains(t, e, "disk; full")
-				assert.NotContains(t, e, "\n")
-			}
-		})
-	}
+func TestApproveNeedsAQueue(t *testing.T) {
+	r := newRig(t, nil)
+	_, err := r.engine.Approve(context.Background(), "alice", "chg-1")
+	assert.ErrorIs(t, err, mpsync.ErrNoApprovalQueue)
+	_, err = r.engine.ApproveAll(context.Background(), "alice")
+	assert.ErrorIs(t, err, mpsync.ErrNoApprovalQueue)
 }
 
-type errString2 string
+// Probe asks the service once and records nothing.
+func TestProbe(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, nil)
+	h, err := r.engine.Probe(ctx)
+	require.NoError(t, err)
+	assert.True(t, h.Reachable)
+	assert.NotZero(t, h.LastCatalogSerial)
+	st, err := r.engine.Status(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, st.Workspace.CheckedAt, "a probe records nothing")
 
-func (e errString2) Error() string { return string(e) }
+	r.srv.Fail("catalog", mpsynctest.Fault{Status: 503})
+	h, err = r.engine.Probe(ctx)
+	require.NoError(t, err)
+	assert.False(t, h.Reachable)
+	assert.NotEmpty(t, h.LastError)
+}

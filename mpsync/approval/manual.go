@@ -280,12 +280,7 @@ func (m *Manual) Preapprove(ctx context.Context, c mpsync.Change, group, by stri
 
 // Pending returns the changes waiting for a decision, oldest request first.
 func (m *Manual) Pending(ctx context.Context) ([]PendingChange, error) {
-	if err := m.check(); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	f, err := m.load(ctx)
-	m.mu.Unlock()
+	f, err := m.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -307,12 +302,7 @@ var _ mpsync.ApprovalQueue = (*Manual)(nil)
 // request first: the engine's view of the queue ([mpsync.ApprovalQueue]),
 // which Status lists.
 func (m *Manual) Queue(ctx context.Context) ([]mpsync.QueuedChange, error) {
-	if err := m.check(); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	f, err := m.load(ctx)
-	m.mu.Unlock()
+	f, err := m.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -348,12 +338,7 @@ const (
 
 // State returns where the change with the given id stands in the queue.
 func (m *Manual) State(ctx context.Context, changeID string) (QueueState, error) {
-	if err := m.check(); err != nil {
-		return "", err
-	}
-	m.mu.Lock()
-	f, err := m.load(ctx)
-	m.mu.Unlock()
+	f, err := m.snapshot(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -361,6 +346,16 @@ func (m *Manual) State(ctx context.Context, changeID string) (QueueState, error)
 		return QueueState(f.Changes[i].State), nil
 	}
 	return QueueUnknown, nil
+}
+
+// snapshot reads the queue as it is now, under the lock.
+func (m *Manual) snapshot(ctx context.Context) (manualFile, error) {
+	if err := m.check(); err != nil {
+		return manualFile{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.load(ctx)
 }
 
 func (m *Manual) check() error {

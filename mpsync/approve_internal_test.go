@@ -1,0 +1,68 @@
+package mpsync
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mpsync.dev/mpsync/pack"
+)
+
+// Moved from the command, which merged the queue by reading its raw record.
+func TestPendingApprovals(t *testing.T) {
+	a := Change{ID: "chg-a", Pack: "A", Action: ActionImport, To: pack.MustParseVersion("1.0")}
+	b := Change{ID: "chg-b", Pack: "B", Action: ActionUpgrade, From: pack.MustParseVersion("1.0"), To: pack.MustParseVersion("2.0")}
+	c := Change{ID: "chg-c", Pack: "C", Action: ActionRemove, From: pack.MustParseVersion("1.0")}
+	d := Change{ID: "chg-d", Pack: "D", Action: ActionImport, To: pack.MustParseVersion("1.0")}
+	queue := []QueuedChange{
+		{Change: a, State: ApprovalWaiting}, {Change: b, State: ApprovalDenied},
+		{Change: c, State: ApprovalWaiting}, {Change: d, State: ApprovalSuperseded},
+	}
+	got := pendingApprovals([]Change{a, b}, queue)
+	require.Len(t, got, 3)
+	assert.Equal(t, PendingApproval{Change: a, Approval: ApprovalWaiting}, got[0])
+	assert.Equal(t, ApprovalDenied, got[1].Approval, "held by the engine, denied in the queue")
+	assert.Equal(t, PendingApproval{Change: c, Approval: ApprovalWaiting}, got[2], "queued, not left pending by a run")
+
+	got = pendingApprovals([]Change{b}, nil)
+	require.Len(t, got, 1)
+	assert.Equal(t, ApprovalDeferred, got[0].Approval, "no manual queue: another approver holds it")
+	assert.NotNil(t, pendingApprovals(nil, nil), "an empty list is [] in JSON, not null")
+}
+
+func TestOutcomeExplain(t *testing.T) {
+	planned := "solution X is enabled"
+	tests := []struct {
+		name              string
+		o                 Outcome
+		wantReason, wantE string
+	}{
+		{"applied", Outcome{Change: Change{Reason: planned}, Result: ResultApplied}, planned, ""},
+		{"failed", Outcome{Change: Change{Reason: planned}, Result: ResultFailed,
+			Err: &ChangeError{Pack: "F", Step: "import", Err: errString2("disk\nfull")}}, planned, "pack F: import: disk; full"},
+		{"denied", Outcome{Change: Change{Reason: planned}, Result: ResultDenied, Decision: &Decision{Reason: "frozen"}}, "frozen", ""},
+		{"pending", Outcome{Change: Change{Reason: planned}, Result: ResultPending, Decision: &Decision{Reason: "window closed"}},
+			planned + "; window closed", ""},
+		{"skipped", Outcome{Change: Change{Reason: planned}, Result: ResultSkipped,
+			Err: &ChangeError{Pack: "S", Step: "dependency", Err: errString2("waits for F")}}, planned + "; waits for F", ""},
+		{"blocked, cause already in the reason", Outcome{Change: Change{Reason: "waits for F"}, Result: ResultSkipped,
+			Err: &ChangeError{Pack: "S", Step: "dependency", Err: errString2("waits for F")}}, "waits for F", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reason, e := tt.o.Explain()
+			assert.Equal(t, tt.wantReason, reason)
+			if tt.wantE == "" {
+				assert.Empty(t, e)
+			} else {
+				assert.Contains(t, e, "disk; full")
+				assert.NotContains(t, e, "\n")
+			}
+		})
+	}
+}
+
+type errString2 string
+
+func (e errString2) Error() string { return string(e) }
