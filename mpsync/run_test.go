@@ -3,6 +3,7 @@ package mpsync_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/catalog"
+	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/workspace"
@@ -180,4 +182,23 @@ func TestLowerSerialRefusedEvenWithoutTheClientCache(t *testing.T) {
 func TestSerialRuleHasOneSentinel(t *testing.T) {
 	assert.Same(t, catalog.ErrSerialRegressed, mpsync.ErrSerialRegressed)
 	assert.Same(t, catalog.ErrSerialRegressed, workspace.ErrSerialRegressed)
+}
+
+// A catalog without "packs" used to read as "the workspace wants no packs"
+// and removed every workspace pack (exit 0).
+func TestCatalogWithoutPacksRemovesNothing(t *testing.T) {
+	for _, body := range []string{
+		`{"schemaVersion":"1.0","workspaceId":"%s","serial":99,"solutions":[]}`,
+		`{"schemaVersion":"1.0","workspaceId":"%s","serial":99,"solutions":[],"packs":null}`,
+	} {
+		r := newRig(t, nil)
+		r.sync(t)
+		before := r.versions(t)
+		require.NotEmpty(t, before)
+		r.srv.Fail("catalog", mpsynctest.Fault{Body: []byte(fmt.Sprintf(body, r.srv.WorkspaceID()))})
+		_, err := r.engine.Sync(context.Background())
+		require.Error(t, err)
+		assert.ErrorIs(t, err, catalog.ErrInvalid)
+		assert.Equal(t, before, r.versions(t), "nothing removed")
+	}
 }

@@ -10,6 +10,7 @@
 package catalog
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -92,8 +93,11 @@ type Pack struct {
 	Href     string       `json:"href"`
 }
 
-// Decode reads a catalog from r and validates it. A version that does not
-// parse is reported with the pack it belongs to.
+// Decode reads a catalog from r and validates it. A required member
+// (schemaVersion, workspaceId, serial, solutions, packs) that is missing or
+// null, data after the JSON object, and a version that does not parse (named
+// with the pack it belongs to) make the catalog invalid, as well as all that
+// [Catalog.Validate] refuses.
 func Decode(r io.Reader) (*Catalog, error) {
 	var raw struct {
 		Catalog
@@ -102,7 +106,14 @@ func Decode(r io.Reader) (*Catalog, error) {
 			Version string `json:"version"`
 		} `json:"packs"`
 	}
-	dec := json.NewDecoder(r)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the catalog: %w", ErrInvalid, err)
+	}
+	if err := checkRequired(b); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("%w: not a JSON catalog: %w", ErrInvalid, err)
 	}
@@ -120,6 +131,35 @@ func Decode(r io.Reader) (*Catalog, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// requiredFields are the catalog's members that docs/protocol.md §1 says
+// make it invalid when missing or null. A catalog without "packs" must not
+// read as "the workspace wants no packs": that would remove every workspace
+// pack.
+var requiredFields = [...]string{"schemaVersion", "workspaceId", "serial", "solutions", "packs"}
+
+// checkRequired refuses a catalog document that lacks a required member or
+// holds null for it.
+func checkRequired(b []byte) error {
+	var members map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&members); err != nil {
+		return fmt.Errorf("%w: not a JSON catalog: %w", ErrInvalid, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: data after the catalog's JSON object at offset %d", ErrInvalid, dec.InputOffset())
+	}
+	for _, name := range requiredFields {
+		v, ok := members[name]
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: %q is missing", ErrInvalid, name)
+		case string(bytes.TrimSpace(v)) == "null":
+			return fmt.Errorf("%w: %q is null", ErrInvalid, name)
+		}
+	}
+	return nil
 }
 
 // Validate checks the catalog whole, as docs/protocol.md §1 says, and

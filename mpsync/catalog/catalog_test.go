@@ -64,6 +64,17 @@ func TestDecodeRefusesInvalid(t *testing.T) {
 		{"solution pack without solution", `"solution": "AlertManagement", "sha256"`, `"sha256"`, "names no solution"},
 		{"unknown channel", `"channel": "base"`, `"channel": "beta"`, "neither base nor solution"},
 		{"nameless solution", `{"name": "Updates", "enabled": false}`, `{"name": "", "enabled": false}`, "solutions[1] has no name"},
+		// A catalog without packs used to read as "the workspace wants no
+		// packs" and removed every workspace pack.
+		{"packs missing", `"packs": [`, `"other": [`, `"packs" is missing`},
+		{"packs null", `"packs": [`, `"packs": null, "other": [`, `"packs" is null`},
+		{"solutions missing", `"solutions":`, `"other":`, `"solutions" is missing`},
+		{"solutions null", `"solutions": [`, `"solutions": null, "other": [`, `"solutions" is null`},
+		{"serial missing", `"serial": 42,`, ``, `"serial" is missing`},
+		{"serial null", `"serial": 42`, `"serial": null`, `"serial" is null`},
+		{"workspaceId missing", `"workspaceId": "ws-1",`, ``, `"workspaceId" is missing`},
+		{"schemaVersion null", `"schemaVersion": "1.0"`, `"schemaVersion": null`, `"schemaVersion" is null`},
+		{"data after the object", "\n}", "\n} {}", "data after the catalog's JSON object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,7 +22,7 @@ func ExampleDecode() {
 	for _, p := range c.Packs {
 		fmt.Println(p.ID, p.Version, p.Channel, "wanted:", c.Wanted(p))
 	}
-	_, err = catalog.Decode(strings.NewReader(`{"schemaVersion": "2.0", "workspaceId": "ws-1"}`))
+	_, err = catalog.Decode(strings.NewReader(`{"schemaVersion": "2.0", "workspaceId": "ws-1", "serial": 1, "solutions": [], "packs": []}`))
 	fmt.Println(err)
 	// Output:
 	// Microsoft.IntelligencePacks.AlertManagement 7.2.11719.0 solution wanted: true
