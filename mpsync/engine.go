@@ -85,6 +85,12 @@ type Options struct {
 	// already applied for the same workspace (a deliberate rollback of the
 	// catalog). Default false: such a run fails with [ErrSerialRegressed].
 	AcceptLowerSerial bool
+	// RunTimeout bounds one run of the rules whole: the catalog, the
+	// downloads, the approver's decisions and the imports. A run past it is
+	// cancelled and fails with [ErrRunTimeout]; what it applied stays. <= 0
+	// means [DefaultRunTimeout]. Each request also has the workspace
+	// client's own limits (workspace.Config.HeaderTimeout and friends).
+	RunTimeout time.Duration
 	// Lease, when set, lets only one of several engines (one per management
 	// server) run the scheduled rules at a time. Nil: this engine always
 	// runs (a directory store admits one process anyway).
@@ -96,6 +102,10 @@ type Options struct {
 	// [DefaultLeaseTTL].
 	LeaseTTL time.Duration
 }
+
+// DefaultRunTimeout is how long a run may take when Options.RunTimeout is
+// not set: a cold first sync of a thousand packs fits well inside it.
+const DefaultRunTimeout = time.Hour
 
 // Engine keeps a management group's packs in step with its workspace: it
 // plans, asks the approver, applies, records, and schedules both rules.
@@ -125,6 +135,7 @@ type Engine struct {
 	// acceptLowerSerial is Options.AcceptLowerSerial.
 	acceptLowerSerial bool
 	leaseTTL          time.Duration
+	runTimeout        time.Duration
 
 	// runMu serialises runs and connection changes.
 	runMu sync.Mutex
@@ -156,7 +167,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 		store: s, ws: o.Workspace, approver: o.Approver, queueOpt: o.Queue, ledger: o.Ledger, settings: o.Settings,
 		schedOpts: o.Schedule, platform: o.Platform, reqs: o.Requirements, proxy: o.Proxy,
 		clock: o.Clock, log: o.Logger, onEvent: o.OnEvent, group: o.Group, parallel: o.MaxParallel,
-		lease: o.Lease, holder: o.Holder, leaseTTL: o.LeaseTTL, acceptLowerSerial: o.AcceptLowerSerial,
+		lease: o.Lease, holder: o.Holder, leaseTTL: o.LeaseTTL, runTimeout: o.RunTimeout, acceptLowerSerial: o.AcceptLowerSerial,
 		manifests: map[string]pack.Manifest{},
 		noted:     map[string]string{},
 		rc:        ruleClock{next: map[rules.Rule]time.Time{}, settings: map[rules.Rule]rules.Settings{}, ranAt: map[rules.Rule]time.Time{}},
@@ -196,6 +207,9 @@ func New(s Store, opts *Options) (*Engine, error) {
 	}
 	if e.parallel <= 0 {
 		e.parallel = 4
+	}
+	if e.runTimeout <= 0 {
+		e.runTimeout = DefaultRunTimeout
 	}
 	if e.leaseTTL <= 0 {
 		e.leaseTTL = DefaultLeaseTTL

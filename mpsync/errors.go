@@ -32,6 +32,9 @@ var (
 	// serial is lower than one already applied; it is
 	// [catalog.ErrSerialRegressed].
 	ErrSerialRegressed = catalog.ErrSerialRegressed
+	// ErrRunTimeout is the cause of the context of a run that went past
+	// Options.RunTimeout (context.Cause tells it from a caller's cancel).
+	ErrRunTimeout = errors.New("run timed out")
 	// ErrUnknownChange is wrapped when a change id is neither queued for
 	// approval nor in the current plan.
 	ErrUnknownChange = errors.New("no such change awaits approval")

@@ -2,6 +2,7 @@ package mpsync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -111,6 +112,13 @@ func (r *runState) close() {
 
 // syncLocked is Sync with runMu held.
 func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOptions) (*Report, error) {
+	// Every request has its own limits (the workspace client's); this one
+	// bounds the run whole, whatever its Workspace, Store or Approver does.
+	// What the run did is recorded even when its context ended.
+	record := context.WithoutCancel(ctx)
+	ctx, cancel := context.WithTimeoutCause(ctx, e.runTimeout,
+		fmt.Errorf("%w: the run of %v did not finish within %s (Options.RunTimeout)", ErrRunTimeout, rs, e.runTimeout))
+	defer cancel()
 	first, err := e.ensureConnected(ctx)
 	if err != nil {
 		return nil, err
@@ -145,16 +153,31 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 		err = e.connectFirst(ctx, p)
 	}
 	if err != nil {
-		e.finishRuns(ctx, rulesRun, started, nil, err)
+		err = withTimeoutCause(ctx, err)
+		e.finishRuns(record, rulesRun, started, nil, err)
 		return nil, err
 	}
 	e.emit(Event{Kind: EventPlanReady, Plan: p})
 	rep.Plan = p
 	rep.Outcomes = e.apply(ctx, run, p)
+	for i := range rep.Outcomes {
+		rep.Outcomes[i].Err = withTimeoutCause(ctx, rep.Outcomes[i].Err)
+	}
 	rep.Finished = e.clock.Now()
-	e.notePending(ctx, rep)
-	e.finishRuns(ctx, rulesRun, started, rep, nil)
+	e.notePending(record, rep)
+	e.finishRuns(record, rulesRun, started, rep, nil)
 	return rep, nil
+}
+
+// withTimeoutCause names Options.RunTimeout in an error that the run's
+// deadline caused: a bare "context deadline exceeded" says neither which
+// limit nor which run.
+func withTimeoutCause(ctx context.Context, err error) error {
+	cause := context.Cause(ctx)
+	if err == nil || !errors.Is(cause, ErrRunTimeout) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrRunTimeout) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", err, cause)
 }
 
 // plan fetches the catalog and diffs it; the packs it downloads stay in run

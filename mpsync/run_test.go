@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,6 +18,7 @@ import (
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/workspace"
+	"mpsync.dev/rules"
 )
 
 type nthStore struct {
@@ -201,4 +203,26 @@ func TestCatalogWithoutPacksRemovesNothing(t *testing.T) {
 		assert.ErrorIs(t, err, catalog.ErrInvalid)
 		assert.Equal(t, before, r.versions(t), "nothing removed")
 	}
+}
+
+// A stalled approver (or store, or service) used to hold a run, and the
+// scheduler with it, forever; Options.RunTimeout bounds the run whole, and
+// what the run did is still recorded.
+func TestRunTimeoutBoundsTheRun(t *testing.T) {
+	stuck := mpsync.ApproverFunc(func(ctx context.Context, _ mpsync.ApprovalRequest) (mpsync.Decision, error) {
+		<-ctx.Done()
+		return mpsync.Decision{}, ctx.Err()
+	})
+	r := newRig(t, nil)
+	e := r.newEngine(t, r.store, &mpsync.Options{Approver: stuck, RunTimeout: 50 * time.Millisecond})
+	start := time.Now()
+	rep, err := e.Sync(context.Background(), rules.MPUpdate)
+	require.NoError(t, err, "the run happened; its changes failed")
+	assert.Less(t, time.Since(start), 5*time.Second)
+	require.NotEmpty(t, rep.Failed())
+	assert.ErrorIs(t, rep.Err(), mpsync.ErrRunTimeout)
+	assert.Contains(t, rep.Err().Error(), "Options.RunTimeout")
+	st, err := e.Status(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, mpsync.RunFailed, st.Rules[0].LastResult, "the run history is written after the deadline")
 }

@@ -69,8 +69,10 @@ func New(cfg Config) (*Client, error) {
 		base = s.newTransport()
 	}
 	rc := retryablehttp.NewClient()
+	guard := &stallGuard{next: base, header: s.HeaderTimeout, idle: s.IdleTimeout, total: s.RequestTimeout,
+		redact: func(r *http.Request) string { return redactURL(r.URL) }}
 	rc.HTTPClient = &http.Client{
-		Transport: &signer{next: base, s: s},
+		Transport: &signer{next: guard, s: s},
 		// A redirect would carry the signature elsewhere; refuse it.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

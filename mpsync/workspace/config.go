@@ -102,6 +102,14 @@ type Config struct {
 	// (the last-known catalog is served, marked stale) rather than holding
 	// the run for hours. Default DefaultMaxRetryAfter (5 min).
 	MaxRetryAfter time.Duration
+	// HeaderTimeout bounds the wait for a response's headers, IdleTimeout
+	// the wait between two reads of its body, and RequestTimeout one attempt
+	// whole, body included; defaults DefaultHeaderTimeout (30 s),
+	// DefaultIdleTimeout (60 s) and DefaultRequestTimeout (15 min). A
+	// request past one fails with a [*TimeoutError] naming it, and is
+	// retried like a network error. They hold for the caller's Transport
+	// too.
+	HeaderTimeout, IdleTimeout, RequestTimeout time.Duration
 	// AcceptLowerSerial accepts a catalog whose serial is lower than the one
 	// held. Default false: such a catalog is refused with ErrSerialRegressed.
 	AcceptLowerSerial bool
@@ -217,6 +225,22 @@ func (c Config) validate() (*settings, error) {
 		return nil, bad("MaxRetryAfter", "%s is negative", c.MaxRetryAfter)
 	case c.MaxRetryAfter == 0:
 		s.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	for _, t := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"HeaderTimeout", &s.HeaderTimeout, DefaultHeaderTimeout},
+		{"IdleTimeout", &s.IdleTimeout, DefaultIdleTimeout},
+		{"RequestTimeout", &s.RequestTimeout, DefaultRequestTimeout},
+	} {
+		switch {
+		case *t.v < 0:
+			return nil, bad(t.name, "%s is negative", *t.v)
+		case *t.v == 0:
+			*t.v = t.def
+		}
 	}
 	if s.RetryWaitMax < s.RetryWaitMin {
 		return nil, bad("RetryWaitMax", "%s is below RetryWaitMin %s", s.RetryWaitMax, s.RetryWaitMin)
