@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"mpsync.dev/mpsync"
 )
 
 // Sentinel errors. Errors returned by a [Client] wrap one of these (test with
@@ -16,7 +18,8 @@ var (
 	// ErrUnauthorized: the service refused the signature (401 or 403): a
 	// wrong key, a clock more than 15 minutes off, or a key that belongs to
 	// another workspace. Never retried and never answered from the cache.
-	ErrUnauthorized = errors.New("workspace refused the credentials")
+	// It is mpsync.ErrUnauthorized, so the engine tells a wrong key apart.
+	ErrUnauthorized = mpsync.ErrUnauthorized
 	// ErrNotFound: the service does not know the workspace or the pack (404).
 	// Never retried and never answered from the cache.
 	ErrNotFound = errors.New("workspace or pack not found")
@@ -29,8 +32,8 @@ var (
 	ErrRejected = errors.New("workspace rejected the request")
 	// ErrUnavailable: the service could not be reached, or kept answering
 	// 429 or 5xx, after every retry. Catalog answers from its last-known
-	// catalog (Stale) when it holds one.
-	ErrUnavailable = errors.New("workspace unavailable")
+	// catalog (Stale) when it holds one. It is mpsync.ErrUnavailable.
+	ErrUnavailable = mpsync.ErrUnavailable
 
 	// ErrInvalidCatalog: the service served a catalog that is not valid for
 	// this client: it breaks docs/protocol.md (it then also wraps
