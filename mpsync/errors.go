@@ -94,7 +94,7 @@ func (e *ResourcesError) Error() string {
 	if len(e.OtherLanguages) > 0 {
 		fmt.Fprintf(&b, "; the store holds %s, not for the group's language %s", strings.Join(e.OtherLanguages, ", "), n.Language)
 	}
-	fmt.Fprintf(&b, "; import the pack from %s (extracted as .mp or .xml; Engine.Import, mpsync import FILE), %s, then connect again",
+	fmt.Fprintf(&b, "; import the pack from %s (extracted as .mp or .xml; Engine.Import, mpsync import FILE), %s; then connect again",
 		n.File, n.Where())
 	return b.String()
 }

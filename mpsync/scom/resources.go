@@ -106,18 +106,17 @@ func Resources(language string, groupVersion pack.Version) ResourcesPack {
 }
 
 // Where says where the operator finds the file, in words for an error
-// message: the folder of the group's release, or every known folder when
-// the release is not known.
+// message ("found in ..."): the folder of the group's release, or every
+// known folder when the release is not known.
 func (r ResourcesPack) Where() string {
 	switch {
 	case r.Release.Name == "":
-		return fmt.Sprintf("the group's version is not known (give it to find the folder of its release): "+
-			"for 2012 SP1 in %s, for 2012 R2 in %s (from the latest update rollup), for 2016 and later in the %s folder of the installation media",
+		return fmt.Sprintf("found, for 2012 SP1, in %s; for 2012 R2, in %s (from the latest update rollup applied to the group); for 2016 and later, in the %s folder of the installation media (the group's version is not known, so its release is not)",
 			ResourcesFolder2012SP1, ResourcesFolder2012R2, ResourcesMediaFolder)
 	case r.OnMedia:
-		return fmt.Sprintf("for %s in the %s folder of the installation media", r.Release, r.Folder)
+		return fmt.Sprintf("found in the %s folder of the %s installation media", r.Folder, r.Release)
 	}
-	return fmt.Sprintf("for %s in %s on a management server (from the latest update rollup applied to the group)", r.Release, r.Folder)
+	return fmt.Sprintf("found in %s on a management server (from the latest update rollup of %s applied to the group)", r.Folder, r.Release)
 }
 
 // ResourcesLanguage returns the language code of a Resources pack id, and
