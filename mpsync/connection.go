@@ -308,7 +308,8 @@ func (e *Engine) ensureConnected(ctx context.Context) (first bool, err error) {
 // was never connected is connected by Connect or Sync; a disconnected one by
 // Connect): Operations Manager
 // supports one workspace at a time (connection guide), so the store is rebound to ws and
-// both rules run at once. Packs the old workspace imported that the new one
+// both rules run at once. The version requirement is checked again for ws's
+// proxy ([ProxyReporter]), which may differ from the old workspace's. Packs the old workspace imported that the new one
 // does not want are planned for removal through the same approver; packs
 // both want stay. The engine uses ws from then on.
 func (e *Engine) SwitchWorkspace(ctx context.Context, ws Workspace) (*Report, error) {

@@ -106,8 +106,10 @@
 //
 // Errors callers branch on are sentinels ([ErrNotConnected],
 // [ErrOtherWorkspace], [ErrRequirement], [ErrResourcesMissing],
-// [ErrNotApproved], [ErrClosed]) or typed ([*NotConnectedError],
-// [*scom.RequirementError], [*ChangeError] naming the pack and the step). A
+// [ErrNotApproved], [ErrClosed], and [ErrUnauthorized], [ErrUnavailable]
+// from a Workspace) or typed ([*NotConnectedError],
+// [*scom.RequirementError], [*ResourcesError] naming the Resources pack, its
+// file and folder, [*ChangeError] naming the pack and the step). A
 // failed change is reported in the [Report], not as the run's error; the
 // run's error is for a run that could not happen.
 package mpsync
