@@ -42,6 +42,14 @@ type Connection struct {
 	Parts []scom.Part `json:"parts,omitempty"`
 	// Proxy describes the proxy in use when connecting (never credentials).
 	Proxy ProxyInfo `json:"proxy,omitzero"`
+	// RequirementChecked is true when the group's version was checked
+	// against the connection requirement (with the proxy minimum when Proxy
+	// is configured), false when the version is not known
+	// (Options.Group.Version zero) and the check was skipped.
+	RequirementChecked bool `json:"requirementChecked"`
+	// Requirement says what the version was checked against, or why it was
+	// not checked.
+	Requirement string `json:"requirement,omitempty"`
 }
 
 // Since returns when the connection entered its current state.
@@ -64,6 +72,49 @@ type ProxyInfo struct {
 
 // Configured reports whether a proxy is in use.
 func (p ProxyInfo) Configured() bool { return p.URL != "" }
+
+// String returns the URL and, when set, the user: "http://corpproxy:80 (user
+// svc)"; "no proxy" for the zero value.
+func (p ProxyInfo) String() string {
+	switch {
+	case !p.Configured():
+		return "no proxy"
+	case p.User != "":
+		return p.URL + " (user " + p.User + ")"
+	}
+	return p.URL
+}
+
+// ProxyReporter is implemented by a [Workspace] that knows the proxy it
+// sends its requests through; workspace.Client implements it. The engine
+// takes its proxy from there, for the connection record and for the proxy
+// minimum of the version requirement, so that one setting decides: when
+// Options.Proxy is zero the workspace's proxy is used, and [New] refuses an
+// Options.Proxy that disagrees with it. A Workspace that does not implement
+// it, or whose ProxyInfo reports ok false (a workspace.Client given its own
+// Transport cannot tell), leaves Options.Proxy in force.
+type ProxyReporter interface {
+	// ProxyInfo returns the proxy the workspace uses (the zero ProxyInfo for
+	// none); ok is false when it cannot tell.
+	ProxyInfo() (p ProxyInfo, ok bool)
+}
+
+// proxyOf returns the proxy ws reports, if it reports one.
+func proxyOf(ws Workspace) (ProxyInfo, bool) {
+	if pr, ok := ws.(ProxyReporter); ok && ws != nil {
+		return pr.ProxyInfo()
+	}
+	return ProxyInfo{}, false
+}
+
+// proxyInfo is the proxy in force: the workspace's when it reports one,
+// else Options.Proxy.
+func (e *Engine) proxyInfo() ProxyInfo {
+	if p, ok := proxyOf(e.workspace()); ok {
+		return p
+	}
+	return e.proxy
+}
 
 // removalOrder returns parts in the order Disconnect removes them: connector
 // subscriptions first, then connectors (as the connection guide's script does), then
@@ -102,15 +153,20 @@ func (e *Engine) writeConnection(ctx context.Context, c Connection) error {
 }
 
 // Connect binds the store to the engine's workspace. It checks the group's
-// version against the connection requirement (when the version is known),
-// checks with one signed catalog request that the service accepts the key,
-// refuses when the store is bound to another workspace (use
-// [Engine.SwitchWorkspace]), and on a reconnect after [Engine.Disconnect]
-// checks that the Advisor resources pack for the group's language is
-// imported, in the platform inventory, or served by the catalog. It then
-// records the connection and its parts and runs MPUpdate once, through the
-// approver, so the base packs arrive. Connecting a connected store again
-// refreshes the record and runs MPUpdate.
+// version against the connection requirement, with the proxy minimum when
+// the workspace uses a proxy (when the version is not known the check is
+// skipped, and the record says so: [Connection.RequirementChecked] is
+// false); checks with one signed catalog request that the service accepts
+// the key; refuses when the store is bound to another workspace (use
+// [Engine.SwitchWorkspace]); and on a reconnect after [Engine.Disconnect]
+// checks that the operator has imported the Advisor Resources pack for the
+// group's language ([Engine.Import]) at a version no lower than the group's
+// release ships ([scom.Resources]); neither the catalog nor the platform
+// inventory stands in for it. A refusal is a [*ResourcesError] naming the
+// pack, the file and its folder, and changes nothing. It then records the
+// connection and its parts and runs MPUpdate once, through the approver, so
+// the base packs arrive. Connecting a connected store again refreshes the
+// record and runs MPUpdate.
 func (e *Engine) Connect(ctx context.Context) (*Report, error) {
 	done, err := e.enter()
 	if err != nil {
@@ -139,7 +195,7 @@ func (e *Engine) Connect(ctx context.Context) (*Report, error) {
 		return nil, fmt.Errorf("connect to workspace %s: %w", ws.ID(), err)
 	}
 	if conn.State == StateDisconnected {
-		if err := e.checkResources(ctx, res); err != nil {
+		if err := e.checkResources(ctx); err != nil {
 			return nil, fmt.Errorf("reconnect to workspace %s: %w", ws.ID(), err)
 		}
 	}
@@ -150,43 +206,76 @@ func (e *Engine) Connect(ctx context.Context) (*Report, error) {
 }
 
 func (e *Engine) checkRequirement() error {
-	if e.group.Version.IsZero() {
-		return nil
-	}
-	return e.reqs.Check(e.group.Version, e.proxy.Configured())
+	_, _, err := e.requirementStatus(e.proxyInfo())
+	return err
 }
 
-// checkResources looks for the resources pack a reconnect needs.
-func (e *Engine) checkResources(ctx context.Context, res CatalogResult) error {
-	id := scom.ResourcesPackID(e.group.Language)
-	if _, err := e.store.Get(ctx, id); err == nil {
-		return nil
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return err
+// requirementStatus checks the group's version against the requirement,
+// for a workspace using proxy, and says whether it could, and against what.
+func (e *Engine) requirementStatus(proxy ProxyInfo) (checked bool, detail string, err error) {
+	if e.group.Version.IsZero() {
+		return false, "not checked: the management group's version is not known (Options.Group.Version, mpsync --mg-version)", nil
 	}
-	if _, ok := e.platform[id]; ok {
-		return nil
+	if err := e.reqs.Check(e.group.Version, proxy.Configured()); err != nil {
+		return true, "", err
 	}
-	if res.Catalog != nil {
-		if _, ok := res.Catalog.Pack(id); ok {
-			return nil
+	r, _, _ := e.reqs.Recognise(e.group.Version) // Check recognised it
+	min, name, what := r.Minimum, r.MinimumName, ""
+	if proxy.Configured() {
+		what = ", with proxy support"
+		if !r.ProxyMinimum.IsZero() {
+			min, name = r.ProxyMinimum, r.ProxyMinimumName
 		}
 	}
-	return fmt.Errorf("%w: %s is not imported, not in the platform inventory and not served by the workspace; "+
-		"import %s.mpb (extracted to XML) from the group's latest update rollup, found in %s, then connect again",
-		ErrResourcesMissing, id, id, scom.ResourcesFolder)
+	return true, fmt.Sprintf("%s is %s, at or above %s (%s)%s", e.group.Version, r.Release, name, min, what), nil
 }
 
-// connect writes the connected record.
+// checkResources checks that the operator imported the Resources pack a
+// reconnect needs: the connection guide has the operator re-import it from
+// the group's latest update rollup, so neither the catalog serving one nor
+// the platform inventory counts, and neither does the workspace's own copy.
+func (e *Engine) checkResources(ctx context.Context) error {
+	need := scom.Resources(e.group.Language, e.group.Version)
+	entries, err := e.store.List(ctx)
+	if err != nil {
+		return fmt.Errorf("list store: %w", err)
+	}
+	rerr := &ResourcesError{Need: need}
+	for _, en := range entries {
+		if en.ID == need.ID {
+			rerr.Have = &en
+			continue
+		}
+		if _, ok := scom.ResourcesLanguage(en.ID); ok {
+			rerr.OtherLanguages = append(rerr.OtherLanguages, en.ID+" "+en.Version.String())
+		}
+	}
+	if h := rerr.Have; h != nil && h.Owner == storage.OwnerCustom && !h.Version.Less(need.Minimum) {
+		return nil
+	}
+	return rerr
+}
+
+// connect writes the connected record for the engine's workspace.
 func (e *Engine) connect(ctx context.Context, workspaceID string) error {
+	return e.connectVia(ctx, workspaceID, e.proxyInfo())
+}
+
+// connectVia writes the connected record for a workspace reached through
+// proxy.
+func (e *Engine) connectVia(ctx context.Context, workspaceID string, proxy ProxyInfo) error {
 	now := e.clock.Now()
+	checked, detail, _ := e.requirementStatus(proxy) // refusals were returned before
 	c := Connection{State: StateConnected, WorkspaceID: workspaceID, Group: e.group, ConnectedAt: now,
-		Parts: scom.ConnectionParts(e.proxy.User), Proxy: e.proxy}
+		Parts: scom.ConnectionParts(proxy.User), Proxy: proxy, RequirementChecked: checked, Requirement: detail}
 	if err := e.writeConnection(ctx, c); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	e.record(ctx, Record{Kind: RecordConnection, WorkspaceID: workspaceID, Result: string(StateConnected), By: "engine"})
 	e.emit(Event{Kind: EventConnected, Message: "connected to workspace " + workspaceID})
+	if !checked {
+		e.log.Warn("the connection requirement was not checked: the management group's version is not known", "workspace", workspaceID)
+	}
 	return nil
 }
 
@@ -220,7 +309,8 @@ func (e *Engine) ensureConnected(ctx context.Context) (first bool, err error) {
 // was never connected is connected by Connect or Sync; a disconnected one by
 // Connect): Operations Manager
 // supports one workspace at a time (connection guide), so the store is rebound to ws and
-// both rules run at once. Packs the old workspace imported that the new one
+// both rules run at once. The version requirement is checked again for ws's
+// proxy ([ProxyReporter]), which may differ from the old workspace's. Packs the old workspace imported that the new one
 // does not want are planned for removal through the same approver; packs
 // both want stay. The engine uses ws from then on.
 func (e *Engine) SwitchWorkspace(ctx context.Context, ws Workspace) (*Report, error) {
@@ -238,11 +328,19 @@ func (e *Engine) SwitchWorkspace(ctx context.Context, ws Workspace) (*Report, er
 	if err != nil {
 		return nil, err
 	}
+	proxy, ok := proxyOf(ws)
+	if !ok {
+		proxy = e.proxy
+	}
+	// The new workspace may go through a proxy the old one did not.
+	if _, _, err := e.requirementStatus(proxy); err != nil {
+		return nil, fmt.Errorf("switch to workspace %s: %w", ws.ID(), err)
+	}
 	if _, err := freshCatalog(ctx, ws); err != nil {
 		return nil, fmt.Errorf("switch to workspace %s: %w", ws.ID(), err)
 	}
 	old := conn.WorkspaceID
-	if err := e.connect(ctx, ws.ID()); err != nil {
+	if err := e.connectVia(ctx, ws.ID(), proxy); err != nil {
 		return nil, err
 	}
 	// Only now that the store is bound to it does the engine use ws.

@@ -132,9 +132,9 @@ func TestConnectionLifecycle(t *testing.T) {
 	_, err = r.engine.Connect(ctx)
 	require.ErrorIs(t, err, mpsync.ErrResourcesMissing)
 	assert.Contains(t, err.Error(), "Microsoft.SystemCenter.Advisor.Resources.ENU")
-	assert.Contains(t, err.Error(), "Management Packs for Update Rollups")
+	assert.Contains(t, err.Error(), `\ManagementPacks folder of the Operations Manager 2016 installation media`, "a 2016 group's file is on the media")
 
-	res := mpsynctest.Pack("Microsoft.SystemCenter.Advisor.Resources.ENU", "7.1.10226.1239", scLib)
+	res := mpsynctest.Pack("Microsoft.SystemCenter.Advisor.Resources.ENU", "7.2.11719.0", scLib)
 	_, err = r.store.Import(ctx, storage.ImportRequest{ID: "Microsoft.SystemCenter.Advisor.Resources.ENU", Provenance: storage.Provenance{Owner: storage.OwnerCustom}}, strings.NewReader(string(res)))
 	require.NoError(t, err)
 	_, err = r.engine.Connect(ctx)

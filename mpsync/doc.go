@@ -63,8 +63,10 @@
 // integration (every workspace pack, dependents first, except the two core
 // Advisor packs that stay); rules then refuse to run with a
 // [*NotConnectedError] until Connect succeeds again, which on a reconnect
-// requires the Advisor resources pack for the group's language.
-// [Engine.Validate] checks the integration as the connection guide describes.
+// requires the operator to have imported the Advisor Resources pack for the
+// group's language ([Engine.Import], [scom.Resources] says which file and
+// where). [Engine.Validate] checks the integration as the connection guide
+// describes, asking the service whether it accepts the key.
 //
 // # Scheduling and time
 //
@@ -134,8 +136,10 @@
 //
 // Errors callers branch on are sentinels ([ErrNotConnected],
 // [ErrOtherWorkspace], [ErrRequirement], [ErrResourcesMissing],
-// [ErrNotApproved], [ErrClosed]) or typed ([*NotConnectedError],
-// [*scom.RequirementError], [*ChangeError] naming the pack and the step). A
+// [ErrNotApproved], [ErrClosed], and [ErrUnauthorized], [ErrUnavailable]
+// from a Workspace) or typed ([*NotConnectedError],
+// [*scom.RequirementError], [*ResourcesError] naming the Resources pack, its
+// file and folder, [*ChangeError] naming the pack and the step). A
 // failed change is reported in the [Report], not as the run's error; the
 // run's error is for a run that could not happen.
 package mpsync

@@ -66,8 +66,12 @@ type Options struct {
 	// Nil means [scom.DefaultRequirements].
 	Requirements scom.Requirements
 	// Proxy describes the proxy the workspace client uses, for the
-	// connection record and the version requirement. The zero value means no
-	// proxy.
+	// connection record and the proxy minimum of the version requirement.
+	// Leave it zero when Workspace is a [ProxyReporter] (workspace.Client
+	// is): the engine then learns the proxy from the workspace, and New
+	// refuses a Proxy that disagrees with it. Set it only for a Workspace
+	// that cannot tell (one of your own, or a workspace.Client given its
+	// own Transport). The zero value with such a Workspace means no proxy.
 	Proxy ProxyInfo
 	// Clock is the engine's time source. Nil means [SystemClock].
 	Clock Clock
@@ -225,6 +229,10 @@ func New(s Store, opts *Options) (*Engine, error) {
 	}
 	if err := checkLanguage(e.group.Language); err != nil {
 		return nil, fmt.Errorf("mpsync.New: %w", err)
+	}
+	if p, ok := proxyOf(e.ws); ok && o.Proxy != (ProxyInfo{}) && o.Proxy != p {
+		return nil, fmt.Errorf("mpsync.New: Options.Proxy (%s) disagrees with the proxy workspace %s uses (%s); leave Options.Proxy empty and the engine takes the workspace's",
+			o.Proxy, e.ws.ID(), p)
 	}
 	return e, nil
 }

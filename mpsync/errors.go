@@ -3,10 +3,12 @@ package mpsync
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/scom"
+	"mpsync.dev/mpsync/storage"
 )
 
 var (
@@ -52,11 +54,58 @@ var (
 	// returns for a management group version the integration does not
 	// support, a [*scom.RequirementError]; it is [scom.ErrRequirement].
 	ErrRequirement = scom.ErrRequirement
-	// ErrResourcesMissing is wrapped by the error Connect returns on a
-	// reconnect when the Advisor Resources pack for the group's language is
-	// neither imported, in the platform inventory, nor served by the catalog.
+	// ErrResourcesMissing is matched by the [*ResourcesError] Connect
+	// returns on a reconnect when the operator has not imported the Advisor
+	// Resources pack for the group's language at an acceptable version.
 	ErrResourcesMissing = errors.New("advisor resources pack is missing")
+	// ErrUnauthorized is wrapped by a [Workspace]'s error when the service
+	// refused the credentials (a wrong key, a key of another workspace, a
+	// clock far off). workspace.ErrUnauthorized is this value.
+	ErrUnauthorized = errors.New("workspace refused the credentials")
+	// ErrUnavailable is wrapped by a [Workspace]'s error when the service
+	// could not be reached. workspace.ErrUnavailable is this value.
+	ErrUnavailable = errors.New("workspace unavailable")
 )
+
+// ResourcesError is a reconnect refused for the Advisor Resources pack (the
+// connection guide: "re-import the Microsoft.SystemCenter.Advisor.Resources.
+// <Language>.mpb management pack file from the most recent update rollup
+// applied to your management group"). It matches [ErrResourcesMissing].
+type ResourcesError struct {
+	// Need is the pack the group needs, the file and where it is.
+	Need scom.ResourcesPack
+	// Have is the store's entry for Need.ID, when it holds one that does
+	// not do (below Need.Minimum, or not the operator's).
+	Have *storage.Entry
+	// OtherLanguages are the Resources packs of other languages the store
+	// holds; they do not satisfy Need.
+	OtherLanguages []string
+}
+
+// Error names the pack, why the store's copy does not do, the file to
+// import and where it is.
+func (e *ResourcesError) Error() string {
+	var b strings.Builder
+	n := e.Need
+	switch {
+	case e.Have == nil:
+		fmt.Fprintf(&b, "%s is not imported", n.ID)
+	case e.Have.Owner != storage.OwnerCustom:
+		fmt.Fprintf(&b, "%s %s is the copy workspace %s imported, kept at disconnect; the reconnect needs the operator's own import (mpsync import --force takes it over)",
+			n.ID, e.Have.Version, e.Have.WorkspaceID)
+	default:
+		fmt.Fprintf(&b, "%s is imported at %s, below %s (%s)", n.ID, e.Have.Version, n.Minimum, n.MinimumReason)
+	}
+	if len(e.OtherLanguages) > 0 {
+		fmt.Fprintf(&b, "; the store holds %s, not for the group's language %s", strings.Join(e.OtherLanguages, ", "), n.Language)
+	}
+	fmt.Fprintf(&b, "; import the pack from %s (extracted as .mp or .xml; Engine.Import, mpsync import FILE), %s; then connect again",
+		n.File, n.Where())
+	return b.String()
+}
+
+// Is reports whether target is [ErrResourcesMissing].
+func (e *ResourcesError) Is(target error) bool { return target == ErrResourcesMissing }
 
 // NotConnectedError is returned by Sync, Start and Run while the store is
 // disconnected (after Disconnect) until Connect succeeds. It matches

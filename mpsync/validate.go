@@ -2,6 +2,7 @@ package mpsync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -42,11 +43,19 @@ func (v *Validation) Failed() []Check {
 
 // Validate checks the integration (connection guide: "Validate Operations Manager
 // Integration with OMS"): the store is connected to the engine's workspace;
-// every connection part is recorded; every pack the catalog wants is
-// imported at the catalog's version; and each enabled rule has run
-// successfully within twice its frequency. It fetches the catalog once. A
-// failed check is reported in the result, not as an error; the error is for
-// a validation that could not run.
+// every connection part is recorded; the service answers for the
+// configured workspace id with the configured key (one catalog request:
+// check "service reachable" fails when the service cannot be reached,
+// "service key" when it refuses the key, "service catalog" when it answers
+// with something else than the workspace's catalog, each with the service's
+// answer);
+// no pack the store holds for a previous workspace lingers ("previous
+// workspace" checks, one per pack a workspace other than the connected one
+// imported and the current catalog does not want at that version); every
+// pack the catalog wants is imported at the catalog's version; and each
+// enabled rule has run successfully within twice its frequency. A failed
+// check is reported in the result, not as an error; the error is for a
+// validation that could not run.
 func (e *Engine) Validate(ctx context.Context) (*Validation, error) {
 	done, err := e.enter()
 	if err != nil {
@@ -86,18 +95,37 @@ func (v *Validation) add(name string, ok bool, detail string) {
 	v.Checks = append(v.Checks, Check{Name: name, OK: ok, Detail: detail})
 }
 
-func (e *Engine) validatePacks(ctx context.Context, ws Workspace, v *Validation) error {
+// validateService asks the service for the catalog once and reports
+// whether it was reached and accepted the key; it returns the catalog to
+// check the packs against (nil when there is none).
+func (e *Engine) validateService(ctx context.Context, ws Workspace, v *Validation) *CatalogResult {
 	res, err := ws.Catalog(ctx)
 	e.noteWorkspace(ctx, res, err)
-	if err != nil {
-		v.add("catalog", false, err.Error())
+	const reach, key = "service reachable", "service key"
+	switch {
+	case err != nil && errors.Is(err, ErrUnauthorized):
+		v.add(reach, true, "the service answered")
+		v.add(key, false, fmt.Sprintf("the service refused the key for workspace %s (a wrong key, a key of another workspace, or a clock more than 15 minutes off): %v", ws.ID(), err))
 		return nil
+	case err != nil && errors.Is(err, ErrUnavailable):
+		v.add(reach, false, fmt.Sprintf("the service could not be reached, so the key for workspace %s was not checked: %v", ws.ID(), err))
+		return nil
+	case err != nil:
+		v.add(reach, true, "the service answered")
+		v.add("service catalog", false, fmt.Sprintf("the service did not answer with the catalog of workspace %s (an unknown workspace id, or a catalog that is not valid): %v", ws.ID(), err))
+		return nil
+	case res.Stale:
+		v.add(reach, false, fmt.Sprintf("the service could not be reached, so the key for workspace %s was not checked (%v); packs are checked against the last-known catalog, serial %d, confirmed %s",
+			ws.ID(), res.Err, res.Catalog.Serial, sinceText(res.FetchedAt)))
+		return &res
 	}
-	detail := fmt.Sprintf("serial %d", res.Catalog.Serial)
-	if res.Stale {
-		detail += fmt.Sprintf(", stale: last confirmed %s (%v)", sinceText(res.FetchedAt), res.Err)
-	}
-	v.add("catalog", !res.Stale, detail)
+	v.add(reach, true, "the service answered")
+	v.add(key, true, fmt.Sprintf("the service accepted the key for workspace %s (catalog serial %d)", ws.ID(), res.Catalog.Serial))
+	return &res
+}
+
+func (e *Engine) validatePacks(ctx context.Context, ws Workspace, v *Validation) error {
+	res := e.validateService(ctx, ws, v)
 	entries, err := e.store.List(ctx)
 	if err != nil {
 		return fmt.Errorf("validate: list store: %w", err)
@@ -105,6 +133,26 @@ func (e *Engine) validatePacks(ctx context.Context, ws Workspace, v *Validation)
 	byID := map[string]storage.Entry{}
 	for _, en := range entries {
 		byID[en.ID] = en
+	}
+	for _, en := range entries {
+		if en.Owner != storage.OwnerWorkspace || en.WorkspaceID == ws.ID() {
+			continue
+		}
+		name := "previous workspace " + en.ID
+		if res == nil {
+			v.add(name, false, fmt.Sprintf("%s %s was imported for workspace %s, not %s; without a catalog it cannot be told whether %s wants it",
+				en.ID, en.Version, en.WorkspaceID, ws.ID(), ws.ID()))
+			continue
+		}
+		if p, ok := res.Catalog.Pack(en.ID); ok && res.Catalog.Wanted(p) && p.Version == en.Version {
+			v.add(name, true, fmt.Sprintf("%s %s was imported for workspace %s; workspace %s wants it at the same version", en.ID, en.Version, en.WorkspaceID, ws.ID()))
+			continue
+		}
+		v.add(name, false, fmt.Sprintf("%s %s was imported for workspace %s, not the connected %s, which does not want it at that version; a sync plans its removal (or approve the pending one)",
+			en.ID, en.Version, en.WorkspaceID, ws.ID()))
+	}
+	if res == nil {
+		return nil
 	}
 	enabled := map[rules.Rule]bool{}
 	for _, r := range rules.All() {

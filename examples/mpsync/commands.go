@@ -224,7 +224,8 @@ func (a *app) newEngine(st *store.Dir, ws *workspace.Client) (*mpsync.Engine, er
 		// queue whatever --approval says.
 		Queue:    approval.NewManual(st),
 		Settings: a.settings,
-		Proxy:    mpsync.ProxyInfo{URL: a.cfg.proxy, User: a.cfg.proxyUser},
+		// No Proxy: the engine learns the proxy from the workspace client
+		// (--proxy, --proxy-user), so the two cannot disagree.
 		Platform: a.platform,
 		Logger:   a.log,
 		OnEvent:  a.onEvent,
@@ -535,6 +536,10 @@ func (a *app) connect(ctx context.Context) error {
 		}
 		if conn, cerr := eng.Connection(ctx); cerr == nil {
 			doc.Connection = connectionToJSON(conn)
+			if err == nil {
+				checked := conn.RequirementChecked
+				doc.RequirementChecked = &checked
+			}
 		}
 		if err != nil {
 			err = fmt.Errorf("workspace %s: %w", ws.ID(), err)
@@ -548,6 +553,11 @@ func (a *app) connect(ctx context.Context) error {
 			}
 			if err == nil && doc.Connection != nil {
 				fmt.Fprintf(w, "connected to workspace %s as management group %s\n", doc.Connection.WorkspaceID, doc.Connection.ManagementGroup.Name)
+				if doc.Connection.RequirementChecked {
+					fmt.Fprintf(w, "version requirement checked: %s\n", doc.Connection.Requirement)
+				} else {
+					fmt.Fprintln(w, "the version requirement was not checked, because the management group's version is not known (give --mg-version)")
+				}
 			}
 		})
 		return err

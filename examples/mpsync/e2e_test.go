@@ -563,8 +563,9 @@ func TestDisconnectThenSyncChangesNothing(t *testing.T) {
 	assert.Equal(t, "disconnected", st.Connection.State)
 	f.mustOK(t, "plan")
 
-	// Reconnecting brings the solutions back (the catalog serves the
-	// Resources pack).
+	// Reconnecting brings the solutions back, once the operator has
+	// imported the Resources pack (the catalog serving it does not count).
+	f.mustOK(t, "import", filepath.Join(workspaceDir, "packs", resourcesID+".xml"))
 	f.mustOK(t, "connect")
 	f.mustOK(t, "sync")
 	assert.Contains(t, f.packs(t), alertID)

@@ -31,7 +31,8 @@ Commands:
                         record the connection, run MPUpdate once
   disconnect            remove the integration: every pack the workspace owns
   run                   run both rules on their schedules until SIGINT/SIGTERM
-  validate              check the integration (connected, parts, packs current, runs)
+  validate              check the integration (connected, parts, the service and
+                        its key, packs current, runs)
   rollback PACK-ID      restore the previous version of a pack the store kept
   serve-workspace       serve a catalog directory over the workspace protocol
   help [COMMAND]        this text, or one command's
@@ -238,11 +239,18 @@ at the same version). Each import is recorded in the ledger. Needs no service.
 Binds the store to the workspace: checks the management group's version
 against the connection requirement (Operations Manager 2012 SP1 UR6 and
 later, 2012 R2 UR2 and later; with --proxy, SP1 UR7 / R2 UR3), checks that the
-service accepts the key, and on a reconnect after disconnect that
-Microsoft.SystemCenter.Advisor.Resources.<LANGUAGE> is imported or served.
-Then records the connection and runs MPUpdate once through the approver.
-Exit 1, naming the version or the pack, when refused.
+service accepts the key. Without --mg-version the requirement is not
+checked, and the output says so ("requirementChecked": false with --json).
+On a reconnect after disconnect, the operator must first import
+Microsoft.SystemCenter.Advisor.Resources.<LANGUAGE> (mpsync import FILE, the
+pack extracted from the .mpb of the group's latest update rollup, or from the
+installation media's \ManagementPacks folder for 2016 and later), at a
+version no lower than the first build of the group's release; the catalog
+serving one does not count. Then records the connection and runs MPUpdate
+once through the approver. Exit 1, naming the version, or the pack, its file
+and folder, when refused.
 
+  mpsync import Microsoft.SystemCenter.Advisor.Resources.ENU.xml
   mpsync connect --mg-name PROD --mg-version 7.2.11719.0
 `, true
 	case "disconnect":

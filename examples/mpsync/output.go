@@ -30,7 +30,11 @@ type changesDoc struct {
 	Skipped       []skipJSON   `json:"skipped,omitempty"`
 	// Connection is set by connect.
 	Connection *connectionJSON `json:"connection,omitempty"`
-	Error      string          `json:"error,omitempty"`
+	// RequirementChecked is set by connect: false when the group's version
+	// is not known (no --mg-version) and the version requirement was not
+	// checked.
+	RequirementChecked *bool  `json:"requirementChecked,omitempty"`
+	Error              string `json:"error,omitempty"`
 }
 
 type changeJSON struct {
@@ -130,6 +134,11 @@ type connectionJSON struct {
 	Since           string     `json:"since"`
 	Proxy           string     `json:"proxy,omitempty"`
 	Parts           []partJSON `json:"parts"`
+	// RequirementChecked is false when the connection was made without the
+	// group's version (--mg-version), so the version requirement was not
+	// checked.
+	RequirementChecked bool   `json:"requirementChecked"`
+	Requirement        string `json:"requirement,omitempty"`
 }
 
 type groupJSON struct {
@@ -264,6 +273,7 @@ func connectionToJSON(c mpsync.Connection) *connectionJSON {
 		State: string(c.State), WorkspaceID: c.WorkspaceID,
 		ManagementGroup: groupJSON{Name: c.Group.Name, Version: versionJSON(c.Group.Version), Language: c.Group.Language},
 		Since:           timeJSON(c.Since()), Proxy: c.Proxy.URL, Parts: []partJSON{},
+		RequirementChecked: c.RequirementChecked, Requirement: c.Requirement,
 	}
 	if out.State == "" {
 		out.State = string(mpsync.StateNever)
@@ -369,6 +379,9 @@ func writeStatusTable(w io.Writer, doc statusDoc) {
 		fmt.Fprintf(w, " since %s", c.Since)
 	}
 	fmt.Fprintln(w)
+	if c.State == string(mpsync.StateConnected) {
+		fmt.Fprintf(w, "Version requirement: %s\n", requirementText(c))
+	}
 	ws := doc.Workspace
 	switch {
 	case ws.Probed && ws.Reachable:
@@ -463,4 +476,13 @@ func sortedPacks(es []storage.Entry) []packJSON {
 	}
 	slices.SortFunc(out, func(a, b packJSON) int { return cmp.Compare(a.ID, b.ID) })
 	return out
+}
+
+// requirementText says whether and how the connection checked the version
+// requirement.
+func requirementText(c *connectionJSON) string {
+	if !c.RequirementChecked {
+		return "not checked, because the management group's version is not known (give --mg-version)"
+	}
+	return "checked: " + c.Requirement
 }

@@ -12,10 +12,6 @@ import "slices"
 // pack file from the most recent update rollup").
 const ResourcesPackPrefix = "Microsoft.SystemCenter.Advisor.Resources."
 
-// ResourcesFolder is where an update rollup puts the resources pack file on a
-// management server (connection guide, "Remove Integration with OMS").
-const ResourcesFolder = `%ProgramFiles%\System Center 2012 R2\Operations Manager\Server\Management Packs for Update Rollups`
-
 // ResourcesPackID returns the resources pack id for a language code.
 func ResourcesPackID(language string) string { return ResourcesPackPrefix + language }
 

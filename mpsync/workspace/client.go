@@ -21,7 +21,10 @@ import (
 	"mpsync.dev/mpsync/catalog"
 )
 
-var _ mpsync.Workspace = (*Client)(nil)
+var (
+	_ mpsync.Workspace     = (*Client)(nil)
+	_ mpsync.ProxyReporter = (*Client)(nil)
+)
 
 // Client speaks docs/protocol.md to one workspace. It is safe for concurrent use.
 // Create it with [New].
@@ -107,6 +110,19 @@ func New(cfg Config) (*Client, error) {
 
 // ID returns the workspace id.
 func (c *Client) ID() string { return c.s.WorkspaceID }
+
+// ProxyInfo returns the proxy of Config.Proxy and Config.ProxyUser (never
+// the password), the zero ProxyInfo when the client uses no proxy; ok is
+// false when Config.Transport was given, since the client cannot tell where
+// that transport sends its requests. It implements [mpsync.ProxyReporter],
+// so an engine over this client checks the proxy minimum of the version
+// requirement without a second setting.
+func (c *Client) ProxyInfo() (p mpsync.ProxyInfo, ok bool) {
+	if c.s.Transport != nil {
+		return mpsync.ProxyInfo{}, false
+	}
+	return mpsync.ProxyInfo{URL: c.s.Proxy, User: c.s.ProxyUser}, true
+}
 
 // CatalogURL returns the URL the catalog is requested from.
 func (c *Client) CatalogURL() string { return c.s.catalog.String() }

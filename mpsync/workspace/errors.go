@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/catalog"
 )
 
@@ -18,7 +19,8 @@ var (
 	// ErrUnauthorized: the service refused the signature (401 or 403): a
 	// wrong key, a clock more than 15 minutes off, or a key that belongs to
 	// another workspace. Never retried and never answered from the cache.
-	ErrUnauthorized = errors.New("workspace refused the credentials")
+	// It is mpsync.ErrUnauthorized, so the engine tells a wrong key apart.
+	ErrUnauthorized = mpsync.ErrUnauthorized
 	// ErrNotFound: the service does not know the workspace or the pack (404).
 	// Never retried and never answered from the cache.
 	ErrNotFound = errors.New("workspace or pack not found")
@@ -31,8 +33,8 @@ var (
 	ErrRejected = errors.New("workspace rejected the request")
 	// ErrUnavailable: the service could not be reached, or kept answering
 	// 429 or 5xx, after every retry. Catalog answers from its last-known
-	// catalog (Stale) when it holds one.
-	ErrUnavailable = errors.New("workspace unavailable")
+	// catalog (Stale) when it holds one. It is mpsync.ErrUnavailable.
+	ErrUnavailable = mpsync.ErrUnavailable
 
 	// ErrInvalidCatalog: the service served a catalog that is not valid for
 	// this client: it breaks docs/protocol.md (it then also wraps
