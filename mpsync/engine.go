@@ -120,7 +120,10 @@ type Engine struct {
 	settings SettingsSource
 	// group0 is settings when they come from override packs (the store's,
 	// and files); nil for a caller's own SettingsSource.
-	group0    *groupSettings
+	group0 *groupSettings
+	// storeOv reads the store's override packs, for group0 and for the
+	// checks of Import and SetOverride.
+	storeOv   *storeOverrides
 	schedOpts rules.ScheduleOptions
 	platform  pack.Inventory
 	// platformName says where platform came from, for blocked reasons.
@@ -197,12 +200,13 @@ func New(s Store, opts *Options) (*Engine, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.storeOv = newStoreOverrides(s, e.log)
 	switch src := e.settings.(type) {
 	case nil:
-		e.group0 = &groupSettings{store: newStoreOverrides(s, e.log)}
+		e.group0 = &groupSettings{store: e.storeOv}
 		e.settings = e.group0
 	case *OverrideSettingsSource:
-		e.group0 = &groupSettings{files: src, target: src.target, store: newStoreOverrides(s, e.log)}
+		e.group0 = &groupSettings{files: src, target: src.target, store: e.storeOv}
 		e.settings = e.group0
 	}
 	if e.group.Name == "" {
