@@ -303,13 +303,21 @@ func (e *Engine) checkOverridePack(ctx context.Context, m pack.Manifest, r io.Re
 	if len(bad) > 0 {
 		return fmt.Errorf("%w: %w: pack %s: %s", ErrImportRefused, overrides.ErrInvalid, m.ID, strings.Join(bad, "; "))
 	}
+	// Every override pack in force is in the group as far as ids go: the
+	// store's and the files'.
 	set, err := e.storeOv.load(ctx)
 	if set == nil && err != nil {
 		return fmt.Errorf("override packs in the store: %w", err)
 	}
-	others := slices.DeleteFunc(set.Packs(), func(q *overrides.Pack) bool { return q.Ref().ID == m.ID })
+	in := set
+	if e.group0 != nil {
+		if all, err := e.group0.load(ctx); all != nil || err == nil {
+			in = all
+		}
+	}
+	others := slices.DeleteFunc(in.Packs(), func(q *overrides.Pack) bool { return q.Ref().ID == m.ID })
 	if _, err := overrides.NewSet(append(others, p)...); err != nil {
-		return fmt.Errorf("%w: with the override packs in the store: %w", ErrImportRefused, err)
+		return fmt.Errorf("%w: with the override packs in force: %w", ErrImportRefused, err)
 	}
 	return nil
 }
