@@ -50,8 +50,9 @@ type ImportResult struct {
 // the operator's (custom): sync never upgrades or removes it. A pack a
 // workspace imported is taken over only with Force. The import is recorded
 // in the ledger. On any error the store is exactly as it was; the error
-// wraps [ErrImportRefused] for a refusal (with the [overrides.ErrInvalid]
-// or [pack.ErrMalformed] of an invalid override pack), the store's or the
+// wraps [ErrImportRefused] for a refusal (and [overrides.ErrInvalid] for
+// an invalid override pack, with the cause: an [*overrides.Error],
+// [pack.ErrMalformed], ...), the store's or the
 // pack reader's error otherwise, and names the source and the pack.
 //
 // r is read twice (the manifest, then the whole pack into the store), hence

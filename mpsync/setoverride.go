@@ -278,7 +278,10 @@ func (e *Engine) checkOverridePack(ctx context.Context, m pack.Manifest, r io.Re
 	}
 	p, err := overrides.ReadPack(bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("%w: invalid override pack: %w", ErrImportRefused, err)
+		if !errors.Is(err, overrides.ErrInvalid) {
+			err = fmt.Errorf("%w: %w", overrides.ErrInvalid, err)
+		}
+		return fmt.Errorf("%w: not a valid override pack: %w", ErrImportRefused, err)
 	}
 	if !overridesRules(p) {
 		return nil

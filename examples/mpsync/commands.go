@@ -502,6 +502,9 @@ func (a *app) importPacks(ctx context.Context, files []string) error {
 			}
 		}
 		err := errors.Join(errs...)
+		if errors.Is(err, overrides.ErrInvalid) {
+			err = usagef("%v", err) // an invalid override pack is bad configuration
+		}
 		doc.Error = a.errText(err)
 		a.output(doc, func(w io.Writer) {
 			for _, p := range doc.Imported {
