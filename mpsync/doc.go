@@ -11,7 +11,9 @@
 //     solution current, every 5 minutes by default.
 //
 // Both honour SCOM-style Frequency and Enabled overrides read from override
-// management packs ([OverrideSettings]), and every import, upgrade and
+// management packs: those in the store, as in a management group (imported
+// with [Engine.Import] or written by [Engine.SetOverride]), and files
+// ([OverrideSettings]), resolved together; and every import, upgrade and
 // removal passes a pluggable change-control [Approver] (windows, manual
 // approval, promotion from a QA group: package
 // [mpsync.dev/mpsync/approval]).

@@ -47,8 +47,17 @@ type Options struct {
 	// Ledger records decisions and results. Nil keeps them in the store's
 	// "ledger.jsonl" metadata record.
 	Ledger Ledger
-	// Settings supplies each rule's effective Frequency and Enabled. Nil uses
-	// the rules' defaults (12 h and 5 min, both enabled).
+	// Settings supplies each rule's effective Frequency and Enabled.
+	//
+	// Overrides live in the management group: nil means the override packs
+	// in the store (imported by Import, written by SetOverride) on top of the
+	// rules' defaults (12 h and 5 min, both enabled). An
+	// [*OverrideSettingsSource] (from [OverrideSettings]) adds its files to
+	// the store's packs, resolved together with SCOM's precedence as if the
+	// files were imported too; a pack id in both counts once, at the higher
+	// version (the file's when equal). Any other SettingsSource (a
+	// [SettingsFunc], [DefaultSettings]) decides the settings alone and the
+	// store's override packs are not consulted.
 	Settings SettingsSource
 	// Schedule shapes the scheduler's run times: alignment to a time of day
 	// (SCOM's SyncTime) and a stable jitter. The zero value runs each rule
@@ -117,12 +126,18 @@ const DefaultRunTimeout = time.Hour
 // All methods are safe for concurrent use. Runs are serialised: a run of a
 // rule never overlaps another run, so the store sees one writer at a time.
 type Engine struct {
-	store     Store
-	ws        Workspace
-	approver  Approver
-	queueOpt  ApprovalQueue
-	ledger    Ledger
-	settings  SettingsSource
+	store    Store
+	ws       Workspace
+	approver Approver
+	queueOpt ApprovalQueue
+	ledger   Ledger
+	settings SettingsSource
+	// group0 is settings when they come from override packs (the store's,
+	// and files); nil for a caller's own SettingsSource.
+	group0 *groupSettings
+	// storeOv reads the store's override packs, for group0 and for the
+	// checks of Import and SetOverride.
+	storeOv   *storeOverrides
 	schedOpts rules.ScheduleOptions
 	platform  pack.Inventory
 	// platformName says where platform came from, for blocked reasons.
@@ -182,9 +197,6 @@ func New(s Store, opts *Options) (*Engine, error) {
 	if e.ledger == nil {
 		e.ledger = NewStoreLedger(s)
 	}
-	if e.settings == nil {
-		e.settings = DefaultSettings()
-	}
 	e.platformName = "the inventory in Options.Platform"
 	if e.platform == nil {
 		var rel scom.Release
@@ -202,6 +214,15 @@ func New(s Store, opts *Options) (*Engine, error) {
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.storeOv = newStoreOverrides(s, e.log)
+	switch src := e.settings.(type) {
+	case nil:
+		e.group0 = &groupSettings{store: e.storeOv}
+		e.settings = e.group0
+	case *OverrideSettingsSource:
+		e.group0 = &groupSettings{files: src, target: src.target, store: e.storeOv}
+		e.settings = e.group0
 	}
 	if e.group.Name == "" {
 		e.group.Name = "default"

@@ -42,12 +42,19 @@ type ImportResult struct {
 // Import imports a pack an operator supplies by hand (XML, or a sealed .mp
 // when the pack reader supports it), with the checks a sync makes: no
 // downgrade, the same version only with the same content, every reference
-// satisfied by an imported pack or the platform inventory. The pack becomes
+// satisfied by an imported pack or the platform inventory. An override pack
+// (unsealed XML holding RulePropertyOverride or RuleConfigurationOverride
+// elements) must also be one package overrides reads without error, whose
+// overrides of the two rules reach the management group and whose override
+// ids no other override pack in the store uses; once imported it applies to
+// the rules (see [Options.Settings]). The pack becomes
 // the operator's (custom): sync never upgrades or removes it. A pack a
 // workspace imported is taken over only with Force. The import is recorded
 // in the ledger. On any error the store is exactly as it was; the error
-// wraps [ErrImportRefused] for a refusal, the store's or the pack reader's
-// error otherwise, and names the source and the pack.
+// wraps [ErrImportRefused] for a refusal (and [overrides.ErrInvalid] for
+// an invalid override pack, with the cause: an [*overrides.Error],
+// [pack.ErrMalformed], ...), the store's or the
+// pack reader's error otherwise, and names the source and the pack.
 //
 // r is read twice (the manifest, then the whole pack into the store), hence
 // io.ReadSeeker; an *os.File is one.
@@ -72,27 +79,38 @@ func (e *Engine) Import(ctx context.Context, r io.ReadSeeker, opts ImportOptions
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("%s: list store: %w", where, err)
 	}
+	reason := "imported by hand from " + src
+	res, err := e.importLocked(ctx, r, m, sum, entries, opts, reason)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", where, err)
+	}
+	return res, nil
+}
+
+// importLocked checks a pack read by readForImport (an override pack's
+// validity, then sync's rules) and imports it as the operator's, recording
+// it in the ledger with reason. runMu is held; r is rewound as needed.
+func (e *Engine) importLocked(ctx context.Context, r io.ReadSeeker, m pack.Manifest, sum string, entries []storage.Entry, opts ImportOptions, reason string) (ImportResult, error) {
+	if err := e.checkOverridePack(ctx, m, r); err != nil {
+		return ImportResult{}, err
+	}
 	res, err := e.checkImport(m, sum, entries, opts)
 	if err != nil || res.Unchanged {
-		if err != nil {
-			err = fmt.Errorf("%s: %w", where, err)
-		}
 		return res, err
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return ImportResult{}, fmt.Errorf("%s: rewind: %w", where, err)
+		return ImportResult{}, fmt.Errorf("rewind: %w", err)
 	}
 	en, err := e.store.Import(ctx, storage.ImportRequest{ID: m.ID, Version: m.Version, SHA256: sum, Time: e.clock.Now(),
 		Provenance: storage.Provenance{Owner: storage.OwnerCustom}}, r)
 	if err != nil {
-		return ImportResult{}, fmt.Errorf("%s: %w", where, err)
+		return ImportResult{}, err
 	}
 	res.Entry = en
 	by := opts.By
 	if by == "" {
 		by = "operator"
 	}
-	reason := "imported by hand from " + src
 	if res.TookOver {
 		reason += "; taken over from the workspace (forced)"
 	}

@@ -33,6 +33,11 @@ func DefaultSettings() SettingsSource {
 // SCOM's precedence by package overrides and rules. src re-reads a file only
 // when it changed, so asking often is cheap.
 //
+// Given to an engine as Options.Settings, the files are combined with the
+// override packs in the engine's store, as if the files were imported into
+// the management group too (see [Options.Settings]); called directly, its
+// Settings method sees the files alone.
+//
 // When an override pack becomes invalid (a bad edit), the last valid
 // overrides stay in force, as the caller of [overrides.Source.Load] keeps
 // them, and the returned [OverrideSettingsSource.Err] reports the problem;
@@ -55,13 +60,17 @@ func (o *OverrideSettingsSource) Settings(ctx context.Context, r rules.Rule) (ru
 		return rules.Settings{}, fmt.Errorf("unknown rule %q", r)
 	}
 	set, err := o.src.Load(ctx)
-	o.mu.Lock()
-	o.err = err
-	o.mu.Unlock()
+	o.setErr(err)
 	if set == nil && err != nil {
 		return rules.Settings{}, fmt.Errorf("override packs: %w", err)
 	}
 	return rules.EffectiveFor(set, r, o.target), nil
+}
+
+func (o *OverrideSettingsSource) setErr(err error) {
+	o.mu.Lock()
+	o.err = err
+	o.mu.Unlock()
 }
 
 // Err returns the problem of the last load, if any: an invalid override

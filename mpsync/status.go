@@ -29,6 +29,12 @@ type Status struct {
 	Connection Connection        `json:"connection"`
 	// Approval describes the approver in force.
 	Approval ApprovalStatus `json:"approval"`
+	// Overrides lists the override packs in force (the store's and any
+	// files) and a problem reading them, when the settings come from
+	// override packs (Options.Settings nil or from OverrideSettings); each
+	// rule's EnabledSource and FrequencySource name the pack that set the
+	// value. Zero for a caller's own SettingsSource.
+	Overrides OverridesStatus `json:"overrides"`
 }
 
 // ApprovalStatus describes the approver in force for Status.
@@ -145,6 +151,9 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 	}
 	st.Approvals = pendingApprovals(pend, queued)
 	st.Approval = approvalStatus(e.approver, e.clock.Now())
+	if e.group0 != nil {
+		st.Overrides = e.group0.status(ctx)
+	}
 	return st, nil
 }
 

@@ -56,8 +56,13 @@ const (
 	// Microsoft.SystemCenter.Advisor: the Operations Manager 2012 R2 build.
 	DefaultRulePackVersion = "7.1.10226.0"
 	// DefaultModule is the module id written on Frequency overrides.
-	// The Advisor packs are not public; set SetOptions.Module when the
-	// rule's scheduler module has another id.
+	// It is an assumption, not a documented value: the Advisor packs that
+	// define the two rules are not public, and no public override pack for
+	// them (searched: Microsoft.SystemCenter.Advisor.MPUpdate,
+	// GetIntelligencePacksRule) shows the id of the module that declares
+	// Frequency. "Scheduler" is the id public packs commonly give a rule's
+	// System.Scheduler data source. Set SetOptions.Module when the group's
+	// Advisor pack names it otherwise; Resolve does not compare modules.
 	DefaultModule = "Scheduler"
 	// DefaultLanguage is the language pack display strings are written to.
 	DefaultLanguage = "ENU"

@@ -76,6 +76,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.validate(ctx)
 	case "rollback":
 		return a.rollback(ctx, args)
+	case "override":
+		return a.override(ctx)
 	}
 	return shapef("unknown command %q", a.cmd)
 }
@@ -105,7 +107,7 @@ func (a *app) prepare(ctx context.Context) error {
 			return usagef("flag --rule %q: unknown rule (want MPUpdate, GetIntelligencePacks, a full rule id, or all)", c.rule)
 		}
 		if a.cmd == "run" {
-			return usagef("flag --rule: run always runs both rules on their schedules; disable one with an override pack")
+			return usagef("flag --rule: run always runs both rules on their schedules; disable one with an override pack (mpsync override)")
 		}
 		a.rules = []rules.Rule{r}
 	}
@@ -401,6 +403,7 @@ func (a *app) status(ctx context.Context) error {
 			})
 		}
 		doc.Pending = pendingList(s.Approvals)
+		doc.Overrides = overridesToJSON(s.Overrides)
 
 		if ws != nil {
 			doc.Workspace = a.probe(ctx, eng, doc.Workspace)
@@ -500,6 +503,9 @@ func (a *app) importPacks(ctx context.Context, files []string) error {
 			}
 		}
 		err := errors.Join(errs...)
+		if errors.Is(err, overrides.ErrInvalid) {
+			err = usagef("%v", err) // an invalid override pack is bad configuration
+		}
 		doc.Error = a.errText(err)
 		a.output(doc, func(w io.Writer) {
 			for _, p := range doc.Imported {

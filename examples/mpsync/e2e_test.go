@@ -1009,3 +1009,220 @@ func TestImportMakesSyncsChecks(t *testing.T) {
 	r = f.mustOK(t, "import", up)
 	assert.Contains(t, r.stdout, "already imported")
 }
+
+// overrideOut is the document of override --json.
+type overrideOut struct {
+	Pack *struct {
+		ID      string `json:"id"`
+		Version string `json:"version"`
+		Owner   string `json:"owner"`
+	} `json:"pack"`
+	Overrides []struct {
+		Rule    string `json:"rule"`
+		ID      string `json:"id"`
+		Setting string `json:"setting"`
+		Value   string `json:"value"`
+		Module  string `json:"module"`
+	} `json:"overrides"`
+	Unchanged bool     `json:"unchanged"`
+	Exported  string   `json:"exported"`
+	Warnings  []string `json:"warnings"`
+	Error     string   `json:"error"`
+}
+
+// statusRules returns shortName -> enabled, enabledSource from status --json,
+// and the override packs it lists.
+func (f *fixture) statusRules(t *testing.T) (map[string]bool, map[string]string, []string) {
+	t.Helper()
+	r := f.mustOK(t, "status", "--json")
+	var st struct {
+		Rules []struct {
+			ShortName     string `json:"shortName"`
+			Enabled       bool   `json:"enabled"`
+			EnabledSource string `json:"enabledSource"`
+		} `json:"rules"`
+		Overrides struct {
+			Packs []struct {
+				ID      string `json:"id"`
+				Version string `json:"version"`
+				From    string `json:"from"`
+			} `json:"packs"`
+			Error string `json:"error"`
+		} `json:"overrides"`
+	}
+	oneJSON(t, r.stdout, &st)
+	en, src := map[string]bool{}, map[string]string{}
+	for _, rl := range st.Rules {
+		en[rl.ShortName], src[rl.ShortName] = rl.Enabled, rl.EnabledSource
+	}
+	var packs []string
+	for _, p := range st.Overrides.Packs {
+		packs = append(packs, p.ID+" "+p.Version+" "+p.From)
+	}
+	assert.Empty(t, st.Overrides.Error)
+	return en, src, packs
+}
+
+// A pipeline disables both rules for a change freeze and enables them after,
+// through the override pack in the store.
+func TestOverrideCommandChangeFreeze(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.mustOK(t, "sync")
+	const packID = "MPSync.Advisor.Overrides"
+
+	r := f.mustOK(t, "override", "--rule", "MPUpdate", "--enabled", "false", "--json")
+	var doc overrideOut
+	oneJSON(t, r.stdout, &doc)
+	require.NotNil(t, doc.Pack)
+	assert.Equal(t, packID, doc.Pack.ID)
+	assert.Equal(t, "1.0.0.0", doc.Pack.Version)
+	assert.Equal(t, "custom", doc.Pack.Owner)
+	require.Len(t, doc.Overrides, 1)
+	assert.Equal(t, "Microsoft.SystemCenter.Advisor.MPUpdate", doc.Overrides[0].Rule)
+	assert.Equal(t, "Enabled", doc.Overrides[0].Setting)
+	assert.Equal(t, "false", doc.Overrides[0].Value)
+	assert.False(t, doc.Unchanged)
+
+	export := filepath.Join(f.dir, "freeze.xml")
+	r = f.mustOK(t, "override", "--rule", "GetIntelligencePacks", "--enabled", "false", "--export", export)
+	assert.Contains(t, r.stdout, "wrote pack "+packID+" 1.0.0.1")
+	assert.Contains(t, r.stdout, "exported "+packID+" 1.0.0.1 to "+export)
+
+	en, src, packs := f.statusRules(t)
+	assert.Equal(t, map[string]bool{"MPUpdate": false, "GetIntelligencePacks": false}, en)
+	for _, s := range src {
+		assert.Contains(t, s, "in pack "+packID+" 1.0.0.1")
+	}
+	assert.Equal(t, []string{packID + " 1.0.0.1 store"}, packs)
+	r = f.mustOK(t, "status")
+	assert.Contains(t, r.stdout, "Override packs: "+packID+" 1.0.0.1 (store)")
+
+	r = f.mustOK(t, "sync", "--json")
+	var rep struct {
+		Skipped []struct {
+			Rule   string `json:"rule"`
+			Reason string `json:"reason"`
+		} `json:"skipped"`
+		Changes []json.RawMessage `json:"changes"`
+	}
+	oneJSON(t, r.stdout, &rep)
+	require.Len(t, rep.Skipped, 2)
+	for _, s := range rep.Skipped {
+		assert.Contains(t, s.Reason, "pack "+packID)
+	}
+	r = f.mustOK(t, "sync")
+	assert.Contains(t, r.stdout, "rule MPUpdate skipped: disabled by override")
+	assert.Contains(t, r.stdout, "rule GetIntelligencePacks skipped: disabled by override")
+
+	// The same request again writes nothing.
+	r = f.mustOK(t, "override", "--rule", "MPUpdate", "--enabled", "false", "--json")
+	doc = overrideOut{}
+	oneJSON(t, r.stdout, &doc)
+	assert.True(t, doc.Unchanged)
+	assert.Equal(t, "1.0.0.1", doc.Pack.Version)
+
+	// After the freeze: --rule all (the default) enables both.
+	r = f.mustOK(t, "override", "--enabled", "true", "--json")
+	doc = overrideOut{}
+	oneJSON(t, r.stdout, &doc)
+	assert.Len(t, doc.Overrides, 2)
+	assert.Equal(t, "1.0.0.3", doc.Pack.Version, "one new version per rule written")
+	en, _, _ = f.statusRules(t)
+	assert.Equal(t, map[string]bool{"MPUpdate": true, "GetIntelligencePacks": true}, en)
+	r = f.mustOK(t, "sync", "--json")
+	rep.Skipped = nil
+	oneJSON(t, r.stdout, &rep)
+	assert.Empty(t, rep.Skipped, "both rules run again")
+
+	// The exported file is the freeze as the store held it: importing it
+	// into another group's store freezes that group.
+	b, err := os.ReadFile(export)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `Property="Enabled"`)
+	g := newFixture(t)
+	g.mustOK(t, "sync")
+	g.mustOK(t, "import", export)
+	en, src, _ = g.statusRules(t)
+	assert.Equal(t, map[string]bool{"MPUpdate": false, "GetIntelligencePacks": false}, en)
+	assert.Contains(t, src["MPUpdate"], packID)
+}
+
+// An override pack imported with import applies to the rules.
+func TestImportedOverridePackApplies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.mustOK(t, "sync")
+	f.mustOK(t, "import", filepath.Join(overridesDir, "mpupdate-disabled.xml"), filepath.Join(overridesDir, "gip-hourly.xml"))
+	en, src, packs := f.statusRules(t)
+	assert.False(t, en["MPUpdate"])
+	assert.Contains(t, src["MPUpdate"], "in pack Contoso.Advisor.Freeze 1.0.0.0")
+	assert.Equal(t, []string{"Contoso.Advisor.Freeze 1.0.0.0 store", "Contoso.Advisor.Hourly 1.0.0.3 store"}, packs)
+	st := f.status(t)
+	assert.Equal(t, int64(3600), st.Rules[1].FrequencySeconds)
+
+	// A frequency override through the command, with a file on top: the
+	// enforced file wins over the store's pack.
+	f.mustOK(t, "override", "--rule", "GetIntelligencePacks", "--frequency", "600", "--module", "Scheduler")
+	st = f.status(t, "--overrides", filepath.Join(overridesDir, "enforced.xml"))
+	assert.Equal(t, int64(7200), st.Rules[1].FrequencySeconds)
+	r := f.mustOK(t, "sync", "--json")
+	var rep struct {
+		Skipped []struct {
+			Rule string `json:"rule"`
+		} `json:"skipped"`
+	}
+	oneJSON(t, r.stdout, &rep)
+	require.Len(t, rep.Skipped, 1)
+	assert.Equal(t, "Microsoft.SystemCenter.Advisor.MPUpdate", rep.Skipped[0].Rule)
+}
+
+// Bad input is refused with a clear error and nothing changes.
+func TestOverrideCommandErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	bare := newFixture(t) // never synced: the Advisor pack is not imported
+	f.mustOK(t, "sync")
+	tests := []struct {
+		name  string
+		fx    *fixture
+		args  []string
+		code  int
+		inErr []string
+	}{
+		{name: "unknown rule", args: []string{"override", "--rule", "Foo", "--enabled", "false"}, code: 2, inErr: []string{`--rule "Foo"`, "unknown rule"}},
+		{name: "not a boolean", args: []string{"override", "--rule", "MPUpdate", "--enabled", "maybe"}, code: 2, inErr: []string{`--enabled "maybe"`, "true or false"}},
+		{name: "zero frequency", args: []string{"override", "--rule", "MPUpdate", "--frequency", "0"}, code: 2, inErr: []string{`--frequency "0"`, "whole number of seconds"}},
+		{name: "negative frequency", args: []string{"override", "--rule", "MPUpdate", "--frequency", "-60"}, code: 2, inErr: []string{`--frequency "-60"`}},
+		{name: "fractional frequency", args: []string{"override", "--rule", "MPUpdate", "--frequency", "1.5"}, code: 2, inErr: []string{`--frequency "1.5"`}},
+		{name: "frequency with a unit", args: []string{"override", "--rule", "MPUpdate", "--frequency", "1h"}, code: 2, inErr: []string{`--frequency "1h"`}},
+		{name: "frequency beyond int32", args: []string{"override", "--rule", "MPUpdate", "--frequency", "2147483648"}, code: 2, inErr: []string{"2147483647"}},
+		{name: "no setting", args: []string{"override", "--rule", "MPUpdate"}, code: 2, inErr: []string{"needs --enabled, --frequency or --export"}},
+		{name: "bad pack id", args: []string{"override", "--rule", "MPUpdate", "--enabled", "false", "--pack", "not an id"}, code: 2, inErr: []string{"pack id"}},
+		{name: "override flag on another command", args: []string{"sync", "--enabled", "false"}, code: 2, inErr: []string{"--enabled applies only to the override command"}},
+		{name: "a workspace's pack", args: []string{"override", "--rule", "MPUpdate", "--enabled", "false", "--pack", advisorID}, code: 1, inErr: []string{"import refused", "imported for workspace"}},
+		{name: "export of a pack the store does not hold", args: []string{"override", "--export", "x.xml", "--pack", "Contoso.None"}, code: 1, inErr: []string{"export Contoso.None"}},
+		{name: "Advisor pack not imported", fx: bare, args: []string{"override", "--rule", "MPUpdate", "--enabled", "false"}, code: 1, inErr: []string{"Microsoft.SystemCenter.Advisor >= 7.1.10226.0"}},
+		{name: "import of an invalid frequency", args: []string{"import", filepath.Join(overridesDir, "invalid-frequency.xml")}, code: 2, inErr: []string{"Contoso.Advisor.BadValue.Frequency", `"1.5h"`}},
+		{name: "import of an override aimed at another class", args: []string{"import", filepath.Join(overridesDir, "wrong-target.xml")}, code: 2, inErr: []string{"does not apply", "Microsoft.Windows.Computer"}},
+		{name: "import of a malformed override pack", args: []string{"import", filepath.Join(overridesDir, "malformed.xml")}, code: 2, inErr: []string{"Contoso.Advisor.Broken", "not a valid override pack"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := tt.fx
+			if fx == nil {
+				fx = f
+			}
+			before := fx.packs(t)
+			r := fx.run(t, tt.args...)
+			assert.Equal(t, tt.code, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+			line := oneLineErr(t, r.stderr)
+			for _, s := range tt.inErr {
+				assert.Contains(t, line, s)
+			}
+			assert.Equal(t, before, fx.packs(t), "nothing changed")
+			en, _, _ := fx.statusRules(t)
+			assert.Equal(t, map[string]bool{"MPUpdate": true, "GetIntelligencePacks": true}, en)
+		})
+	}
+}

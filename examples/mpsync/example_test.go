@@ -71,7 +71,7 @@ func Example_badConfiguration() {
 	fmt.Print(stderr.String())
 
 	stderr.Reset()
-	code = run(context.Background(), []string{"sync", "--frequency", "60"},
+	code = run(context.Background(), []string{"sync", "--interval", "60"},
 		&stdout, &stderr, func(string) string { return "" }, false)
 	fmt.Println("exit", code)
 	fmt.Print(stderr.String())
@@ -79,5 +79,5 @@ func Example_badConfiguration() {
 	// exit 2
 	// mpsync connect: flag --mg-version "7.1.x": invalid management pack version "7.1.x": part 3 ("x") is not a non-negative decimal integer (want Major.Minor.Build.Revision, e.g. 7.2.11719.0)
 	// exit 2
-	// mpsync: unknown flag --frequency (run 'mpsync --help' for usage)
+	// mpsync: unknown flag --interval (run 'mpsync --help' for usage)
 }

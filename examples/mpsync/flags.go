@@ -41,6 +41,12 @@ type config struct {
 	addr   string // serve-workspace
 	keyOut string // serve-workspace
 
+	enabled   string // override
+	frequency string // override
+	packID    string // override
+	export    string // override
+	module    string // override
+
 	// set records the flags given on the command line (by name, without
 	// dashes), for checks that depend on the command.
 	set map[string]bool
@@ -69,6 +75,11 @@ func commandFlags() [][2]string {
 		{"dir", "serve-workspace"},
 		{"addr", "serve-workspace"},
 		{"key-out", "serve-workspace"},
+		{"enabled", "override"},
+		{"frequency", "override"},
+		{"pack", "override"},
+		{"export", "override"},
+		{"module", "override"},
 	}
 }
 
@@ -154,6 +165,11 @@ func newFlagSet(cfg *config, getenv func(string) string) (*flag.FlagSet, error) 
 	fs.StringVar(&cfg.dir, "dir", "", "")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "")
 	fs.StringVar(&cfg.keyOut, "key-out", "", "")
+	fs.StringVar(&cfg.enabled, "enabled", "", "")
+	fs.StringVar(&cfg.frequency, "frequency", "", "")
+	fs.StringVar(&cfg.packID, "pack", "", "")
+	fs.StringVar(&cfg.export, "export", "", "")
+	fs.StringVar(&cfg.module, "module", "", "")
 	return fs, nil
 }
 

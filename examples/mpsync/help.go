@@ -26,7 +26,10 @@ Commands:
                         works from local state when the service is unreachable
   approve CHANGE-ID...  approve pending changes (or --all for every pending one)
   import FILE...        import packs by hand; they are owned by the operator (custom)
-                        and sync never upgrades or removes them
+                        and sync never upgrades or removes them; an override pack
+                        imported this way applies to the rules
+  override              write an override of a rule (Enabled, Frequency) into the
+                        override pack in the store, as the console does
   connect               bind the store to the workspace, check the requirements,
                         record the connection, run MPUpdate once
   disconnect            remove the integration: every pack the workspace owns
@@ -74,6 +77,11 @@ Flags (environment variable in brackets):
 Command flags:
   approve:          --all (approve every pending change), --by NAME (who approves;
                     default $USER)
+  import:           --force (take over a workspace's pack)
+  override:         --enabled true|false, --frequency SECONDS, --pack ID (default
+                    MPSync.Advisor.Overrides), --module ID (of a Frequency
+                    override; default the pack's existing one, else Scheduler),
+                    --export FILE (write the pack from the store to FILE)
   serve-workspace:  --dir DIR, --addr HOST:PORT (default 127.0.0.1:8080),
                     --key-out FILE (write the workspace key there; without it the
                     key is printed)
@@ -112,7 +120,14 @@ Output:
                    "probed"},
      "connection": {"state": "connected|disconnected|never", "workspaceId",
                     "managementGroup": {"name", "version", "language"},
-                    "since", "parts": [{"kind", "name"}]}}
+                    "since", "parts": [{"kind", "name"}]},
+     "overrides": {"packs": [{"id", "version", "from": "store|file"}],
+                   "warnings": [...], "error": ""}}
+    enabledSource and frequencySource name the override and the pack that set
+    the value ("default" otherwise).
+  override: {"pack": {pack as in status} or null, "overrides": [{"rule", "id",
+              "setting": "Enabled|Frequency", "value", "module"}],
+             "unchanged": false, "exported": "FILE or empty", "warnings": [...]}
   approve: {"approved": [ids], "preapproved": [ids]}
   import: {"imported": [packs as in status]}
   disconnect: {"workspaceId", "removed": [packs], "kept": [{"id", "reason"}],
@@ -130,7 +145,9 @@ Exit codes:
      connect was refused (version requirement, missing Resources pack), sync or
      run on a disconnected store
   2  bad usage or bad configuration: unknown flag or command, unreadable key
-     file, invalid override pack, malformed --mg-version, invalid --approval
+     file, invalid override pack (--overrides or import), malformed
+     --mg-version, invalid --approval, a bad override value (unknown rule,
+     --enabled not true/false, --frequency not whole seconds from 1)
   Errors go to stderr as one line naming what failed and where.
 
 Examples:
@@ -232,6 +249,47 @@ Each is owned by the operator (owner "custom"): sync never upgrades or
 removes it, and disconnect keeps it, whatever its name. A pack the workspace
 imported is taken over only with --force (which also replaces other content
 at the same version). Each import is recorded in the ledger. Needs no service.
+
+An override pack (RulePropertyOverride, RuleConfigurationOverride elements
+for MPUpdate or GetIntelligencePacks) applies to the rules once imported,
+together with any --overrides files, with Operations Manager's precedence;
+status names the pack that set each value. One that cannot be applied (a
+value that does not parse, an override aimed at another class than
+Microsoft.SystemCenter.ManagementGroup, malformed XML, an override id another
+override pack uses) is refused, exit 2, and nothing changes.
+`, true
+	case "override":
+		return `mpsync override [--rule RULE] [--enabled true|false] [--frequency SECONDS]
+                [--pack ID] [--module ID] [--export FILE] [--json]
+
+Writes an override of the selected rule(s) (--rule MPUpdate,
+GetIntelligencePacks or all, the default: both) the way the Operations console
+does: aimed at all objects of class Operations Manager Management Group, in an
+unsealed pack in the store (--pack, default MPSync.Advisor.Overrides), created
+at 1.0.0.0 or edited with its version raised (one new version per rule
+written). The pack is imported with import's checks (it references
+Microsoft.SystemCenter.Advisor, so sync or connect first) and recorded in the
+ledger; the rules follow it from then on, in this process and the next. When
+the pack already holds the values nothing is written ("unchanged": true).
+--export FILE writes the pack as the store holds it to FILE (alone, it only
+exports), e.g. to import it into another management group.
+
+--frequency is the rule's Frequency parameter in whole seconds (1 to
+2147483647; below 60 draws a warning). --module is the Module attribute of the
+Frequency override, the id of the rule's module whose parameter is
+overridden: the Advisor packs are not public, so it is settable; default the
+module the pack's existing override names, else Scheduler.
+
+Exit 2 for a bad value (unknown rule, --enabled not true/false, --frequency not
+a whole number of seconds in range, a bad pack id); 1 when the store refuses
+or fails (a workspace's or sealed pack named by --pack, a reference missing).
+JSON: {"pack", "overrides": [{"rule", "id", "setting", "value", "module"}],
+"unchanged", "exported", "warnings"}.
+
+  # A change freeze, then its end:
+  mpsync override --enabled false --export freeze.xml
+  mpsync override --enabled true
+  mpsync override --rule GetIntelligencePacks --frequency 3600
 `, true
 	case "connect":
 		return `mpsync connect [--mg-name NAME] [--mg-version VERSION] [--language CODE]

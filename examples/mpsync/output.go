@@ -68,6 +68,9 @@ type statusDoc struct {
 	Pending     []pendingJSON   `json:"pending"`
 	Workspace   workspaceJSON   `json:"workspace"`
 	Connection  *connectionJSON `json:"connection"`
+	// Overrides lists the override packs in force (from the store or
+	// --overrides files) and a problem reading them.
+	Overrides overridesJSON `json:"overrides"`
 	// StoreRebuilt, when set, says why opening the store rebuilt its index
 	// from the pack files (the index was missing or corrupt).
 	StoreRebuilt string `json:"storeRebuilt,omitempty"`
@@ -409,6 +412,7 @@ func writeStatusTable(w io.Writer, doc statusDoc) {
 	}
 
 	fmt.Fprintln(w, "\nRules")
+	writeOverridesStatus(w, doc.Overrides)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tENABLED\tFREQUENCY\tLAST RUN\tRESULT\tNEXT RUN")
 	for _, r := range doc.Rules {
