@@ -1,6 +1,7 @@
 package mpsync_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -224,4 +225,41 @@ func ExampleOverrideSettings() {
 	//   Enabled from default
 	//   Frequency from override Contoso.Advisor.Overrides.GetIntelligencePacksRule.Frequency in pack Contoso.Advisor.Overrides 1.0.0.0 (class scope)
 	// status: MPUpdate enabled false
+}
+
+// An operator imports a pack by hand: it goes through sync's checks and is
+// the operator's from then on. A downgrade, or a reference nothing
+// satisfies, is refused with the reason, and the store stays as it was.
+func ExampleEngine_Import() {
+	ctx := context.Background()
+	st := store.NewMemory()
+	engine, err := mpsync.New(st, &mpsync.Options{
+		// The 2022 release's platform libraries satisfy the references.
+		Group: mpsync.ManagementGroup{Name: "Contoso", Version: pack.MustParseVersion("10.22.10118.0")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer engine.Close()
+	scLib := mpsynctest.PlatformReference("SC", "Microsoft.SystemCenter.Library", "7.0.8433.0")
+
+	res, err := engine.Import(ctx, bytes.NewReader(mpsynctest.Pack("Contoso.Monitoring", "2.0.0.0", scLib)),
+		mpsync.ImportOptions{Source: "Contoso.Monitoring.xml", By: "alice"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("imported", res.Entry.ID, res.Entry.Version, "owner", res.Entry.Owner)
+
+	_, err = engine.Import(ctx, bytes.NewReader(mpsynctest.Pack("Contoso.Monitoring", "1.0.0.0", scLib)),
+		mpsync.ImportOptions{Source: "old.xml"})
+	fmt.Println(errors.Is(err, mpsync.ErrImportRefused))
+
+	missing := mpsynctest.PlatformReference("Lib", "Contoso.Library", "1.0.0.0")
+	_, err = engine.Import(ctx, bytes.NewReader(mpsynctest.Pack("Contoso.Extra", "1.0.0.0", missing)),
+		mpsync.ImportOptions{Source: "extra.xml"})
+	fmt.Println(errors.Is(err, pack.ErrUnsatisfied))
+	// Output:
+	// imported Contoso.Monitoring 2.0.0.0 owner custom
+	// true
+	// true
 }
