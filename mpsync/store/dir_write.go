@@ -480,8 +480,14 @@ type dirBatch struct {
 	mu   sync.Mutex
 	ops  []staged
 	done bool
+	// view is the store as of base with ops applied, kept up to date as
+	// ops are staged, so that a run's dependency checks cost a lookup.
+	view map[string]storage.Entry
+	base *entryCache
 }
 
+// viewLocked returns the store as it will be after Commit; the caller holds
+// b.mu and must not change the map.
 func (b *dirBatch) viewLocked(ctx context.Context, op string) (map[string]storage.Entry, error) {
 	if b.done {
 		return nil, opErr(op, "", "", "", storage.ErrBatchDone)
@@ -494,7 +500,10 @@ func (b *dirBatch) viewLocked(ctx context.Context, op string) (map[string]storag
 	if err != nil {
 		return nil, err
 	}
-	return viewOf(c.entries, b.ops), nil
+	if c != b.base || b.view == nil {
+		b.view, b.base = viewOf(c.entries, b.ops), c
+	}
+	return b.view, nil
 }
 
 func (b *dirBatch) List(ctx context.Context) ([]storage.Entry, error) {
@@ -573,7 +582,9 @@ func (b *dirBatch) Remove(ctx context.Context, id string) error {
 	if _, ok := v[id]; !ok {
 		return opErr("remove", id, "", "", storage.ErrNotFound)
 	}
-	b.ops = append(b.ops, staged{remove: true, id: id})
+	op := staged{remove: true, id: id}
+	_, _ = applyOp(v, op)
+	b.ops = append(b.ops, op)
 	return nil
 }
 

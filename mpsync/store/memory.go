@@ -26,6 +26,7 @@ type Memory struct {
 	entries map[string]memPack
 	ids     []string // the ids of entries, sorted
 	meta    map[string][]byte
+	version uint64 // counts the changes to entries, for batches' views
 }
 
 // memPack is one imported pack with its bytes; the byte slices are never
@@ -165,6 +166,7 @@ func (m *Memory) receive(ctx context.Context, req storage.ImportRequest, r io.Re
 // applyLocked applies a received import or a removal; the caller holds
 // m.mu for writing. A removal of a pack that is not there does nothing.
 func (m *Memory) applyLocked(op staged) storage.Entry {
+	m.version++
 	if op.remove {
 		if _, ok := m.entries[op.id]; ok {
 			delete(m.entries, op.id)
@@ -229,6 +231,7 @@ func (m *Memory) Rollback(ctx context.Context, id string) (storage.Entry, error)
 		return storage.Entry{}, opErr("rollback", id, "", "", err)
 	}
 	m.entries[id] = memPack{entry: e, data: p.prevData, prevData: p.data}
+	m.version++
 	return cloneEntry(e), nil
 }
 

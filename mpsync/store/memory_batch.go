@@ -29,17 +29,26 @@ type memBatch struct {
 	mu   sync.Mutex
 	ops  []staged
 	done bool
+	// view is the store as of version with ops applied, kept up to date as
+	// ops are staged.
+	view    map[string]storage.Entry
+	version uint64
 }
 
-// viewLocked is the store as it will be after Commit; the caller holds b.mu.
+// viewLocked is the store as it will be after Commit; the caller holds b.mu
+// and must not change the map.
 func (b *memBatch) viewLocked() map[string]storage.Entry {
 	b.m.mu.RLock()
+	defer b.m.mu.RUnlock()
+	if b.view != nil && b.version == b.m.version {
+		return b.view
+	}
 	base := make(map[string]storage.Entry, len(b.m.entries))
 	for id, p := range b.m.entries {
 		base[id] = p.entry
 	}
-	b.m.mu.RUnlock()
-	return viewOf(base, b.ops)
+	b.view, b.version = viewOf(base, b.ops), b.m.version
+	return b.view
 }
 
 func (b *memBatch) List(ctx context.Context) ([]storage.Entry, error) {
@@ -101,10 +110,13 @@ func (b *memBatch) Remove(ctx context.Context, id string) error {
 	if b.done {
 		return opErr("remove", id, "", "", storage.ErrBatchDone)
 	}
-	if _, ok := b.viewLocked()[id]; !ok {
+	v := b.viewLocked()
+	if _, ok := v[id]; !ok {
 		return opErr("remove", id, "", "", storage.ErrNotFound)
 	}
-	b.ops = append(b.ops, staged{remove: true, id: id})
+	op := staged{remove: true, id: id}
+	_, _ = applyOp(v, op)
+	b.ops = append(b.ops, op)
 	return nil
 }
 
