@@ -14,13 +14,48 @@ import (
 
 // apply asks the approver about each actionable change and applies what is
 // approved, in plan order. A change whose dependency did not apply is
-// skipped.
+// skipped. When the store offers batches ([storage.Batcher]), the approved
+// imports and removals are staged in one batch, each checked as it is
+// staged, and committed once at the end: the run's changes become durable
+// with a bounded number of syncs, and a crash before the commit leaves the
+// store as it was before the run. Outcomes and ledger records are those of
+// applying the changes one by one; if the commit fails, every staged change
+// failed.
 func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
+	var batch storage.Batch
+	if b, ok := e.store.(storage.Batcher); ok {
+		var err error
+		if batch, err = b.Batch(ctx); err != nil {
+			e.log.Warn("store offers batches but cannot start one; applying changes one by one", "err", err)
+			batch = nil
+		} else {
+			defer batch.Discard()
+		}
+	}
 	outcomes := make([]Outcome, 0, len(p.Changes))
 	for _, c := range p.Changes {
-		o := e.applyOne(ctx, run, p, c)
+		o := e.applyOne(ctx, run, p, c, batch)
 		run.results[c.Pack] = o.Result
 		outcomes = append(outcomes, o)
+	}
+	if batch != nil {
+		err := batch.Commit(ctx)
+		for i := range outcomes {
+			o := &outcomes[i]
+			if o.Result != ResultApplied {
+				continue
+			}
+			if err != nil {
+				o.Result, o.Err = ResultFailed, &ChangeError{ChangeID: o.Change.ID, Pack: o.Change.Pack, Step: "commit", Err: err}
+				run.results[o.Change.Pack] = o.Result
+				e.emit(Event{Kind: EventChangeFailed, Rule: o.Change.Rule, Change: &o.Change, Err: o.Err})
+				continue
+			}
+			e.emit(Event{Kind: EventChangeApplied, Rule: o.Change.Rule, Change: &o.Change})
+		}
+	}
+	for _, o := range outcomes {
+		c := o.Change
 		if c.Action == ActionKeep || c.Action == ActionBlocked && o.Result != ResultFailed ||
 			!e.noteChanged("result", c.ID, string(o.Result)) {
 			// Nothing was asked or done, or the same result as last run: a
@@ -33,6 +68,13 @@ func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 			Reason: c.Reason, Error: errString(o.Err)})
 	}
 	return outcomes
+}
+
+// storeView is what dependency checks read: the store, or the batch that
+// shows the store as it will be after the run's staged changes.
+type storeView interface {
+	List(ctx context.Context) ([]storage.Entry, error)
+	Get(ctx context.Context, id string) (storage.Entry, error)
 }
 
 func target(c Change) pack.Version {
@@ -49,7 +91,11 @@ func errString(err error) string {
 	return err.Error()
 }
 
-func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change) Outcome {
+func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change, batch storage.Batch) Outcome {
+	var view storeView = e.store
+	if batch != nil {
+		view = batch
+	}
 	o := Outcome{Change: c}
 	switch c.Action {
 	case ActionKeep:
@@ -69,7 +115,7 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change)
 		e.emit(Event{Kind: EventChangeBlocked, Rule: c.Rule, Change: &c, Message: c.Reason})
 		return o
 	}
-	if dep := e.unmetDependency(ctx, run, p, c); dep != "" {
+	if dep := e.unmetDependency(ctx, view, run, p, c); dep != "" {
 		o.Result = ResultSkipped
 		o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "dependency", Err: errors.New(dep)}
 		return o
@@ -100,13 +146,16 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change)
 			return o
 		}
 	}
-	if err := e.applyChange(ctx, run, c); err != nil {
+	if err := e.applyChange(ctx, run, c, batch); err != nil {
 		o.Result, o.Err = ResultFailed, err
 		e.emit(Event{Kind: EventChangeFailed, Rule: c.Rule, Change: &c, Err: err})
 		return o
 	}
 	o.Result = ResultApplied
-	e.emit(Event{Kind: EventChangeApplied, Rule: c.Rule, Change: &c})
+	if batch == nil {
+		// A staged change is reported applied once the batch commits.
+		e.emit(Event{Kind: EventChangeApplied, Rule: c.Rule, Change: &c})
+	}
 	return o
 }
 
@@ -116,9 +165,9 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change)
 // removal needs no pack that stays in the store to reference it: this is
 // checked against the store as it is now, so an upgrade that would have
 // dropped the reference but was denied keeps the pack.
-func (e *Engine) unmetDependency(ctx context.Context, run *runState, p *Plan, c Change) string {
+func (e *Engine) unmetDependency(ctx context.Context, view storeView, run *runState, p *Plan, c Change) string {
 	if c.Action == ActionRemove {
-		entries, err := e.store.List(ctx)
+		entries, err := view.List(ctx)
 		if err != nil {
 			return "cannot list the store to check dependents: " + err.Error()
 		}
@@ -142,7 +191,7 @@ func (e *Engine) unmetDependency(ctx context.Context, run *runState, p *Plan, c 
 			}
 			continue
 		}
-		if en, err := e.store.Get(ctx, ref.ID); err != nil || en.Version.Less(ref.Version) {
+		if en, err := view.Get(ctx, ref.ID); err != nil || en.Version.Less(ref.Version) {
 			return fmt.Sprintf("waits for %s %s, which is not imported", ref.ID, ref.Version)
 		}
 	}
@@ -173,9 +222,15 @@ func (e *Engine) decide(ctx context.Context, run *runState, c Change) (Decision,
 	return d, nil
 }
 
-func (e *Engine) applyChange(ctx context.Context, run *runState, c Change) error {
+// applyChange imports or removes c's pack, staging it in batch when there is
+// one.
+func (e *Engine) applyChange(ctx context.Context, run *runState, c Change, batch storage.Batch) error {
+	remove, imp := e.store.Remove, e.store.Import
+	if batch != nil {
+		remove, imp = batch.Remove, batch.Import
+	}
 	if c.Action == ActionRemove {
-		if err := e.store.Remove(ctx, c.Pack); err != nil {
+		if err := remove(ctx, c.Pack); err != nil {
 			return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "remove", Err: err}
 		}
 		return nil
@@ -194,7 +249,7 @@ func (e *Engine) applyChange(ctx context.Context, run *runState, c Change) error
 		ID: c.Pack, Version: c.To, SHA256: c.SHA256, Size: c.Size, Time: e.clock.Now(),
 		Provenance: storage.Provenance{Owner: storage.OwnerWorkspace, WorkspaceID: run.ws.ID(), Rule: string(c.Rule), Solution: c.Solution},
 	}
-	if _, err := e.store.Import(ctx, req, rc); err != nil {
+	if _, err := imp(ctx, req, rc); err != nil {
 		return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "import", Err: err}
 	}
 	return nil

@@ -26,6 +26,7 @@ import (
 	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/scom"
+	"mpsync.dev/mpsync/store"
 )
 
 // The end-to-end tests run the command as a user would: the binary is built
@@ -849,7 +850,9 @@ func TestStatusSaysWhenTheStoreIndexWasRebuilt(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.mustOK(t, "sync")
-	require.NoError(t, os.WriteFile(filepath.Join(f.store, "index.json"), []byte("{garbage"), 0o600))
+	// A rebuild from an intact database keeps every pack's provenance.
+	_, err := store.Rebuild(f.store, nil)
+	require.NoError(t, err)
 	r := f.mustOK(t, "status", "--json")
 	var doc struct {
 		StoreRebuilt string `json:"storeRebuilt"`
@@ -859,9 +862,20 @@ func TestStatusSaysWhenTheStoreIndexWasRebuilt(t *testing.T) {
 	for id, vo := range f.packs(t) {
 		assert.True(t, strings.HasSuffix(vo, " workspace"), "%s keeps its owner through the rebuild: %s", id, vo)
 	}
-	require.NoError(t, os.Remove(filepath.Join(f.store, "index.json")))
+	// A damaged database is refused, naming the file and the way out.
+	for _, suf := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(filepath.Join(f.store, "store.db"+suf))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(f.store, "store.db"), []byte("garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage"), 0o600))
+	r = f.run(t, "status")
+	assert.NotEqual(t, 0, r.code)
+	assert.Contains(t, r.stderr, filepath.Join(f.store, "store.db"))
+	assert.Contains(t, r.stderr, "store.Rebuild")
+	_, err = store.Rebuild(f.store, nil)
+	require.NoError(t, err)
 	r = f.mustOK(t, "status")
 	assert.Contains(t, r.stdout, "WARNING: the store's index was rebuilt")
+	assert.Contains(t, r.stdout, "6 recorded as custom")
 }
 
 // powerShellCSV writes inv as Windows PowerShell 5.1 writes

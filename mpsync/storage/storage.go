@@ -10,10 +10,18 @@
 // contract alone, not on the directory store's files and locks.
 // mpsync.dev/mpsync/store implements it (a directory on disk, in memory);
 // mpsync.dev/mpsync/store/storetest checks any implementation against it.
+//
+// A store may also implement [Batcher]: its [Batch] stages a run's changes,
+// each checked when staged, and makes them durable together at Commit with
+// a bounded number of syncs, so that the first sync of a management group
+// does not pay several fsyncs per pack. The engine uses a Batch when the
+// store offers one.
 package storage
 
 import (
+	"context"
 	"errors"
+	"io"
 	"time"
 
 	"mpsync.dev/mpsync/pack"
@@ -105,7 +113,70 @@ type ImportRequest struct {
 	Time time.Time
 }
 
+// Batcher is implemented by a store that can stage several changes and make
+// them durable together, with a bounded number of syncs however many packs
+// they touch. The engine stages a run's approved imports and removals, in
+// dependency order, in one [Batch] and commits it once at the end of the
+// run; a store without Batcher is changed one call at a time.
+type Batcher interface {
+	// Batch starts an empty batch. Nothing it stages is visible through
+	// the store until Commit.
+	Batch(ctx context.Context) (Batch, error)
+}
+
+// Batch is a set of staged changes to a store that becomes durable at once.
+//
+// Semantics, which every implementation keeps:
+//
+//   - Each change is checked when it is staged. Import reads the whole
+//     document, checks it against the request (id, version, size, hash) and
+//     validates it exactly as the store's Import does; Remove checks that
+//     the pack is there (in the store, or staged by this batch). A change
+//     that fails is refused with the error the store's method would return
+//     and left out; the changes staged before it stay staged, and the batch
+//     stays usable.
+//   - Staged changes apply in the order they were staged. [Batch.List] and
+//     [Batch.Get] answer as the store will after Commit (the store as it is
+//     now with the staged changes applied), so a caller can check
+//     dependencies between the changes it stages.
+//   - Commit makes every staged change durable together, with a number of
+//     syncs that does not grow with the number of changes (the directory
+//     store: one database commit and one file-system sync on Linux). When it
+//     returns nil, all of them are in the store; when it returns an error,
+//     none of them is, and the store is as it was. A crash before Commit
+//     returns leaves the store exactly as before the batch, or, once the
+//     commit point is passed, exactly as after it; never a mix, and never
+//     half a pack.
+//   - Discard drops every staged change; the store is as it was. Discard
+//     after Commit does nothing, so `defer b.Discard()` is the idiom. Any
+//     other method called after Commit or Discard returns an error wrapping
+//     [ErrBatchDone].
+//
+// A Batch is safe for concurrent use, though the engine uses it from one
+// goroutine. Changes made through the store itself while a batch is open
+// are seen by Commit, which applies the staged changes on top of them.
+type Batch interface {
+	// List returns every pack as the store will hold them after Commit,
+	// sorted by id.
+	List(ctx context.Context) ([]Entry, error)
+	// Get returns the pack with the given id as the store will hold it
+	// after Commit, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, id string) (Entry, error)
+	// Import reads, checks and validates a pack from r and stages it. The
+	// entry returned is the one Commit will record.
+	Import(ctx context.Context, req ImportRequest, r io.Reader) (Entry, error)
+	// Remove stages the removal of the pack with the given id and of any
+	// previous version kept for it.
+	Remove(ctx context.Context, id string) error
+	// Commit makes the staged changes durable together, or none of them.
+	Commit(ctx context.Context) error
+	// Discard drops the staged changes.
+	Discard()
+}
+
 var (
+	// ErrBatchDone is returned by a [Batch] used after Commit or Discard.
+	ErrBatchDone = errors.New("batch already committed or discarded")
 	// ErrNotFound is returned for a pack, previous version or meta record the
 	// store does not hold.
 	ErrNotFound = errors.New("not found in store")

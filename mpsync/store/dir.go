@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,22 +21,28 @@ import (
 
 // Names in a store directory; doc.go describes the layout.
 const (
+	dbName         = "store.db"
 	lockName       = "lock"
-	indexName      = "index.json"
+	holderName     = "holder"
 	packsName      = "packs"
-	metaName       = "meta"
+	incomingName   = "incoming"
 	quarantineName = "quarantine"
+	// oldIndexName is the index of the directory store before the database.
+	oldIndexName = "index.json"
 	// tmpPrefix starts the name of every temporary file the store writes;
 	// OpenDir deletes such files, which only an interrupted operation leaves.
 	tmpPrefix = ".tmp-"
-	packExt   = ".xml"
 )
+
+// DefaultLockTimeout is how long [OpenDir] waits for another process
+// holding the store when [DirOptions.LockTimeout] is zero.
+const DefaultLockTimeout = 10 * time.Second
 
 // DirOptions configures [OpenDir]. A nil *DirOptions and every zero field
 // take the default shown.
 type DirOptions struct {
-	// Logger receives what the store does on its own: rebuilding the index,
-	// quarantining files, deleting leftovers. nil discards.
+	// Logger receives what the store does on its own: finishing or
+	// deleting what an interrupted commit left. nil discards.
 	Logger *slog.Logger
 	// Limits bound the documents Import accepts; zero fields take the
 	// defaults of [pack.DefaultLimits].
@@ -44,19 +50,34 @@ type DirOptions struct {
 	// Now stamps ImportedAt when an ImportRequest has no Time; nil means
 	// time.Now.
 	Now func() time.Time
+	// LockTimeout is how long OpenDir waits while another process holds
+	// the store before failing with [ErrLocked]: zero means
+	// [DefaultLockTimeout], a negative value not to wait at all.
+	LockTimeout time.Duration
+	// Shared opens the store beside the process that holds it (a running
+	// scheduler), without taking the lock: every read works, and so do
+	// meta record writes (an approval given while a run is in progress is
+	// seen by the next run), but Import, Remove, Rollback and Batch fail
+	// with an error wrapping [ErrShared]. A shared Dir never repairs
+	// anything on open.
+	Shared bool
 }
 
-// Dir is a store kept in a directory on disk: the embedded default. Open it
-// with [OpenDir] and Close it when done. Its methods are safe for concurrent
-// use; imports stream and validate in parallel and commit one at a time.
-// See the package documentation for the layout, the crash guarantees and
-// locking.
+// Dir is a store kept in a directory on disk: the embedded default. Its
+// index, provenance, previous versions and meta records live in an SQLite
+// database (store.db, in WAL mode); pack bytes are content-addressed files
+// beside it. Open it with [OpenDir] and Close it when done. Its methods are
+// safe for concurrent use; imports stream and validate in parallel and
+// commit one at a time. See the package documentation for the layout, the
+// crash guarantees and locking.
 type Dir struct {
 	path   string
 	log    *slog.Logger
 	limits pack.Limits
 	now    func() time.Time
-	lock   *os.File
+	shared bool
+	lock   *dirLock
+	db     *sql.DB
 	report OpenReport
 
 	// failpoint, set only by tests, is called at each step of a change;
@@ -64,91 +85,75 @@ type Dir struct {
 	// errCrash, as if the process had died).
 	failpoint func(step string) error
 
-	mu       sync.RWMutex
-	entries  map[string]storage.Entry
-	sorted   []storage.Entry   // entries sorted by id; nil when it must be rebuilt
-	gens     map[string]uint64 // per id in entries, its current file's generation (see sidecar.go)
+	mu       sync.RWMutex // write: a commit in progress; read: lookups that must not race one
 	closed   bool
-	broken   error // set when the index on disk may differ from entries
 	inflight sync.WaitGroup
 
-	metaMu sync.Mutex // serialises WriteMeta and AppendMeta
+	cacheMu sync.Mutex
+	cache   *entryCache
 }
 
-// OpenReport says what [OpenDir] found and repaired.
+// entryCache is every entry as of a database version this connection saw.
+type entryCache struct {
+	version int64 // PRAGMA data_version when loaded
+	entries map[string]storage.Entry
+	sorted  []storage.Entry
+}
+
+// OpenReport says what [OpenDir] found and repaired, and what the last
+// [Rebuild] of the store did.
 type OpenReport struct {
-	// Rebuilt is true when index.json was missing or unreadable and the
-	// index was rebuilt from the pack files.
+	// Rebuilt is true when the store's database was rebuilt by [Rebuild]
+	// and no pack has been imported, removed or rolled back since.
 	Rebuilt bool
-	// RebuildReason says why the index was rebuilt.
+	// RebuildReason says why, and RebuiltAt when.
 	RebuildReason string
-	// Adopted lists, sorted, the ids of the packs a rebuild found. Those in
-	// Restored kept their provenance; the others are recorded as
-	// [storage.OwnerCustom]: sync leaves them alone until an operator decides.
-	Adopted []string
-	// Restored lists, sorted, the ids of the packs whose provenance (owner,
-	// workspace, rule, solution, import time) a rebuild restored from the
-	// sidecar of their current version's file; len(Restored) says how many.
+	RebuiltAt     time.Time
+	// Restored lists, sorted, the ids of the packs whose provenance the
+	// rebuild recovered from the damaged database.
 	Restored []string
-	// Unrestored lists, sorted by file, the pack files a rebuild kept
-	// without a usable sidecar, and why; each is recorded as [storage.OwnerCustom]
-	// with its file's modification time as ImportedAt.
+	// Unrestored lists the packs the rebuild recorded as
+	// [storage.OwnerCustom] because their provenance was lost, and why.
 	Unrestored []Unrestored
-	// Dropped lists index entries (or their previous versions) whose pack
-	// file was missing or damaged, as "id" or "id (previous)".
+	// Dropped lists the entries (or previous versions, as "id (previous)")
+	// the rebuild found in the damaged database whose pack file was missing.
 	Dropped []string
-	// Quarantined lists the files moved to the quarantine folder.
-	Quarantined []Quarantined
-	// Removed lists leftovers of interrupted operations that were deleted
-	// (temporary files, pack files no index entry refers to and their
-	// sidecars, sidecars without a pack file), relative to the store
-	// directory.
+	// Recovered lists the pack files of a commit that was interrupted after
+	// its commit point, which OpenDir moved into place.
+	Recovered []string
+	// Removed lists leftovers of interrupted changes that OpenDir deleted
+	// (staged files no commit names, files a commit replaced), relative to
+	// the store directory.
 	Removed []string
-	// SidecarsWritten lists the sidecars OpenDir wrote because they were
-	// missing (a store written before sidecars existed, a pack a rebuild
-	// recorded as custom), disagreed with the index (a crash between an
-	// import's or a rollback's sidecar and its commit) or recorded no
-	// generation or generations in the wrong order (a store written before
-	// generations existed, a rebuild without them, a crash between a
-	// rollback's sidecar and its commit), relative to the store directory.
-	SidecarsWritten []string
 }
 
-// Unrestored is a pack file a rebuild kept without its provenance.
+// Unrestored is a pack a rebuild kept without its provenance.
 type Unrestored struct {
 	// ID is the pack id.
 	ID string
 	// File is the pack file's path relative to the store directory.
 	File string
-	// Reason says why its sidecar could not be used.
+	// Reason says why its provenance could not be restored.
 	Reason string
 }
 
-// Quarantined is a file OpenDir moved aside instead of deleting it.
-type Quarantined struct {
-	// From is the file's path relative to the store directory.
-	From string
-	// To is where it is now, relative to the store directory.
-	To string
-	// Reason says why, as also written to To + ".reason".
-	Reason string
-}
-
-// OpenDir opens the store kept in the directory at path, creating the
-// directory when it does not exist.
+// OpenDir opens the store kept in the directory at path, creating it when
+// it does not exist.
 //
-// It takes an exclusive OS lock on path/lock (flock(2), on Linux and the
-// BSDs) for as long as the store is open: a second OpenDir of the same
-// directory, from this process or another, fails at once with an error
-// wrapping [ErrLocked] that names the lock file and the pid holding it. The
-// kernel releases the lock when the holder exits, even on a crash. On
-// platforms without flock no lock is taken and a warning is logged.
+// Unless opts.Shared is set, it takes an exclusive lock on path/lock for as
+// long as the store is open (flock on Unix, LockFileEx on Windows, through
+// github.com/gofrs/flock). While another process holds it, OpenDir retries
+// for up to opts.LockTimeout, then fails with an error wrapping
+// [ErrLocked] that names the lock file and the holder (pid, host, since).
+// The operating system releases the lock when the holder exits, even on a
+// crash.
 //
-// OpenDir then loads index.json, rebuilds it from the pack files and their
-// sidecars when it is missing or unreadable, deletes the leftovers of
-// interrupted operations, moves files that do not belong to the layout, or
-// fail their checks, to path/quarantine, and writes the sidecars that are
-// missing or disagree with the index. [Dir.Report] says what it did.
+// OpenDir reads no pack file and no entry: its cost does not grow with the
+// store. It finishes what a commit interrupted after its commit point left
+// (staged files moved into place) and deletes what an interrupted change
+// left before it; [Dir.Report] says what it did. A directory written by
+// the earlier, index.json layout is refused with [ErrOldFormat]; a damaged
+// database with [ErrDamaged], naming the file; [Rebuild] recovers from it.
 func OpenDir(path string, opts *DirOptions) (*Dir, error) {
 	if opts == nil {
 		opts = &DirOptions{}
@@ -161,68 +166,65 @@ func OpenDir(path string, opts *DirOptions) (*Dir, error) {
 		log:    discardIfNil(opts.Logger),
 		limits: opts.Limits,
 		now:    opts.Now,
+		shared: opts.Shared,
 	}
 	if d.now == nil {
 		d.now = time.Now
 	}
-	for _, sub := range []string{"", packsName, metaName} {
+	if err := checkLayout(d.path); err != nil {
+		return nil, err
+	}
+	for _, sub := range []string{"", packsName, incomingName} {
 		if err := os.MkdirAll(filepath.Join(d.path, sub), 0o755); err != nil {
 			return nil, opErr("open", "", "create", filepath.Join(d.path, sub), err)
 		}
 	}
-	if err := d.takeLock(); err != nil {
+	if !d.shared {
+		l, err := takeLock(d.path, opts.LockTimeout)
+		if err != nil {
+			return nil, err
+		}
+		d.lock = l
+	}
+	db, err := openDB(filepath.Join(d.path, dbName), false)
+	if err != nil {
+		d.lock.release()
 		return nil, err
 	}
-	if err := d.load(); err != nil {
-		d.releaseLock()
+	d.db = db
+	if !d.shared {
+		if err := d.recover(); err != nil {
+			d.db.Close()
+			d.lock.release()
+			return nil, err
+		}
+	}
+	if err := d.readRebuildInfo(); err != nil {
+		d.db.Close()
+		d.lock.release()
 		return nil, err
 	}
 	return d, nil
 }
 
-func (d *Dir) takeLock() error {
-	p := filepath.Join(d.path, lockName)
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return opErr("open", "", "lock", p, err)
+// checkLayout refuses a directory written by the index.json layout.
+func checkLayout(path string) error {
+	if _, err := os.Stat(filepath.Join(path, dbName)); err == nil {
+		return nil
 	}
-	if err := lockFile(f); err != nil {
-		holder := ""
-		if b, rerr := io.ReadAll(io.LimitReader(f, 32)); rerr == nil {
-			if pid := strings.TrimSpace(string(b)); pid != "" {
-				holder = " by pid " + pid
-			}
-		}
-		f.Close()
-		if errors.Is(err, errWouldBlock) {
-			return opErr("open", "", "lock", d.path, fmt.Errorf("%w: %s is held%s", ErrLocked, p, holder))
-		}
-		return opErr("open", "", "lock", p, err)
+	idx := filepath.Join(path, oldIndexName)
+	if _, err := os.Stat(idx); err == nil {
+		return opErr("open", "", "database", idx, fmt.Errorf("%w: %s holds %s, the index of the earlier directory store layout, and no %s; "+
+			"start afresh: move %s aside and run sync again (workspace packs are downloaded again; import packs imported by hand again)",
+			ErrOldFormat, path, oldIndexName, dbName, path))
 	}
-	if !lockSupported {
-		d.log.Warn("store: this platform has no flock; another process may open the same directory", "dir", d.path)
-	}
-	// Record the holder for the error a second opener reports. Failing to
-	// write it only makes that error less helpful.
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
-	d.lock = f
 	return nil
 }
 
-func (d *Dir) releaseLock() {
-	if d.lock == nil {
-		return
-	}
-	_ = unlockFile(d.lock)
-	_ = d.lock.Close()
-	d.lock = nil
-}
-
-// Close waits for the operations in progress, then releases the directory
-// lock. Methods called after Close return an error wrapping [storage.ErrClosed];
-// readers returned by Open stay readable. Close is idempotent.
+// Close waits for the operations in progress, closes the database and
+// releases the directory lock. Methods called after Close return an error
+// wrapping [storage.ErrClosed]; readers returned by Open stay readable.
+// Close is idempotent.
 func (d *Dir) Close() error {
 	d.mu.Lock()
 	if d.closed {
@@ -232,48 +234,41 @@ func (d *Dir) Close() error {
 	d.closed = true
 	d.mu.Unlock()
 	d.inflight.Wait()
-	if d.lock == nil {
-		return nil
-	}
-	err := unlockFile(d.lock)
-	if cerr := d.lock.Close(); err == nil {
-		err = cerr
-	}
-	d.lock = nil
+	err := d.db.Close()
 	if err != nil {
-		return opErr("close", "", "unlock", filepath.Join(d.path, lockName), err)
+		err = opErr("close", "", "database", filepath.Join(d.path, dbName), err)
 	}
-	return nil
+	if lerr := d.lock.release(); lerr != nil && err == nil {
+		err = opErr("close", "", "unlock", filepath.Join(d.path, lockName), lerr)
+	}
+	return err
 }
 
 // Path returns the store's directory.
 func (d *Dir) Path() string { return d.path }
 
-// Report returns what OpenDir found and repaired.
+// Report returns what OpenDir found and repaired, and what the last
+// Rebuild did.
 func (d *Dir) Report() OpenReport {
 	r := d.report
-	r.Adopted = slices.Clone(r.Adopted)
 	r.Restored = slices.Clone(r.Restored)
 	r.Unrestored = slices.Clone(r.Unrestored)
-	r.SidecarsWritten = slices.Clone(r.SidecarsWritten)
 	r.Dropped = slices.Clone(r.Dropped)
-	r.Quarantined = slices.Clone(r.Quarantined)
+	r.Recovered = slices.Clone(r.Recovered)
 	r.Removed = slices.Clone(r.Removed)
 	return r
 }
 
-// Rebuilt reports whether OpenDir rebuilt the index from the pack files;
-// see [OpenReport.Rebuilt].
+// Rebuilt reports whether the store was rebuilt by [Rebuild] and not
+// changed since; see [OpenReport.Rebuilt].
 func (d *Dir) Rebuilt() bool { return d.report.Rebuilt }
 
 // String describes the store for logs.
 func (d *Dir) String() string { return "store.Dir(" + d.path + ")" }
 
-func (d *Dir) packsDir() string { return filepath.Join(d.path, packsName) }
+func (d *Dir) dbPath() string { return filepath.Join(d.path, dbName) }
 
-func (d *Dir) packFile(id, sum string) string {
-	return filepath.Join(d.path, packsName, id, sum+packExt)
-}
+func (d *Dir) packFile(sum string) string { return filepath.Join(d.path, packsName, sum) }
 
 func (d *Dir) maxBytes() int64 {
 	if d.limits.MaxBytes > 0 {
@@ -282,37 +277,66 @@ func (d *Dir) maxBytes() int64 {
 	return pack.DefaultLimits().MaxBytes
 }
 
-// usable reports why the store cannot be used, if it cannot. The caller
-// holds d.mu.
-func (d *Dir) usable() error {
-	if d.closed {
-		return storage.ErrClosed
-	}
-	if d.broken != nil {
-		return fmt.Errorf("store needs reopening: %w", d.broken)
-	}
-	return nil
-}
-
 // begin registers an operation Close must wait for.
 func (d *Dir) begin(op, id string) error {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	if err := d.usable(); err != nil {
-		return opErr(op, id, "", "", err)
+	if d.closed {
+		return opErr(op, id, "", "", storage.ErrClosed)
 	}
 	d.inflight.Add(1)
 	return nil
 }
 
-// sortedLocked returns the entries sorted by id, building the cache when
-// needed. The caller holds d.mu (read or write); the cache is rebuilt only
-// under the write lock, so readers build a private copy instead.
-func (d *Dir) sortedLocked() []storage.Entry {
-	if d.sorted != nil {
-		return d.sorted
+// beginWrite is begin for a change to packs, which a shared Dir refuses.
+func (d *Dir) beginWrite(op, id string) error {
+	if d.shared {
+		return opErr(op, id, "", "", ErrShared)
 	}
-	return sortEntries(d.entries)
+	return d.begin(op, id)
+}
+
+// entries returns every entry, from the cache when no other connection
+// changed the database since it was loaded.
+func (d *Dir) entries(ctx context.Context) (*entryCache, error) {
+	d.cacheMu.Lock()
+	defer d.cacheMu.Unlock()
+	var v int64
+	if err := d.db.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return nil, d.dbErr("list", "", err)
+	}
+	if d.cache != nil && d.cache.version == v {
+		return d.cache, nil
+	}
+	m, err := loadEntries(ctx, d.db)
+	if err != nil {
+		return nil, d.dbErr("list", "", err)
+	}
+	d.cache = &entryCache{version: v, entries: m, sorted: sortEntries(m)}
+	return d.cache, nil
+}
+
+// patchCache records in the cache, if it is current, what this connection
+// committed. The caller holds d.mu for writing.
+func (d *Dir) patchCache(changed map[string]*storage.Entry) {
+	d.cacheMu.Lock()
+	defer d.cacheMu.Unlock()
+	if d.cache == nil {
+		return
+	}
+	m := make(map[string]storage.Entry, len(d.cache.entries)+len(changed))
+	for id, e := range d.cache.entries {
+		m[id] = e
+	}
+	for id, e := range changed {
+		if e == nil {
+			delete(m, id)
+		} else {
+			m[id] = *e
+		}
+	}
+	// Our own commits do not change data_version; the version stays valid.
+	d.cache = &entryCache{version: d.cache.version, entries: m, sorted: sortEntries(m)}
 }
 
 func sortEntries(m map[string]storage.Entry) []storage.Entry {
@@ -324,20 +348,23 @@ func sortEntries(m map[string]storage.Entry) []storage.Entry {
 	return out
 }
 
-// List returns every imported pack, sorted by id. It reads the index held
-// in memory and never the pack files.
+// List returns every imported pack, sorted by id. The first List reads the
+// database's index; later ones answer from memory until another process
+// changes the database.
 func (d *Dir) List(ctx context.Context) ([]storage.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, opErr("list", "", "", "", err)
 	}
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if err := d.usable(); err != nil {
-		return nil, opErr("list", "", "", "", err)
+	if err := d.begin("list", ""); err != nil {
+		return nil, err
 	}
-	src := d.sortedLocked()
-	out := make([]storage.Entry, len(src))
-	for i, e := range src {
+	defer d.inflight.Done()
+	c, err := d.entries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]storage.Entry, len(c.sorted))
+	for i, e := range c.sorted {
 		out[i] = cloneEntry(e)
 	}
 	return out, nil
@@ -349,15 +376,18 @@ func (d *Dir) Get(ctx context.Context, id string) (storage.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Entry{}, opErr("get", id, "", "", err)
 	}
-	if err := checkFileID(id); err != nil {
+	if err := pack.CheckID(id); err != nil {
 		return storage.Entry{}, opErr("get", id, stepRequest, "", err)
 	}
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if err := d.usable(); err != nil {
-		return storage.Entry{}, opErr("get", id, "", "", err)
+	if err := d.begin("get", id); err != nil {
+		return storage.Entry{}, err
 	}
-	e, ok := d.entries[id]
+	defer d.inflight.Done()
+	c, err := d.entries(ctx)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	e, ok := c.entries[id]
 	if !ok {
 		return storage.Entry{}, opErr("get", id, "", "", storage.ErrNotFound)
 	}
@@ -366,166 +396,60 @@ func (d *Dir) Get(ctx context.Context, id string) (storage.Entry, error) {
 
 // Open returns the bytes of the imported pack with the given id, as an open
 // file. The file stays readable whatever happens to the store afterwards.
+// A pack file that is missing is an error naming the file; [Rebuild]
+// drops the entry.
 func (d *Dir) Open(ctx context.Context, id string) (io.ReadCloser, error) {
+	const op = "open pack"
 	if err := ctx.Err(); err != nil {
-		return nil, opErr("open pack", id, "", "", err)
+		return nil, opErr(op, id, "", "", err)
 	}
-	if err := checkFileID(id); err != nil {
-		return nil, opErr("open pack", id, stepRequest, "", err)
+	if err := pack.CheckID(id); err != nil {
+		return nil, opErr(op, id, stepRequest, "", err)
 	}
-	// The read lock keeps a concurrent change from deleting the file
+	if err := d.begin(op, id); err != nil {
+		return nil, err
+	}
+	defer d.inflight.Done()
+	// The read lock keeps a commit of this process from deleting the file
 	// between the lookup and the open.
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	if err := d.usable(); err != nil {
-		return nil, opErr("open pack", id, "", "", err)
-	}
-	e, ok := d.entries[id]
-	if !ok {
-		return nil, opErr("open pack", id, "", "", storage.ErrNotFound)
-	}
-	p := d.packFile(id, e.SHA256)
-	f, err := os.Open(p)
+	c, err := d.entries(ctx)
 	if err != nil {
-		return nil, opErr("open pack", id, "read", p, err)
+		return nil, err
+	}
+	e, ok := c.entries[id]
+	if !ok {
+		return nil, opErr(op, id, "", "", storage.ErrNotFound)
+	}
+	p := d.packFile(e.SHA256)
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A commit of another process may be between its commit point and
+		// moving its files into place.
+		if alt := d.stagedFile(e.SHA256); alt != "" {
+			if f, err2 := os.Open(alt); err2 == nil {
+				return f, nil
+			}
+		}
+		return nil, opErr(op, id, "read", p, fmt.Errorf("%w: the pack file is missing; %s", ErrDamaged, recoveryHint(d.path)))
+	}
+	if err != nil {
+		return nil, opErr(op, id, "read", p, err)
 	}
 	return f, nil
 }
 
-// ReadMeta returns the meta record with the given name, or an error
-// wrapping [storage.ErrNotFound].
-func (d *Dir) ReadMeta(ctx context.Context, name string) ([]byte, error) {
-	const op = "read meta"
-	if err := d.beginMeta(ctx, op, name); err != nil {
-		return nil, err
+// stagedFile returns a file of incoming/ holding the bytes sum names, or "".
+func (d *Dir) stagedFile(sum string) string {
+	m, _ := filepath.Glob(filepath.Join(d.path, incomingName, sum+"-*"))
+	if len(m) == 0 {
+		return ""
 	}
-	defer d.inflight.Done()
-	p := filepath.Join(d.path, metaName, name)
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, opErr(op, name, "", "", storage.ErrNotFound)
-	}
-	if err != nil {
-		return nil, opErr(op, name, "read", p, err)
-	}
-	return b, nil
+	return m[0]
 }
 
-// WriteMeta replaces the meta record with the given name atomically: a
-// reader, or a crash, sees the old record or the new one, never a mix.
-func (d *Dir) WriteMeta(ctx context.Context, name string, data []byte) error {
-	const op = "write meta"
-	if err := d.beginMeta(ctx, op, name); err != nil {
-		return err
-	}
-	defer d.inflight.Done()
-	d.metaMu.Lock()
-	defer d.metaMu.Unlock()
-	dir := filepath.Join(d.path, metaName)
-	if err := replaceFile(dir, name, data); err != nil {
-		return opErr(op, name, "replace", filepath.Join(dir, name), err)
-	}
-	return nil
-}
-
-// AppendMeta appends data to the meta record with the given name, creating
-// it if needed, and syncs it to disk (O_APPEND, then fsync). A crash may
-// leave the last append incomplete, never an earlier one.
-//
-// An error means the record is as it was before the call: when the write
-// or the fsync fails after some of data may have reached the record, the
-// record is cut back to its former length (a record the call created is
-// deleted). Only when that clean-up fails too does the error wrap
-// [storage.ErrPartialAppend]: the record may then end with part or all of data, and
-// a caller that appends lines should start its next append on a new line.
-// Once the fsync has succeeded the append is complete and AppendMeta
-// returns nil even if closing the file fails; only a new record's directory
-// entry is synced after that, and if that fails the record is deleted again
-// (or the error wraps ErrPartialAppend).
-func (d *Dir) AppendMeta(ctx context.Context, name string, data []byte) error {
-	const op = "append meta"
-	if err := d.beginMeta(ctx, op, name); err != nil {
-		return err
-	}
-	defer d.inflight.Done()
-	d.metaMu.Lock()
-	defer d.metaMu.Unlock()
-	dir := filepath.Join(d.path, metaName)
-	p := filepath.Join(dir, name)
-	_, statErr := os.Lstat(p)
-	created := errors.Is(statErr, fs.ErrNotExist)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return opErr(op, name, "open", p, err)
-	}
-	// The record's length before the append; metaMu and the directory lock
-	// keep anyone else from appending meanwhile.
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		if created {
-			_ = os.Remove(p)
-		}
-		return opErr(op, name, "open", p, err)
-	}
-	size := fi.Size()
-	_, err = f.Write(data)
-	if err == nil {
-		err = d.hit(fpAppendWrite)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if err != nil {
-		uerr := d.undoAppend(f, p, size, created)
-		f.Close()
-		if uerr != nil {
-			return opErr(op, name, "write", p, fmt.Errorf("%w: %w; cutting the record back to %d bytes failed: %w", storage.ErrPartialAppend, err, size, uerr))
-		}
-		return opErr(op, name, "write", p, err)
-	}
-	if err := f.Close(); err != nil {
-		// The data is synced: the append is complete, and saying otherwise
-		// would make the caller append it again.
-		d.log.Warn("store: closing a meta record after appending failed; the append is complete", "record", name, "err", err)
-	}
-	if created {
-		if err := syncDir(dir); err != nil {
-			uerr := d.undoAppend(nil, p, 0, true)
-			if uerr != nil {
-				return opErr(op, name, "sync", dir, fmt.Errorf("%w: %w; deleting the new record failed: %w", storage.ErrPartialAppend, err, uerr))
-			}
-			return opErr(op, name, "sync", dir, err)
-		}
-	}
-	return nil
-}
-
-// undoAppend puts the meta record p back as it was before an append that
-// failed: deleted when the append created it, else cut back to size bytes
-// and synced.
-func (d *Dir) undoAppend(f *os.File, p string, size int64, created bool) error {
-	if err := d.hit(fpAppendUndo); err != nil {
-		return err
-	}
-	if created {
-		if err := removeIfExists(p); err != nil {
-			return err
-		}
-		return syncDir(filepath.Dir(p))
-	}
-	if err := f.Truncate(size); err != nil {
-		return err
-	}
-	return f.Sync()
-}
-
-func (d *Dir) beginMeta(ctx context.Context, op, name string) error {
-	if err := ctx.Err(); err != nil {
-		return opErr(op, name, "", "", err)
-	}
-	if err := CheckMetaName(name); err != nil {
-		return opErr(op, name, stepRequest, "", err)
-	}
-	return d.begin(op, name)
+// recoveryHint says how to recover a damaged store at path.
+func recoveryHint(path string) string {
+	return fmt.Sprintf("recover with store.Rebuild(%q) (mpsync rebuild-store), which rebuilds the database from the pack files' manifests and reports the packs whose provenance is lost", path)
 }

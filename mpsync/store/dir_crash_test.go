@@ -5,14 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -72,97 +70,33 @@ func stateOf(t *testing.T, d *store.Dir) state {
 	return s
 }
 
-// sidecarFile is the on-disk shape of packs/<id>/<sha256>.json, as a person
-// or another tool would read it.
-type sidecarFile struct {
-	Format     int       `json:"format"`
-	ID         string    `json:"id"`
-	Version    string    `json:"version"`
-	Name       string    `json:"name"`
-	SHA256     string    `json:"sha256"`
-	Size       int64     `json:"size"`
-	ImportedAt time.Time `json:"importedAt"`
-	storage.Provenance
-	Generation uint64 `json:"generation"`
-}
-
-func readSidecar(t *testing.T, path string) sidecarFile {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var s sidecarFile
-	require.NoError(t, json.Unmarshal(b, &s), "%s", path)
-	return s
-}
-
 // checkConsistent asserts that the files on disk are exactly those the
-// index refers to, each holding the bytes its name says, each with a
-// sidecar recording what the index records for it, with no temporary or
-// quarantined files.
+// index refers to, each holding the bytes its name says, with nothing left
+// staged and nothing quarantined.
 func checkConsistent(t *testing.T, d *store.Dir) {
 	t.Helper()
 	l, err := d.List(context.Background())
 	require.NoError(t, err)
 	want := map[string]bool{}
-	sidecars := map[string]sidecarFile{}
 	for _, e := range l {
-		want[filepath.Join(e.ID, e.SHA256+".xml")] = true
-		want[filepath.Join(e.ID, e.SHA256+".json")] = true
-		sidecars[filepath.Join(e.ID, e.SHA256+".json")] = sidecarFile{
-			Format: 1, ID: e.ID, Version: e.Version.String(), Name: e.Name, SHA256: e.SHA256, Size: e.Size,
-			ImportedAt: e.ImportedAt, Provenance: e.Provenance,
-		}
+		want[e.SHA256] = true
 		if p := e.Previous; p != nil {
-			want[filepath.Join(e.ID, p.SHA256+".xml")] = true
-			want[filepath.Join(e.ID, p.SHA256+".json")] = true
-			sidecars[filepath.Join(e.ID, p.SHA256+".json")] = sidecarFile{
-				Format: 1, ID: e.ID, Version: p.Version.String(), Name: p.Name, SHA256: p.SHA256, Size: p.Size,
-				ImportedAt: p.ImportedAt, Provenance: p.Provenance,
-			}
+			want[p.SHA256] = true
 		}
 	}
 	got := map[string]bool{}
-	gens := map[string]uint64{}
-	root := filepath.Join(d.Path(), "packs")
-	require.NoError(t, filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
-		if err != nil || de.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		got[rel] = true
-		if strings.HasSuffix(p, ".json") {
-			if w, ok := sidecars[rel]; ok {
-				got := readSidecar(t, p)
-				gens[rel] = got.Generation
-				got.Generation = 0
-				assert.Equal(t, w, got, "sidecar %s disagrees with the index", rel)
-			}
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
+	ents, err := os.ReadDir(filepath.Join(d.Path(), "packs"))
+	require.NoError(t, err)
+	for _, f := range ents {
+		got[f.Name()] = true
+		b, err := os.ReadFile(filepath.Join(d.Path(), "packs", f.Name()))
+		require.NoError(t, err)
 		sum := sha256.Sum256(b)
-		assert.Equal(t, strings.TrimSuffix(filepath.Base(p), ".xml"), hex.EncodeToString(sum[:]), "%s holds other bytes than its name says (half a pack?)", rel)
-		return nil
-	}))
-	assert.Equal(t, want, got, "pack files, sidecars and index disagree")
-	for _, e := range l {
-		cur := gens[filepath.Join(e.ID, e.SHA256+".json")]
-		assert.NotZero(t, cur, "the sidecar of %s's current file records a generation", e.ID)
-		if p := e.Previous; p != nil {
-			prev := gens[filepath.Join(e.ID, p.SHA256+".json")]
-			assert.NotZero(t, prev, "the sidecar of %s's previous file records a generation", e.ID)
-			assert.Greater(t, cur, prev, "%s: the current file's generation is above the previous one's", e.ID)
-		}
+		assert.Equal(t, f.Name(), hex.EncodeToString(sum[:]), "%s holds other bytes than its name says (half a pack?)", f.Name())
 	}
-	for _, sub := range []string{"", "meta"} {
-		ents, _ := os.ReadDir(filepath.Join(d.Path(), sub))
-		for _, e := range ents {
-			assert.False(t, strings.HasPrefix(e.Name(), ".tmp-"), "temporary file %s left in %q", e.Name(), sub)
-		}
-	}
+	assert.Equal(t, want, got, "pack files and index disagree")
+	inc, _ := os.ReadDir(filepath.Join(d.Path(), "incoming"))
+	assert.Empty(t, inc, "nothing is left staged")
 	_, err = os.Stat(filepath.Join(d.Path(), "quarantine"))
 	assert.ErrorIs(t, err, fs.ErrNotExist, "nothing should be quarantined")
 }
@@ -260,30 +194,27 @@ func TestCrashAtEveryStep(t *testing.T) {
 				d2, err := store.OpenDir(dir, nil)
 				require.NoError(t, err, "reopen after the crash")
 				defer d2.Close()
-				assert.False(t, d2.Rebuilt(), "the index survives every crash")
 				got := stateOf(t, d2)
 				committed := slices.Index(c.steps, step) >= slices.Index(c.steps, store.CommittedFrom)
 				if committed {
-					assert.Equal(t, after, got, "a crash after the index rename keeps the change")
+					assert.Equal(t, after, got, "a crash after the commit point keeps the change")
 				} else {
-					assert.Equal(t, before, got, "a crash before the index rename loses the change")
+					assert.Equal(t, before, got, "a crash before the commit point loses the change")
 				}
 				checkConsistent(t, d2)
 
-				// Losing the index now must not lose the provenance: a
-				// rebuild restores what the index recorded for every file.
+				// A rebuild from the pack files keeps every pack's
+				// provenance, read from the database.
 				require.NoError(t, d2.Close())
-				require.NoError(t, os.Remove(filepath.Join(dir, "index.json")))
+				rep, err := store.Rebuild(dir, nil)
+				require.NoError(t, err)
+				assert.Empty(t, rep.Unrestored)
+				assert.Empty(t, rep.Dropped)
 				d3, err := store.OpenDir(dir, nil)
-				require.NoError(t, err, "reopen without the index")
+				require.NoError(t, err, "reopen after the rebuild")
 				defer d3.Close()
 				require.True(t, d3.Rebuilt())
-				assert.Empty(t, d3.Report().Unrestored)
-				assert.Empty(t, d3.Report().Quarantined)
-				assert.Empty(t, d3.Report().SidecarsWritten, "the sidecars agree with the rebuilt index")
-				assert.Equal(t, got, stateOf(t, d3),
-					"the rebuilt index is the index at that point: same current and previous files, each recorded as before")
-				checkConsistent(t, d3)
+				assert.Equal(t, got, stateOf(t, d3), "the rebuilt store is the store at that point")
 			})
 		}
 	}
@@ -330,7 +261,7 @@ func TestFailureAtEveryStep(t *testing.T) {
 				defer d2.Close()
 				assert.Equal(t, want, stateOf(t, d2), "state after reopening")
 				assert.Empty(t, d2.Report().Removed, "nothing was left to clean up")
-				assert.Empty(t, d2.Report().SidecarsWritten, "every sidecar was put back as it was")
+				assert.Empty(t, d2.Report().Recovered, "nothing was left to finish")
 				checkConsistent(t, d2)
 
 				// The store goes on from there: the change (again, when it
@@ -340,14 +271,6 @@ func TestFailureAtEveryStep(t *testing.T) {
 					assert.Equal(t, after, stateOf(t, d2))
 					checkConsistent(t, d2)
 				}
-				require.NoError(t, d2.Close())
-				require.NoError(t, os.Remove(filepath.Join(dir, "index.json")))
-				d3, err := store.OpenDir(dir, nil)
-				require.NoError(t, err)
-				defer d3.Close()
-				require.True(t, d3.Rebuilt())
-				assert.Equal(t, after, stateOf(t, d3), "a rebuild gives the state the index recorded")
-				assert.Empty(t, d3.Report().SidecarsWritten)
 			})
 		}
 	}

@@ -2,37 +2,36 @@ package store
 
 import (
 	"bufio"
-	"bytes"
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"mpsync.dev/mpsync/storage"
 )
 
 // errCrash, returned by a test failpoint, stops a change where it is and
-// skips every clean-up, as if the process had died there.
+// skips every clean-up, as if the process had died.
 var errCrash = errors.New("simulated crash")
 
-// Failpoint steps, in the order a change passes them.
+// Failpoint steps, in the order a change passes them; each is hit once the
+// step is done.
 const (
-	fpWrite       = "write"        // import: bytes received into the temporary file
-	fpSync        = "sync"         // import: temporary file validated and synced
-	fpRename      = "rename"       // import: pack file renamed into place
-	fpSidecar     = "sidecar"      // import, rollback: the sidecar of the file becoming current written, synced and renamed into place
-	fpIndexWrite  = "index-write"  // temporary index written and synced
-	fpIndexRename = "index-rename" // index renamed over index.json
-	fpCommit      = "commit"       // index directory synced: the change is durable
-	fpGC          = "gc"           // unreferenced pack files deleted
-
-	fpAppendWrite = "append-write" // append meta: data written, not yet synced
-	fpAppendUndo  = "append-undo"  // append meta: a failed append being undone
+	fpWrite  = "write"  // import: bytes received into incoming/.tmp-*
+	fpStage  = "stage"  // import: validated and renamed to incoming/<sha256>-<n>: staged
+	fpSync   = "sync"   // commit: staged files and incoming/ synced
+	fpTx     = "tx"     // commit: database transaction written, not committed
+	fpCommit = "commit" // commit: transaction committed (the commit point)
+	fpPlace  = "place"  // commit: staged files moved to packs/ and packs/ synced
+	fpGC     = "gc"     // commit: files no entry names any more deleted
 )
 
 func (d *Dir) hit(step string) error {
@@ -45,197 +44,30 @@ func (d *Dir) hit(step string) error {
 	return nil
 }
 
-// undo collects clean-ups that run when a change fails, unless it failed by
-// a simulated crash.
-type undo []func()
-
-func (u undo) run(err error) {
-	if err == nil || errors.Is(err, errCrash) {
-		return
-	}
-	for i := len(u) - 1; i >= 0; i-- {
-		u[i]()
-	}
-}
-
-// Import reads a pack from r into a temporary file beside the pack files
-// while hashing and counting it, checks size and hash against req,
-// validates the whole document with [pack.Validate] and only then commits
-// it: the pack file is renamed into place under its content hash, its
-// sidecar (provenance, import time and the generation at which it became
-// current, for a rebuild) is written beside it,
-// and the index is replaced atomically. The index replacement is the commit
-// point; on any error before it the store is exactly as it was. A pack with
-// the same id is replaced and kept as the previous version, unless the bytes
-// are the same, in which case the previous version stays as it was.
+// Import reads a pack from r into a staged file while hashing and counting
+// it, checks size and hash against req, validates the whole document with
+// [pack.Validate] and commits it as a batch of one (see [Dir.Batch]): on
+// any error before the commit point the store is exactly as it was. A pack
+// with the same id is replaced and kept as the previous version, unless the
+// bytes are the same, in which case the previous version stays as it was.
 func (d *Dir) Import(ctx context.Context, req storage.ImportRequest, r io.Reader) (storage.Entry, error) {
-	return d.importPack(ctx, req, r)
-}
-
-func (d *Dir) importPack(ctx context.Context, req storage.ImportRequest, r io.Reader) (_ storage.Entry, err error) {
-	const op = "import"
-	id := req.ID
-	if err := ctx.Err(); err != nil {
-		return storage.Entry{}, opErr(op, id, "", "", err)
-	}
-	if err := checkRequest(req, checkFileID); err != nil {
-		return storage.Entry{}, opErr(op, id, stepRequest, "", err)
-	}
-	if err := d.begin(op, id); err != nil {
+	if err := d.beginWrite("import", req.ID); err != nil {
 		return storage.Entry{}, err
 	}
 	defer d.inflight.Done()
-
-	var u undo
-	defer func() { u.run(err) }()
-
-	tmp, err := os.CreateTemp(d.packsDir(), tmpPrefix+"import-*")
+	op, err := d.stage(ctx, req, r)
 	if err != nil {
-		return storage.Entry{}, opErr(op, id, "create", d.packsDir(), err)
-	}
-	tmpName := tmp.Name()
-	defer tmp.Close()
-	u = append(u, func() { _ = os.Remove(tmpName) })
-
-	sum, n, step, err := receive(ctx, req, r, tmp, d.maxBytes())
-	if err != nil {
-		return storage.Entry{}, opErr(op, id, step, tmpName, err)
-	}
-	if err := d.hit(fpWrite); err != nil {
-		return storage.Entry{}, opErr(op, id, fpWrite, tmpName, err)
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return storage.Entry{}, opErr(op, id, stepValidate, tmpName, err)
-	}
-	man, err := validate(bufio.NewReaderSize(tmp, 64<<10), req, d.limits)
-	if err != nil {
-		return storage.Entry{}, opErr(op, id, stepValidate, "", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return storage.Entry{}, opErr(op, id, "", "", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return storage.Entry{}, opErr(op, id, "sync", tmpName, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return storage.Entry{}, opErr(op, id, "sync", tmpName, err)
-	}
-	if err := d.hit(fpSync); err != nil {
-		return storage.Entry{}, opErr(op, id, fpSync, tmpName, err)
-	}
-
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.usable(); err != nil {
-		return storage.Entry{}, opErr(op, id, "", "", err)
-	}
-	old, had := d.entries[id]
-	var oldp *storage.Entry
-	if had {
-		oldp = &old
-	}
-	final := d.packFile(id, sum)
-	if referenced(old, had, sum) {
-		// The same bytes are already in place.
-		if err := os.Remove(tmpName); err != nil {
-			return storage.Entry{}, opErr(op, id, "rename", tmpName, err)
-		}
-	} else {
-		// A file of that name that no entry refers to is a leftover of a
-		// failed change; renaming over it is fine.
-		idDir := filepath.Dir(final)
-		if _, err := os.Stat(idDir); errors.Is(err, fs.ErrNotExist) {
-			if err := os.Mkdir(idDir, 0o755); err != nil {
-				return storage.Entry{}, opErr(op, id, "rename", idDir, err)
-			}
-			u = append(u, func() { _ = os.Remove(idDir) })
-			if err := syncDir(d.packsDir()); err != nil {
-				return storage.Entry{}, opErr(op, id, "rename", d.packsDir(), err)
-			}
-		}
-		if err := os.Rename(tmpName, final); err != nil {
-			return storage.Entry{}, opErr(op, id, "rename", final, err)
-		}
-		u = append(u, func() { _ = os.Remove(final) })
-		if err := syncDir(idDir); err != nil {
-			return storage.Entry{}, opErr(op, id, "rename", idDir, err)
-		}
-	}
-	if err := d.hit(fpRename); err != nil {
-		return storage.Entry{}, opErr(op, id, fpRename, final, err)
-	}
-
-	e := newEntry(req, man, sum, n, d.now, oldp)
-	gen := d.gens[id]
-	if !had || old.SHA256 != sum {
-		// Another file becomes current (a new one, or the previous one
-		// imported again): it gets the next generation.
-		gen++
-	}
-	if err := d.currentSidecar(e, gen, &u); err != nil {
-		return storage.Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, sum), err)
-	}
-	if err := d.hit(fpSidecar); err != nil {
-		return storage.Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, sum), err)
-	}
-	next := maps.Clone(d.entries)
-	next[id] = e
-	if err := d.commit(op, id, next); err != nil {
 		return storage.Entry{}, err
 	}
-	d.gens[id] = gen
-	if err := d.gc(id); err != nil {
-		return storage.Entry{}, opErr(op, id, fpGC, "", err)
-	}
-	d.log.Debug("store: imported pack", "id", id, "version", e.Version.String(), "sha256", sum, "size", n)
-	return cloneEntry(e), nil
-}
-
-// currentSidecar writes the sidecar of the file e's current version refers
-// to, recording generation gen, before the index commit, and registers with
-// u how to undo it: delete it when there was none, else put the old bytes
-// back. An import of bytes the store already holds rewrites the file's
-// sidecar (the provenance and import time are the new request's), and so
-// does a rollback (the restored file gets the next generation); if a crash
-// leaves it ahead of the index, OpenDir rewrites it from the index.
-func (d *Dir) currentSidecar(e storage.Entry, gen uint64, u *undo) error {
-	want, err := sidecarOf(e, gen).encode()
+	changed, err := d.commit(ctx, "import", req.ID, []staged{op})
 	if err != nil {
-		return err
+		return storage.Entry{}, err
 	}
-	p := d.sidecarFile(e.ID, e.SHA256)
-	old, err := os.ReadFile(p)
-	switch {
-	case err == nil && bytes.Equal(old, want):
-		return nil
-	case err == nil:
-		*u = append(*u, func() {
-			if err := replaceFile(filepath.Dir(p), filepath.Base(p), old); err != nil {
-				d.log.Warn("store: cannot restore a sidecar; OpenDir rewrites it from the index", "file", p, "err", err)
-			}
-		})
-	case errors.Is(err, fs.ErrNotExist):
-		*u = append(*u, func() { _ = removeIfExists(p) })
-	default:
-		// Unreadable: replace it all the same; an undo removes it and
-		// OpenDir writes it again from the index.
-		*u = append(*u, func() { _ = removeIfExists(p) })
-	}
-	return replaceFile(filepath.Dir(p), filepath.Base(p), want)
+	return cloneEntry(*changed[req.ID]), nil
 }
 
-// referenced reports whether the entry e (present when had) refers to the
-// pack file with the given hash.
-func referenced(e storage.Entry, had bool, sum string) bool {
-	if !had {
-		return false
-	}
-	return e.SHA256 == sum || e.Previous != nil && e.Previous.SHA256 == sum
-}
-
-// Remove deletes the pack with the given id and its previous version: the
-// index is replaced first (the commit point), then the files and their
-// sidecars are deleted.
+// Remove deletes the pack with the given id and its previous version, as a
+// batch of one.
 func (d *Dir) Remove(ctx context.Context, id string) error {
 	const op = "remove"
 	if err := ctx.Err(); err != nil {
@@ -244,44 +76,22 @@ func (d *Dir) Remove(ctx context.Context, id string) error {
 	if err := checkFileID(id); err != nil {
 		return opErr(op, id, stepRequest, "", err)
 	}
-	if err := d.begin(op, id); err != nil {
+	if err := d.beginWrite(op, id); err != nil {
 		return err
 	}
 	defer d.inflight.Done()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.usable(); err != nil {
-		return opErr(op, id, "", "", err)
-	}
-	if _, ok := d.entries[id]; !ok {
+	if _, err := d.Get(ctx, id); err != nil {
 		return opErr(op, id, "", "", storage.ErrNotFound)
 	}
-	next := maps.Clone(d.entries)
-	delete(next, id)
-	if err := d.commit(op, id, next); err != nil {
-		return err
-	}
-	delete(d.gens, id)
-	if err := d.gc(id); err != nil {
-		return opErr(op, id, fpGC, "", err)
-	}
-	d.log.Debug("store: removed pack", "id", id)
-	return nil
+	_, err := d.commit(ctx, op, id, []staged{{remove: true, id: id}})
+	return err
 }
 
 // Rollback restores the previous version kept for id; the current version
-// becomes the previous one. The restored file's sidecar is rewritten first
-// (durably: temporary file, fsync, rename, fsync of the directory) to record
-// the pack's next generation, so that a rebuild of a lost index keeps the
-// restored version current; then the index is replaced atomically, the
-// commit point. On any error before it the store is exactly as it was, the
-// sidecar included. Without a previous version the error wraps
+// becomes the previous one, in one database transaction (both files are
+// already in place). Without a previous version the error wraps
 // [storage.ErrNotFound].
-func (d *Dir) Rollback(ctx context.Context, id string) (storage.Entry, error) {
-	return d.rollback(ctx, id)
-}
-
-func (d *Dir) rollback(ctx context.Context, id string) (_ storage.Entry, err error) {
+func (d *Dir) Rollback(ctx context.Context, id string) (_ storage.Entry, err error) {
 	const op = "rollback"
 	if err := ctx.Err(); err != nil {
 		return storage.Entry{}, opErr(op, id, "", "", err)
@@ -289,16 +99,24 @@ func (d *Dir) rollback(ctx context.Context, id string) (_ storage.Entry, err err
 	if err := checkFileID(id); err != nil {
 		return storage.Entry{}, opErr(op, id, stepRequest, "", err)
 	}
-	if err := d.begin(op, id); err != nil {
+	if err := d.beginWrite(op, id); err != nil {
 		return storage.Entry{}, err
 	}
 	defer d.inflight.Done()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.usable(); err != nil {
-		return storage.Entry{}, opErr(op, id, "", "", err)
+	if d.closed {
+		return storage.Entry{}, opErr(op, id, "", "", storage.ErrClosed)
 	}
-	cur, ok := d.entries[id]
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return storage.Entry{}, d.dbErr(op, id, err)
+	}
+	defer tx.Rollback()
+	cur, ok, err := getTx(ctx, tx, id)
+	if err != nil {
+		return storage.Entry{}, d.dbErr(op, id, err)
+	}
 	if !ok {
 		return storage.Entry{}, opErr(op, id, "", "", storage.ErrNotFound)
 	}
@@ -306,136 +124,498 @@ func (d *Dir) rollback(ctx context.Context, id string) (_ storage.Entry, err err
 	if err != nil {
 		return storage.Entry{}, opErr(op, id, "", "", err)
 	}
-	var u undo
-	defer func() { u.run(err) }()
-	gen := d.gens[id] + 1
-	if err := d.currentSidecar(e, gen, &u); err != nil {
-		return storage.Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, e.SHA256), err)
+	if err := putTx(ctx, tx, e); err != nil {
+		return storage.Entry{}, d.dbErr(op, id, err)
 	}
-	if err := d.hit(fpSidecar); err != nil {
-		return storage.Entry{}, opErr(op, id, fpSidecar, d.sidecarFile(id, e.SHA256), err)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM info WHERE key = ?`, rebuildKey); err != nil {
+		return storage.Entry{}, d.dbErr(op, id, err)
 	}
-	next := maps.Clone(d.entries)
-	next[id] = e
-	if err := d.commit(op, id, next); err != nil {
-		return storage.Entry{}, err
+	if err := d.hit(fpTx); err != nil {
+		return storage.Entry{}, opErr(op, id, fpTx, d.dbPath(), err)
 	}
-	d.gens[id] = gen
+	if err := tx.Commit(); err != nil {
+		return storage.Entry{}, d.dbErr(op, id, err)
+	}
+	if err := d.hit(fpCommit); errors.Is(err, errCrash) {
+		return storage.Entry{}, opErr(op, id, fpCommit, d.dbPath(), err)
+	}
+	d.patchCache(map[string]*storage.Entry{id: &e})
+	d.report.Rebuilt = false
 	d.log.Debug("store: rolled back pack", "id", id, "version", e.Version.String())
 	return cloneEntry(e), nil
 }
 
-// commit makes next the store's state: it replaces index.json atomically
-// and then the in-memory index. The caller holds d.mu for writing. On error
-// the store is as it was; if that cannot be guaranteed (the new index was
-// renamed into place but could not be synced, and the old one could not be
-// put back) the store refuses further use until it is reopened.
-func (d *Dir) commit(op, id string, next map[string]storage.Entry) error {
-	sorted := sortEntries(next)
-	data, err := encodeIndex(sorted)
+// stage receives, checks and validates an import into a staged file under
+// incoming/, named by its hash. Nothing else changes; on error nothing is
+// left behind (unless the error is a simulated crash).
+func (d *Dir) stage(ctx context.Context, req storage.ImportRequest, r io.Reader) (_ staged, err error) {
+	const op = "import"
+	id := req.ID
+	if err := ctx.Err(); err != nil {
+		return staged{}, opErr(op, id, "", "", err)
+	}
+	if err := checkRequest(req, checkFileID); err != nil {
+		return staged{}, opErr(op, id, stepRequest, "", err)
+	}
+	inc := filepath.Join(d.path, incomingName)
+	tmp, err := os.CreateTemp(inc, tmpPrefix+"import-*")
 	if err != nil {
-		return opErr(op, id, "index", "", err)
+		return staged{}, opErr(op, id, "create", inc, err)
 	}
-	tmp, err := writeTemp(d.path, tmpPrefix+"index-*", data)
+	name := tmp.Name()
+	defer func() {
+		tmp.Close()
+		if err != nil && !errors.Is(err, errCrash) {
+			_ = os.Remove(name)
+		}
+	}()
+	sum, n, step, err := receive(ctx, req, r, tmp, d.maxBytes())
 	if err != nil {
-		return opErr(op, id, "index", d.path, err)
+		return staged{}, opErr(op, id, step, name, err)
 	}
-	if err := d.hit(fpIndexWrite); err != nil {
-		if !errors.Is(err, errCrash) {
-			_ = os.Remove(tmp)
-		}
-		return opErr(op, id, fpIndexWrite, tmp, err)
+	if err := d.hit(fpWrite); err != nil {
+		return staged{}, opErr(op, id, fpWrite, name, err)
 	}
-	indexPath := filepath.Join(d.path, indexName)
-	if err := os.Rename(tmp, indexPath); err != nil {
-		_ = os.Remove(tmp)
-		return opErr(op, id, "index", indexPath, err)
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return staged{}, opErr(op, id, stepValidate, name, err)
 	}
-	err = d.hit(fpIndexRename)
-	if err == nil {
-		err = syncDir(d.path)
-	}
+	man, err := validate(bufio.NewReaderSize(tmp, 64<<10), req, d.limits)
 	if err != nil {
-		if errors.Is(err, errCrash) {
-			return opErr(op, id, fpIndexRename, indexPath, err)
-		}
-		// The new index may or may not survive a power cut: put the old
-		// one back so that memory and disk agree again.
-		old, eerr := encodeIndex(d.sortedLocked())
-		if eerr == nil {
-			eerr = replaceFile(d.path, indexName, old)
-		}
-		if eerr != nil {
-			d.broken = fmt.Errorf("index %s could not be synced (%w) nor restored (%w)", indexPath, err, eerr)
-			d.log.Error("store: index may differ from memory; reopen the store", "dir", d.path, "err", d.broken)
-		}
-		return opErr(op, id, "index", indexPath, err)
+		return staged{}, opErr(op, id, stepValidate, "", err)
 	}
-	if err := d.hit(fpCommit); err != nil && errors.Is(err, errCrash) {
-		return opErr(op, id, fpCommit, indexPath, err)
+	if err := ctx.Err(); err != nil {
+		return staged{}, opErr(op, id, "", "", err)
 	}
-	d.entries = next
-	d.sorted = sorted
-	return nil
+	if err := tmp.Close(); err != nil {
+		return staged{}, opErr(op, id, "write", name, err)
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	final := filepath.Join(inc, sum+"-"+hex.EncodeToString(rnd[:]))
+	if err := os.Rename(name, final); err != nil {
+		return staged{}, opErr(op, id, "stage", final, err)
+	}
+	name = final
+	if err := d.hit(fpStage); err != nil {
+		return staged{}, opErr(op, id, fpStage, final, err)
+	}
+	return staged{id: id, req: stampTime(req, d.now), man: man, sum: sum, size: n, file: final}, nil
 }
 
-// gc deletes the pack files of id that the index no longer refers to with
-// their sidecars, and the id's directory when it is empty. The caller holds d.mu for writing.
-// Failures are logged, not returned: the change is committed, and OpenDir
-// deletes what is left. Only a simulated crash is returned.
-func (d *Dir) gc(id string) error {
-	dir := filepath.Join(d.packsDir(), id)
-	e, had := d.entries[id]
-	ents, err := os.ReadDir(dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		d.log.Warn("store: cannot list pack files to delete old versions", "id", id, "err", err)
+// discardStaged deletes the staged files of ops.
+func discardStaged(ops []staged) {
+	for _, op := range ops {
+		if op.file != "" {
+			_ = os.Remove(op.file)
+		}
 	}
-	for _, f := range ents {
-		sum, _, ok := parsePackFileName(f.Name())
-		if !ok || referenced(e, had, sum) {
+}
+
+// commit applies ops, in order, to the store as it is now, durably and at
+// once, and returns the entries they changed (nil for a removed pack):
+//
+//  1. the staged files and incoming/ are synced (one syncfs on Linux);
+//  2. one database transaction records the new entries, the files they
+//     name, and the files no entry names any more as garbage; its commit is
+//     the commit point;
+//  3. the staged files move to packs/<sha256>, and packs/ is synced;
+//  4. the garbage files are deleted and their rows with them.
+//
+// A crash before 2 commits leaves the store as it was (OpenDir deletes the
+// staged files); after it, as after the change (OpenDir moves what step 3
+// did not move and deletes what step 4 did not delete). An error before the
+// commit point deletes the staged files and changes nothing; an error after
+// it is logged, and OpenDir finishes the work. A removal of a pack that is
+// no longer there does nothing.
+func (d *Dir) commit(ctx context.Context, op, id string, ops []staged) (_ map[string]*storage.Entry, err error) {
+	committed := false
+	defer func() {
+		if err != nil && !committed && !errors.Is(err, errCrash) {
+			discardStaged(ops)
+		}
+	}()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, opErr(op, id, "", "", storage.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, opErr(op, id, "", "", err)
+	}
+	inc := filepath.Join(d.path, incomingName)
+	var files []string
+	for _, o := range ops {
+		if o.file != "" {
+			files = append(files, o.file)
+		}
+	}
+	if len(files) > 0 {
+		if err := syncFiles(inc, files); err != nil {
+			return nil, opErr(op, id, "sync", inc, err)
+		}
+		if err := syncDir(inc); err != nil {
+			return nil, opErr(op, id, "sync", inc, err)
+		}
+	}
+	if err := d.hit(fpSync); err != nil {
+		return nil, opErr(op, id, fpSync, inc, err)
+	}
+
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, d.dbErr(op, id, err)
+	}
+	defer tx.Rollback()
+	// The entries the ops touch, before and after.
+	before := map[string]*storage.Entry{}
+	after := map[string]storage.Entry{}
+	for _, o := range ops {
+		if _, seen := before[o.id]; !seen {
+			e, ok, err := getTx(ctx, tx, o.id)
+			if err != nil {
+				return nil, d.dbErr(op, id, err)
+			}
+			before[o.id] = nil
+			if ok {
+				before[o.id] = &e
+				after[o.id] = e
+			}
+		}
+		if o.remove {
+			delete(after, o.id)
 			continue
 		}
-		if err := removeIfExists(filepath.Join(dir, f.Name())); err != nil {
-			d.log.Warn("store: cannot delete an old pack file", "id", id, "file", f.Name(), "err", err)
+		_, _ = applyOp(after, o)
+	}
+	changed := map[string]*storage.Entry{}
+	oldFiles, newFiles := map[string]string{}, map[string]string{}
+	for tid, b := range before {
+		if b != nil {
+			for _, s := range fileSums(*b) {
+				oldFiles[s] = tid
+			}
+		}
+		if a, ok := after[tid]; ok {
+			a := a
+			changed[tid] = &a
+			for _, s := range fileSums(a) {
+				newFiles[s] = tid
+			}
+			if err := putTx(ctx, tx, a); err != nil {
+				return nil, d.dbErr(op, id, err)
+			}
+		} else {
+			changed[tid] = nil
+			if b == nil {
+				continue // removed a pack staged... and not there: nothing
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM packs WHERE id = ?`, tid); err != nil {
+				return nil, d.dbErr(op, id, err)
+			}
 		}
 	}
-	if !had {
-		if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			d.log.Warn("store: cannot delete the directory of a removed pack", "id", id, "err", err)
+	var garbage []string
+	for s := range oldFiles {
+		if _, kept := newFiles[s]; kept {
+			continue
+		}
+		garbage = append(garbage, s)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM files WHERE sha256 = ?`, s); err != nil {
+			return nil, d.dbErr(op, id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO garbage (sha256) VALUES (?)`, s); err != nil {
+			return nil, d.dbErr(op, id, err)
 		}
 	}
-	if err := d.hit(fpGC); err != nil && errors.Is(err, errCrash) {
+	for s, tid := range newFiles {
+		if _, had := oldFiles[s]; had {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO files (sha256, id) VALUES (?, ?)`, s, tid); err != nil {
+			return nil, d.dbErr(op, id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM garbage WHERE sha256 = ?`, s); err != nil {
+			return nil, d.dbErr(op, id, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM info WHERE key = ?`, rebuildKey); err != nil {
+		return nil, d.dbErr(op, id, err)
+	}
+	if err := d.hit(fpTx); err != nil {
+		return nil, opErr(op, id, fpTx, d.dbPath(), err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, d.dbErr(op, id, err)
+	}
+	committed = true
+	if err := d.hit(fpCommit); errors.Is(err, errCrash) {
+		return nil, opErr(op, id, fpCommit, d.dbPath(), err)
+	}
+	d.patchCache(changed)
+	d.report.Rebuilt = false
+
+	// Past the commit point: errors are logged; OpenDir finishes the work.
+	packs := filepath.Join(d.path, packsName)
+	moved := false
+	for _, o := range ops {
+		if o.file == "" {
+			continue
+		}
+		final := d.packFile(o.sum)
+		_, named := newFiles[o.sum]
+		_, statErr := os.Stat(final)
+		if !named || statErr == nil {
+			_ = os.Remove(o.file)
+			continue
+		}
+		if err := os.Rename(o.file, final); err != nil {
+			d.log.Warn("store: cannot move a committed pack file into place; OpenDir will", "file", o.file, "err", err)
+			continue
+		}
+		moved = true
+	}
+	if moved {
+		if err := syncDir(packs); err != nil {
+			d.log.Warn("store: cannot sync the pack directory", "dir", packs, "err", err)
+		}
+	}
+	if err := d.hit(fpPlace); errors.Is(err, errCrash) {
+		return nil, opErr(op, id, fpPlace, packs, err)
+	}
+	if len(garbage) > 0 {
+		clean := true
+		for _, s := range garbage {
+			if err := os.Remove(d.packFile(s)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				d.log.Warn("store: cannot delete a replaced pack file; OpenDir will", "file", d.packFile(s), "err", err)
+				clean = false
+			}
+		}
+		if clean {
+			if err := deleteGarbage(ctx, d.db, garbage); err != nil {
+				d.log.Warn("store: cannot forget deleted pack files; OpenDir will", "err", err)
+			}
+		}
+	}
+	if err := d.hit(fpGC); errors.Is(err, errCrash) {
+		return nil, opErr(op, id, fpGC, packs, err)
+	}
+	for tid, e := range changed {
+		if e == nil {
+			d.log.Debug("store: removed pack", "id", tid)
+		} else {
+			d.log.Debug("store: imported pack", "id", tid, "version", e.Version.String(), "sha256", e.SHA256)
+		}
+	}
+	return changed, nil
+}
+
+func deleteGarbage(ctx context.Context, db *sql.DB, sums []string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
 		return err
 	}
+	defer tx.Rollback()
+	for _, s := range sums {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM garbage WHERE sha256 = ?`, s); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// fileSums returns the hashes of the files e names: current and previous.
+func fileSums(e storage.Entry) []string {
+	if e.Previous != nil && e.Previous.SHA256 != e.SHA256 {
+		return []string{e.SHA256, e.Previous.SHA256}
+	}
+	return []string{e.SHA256}
+}
+
+func getTx(ctx context.Context, tx *sql.Tx, id string) (storage.Entry, bool, error) {
+	var b []byte
+	err := tx.QueryRowContext(ctx, `SELECT entry FROM packs WHERE id = ?`, id).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return storage.Entry{}, false, nil
+	}
+	if err != nil {
+		return storage.Entry{}, false, err
+	}
+	var e storage.Entry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return storage.Entry{}, false, fmt.Errorf("%w: the entry of %s does not decode: %w", ErrDamaged, id, err)
+	}
+	return e, true, nil
+}
+
+func putTx(ctx context.Context, tx *sql.Tx, e storage.Entry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO packs (id, entry) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET entry = excluded.entry`, e.ID, b)
+	return err
+}
+
+// Batch starts a batch of changes with the semantics of [storage.Batch]:
+// each import is received into a staged file under incoming/, checked and
+// validated when staged; Commit syncs the staged files (one syncfs(2) on
+// Linux, one fsync per file elsewhere), commits one database transaction
+// (the commit point), then moves the files into place. A shared Dir
+// refuses with [ErrShared].
+func (d *Dir) Batch(ctx context.Context) (storage.Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, opErr("batch", "", "", "", err)
+	}
+	if err := d.beginWrite("batch", ""); err != nil {
+		return nil, err
+	}
+	d.inflight.Done()
+	return &dirBatch{d: d}, nil
+}
+
+var _ storage.Batcher = (*Dir)(nil)
+
+type dirBatch struct {
+	d    *Dir
+	mu   sync.Mutex
+	ops  []staged
+	done bool
+	// view is the store as of base with ops applied, kept up to date as
+	// ops are staged, so that a run's dependency checks cost a lookup.
+	view map[string]storage.Entry
+	base *entryCache
+}
+
+// viewLocked returns the store as it will be after Commit; the caller holds
+// b.mu and must not change the map.
+func (b *dirBatch) viewLocked(ctx context.Context, op string) (map[string]storage.Entry, error) {
+	if b.done {
+		return nil, opErr(op, "", "", "", storage.ErrBatchDone)
+	}
+	if err := b.d.begin(op, ""); err != nil {
+		return nil, err
+	}
+	defer b.d.inflight.Done()
+	c, err := b.d.entries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c != b.base || b.view == nil {
+		b.view, b.base = viewOf(c.entries, b.ops), c
+	}
+	return b.view, nil
+}
+
+func (b *dirBatch) List(ctx context.Context) ([]storage.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, opErr("list", "", "", "", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, err := b.viewLocked(ctx, "list")
+	if err != nil {
+		return nil, err
+	}
+	return sortedCopies(v), nil
+}
+
+func (b *dirBatch) Get(ctx context.Context, id string) (storage.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Entry{}, opErr("get", id, "", "", err)
+	}
+	if err := checkFileID(id); err != nil {
+		return storage.Entry{}, opErr("get", id, stepRequest, "", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, err := b.viewLocked(ctx, "get")
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	e, ok := v[id]
+	if !ok {
+		return storage.Entry{}, opErr("get", id, "", "", storage.ErrNotFound)
+	}
+	return cloneEntry(e), nil
+}
+
+func (b *dirBatch) Import(ctx context.Context, req storage.ImportRequest, r io.Reader) (storage.Entry, error) {
+	b.mu.Lock()
+	done := b.done
+	b.mu.Unlock()
+	if done {
+		return storage.Entry{}, opErr("import", req.ID, "", "", storage.ErrBatchDone)
+	}
+	if err := b.d.beginWrite("import", req.ID); err != nil {
+		return storage.Entry{}, err
+	}
+	defer b.d.inflight.Done()
+	op, err := b.d.stage(ctx, req, r)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, err := b.viewLocked(ctx, "import")
+	if err != nil {
+		discardStaged([]staged{op})
+		return storage.Entry{}, err
+	}
+	e, _ := applyOp(v, op)
+	b.ops = append(b.ops, op)
+	return cloneEntry(e), nil
+}
+
+func (b *dirBatch) Remove(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return opErr("remove", id, "", "", err)
+	}
+	if err := checkFileID(id); err != nil {
+		return opErr("remove", id, stepRequest, "", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, err := b.viewLocked(ctx, "remove")
+	if err != nil {
+		return err
+	}
+	if _, ok := v[id]; !ok {
+		return opErr("remove", id, "", "", storage.ErrNotFound)
+	}
+	op := staged{remove: true, id: id}
+	_, _ = applyOp(v, op)
+	b.ops = append(b.ops, op)
 	return nil
 }
 
-// indexFile is the shape of index.json.
-type indexFile struct {
-	// Format is the layout version; this code reads and writes 1.
-	Format int             `json:"format"`
-	Packs  []storage.Entry `json:"packs"`
+func (b *dirBatch) Commit(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return opErr("commit", "", "", "", storage.ErrBatchDone)
+	}
+	b.done = true
+	ops := b.ops
+	b.ops = nil
+	if len(ops) == 0 {
+		return nil
+	}
+	if err := b.d.beginWrite("commit", ""); err != nil {
+		discardStaged(ops)
+		return err
+	}
+	defer b.d.inflight.Done()
+	_, err := b.d.commit(ctx, "commit", "", ops)
+	return err
 }
 
-const indexFormat = 1
-
-// encodeIndex writes the index as JSON with one pack per line: compact
-// enough to rewrite on every change, readable and diffable by a person.
-func encodeIndex(sorted []storage.Entry) ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(len(sorted) * 512)
-	fmt.Fprintf(&b, "{\"format\":%d,\"packs\":[", indexFormat)
-	for i, e := range sorted {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("\n")
-		line, err := json.Marshal(e)
-		if err != nil {
-			return nil, fmt.Errorf("pack %s: %w", e.ID, err)
-		}
-		b.Write(line)
+func (b *dirBatch) Discard() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return
 	}
-	b.WriteString("\n]}\n")
-	return b.Bytes(), nil
+	b.done = true
+	discardStaged(b.ops)
+	b.ops = nil
 }

@@ -40,143 +40,92 @@
 //
 // A [Dir] at path holds:
 //
-//	path/lock                     the lock file (holds the pid of the holder)
-//	path/index.json               the index: every Entry, sorted by id
-//	path/packs/<id>/<sha256>.xml  the pack files, named by content hash
-//	path/packs/<id>/<sha256>.json the sidecar of each pack file
-//	path/meta/<name>              meta records
-//	path/quarantine/              files set aside by OpenDir, never deleted
+//	path/store.db (-wal, -shm)  the SQLite database, in WAL mode, full syncs
+//	path/lock                   the lock file; path/holder names the holder
+//	path/packs/<sha256>         the pack files, named by content hash
+//	path/incoming/              files staged by an import or a batch
+//	path/quarantine/            what Rebuild set aside, never deleted
 //
-// Pack files are content-addressed: a new version is written under a new
-// name beside the current one, so importing never overwrites a file the
-// index refers to, and a rollback rewrites only the restored file's sidecar
-// and the index. Ids name
-// directories, which is why they are restricted to A-Z a-z 0-9 . _ - and,
-// in a Dir, to 255 bytes.
+// The database holds the index (one row per pack: its [storage.Entry] with
+// provenance, import time and previous version), the files the entries
+// name, the files a commit replaced and has yet to delete, the meta records
+// ([Dir.WriteMeta] replaces a row, [Dir.AppendMeta] appends one, so an
+// append is whole or absent, never torn), and the report of the last
+// [Rebuild]. Pack files are content-addressed: a new version is written
+// under a new name, so a change never overwrites a file an entry names.
 //
-// Each pack file's sidecar is one line of JSON holding what only the index
-// would otherwise know about that file, so that a rebuild can restore it:
+// # Why SQLite
 //
-//	{"format":1,"id":"Contoso.Example","version":"1.1.0.0","name":"Contoso Example",
-//	 "sha256":"9f2c…","size":48213,"importedAt":"2026-11-24T09:00:00Z",
-//	 "owner":"workspace","workspaceId":"…","rule":"…","solution":"…",
-//	 "generation":2}
-//
-// (on one line on disk). The id, version, name, hash and size repeat what
-// the file says, so a sidecar can be checked against the file beside it.
-// The generation records when the file became its pack's current version:
-// each pack counts the files that became current, by an import of new bytes
-// (or of the previous version's bytes) or by a rollback, and the file that
-// became current gets the next count. The current file's generation is
-// therefore always above the previous file's, whatever their versions,
-// which is how a rebuild tells which of the two is current after a rollback
-// or after an operator imported a lower version. Sidecars written before
-// generations existed have none; OpenDir adds them from the index.
-// The index stays the commit point: [Dir.List] and [Dir.Get] answer from the
-// index held in memory; they never read pack files or sidecars. OpenDir
-// rewrites a sidecar that is missing (a store written before sidecars
-// existed) or disagrees with the index.
+// The store used to keep index.json, one JSON sidecar per pack file and
+// hand-written crash recovery; every import rewrote and fsynced the whole
+// index, so a cold sync cost more per pack the larger the store (36 ms per
+// pack at 1,000 packs), and opening read every sidecar (70 ms at 1,000
+// packs). Measured on the project's 2-core machine before choosing, for
+// 1,000 records of 1 KB: one transaction, bbolt 16.6 ms, SQLite
+// (modernc.org/sqlite) 10.1 ms; one transaction per record, bbolt 353 ms,
+// SQLite 272 ms; opening a 10,000-record database and reading a record,
+// bbolt 0.05 ms, SQLite 0.46 ms. Both are fast enough; SQLite was chosen
+// because in WAL mode a second process reads while the first writes (bbolt's
+// file lock keeps even a read-only opener out), which lets status, plan and
+// approve run beside a scheduler ([DirOptions.Shared]). modernc.org/sqlite
+// is pure Go, so the module cross-builds for Windows and macOS without a C
+// toolchain.
 //
 // # Atomicity and crashes
 //
-// An import runs in this order:
+// Every change to packs is a commit of one or more staged changes ([Dir.Import]
+// and [Dir.Remove] are batches of one; [Dir.Batch] stages many):
 //
-//  1. stream the bytes into packs/.tmp-import-* while hashing and counting;
-//  2. check size and hash, validate the document, fsync the file;
-//  3. rename it to packs/<id>/<sha256>.xml and fsync the directory;
-//  4. write its sidecar packs/<id>/<sha256>.json, recording the pack's next
-//     generation (the same one when the bytes are already current): a
-//     temporary file in the same directory, fsync, rename, fsync of the
-//     directory (an import of bytes the store holds already rewrites that
-//     file's sidecar);
-//  5. write the new index to .tmp-index-*, fsync it, rename it over
-//     index.json and fsync the directory: the commit point;
-//  6. delete the pack file no entry refers to any more (the version two
-//     imports old) and its sidecar.
+//  1. an import streams its bytes into incoming/.tmp-* while hashing and
+//     counting them, checks size and hash, validates the document and
+//     renames the file to incoming/<sha256>-<n>: it is staged;
+//  2. Commit syncs the staged files (one syncfs(2) of the file system on
+//     Linux, one fsync per file elsewhere) and incoming/;
+//  3. one database transaction records the new entries, the files they name
+//     and, as garbage, the files no entry names any more; its commit is the
+//     commit point;
+//  4. the staged files move to packs/<sha256>, and packs/ is synced;
+//  5. the garbage files are deleted, then forgotten.
 //
-// A crash before the rename in step 5 leaves the old index, which does not
-// refer to the new file; a crash after it leaves the new index, whose files
-// and sidecars were all synced before. Either way the index and the pack
-// files agree, and no entry can point at half a pack. [OpenDir] deletes what
-// an interrupted change leaves behind: temporary files, pack files the index
-// does not refer to, and their sidecars; a sidecar rewritten in step 4 of an
-// import (or a rollback) that did not commit is rewritten from the index,
-// and if its generation is then above the current file's, the current
-// file's sidecar is rewritten with a higher one: generations never go down,
-// and a rebuild after any crash point finds the index that was committed.
-// An error (rather
-// than a crash) at any step before the commit undoes steps 1 to 4, so the
-// store is exactly as it was, on disk and in memory. If the index was
-// renamed into place but its directory could not be synced, the old index is
-// put back; if even that fails, the Dir refuses further use until it is
-// reopened. Remove commits the same way (step 5), then deletes the pack's
-// files and their sidecars. Rollback first rewrites the sidecar of the file
-// it restores, recording the pack's next generation, as in step 4 (with the
-// same undo on error), then commits as in step 5; the other file's sidecar
-// stays as it is (each describes its own file).
+// A crash before step 3 commits leaves the database as it was, and OpenDir
+// deletes the staged files no entry names; a crash after it leaves the new
+// database, whose files were synced before, and OpenDir moves the staged
+// files the entries name into place (steps 4 and 5 are finished). No entry
+// can point at half a pack. An error (rather than a crash) before the commit
+// point deletes the staged files, so the store is exactly as it was; an
+// error after it is logged and OpenDir finishes the work. [Dir.Rollback]
+// swaps the current and previous versions in one transaction.
 //
-// [Dir.WriteMeta] replaces a record atomically (temporary file, fsync,
-// rename, fsync of the directory). [Dir.AppendMeta] opens the record with
-// O_APPEND, writes and fsyncs: a crash may leave the last append incomplete,
-// never an earlier one. An append that fails (rather than crashes) after
-// some of its bytes may have reached the record cuts the record back to its
-// former length (or deletes the record it created), so an error means
-// nothing was appended; if even that fails the error wraps
-// [storage.ErrPartialAppend], and the record may end with part of the data. Record
-// names follow [CheckMetaName].
+// OpenDir reads no entry and no pack file: what it checks costs what an
+// interrupted change left, not the size of the store. [Dir.List] and
+// [Dir.Get] read the index once and answer from memory until another
+// process changes the database (PRAGMA data_version says when).
 //
 // # Locking and a second process
 //
 // A management group has several management servers, and any of them may
 // run the rules; only one process may change a store directory at a time.
-// [OpenDir] takes an exclusive flock(2) on path/lock without waiting and
-// keeps it until [Dir.Close]. A second OpenDir of the same directory, from
-// another process or from this one, fails at once with an error wrapping
-// [ErrLocked] that names the lock file and the pid that holds it; retry
-// later or stop the other process. The kernel releases the lock when the
-// holder exits, even when it crashes, so there is no stale lock to clean up.
-// flock is advisory and works on local file systems; on NFS its behaviour
-// depends on the server. On platforms without flock (Windows, Solaris)
-// OpenDir takes no lock and logs a warning. Within one process a Dir is safe
-// for concurrent use: imports stream and validate in parallel and commit one
-// at a time.
+// [OpenDir] takes an exclusive lock on path/lock (flock on Unix, LockFileEx
+// on Windows, through github.com/gofrs/flock) and keeps it until
+// [Dir.Close]. A second OpenDir, from another process or this one, retries
+// for up to [DirOptions.LockTimeout] ([DefaultLockTimeout]), then fails
+// with an error wrapping [ErrLocked] naming the lock file and the holder
+// recorded in path/holder (pid, host, since). The operating system releases
+// the lock when the holder exits, even when it crashes. A Dir opened with
+// [DirOptions.Shared] takes no lock: it reads beside the holder and writes
+// meta records (SQLite serialises the writes), and refuses pack changes
+// with [ErrShared]. Within one process a Dir is safe for concurrent use:
+// imports stream and validate in parallel and commit one at a time.
 //
-// # Rebuild and quarantine
+// # Damage and recovery
 //
-// When index.json is missing, or cannot be decoded, or holds impossible
-// entries, OpenDir rebuilds it from the pack files, reading only their
-// manifests ([mpsync.dev/mpsync/pack.ReadManifest]) and sidecars, and
-// checking each file's hash against its name. For each id the file whose
-// sidecar records the highest generation becomes current and the next one
-// previous, so a rolled-back pack, or a lower version an operator imported,
-// stays current. When a file of the id has no usable sidecar or its sidecar
-// no generation (a store written before generations existed), nothing says
-// which file is current: the highest version becomes current, the newest
-// file (modification time) on a tie, and a rolled-back pack comes back at
-// its higher version, each version with its own provenance.
-// Each kept file takes its provenance (owner, workspace id, rule, solution)
-// and import time from its sidecar, which must name the same id, hash, size
-// and version as the file; workspace packs stay workspace packs, custom packs
-// stay custom. A file without a usable sidecar (none, as in a store written
-// before sidecars existed, or one that cannot be read or does not match) is
-// recorded as [storage.OwnerCustom], imported at its modification time: the engine
-// will not upgrade or remove it until an operator re-adopts it. An unusable
-// sidecar is quarantined, and a new one recording what the rebuilt index
-// says is written. A corrupt index.json is moved to the quarantine first.
-// OpenDir logs the rebuild at Warn level, and each file recorded as custom
-// with the reason, and reports it in [Dir.Report] ([OpenReport.Rebuilt],
-// [OpenReport.Adopted], [OpenReport.Restored] for the packs whose provenance
-// came back, [OpenReport.Unrestored] for each file recorded as custom, and
-// why). An index written by a newer format is refused, not rebuilt, so that
-// it is never overwritten.
-//
-// A file that does not belong to the layout, a pack file whose content does
-// not match its name or whose manifest cannot be read or declares another
-// id, and the file of an index entry whose size is wrong, are moved to
-// path/quarantine/ together with their sidecars, with the reason written
-// beside each in a ".reason" file and logged. OpenDir never deletes a file
-// it did not write; it deletes only its own temporary files, pack files no
-// index entry refers to, and sidecars without such a pack file. A pack file
-// without a sidecar is not an error; OpenDir writes the sidecar from the
-// index.
+// A database SQLite cannot read is an error wrapping [ErrDamaged] that names
+// the file and says how to recover; so is a pack file an entry names that is
+// missing. [Rebuild] is the recovery: it moves the old database to
+// quarantine/, keeps what it can still read of it (entries whose files are
+// there, with their provenance; the meta records), and records every other
+// pack file from its manifest, as [storage.OwnerCustom], listing it in
+// [OpenReport.Unrestored] — no owner or workspace is lost silently. A
+// directory in the earlier index.json layout is refused with
+// [ErrOldFormat]: start afresh (move it aside and sync again).
 package store

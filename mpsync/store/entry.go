@@ -1,10 +1,6 @@
 package store
 
-import (
-	"errors"
-
-	"mpsync.dev/mpsync/storage"
-)
+import "mpsync.dev/mpsync/storage"
 
 // The store contract lives in [mpsync.dev/mpsync/storage]; these names are
 // kept so that programs written against earlier releases still build.
@@ -64,7 +60,3 @@ var (
 	// Deprecated: use storage.ErrPartialAppend.
 	ErrPartialAppend = storage.ErrPartialAppend
 )
-
-// ErrLocked is returned by OpenDir when another process holds the
-// directory.
-var ErrLocked = errors.New("store directory is in use by another process")

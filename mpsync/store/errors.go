@@ -1,6 +1,9 @@
 package store
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // OpError is the error every store operation returns: it names the
 // operation, the pack id or meta record name, the step that failed and, for
@@ -54,3 +57,19 @@ func (e *OpError) Unwrap() error { return e.Err }
 func opErr(op, id, step, path string, err error) error {
 	return &OpError{Op: op, ID: id, Step: step, Path: path, Err: err}
 }
+
+// ErrLocked is returned by OpenDir and Rebuild when another process holds
+// the store directory and did not let go within the lock timeout.
+var ErrLocked = errors.New("store directory is in use by another process")
+
+// ErrShared is returned by the pack changes of a Dir opened with
+// [DirOptions.Shared].
+var ErrShared = errors.New("store is open beside its holder (DirOptions.Shared): packs cannot be changed")
+
+// ErrDamaged is wrapped when the store's database cannot be read or a pack
+// file it names is missing; [Rebuild] recovers from it.
+var ErrDamaged = errors.New("store is damaged")
+
+// ErrOldFormat is returned by OpenDir for a directory written by the
+// earlier index.json layout.
+var ErrOldFormat = errors.New("store directory uses the earlier index.json layout")

@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
@@ -47,18 +48,30 @@ func ExampleOpenDir() {
 		fmt.Println(e.ID, e.Version, e.Owner)
 	}
 
-	// A second OpenDir of the same directory is refused while s is open.
-	_, err = store.OpenDir(dir, nil)
+	// A second OpenDir of the same directory waits up to LockTimeout, then
+	// is refused while s is open.
+	_, err = store.OpenDir(dir, &store.DirOptions{LockTimeout: 100 * time.Millisecond})
 	fmt.Println(errors.Is(err, store.ErrLocked))
+
+	// Shared, a reader opens beside the holder (a running scheduler).
+	r, err := store.OpenDir(dir, &store.DirOptions{Shared: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	entries, _ = r.List(ctx)
+	fmt.Println(len(entries))
 	// Output:
 	// Contoso.Example 1.0.0.0 workspace
 	// Microsoft.SystemCenter.Advisor 7.1.10226.1239 workspace
 	// true
+	// 2
 }
 
-// Lose index.json and reopen: the index is rebuilt from the pack files, and
-// each pack's provenance from the sidecar beside its file.
-func ExampleDir_Report() {
+// Damage the database and recover: OpenDir refuses, naming the file, and
+// Rebuild rebuilds the database from the pack files, keeping what the old
+// database still gives.
+func ExampleRebuild() {
 	dir, err := os.MkdirTemp("", "mpsync-store-")
 	if err != nil {
 		log.Fatal(err)
@@ -75,32 +88,32 @@ func ExampleDir_Report() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "packs", "Contoso.Example", "*"))
-	for _, f := range files {
-		fmt.Println(filepath.Base(f) == e.SHA256+filepath.Ext(f), filepath.Ext(f))
-	}
+	files, _ := filepath.Glob(filepath.Join(dir, "packs", "*"))
+	fmt.Println(len(files), filepath.Base(files[0]) == e.SHA256)
 	s.Close()
 
-	if err := os.Remove(filepath.Join(dir, "index.json")); err != nil {
+	// Lose the database: the packs are still there, their provenance is not.
+	for _, f := range []string{"store.db", "store.db-wal", "store.db-shm"} {
+		os.Remove(filepath.Join(dir, f))
+	}
+	r, err := store.Rebuild(dir, nil)
+	if err != nil {
 		log.Fatal(err)
 	}
+	fmt.Println("restored:", len(r.Restored), "custom:", len(r.Unrestored), r.Unrestored[0].ID)
 	s, err = store.OpenDir(dir, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	r := s.Report()
-	fmt.Println("rebuilt:", r.Rebuilt, "restored:", len(r.Restored), "custom:", len(r.Unrestored))
 	e, _ = s.Get(ctx, "Contoso.Example")
-	fmt.Println(e.ID, e.Owner, e.WorkspaceID)
+	fmt.Println(e.ID, e.Owner, s.Rebuilt())
 	// Output:
-	// true .json
-	// true .xml
-	// rebuilt: true restored: 1 custom: 0
-	// Contoso.Example workspace storetest-workspace
+	// 1 true
+	// restored: 0 custom: 1 Contoso.Example
+	// Contoso.Example custom true
 }
 
-// Replace a pack, then roll back to the version it replaced.
 func ExampleDir_Rollback() {
 	dir, err := os.MkdirTemp("", "mpsync-store-")
 	if err != nil {

@@ -13,15 +13,11 @@ func SetFailpoint(d *Dir, f func(step string) error) { d.failpoint = f }
 // Steps of each change, in order; CommittedFrom is the first step at which
 // the change is durable.
 var (
-	ImportSteps   = []string{fpWrite, fpSync, fpRename, fpSidecar, fpIndexWrite, fpIndexRename, fpCommit, fpGC}
-	RemoveSteps   = []string{fpIndexWrite, fpIndexRename, fpCommit, fpGC}
-	RollbackSteps = []string{fpSidecar, fpIndexWrite, fpIndexRename, fpCommit}
-	CommittedFrom = fpIndexRename
+	ImportSteps   = []string{fpWrite, fpStage, fpSync, fpTx, fpCommit, fpPlace, fpGC}
+	RemoveSteps   = []string{fpSync, fpTx, fpCommit, fpPlace, fpGC}
+	RollbackSteps = []string{fpTx, fpCommit}
+	CommittedFrom = fpCommit
 	// DurableFrom is the first step an ordinary (non-crash) failure cannot
-	// undo any more: the index is synced.
+	// undo any more: the transaction is committed.
 	DurableFrom = fpCommit
-	// AppendWriteStep and AppendUndoStep are AppendMeta's steps: after the
-	// write, and undoing a failed append.
-	AppendWriteStep = fpAppendWrite
-	AppendUndoStep  = fpAppendUndo
 )

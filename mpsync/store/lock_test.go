@@ -1,14 +1,15 @@
-//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
-
 package store_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,8 +22,10 @@ func TestSecondOpenInProcessIsLocked(t *testing.T) {
 	d, err := store.OpenDir(dir, nil)
 	require.NoError(t, err)
 
-	_, err = store.OpenDir(dir, nil)
+	start := time.Now()
+	_, err = store.OpenDir(dir, &store.DirOptions{LockTimeout: 300 * time.Millisecond})
 	require.ErrorIs(t, err, store.ErrLocked)
+	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "the second opener waits the lock timeout")
 	assert.Contains(t, err.Error(), dir, "the error names the directory")
 	assert.Contains(t, err.Error(), "pid "+strconv.Itoa(os.Getpid()), "the error names the holder")
 
@@ -53,15 +56,32 @@ func TestSecondProcessIsLocked(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "locked\n", line)
 
-	_, err = store.OpenDir(dir, nil)
+	_, err = store.OpenDir(dir, &store.DirOptions{LockTimeout: -1})
 	require.ErrorIs(t, err, store.ErrLocked)
 	assert.Contains(t, err.Error(), fmt.Sprintf("pid %d", cmd.Process.Pid))
 
+	// A shared opener reads beside the holder, and writes meta records.
+	sh, err := store.OpenDir(dir, &store.DirOptions{Shared: true})
+	require.NoError(t, err)
+	require.NoError(t, sh.WriteMeta(context.Background(), "approvals", []byte("queued")))
+	_, err = sh.Import(context.Background(), store.ImportRequest{ID: "Contoso.X"}, strings.NewReader(""))
+	require.ErrorIs(t, err, store.ErrShared)
+	require.NoError(t, sh.Close())
+
+	// A waiting opener gets the store once the holder exits.
+	done := make(chan error, 1)
+	go func() {
+		d, err := store.OpenDir(dir, &store.DirOptions{LockTimeout: 20 * time.Second})
+		if err == nil {
+			err = d.Close()
+		}
+		done <- err
+	}()
+
+	time.Sleep(100 * time.Millisecond)
 	require.NoError(t, stdin.Close()) // the helper exits without closing the store
 	require.NoError(t, cmd.Wait())
-	d, err := store.OpenDir(dir, nil)
-	require.NoError(t, err, "the kernel releases the lock when the holder exits")
-	require.NoError(t, d.Close())
+	require.NoError(t, <-done, "the OS releases the lock when the holder exits, and the waiter gets it")
 }
 
 // TestLockHelperProcess is the second process of TestSecondProcessIsLocked.

@@ -26,6 +26,7 @@ type Memory struct {
 	entries map[string]memPack
 	ids     []string // the ids of entries, sorted
 	meta    map[string][]byte
+	version uint64 // counts the changes to entries, for batches' views
 }
 
 // memPack is one imported pack with its bytes; the byte slices are never
@@ -126,11 +127,22 @@ func (m *Memory) lookup(ctx context.Context, op, id string) (memPack, error) {
 // version, unless the bytes are the same, in which case the previous version
 // stays as it was.
 func (m *Memory) Import(ctx context.Context, req storage.ImportRequest, r io.Reader) (storage.Entry, error) {
+	op, err := m.receive(ctx, req, r)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.applyLocked(op), nil
+}
+
+// receive reads, checks and validates an import without changing anything.
+func (m *Memory) receive(ctx context.Context, req storage.ImportRequest, r io.Reader) (staged, error) {
 	if err := ctx.Err(); err != nil {
-		return storage.Entry{}, opErr("import", req.ID, "", "", err)
+		return staged{}, opErr("import", req.ID, "", "", err)
 	}
 	if err := checkRequest(req, pack.CheckID); err != nil {
-		return storage.Entry{}, opErr("import", req.ID, stepRequest, "", err)
+		return staged{}, opErr("import", req.ID, stepRequest, "", err)
 	}
 	var buf bytes.Buffer
 	if req.Size > 0 && req.Size <= m.maxBytes() {
@@ -138,35 +150,47 @@ func (m *Memory) Import(ctx context.Context, req storage.ImportRequest, r io.Rea
 	}
 	sum, n, step, err := receive(ctx, req, r, &buf, m.maxBytes())
 	if err != nil {
-		return storage.Entry{}, opErr("import", req.ID, step, "", err)
+		return staged{}, opErr("import", req.ID, step, "", err)
 	}
 	data := buf.Bytes()
 	man, err := validate(bytes.NewReader(data), req, m.limits)
 	if err != nil {
-		return storage.Entry{}, opErr("import", req.ID, stepValidate, "", err)
+		return staged{}, opErr("import", req.ID, stepValidate, "", err)
 	}
 	if err := ctx.Err(); err != nil {
-		return storage.Entry{}, opErr("import", req.ID, "", "", err)
+		return staged{}, opErr("import", req.ID, "", "", err)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p := memPack{data: data}
-	if old, ok := m.entries[req.ID]; ok {
-		p.entry = newEntry(req, man, sum, n, m.now, &old.entry)
-		if old.entry.SHA256 == sum {
+	return staged{id: req.ID, req: stampTime(req, m.now), man: man, sum: sum, size: n, data: data}, nil
+}
+
+// applyLocked applies a received import or a removal; the caller holds
+// m.mu for writing. A removal of a pack that is not there does nothing.
+func (m *Memory) applyLocked(op staged) storage.Entry {
+	m.version++
+	if op.remove {
+		if _, ok := m.entries[op.id]; ok {
+			delete(m.entries, op.id)
+			if i, ok := slices.BinarySearch(m.ids, op.id); ok {
+				m.ids = slices.Delete(m.ids, i, i+1)
+			}
+		}
+		return storage.Entry{}
+	}
+	p := memPack{data: op.data}
+	if old, ok := m.entries[op.id]; ok {
+		p.entry = newEntry(op.req, op.man, op.sum, op.size, m.now, &old.entry)
+		if old.entry.SHA256 == op.sum {
 			p.prevData = old.prevData
 		} else {
 			p.prevData = old.data
 		}
 	} else {
-		p.entry = newEntry(req, man, sum, n, m.now, nil)
+		p.entry = newEntry(op.req, op.man, op.sum, op.size, m.now, nil)
+		i, _ := slices.BinarySearch(m.ids, op.id)
+		m.ids = slices.Insert(m.ids, i, op.id)
 	}
-	if _, ok := m.entries[req.ID]; !ok {
-		i, _ := slices.BinarySearch(m.ids, req.ID)
-		m.ids = slices.Insert(m.ids, i, req.ID)
-	}
-	m.entries[req.ID] = p
-	return cloneEntry(p.entry), nil
+	m.entries[op.id] = p
+	return cloneEntry(p.entry)
 }
 
 // Remove deletes the pack with the given id and its previous version.
@@ -182,10 +206,7 @@ func (m *Memory) Remove(ctx context.Context, id string) error {
 	if _, ok := m.entries[id]; !ok {
 		return opErr("remove", id, "", "", storage.ErrNotFound)
 	}
-	delete(m.entries, id)
-	if i, ok := slices.BinarySearch(m.ids, id); ok {
-		m.ids = slices.Delete(m.ids, i, i+1)
-	}
+	m.applyLocked(staged{remove: true, id: id})
 	return nil
 }
 
@@ -210,6 +231,7 @@ func (m *Memory) Rollback(ctx context.Context, id string) (storage.Entry, error)
 		return storage.Entry{}, opErr("rollback", id, "", "", err)
 	}
 	m.entries[id] = memPack{entry: e, data: p.prevData, prevData: p.data}
+	m.version++
 	return cloneEntry(e), nil
 }
 

@@ -74,8 +74,8 @@ func TestImportSealed(t *testing.T) {
 	}
 }
 
-// TestRebuildReadsSealed: when the index is lost, OpenDir rebuilds it from
-// the stored files with pack.ReadManifest, sealed ones included.
+// TestRebuildReadsSealed: when the database is lost, Rebuild rebuilds it
+// from the stored files with pack.ReadManifest, sealed ones included.
 func TestRebuildReadsSealed(t *testing.T) {
 	const id = "Contoso.Sealed"
 	mp := sealedPack(t, id)
@@ -88,12 +88,16 @@ func TestRebuildReadsSealed(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, d.Close())
 
-	require.NoError(t, os.Remove(filepath.Join(dir, "index.json")))
+	require.NoError(t, os.Remove(filepath.Join(dir, "store.db")))
+	rep, err := store.Rebuild(dir, nil)
+	require.NoError(t, err)
+	require.Len(t, rep.Unrestored, 1, "the provenance went with the database")
+	_, err = os.Stat(filepath.Join(dir, "quarantine"))
+	assert.True(t, os.IsNotExist(err), "the sealed file is not mistaken for a damaged one")
 	d, err = store.OpenDir(dir, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.Close() })
 	assert.True(t, d.Rebuilt())
-	assert.Empty(t, d.Report().Quarantined, "the sealed file is not mistaken for a damaged one")
 	after, err := d.List(context.Background())
 	require.NoError(t, err)
 	require.Len(t, after, 1)

@@ -34,6 +34,11 @@
 //     changes nothing.
 //   - Returned entries and meta records are copies: changing them does not
 //     change the store.
+//   - A store implementing [storage.Batcher] keeps the semantics written on
+//     [storage.Batch]: nothing staged is visible before Commit, the batch
+//     shows the store as it will be, a change refused when staged is left
+//     out while the others commit, Discard changes nothing, and a finished
+//     batch refuses further use with [storage.ErrBatchDone].
 //
 // The package also builds small, valid management packs for tests: [Pack],
 // [PaddedPack] and [Request].

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) mpsync.Store) {
 			c.fn(t, s)
 		})
 	}
+	runBatchCases(t, newStore)
 }
 
 // t0 is the import time the suite's requests carry.
@@ -582,4 +583,116 @@ func testCopies(t *testing.T, s mpsync.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, "abc", string(m2), "ReadMeta returns a copy")
 	assert.Equal(t, before, take(t, s), "changing returned entries changes nothing")
+}
+
+// batchCases are run when the store implements [storage.Batcher].
+var batchCases = []struct {
+	name string
+	fn   func(t *testing.T, s mpsync.Store, b storage.Batcher)
+}{
+	{"BatchCommit", testBatchCommit},
+	{"BatchRefusedChangeLeftOut", testBatchRefused},
+	{"BatchDiscard", testBatchDiscard},
+	{"BatchDone", testBatchDone},
+}
+
+func runBatchCases(t *testing.T, newStore func(t *testing.T) mpsync.Store) {
+	for _, c := range batchCases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t)
+			b, ok := s.(storage.Batcher)
+			if !ok {
+				t.Skip("the store does not implement storage.Batcher")
+			}
+			c.fn(t, s, b)
+		})
+	}
+}
+
+func testBatchCommit(t *testing.T, s mpsync.Store, bt storage.Batcher) {
+	ctx := context.Background()
+	a1, b1 := Pack(idA, "1.0"), Pack(idB, "1.0")
+	mustImport(t, s, idA, "1.0", a1, t0)
+	mustImport(t, s, idB, "1.0", b1, t0)
+	before := take(t, s)
+
+	b, err := bt.Batch(ctx)
+	require.NoError(t, err)
+	defer b.Discard()
+	a2, c1 := Pack(idA, "2.0"), Pack(idC, "1.0")
+	e, err := b.Import(ctx, req(idA, "2.0", a2, t0.Add(time.Hour)), bytes.NewReader(a2))
+	require.NoError(t, err)
+	require.NotNil(t, e.Previous, "the staged entry keeps the replaced version")
+	_, err = b.Import(ctx, req(idC, "1.0", c1, t0), bytes.NewReader(c1))
+	require.NoError(t, err)
+	require.NoError(t, b.Remove(ctx, idB))
+
+	assert.Equal(t, before, take(t, s), "nothing staged is visible through the store before Commit")
+	v, err := b.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, v, 2)
+	assert.Equal(t, idA, v[0].ID)
+	assert.Equal(t, "2.0.0.0", v[0].Version.String())
+	assert.Equal(t, idC, v[1].ID)
+	_, err = b.Get(ctx, idB)
+	assert.ErrorIs(t, err, storage.ErrNotFound, "the batch shows the staged removal")
+
+	require.NoError(t, b.Commit(ctx))
+	l, err := s.List(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, normAll(v), normAll(l), "after Commit the store is what the batch showed")
+	assert.Equal(t, a2, readAll(t, s, idA))
+	assert.Equal(t, c1, readAll(t, s, idC))
+	_, err = s.Rollback(ctx, idA)
+	require.NoError(t, err)
+	assert.Equal(t, a1, readAll(t, s, idA), "the replaced version is kept for a rollback")
+}
+
+func testBatchRefused(t *testing.T, s mpsync.Store, bt storage.Batcher) {
+	ctx := context.Background()
+	b, err := bt.Batch(ctx)
+	require.NoError(t, err)
+	defer b.Discard()
+	a1 := Pack(idA, "1.0")
+	_, err = b.Import(ctx, req(idA, "1.0", a1, t0), bytes.NewReader(a1))
+	require.NoError(t, err)
+	bad := Pack(idB, "1.0")
+	_, err = b.Import(ctx, withSHA(req(idB, "1.0", bad, t0), sha([]byte("other"))), bytes.NewReader(bad))
+	require.ErrorIs(t, err, storage.ErrMismatch, "a pack failing its checks is refused when staged")
+	err = b.Remove(ctx, idC)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	require.NoError(t, b.Commit(ctx))
+	l, err := s.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, l, 1, "the refused pack is left out, the other commits")
+	assert.Equal(t, idA, l[0].ID)
+}
+
+func testBatchDiscard(t *testing.T, s mpsync.Store, bt storage.Batcher) {
+	ctx := context.Background()
+	mustImport(t, s, idA, "1.0", Pack(idA, "1.0"), t0)
+	before := take(t, s)
+	b, err := bt.Batch(ctx)
+	require.NoError(t, err)
+	a2 := Pack(idA, "2.0")
+	_, err = b.Import(ctx, req(idA, "2.0", a2, t0), bytes.NewReader(a2))
+	require.NoError(t, err)
+	require.NoError(t, b.Remove(ctx, idA))
+	b.Discard()
+	assert.Equal(t, before, take(t, s), "a discarded batch changes nothing")
+}
+
+func testBatchDone(t *testing.T, s mpsync.Store, bt storage.Batcher) {
+	ctx := context.Background()
+	b, err := bt.Batch(ctx)
+	require.NoError(t, err)
+	require.NoError(t, b.Commit(ctx), "an empty batch commits")
+	b.Discard()
+	a1 := Pack(idA, "1.0")
+	_, err = b.Import(ctx, req(idA, "1.0", a1, t0), bytes.NewReader(a1))
+	assert.ErrorIs(t, err, storage.ErrBatchDone)
+	assert.ErrorIs(t, b.Commit(ctx), storage.ErrBatchDone)
+	l, err := s.List(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, l)
 }
