@@ -15,6 +15,7 @@ import (
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
+	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/mpsync/store"
@@ -49,8 +50,11 @@ type app struct {
 
 // dispatch checks the configuration the command needs and runs it.
 func (a *app) dispatch(ctx context.Context, args []string) error {
-	if a.cmd == "serve-workspace" {
+	switch a.cmd {
+	case "serve-workspace":
 		return a.serveWorkspace(ctx)
+	case "approval":
+		return a.approvalCommand(args)
 	}
 	if err := a.prepare(ctx); err != nil {
 		return err
@@ -111,7 +115,13 @@ func (a *app) prepare(ctx context.Context) error {
 		}
 		a.rules = []rules.Rule{r}
 	}
-	if _, err := approval.ParseMode(c.approval, store.NewMemory()); err != nil {
+	if c.approvalFile != "" {
+		// Read once here so a bad file stops the command before it opens
+		// the store; newEngine reads it again over the store.
+		if _, err := loadPolicy(c.approvalFile, store.NewMemory(), ledger.NewMemory()); err != nil {
+			return err
+		}
+	} else if _, err := approval.ParseMode(c.approval, store.NewMemory()); err != nil {
 		return usagef("flag --approval: %v", err)
 	}
 	if c.proxyUser != "" && c.proxy == "" {
@@ -215,11 +225,24 @@ func (a *app) workspaceClient(required bool) (*workspace.Client, error) {
 
 // newEngine builds the engine over st, with ws (nil for local commands).
 func (a *app) newEngine(st *store.Dir, ws *workspace.Client) (*mpsync.Engine, error) {
-	appr, err := approval.ParseMode(a.cfg.approval, st)
-	if err != nil {
-		return nil, usagef("flag --approval: %v", err)
+	// One ledger serves the engine and a policy's promotion, so that the
+	// promotion reads what the engine recorded.
+	led := mpsync.NewStoreLedger(st)
+	var appr mpsync.Approver
+	if a.cfg.approvalFile != "" {
+		pf, err := loadPolicy(a.cfg.approvalFile, st, led)
+		if err != nil {
+			return nil, err
+		}
+		appr = pf.Approver()
+	} else {
+		var err error
+		if appr, err = approval.ParseMode(a.cfg.approval, st); err != nil {
+			return nil, usagef("flag --approval: %v", err)
+		}
 	}
 	opts := &mpsync.Options{
+		Ledger:   led,
 		Group:    a.group,
 		Approver: appr,
 		// status lists, and approve decides through, the store's manual
