@@ -16,6 +16,7 @@ import (
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/ledger"
+	"mpsync.dev/mpsync/metrics"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/mpsync/store"
@@ -46,6 +47,8 @@ type app struct {
 	rules    []rules.Rule
 	// platform is the --platform inventory; nil: the engine's default.
 	platform pack.Inventory
+	// metrics, for run with --metrics-addr, counts the engine's events.
+	metrics *metrics.Metrics
 }
 
 // dispatch checks the configuration the command needs and runs it.
@@ -206,11 +209,20 @@ func (a *app) workspaceClient(required bool) (*workspace.Client, error) {
 	if c.retries == 0 {
 		wc.RetryMax = -1 // the client's 0 means its default
 	}
-	if a.progress.on && c.proxy == "" {
+	// The progress line and the metrics count pack bytes through the
+	// transport; with --proxy the client builds its own and none are counted.
+	if (a.progress.on || a.metrics != nil) && c.proxy == "" {
 		if base, ok := http.DefaultTransport.(*http.Transport); ok {
 			tr := base.Clone()
 			tr.Proxy = nil // the client never consults the environment's proxy
-			wc.Transport = a.progress.transport(tr)
+			var rt http.RoundTripper = tr
+			if a.metrics != nil {
+				rt = a.metrics.Transport(rt)
+			}
+			if a.progress.on {
+				rt = a.progress.transport(rt)
+			}
+			wc.Transport = rt
 		}
 	}
 	cl, err := workspace.New(wc)
@@ -288,6 +300,9 @@ func (a *app) withEngine(ctx context.Context, needWS bool, fn func(st *store.Dir
 // onEvent feeds the progress line and, for run, the log.
 func (a *app) onEvent(ev mpsync.Event) {
 	a.progress.event(ev)
+	if a.metrics != nil {
+		a.metrics.Observe(ev)
+	}
 	attrs := []any{"event", string(ev.Kind)}
 	if ev.Rule != "" {
 		attrs = append(attrs, "rule", ev.Rule.ShortName())
@@ -630,7 +645,22 @@ type runDoc struct {
 }
 
 func (a *app) runScheduler(ctx context.Context) error {
+	var stopMetrics func()
+	if a.cfg.metricsAddr != "" {
+		a.metrics = metrics.New(nil)
+		stop, err := a.serveMetrics(a.cfg.metricsAddr)
+		if err != nil {
+			return err
+		}
+		stopMetrics = stop
+		defer func() { stopMetrics() }()
+	}
 	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+		if a.metrics != nil {
+			a.metrics.Attach(eng)
+			// Stop serving before the engine closes: a scrape reads its status.
+			defer func() { stopMetrics(); stopMetrics = func() {} }()
+		}
 		started := time.Now()
 		// Run returns nil on SIGINT/SIGTERM and a permanent error (the store
 		// disconnected, bound elsewhere, ...) as soon as the rules cannot run.

@@ -202,7 +202,7 @@ func TestPendingDeniedAndFailedRuns(t *testing.T) {
 
 	// The service fails: the run has no catalog at all and is an error;
 	// readiness says which rule.
-	srv.Fail("catalog", mpsynctest.Fault{Status: http.StatusInternalServerError, })
+	srv.Fail("catalog", mpsynctest.Fault{Status: http.StatusInternalServerError})
 	_, _ = eng.Sync(ctx, rules.GetIntelligencePacks) // stale or no catalog: either way not a success
 	fams = scrape(t, base)
 	v, _ = value(fams, "mpsync_runs_total", "rule", "GetIntelligencePacks", "result", "stale")
