@@ -388,13 +388,24 @@ touched. The store is then disconnected: sync and run exit 1 until connect
 succeeds; status and plan still work. Needs no service.
 `, true
 	case "run":
-		return `mpsync run [--approval MODE] [--overrides FILE]...
+		return `mpsync run [--approval MODE | --approval-file FILE] [--overrides FILE]...
+           [--metrics-addr HOST:PORT]
 
 Runs both rules on their effective schedules (MPUpdate every 12 h and
 GetIntelligencePacks every 5 min unless overridden; an edited override pack
 takes effect without a restart) until SIGINT or SIGTERM, then waits for the
 run in progress and exits 0. Logs each run to stderr. Exit 1 when the store is
 disconnected.
+
+With --metrics-addr HOST:PORT (MPSYNC_METRICS_ADDR) it also serves, on that
+address, /metrics (Prometheus text format: runs by rule and result, changes
+by action and result, last success per rule, pending approvals, catalog
+serial, imported packs, bytes downloaded; bytes are not counted with
+--proxy), /healthz (200 while the scheduler runs) and /readyz (200 when the
+store is connected and the last run of each enabled rule did not fail or go
+stale). It logs msg="serving metrics" addr=HOST:PORT; port 0 picks one.
+
+  mpsync --approval-file /etc/mpsync/approval.yaml run --metrics-addr 127.0.0.1:9410
 `, true
 	case "validate":
 		return `mpsync validate [--json]
