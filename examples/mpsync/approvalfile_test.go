@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -240,4 +241,20 @@ func TestApprovalFilePromotion(t *testing.T) {
 	res, _ = prod.syncResults(t, "--mg-name", "PROD", "--approval-file", prod.writePolicy(t, "p.yaml", soaked))
 	assert.Equal(t, "applied", res[advisorID])
 	assert.Contains(t, prod.packs(t), advisorID)
+}
+
+func TestHelpNamesPolicyAndMetrics(t *testing.T) {
+	var stdout, stderr strings.Builder
+	require.Equal(t, exitOK, run(context.Background(), []string{"--help"}, &stdout, &stderr, noEnv, false))
+	for _, w := range []string{"--approval-file", "MPSYNC_APPROVAL_FILE", "approval check FILE", "--metrics-addr", "MPSYNC_METRICS_ADDR", "--at TIME"} {
+		assert.Contains(t, stdout.String(), w)
+	}
+	stdout.Reset()
+	require.Equal(t, exitOK, run(context.Background(), []string{"help", "approval"}, &stdout, &stderr, noEnv, false))
+	for _, w := range []string{"version: 1", "promotion:", "versions:", "window:", "deny:", "any:", "line 7, column 23"} {
+		assert.Contains(t, stdout.String(), w)
+	}
+	stdout.Reset()
+	require.Equal(t, exitOK, run(context.Background(), []string{"help", "run"}, &stdout, &stderr, noEnv, false))
+	assert.Contains(t, stdout.String(), "/readyz")
 }
