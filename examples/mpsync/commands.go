@@ -15,6 +15,8 @@ import (
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
+	"mpsync.dev/mpsync/ledger"
+	"mpsync.dev/mpsync/metrics"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/mpsync/store"
@@ -45,12 +47,17 @@ type app struct {
 	rules    []rules.Rule
 	// platform is the --platform inventory; nil: the engine's default.
 	platform pack.Inventory
+	// metrics, for run with --metrics-addr, counts the engine's events.
+	metrics *metrics.Metrics
 }
 
 // dispatch checks the configuration the command needs and runs it.
 func (a *app) dispatch(ctx context.Context, args []string) error {
-	if a.cmd == "serve-workspace" {
+	switch a.cmd {
+	case "serve-workspace":
 		return a.serveWorkspace(ctx)
+	case "approval":
+		return a.approvalCommand(args)
 	}
 	if err := a.prepare(ctx); err != nil {
 		return err
@@ -111,7 +118,13 @@ func (a *app) prepare(ctx context.Context) error {
 		}
 		a.rules = []rules.Rule{r}
 	}
-	if _, err := approval.ParseMode(c.approval, store.NewMemory()); err != nil {
+	if c.approvalFile != "" {
+		// Read once here so a bad file stops the command before it opens
+		// the store; newEngine reads it again over the store.
+		if _, err := loadPolicy(c.approvalFile, store.NewMemory(), ledger.NewMemory()); err != nil {
+			return err
+		}
+	} else if _, err := approval.ParseMode(c.approval, store.NewMemory()); err != nil {
 		return usagef("flag --approval: %v", err)
 	}
 	if c.proxyUser != "" && c.proxy == "" {
@@ -196,11 +209,20 @@ func (a *app) workspaceClient(required bool) (*workspace.Client, error) {
 	if c.retries == 0 {
 		wc.RetryMax = -1 // the client's 0 means its default
 	}
-	if a.progress.on && c.proxy == "" {
+	// The progress line and the metrics count pack bytes through the
+	// transport; with --proxy the client builds its own and none are counted.
+	if (a.progress.on || a.metrics != nil) && c.proxy == "" {
 		if base, ok := http.DefaultTransport.(*http.Transport); ok {
 			tr := base.Clone()
 			tr.Proxy = nil // the client never consults the environment's proxy
-			wc.Transport = a.progress.transport(tr)
+			var rt http.RoundTripper = tr
+			if a.metrics != nil {
+				rt = a.metrics.Transport(rt)
+			}
+			if a.progress.on {
+				rt = a.progress.transport(rt)
+			}
+			wc.Transport = rt
 		}
 	}
 	cl, err := workspace.New(wc)
@@ -215,11 +237,24 @@ func (a *app) workspaceClient(required bool) (*workspace.Client, error) {
 
 // newEngine builds the engine over st, with ws (nil for local commands).
 func (a *app) newEngine(st *store.Dir, ws *workspace.Client) (*mpsync.Engine, error) {
-	appr, err := approval.ParseMode(a.cfg.approval, st)
-	if err != nil {
-		return nil, usagef("flag --approval: %v", err)
+	// One ledger serves the engine and a policy's promotion, so that the
+	// promotion reads what the engine recorded.
+	led := mpsync.NewStoreLedger(st)
+	var appr mpsync.Approver
+	if a.cfg.approvalFile != "" {
+		pf, err := loadPolicy(a.cfg.approvalFile, st, led)
+		if err != nil {
+			return nil, err
+		}
+		appr = pf.Approver()
+	} else {
+		var err error
+		if appr, err = approval.ParseMode(a.cfg.approval, st); err != nil {
+			return nil, usagef("flag --approval: %v", err)
+		}
 	}
 	opts := &mpsync.Options{
+		Ledger:   led,
 		Group:    a.group,
 		Approver: appr,
 		// status lists, and approve decides through, the store's manual
@@ -265,6 +300,9 @@ func (a *app) withEngine(ctx context.Context, needWS bool, fn func(st *store.Dir
 // onEvent feeds the progress line and, for run, the log.
 func (a *app) onEvent(ev mpsync.Event) {
 	a.progress.event(ev)
+	if a.metrics != nil {
+		a.metrics.Observe(ev)
+	}
 	attrs := []any{"event", string(ev.Kind)}
 	if ev.Rule != "" {
 		attrs = append(attrs, "rule", ev.Rule.ShortName())
@@ -607,7 +645,22 @@ type runDoc struct {
 }
 
 func (a *app) runScheduler(ctx context.Context) error {
+	var stopMetrics func()
+	if a.cfg.metricsAddr != "" {
+		a.metrics = metrics.New(nil)
+		stop, err := a.serveMetrics(a.cfg.metricsAddr)
+		if err != nil {
+			return err
+		}
+		stopMetrics = stop
+		defer func() { stopMetrics() }()
+	}
 	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+		if a.metrics != nil {
+			a.metrics.Attach(eng)
+			// Stop serving before the engine closes: a scrape reads its status.
+			defer func() { stopMetrics(); stopMetrics = func() {} }()
+		}
 		started := time.Now()
 		// Run returns nil on SIGINT/SIGTERM and a permanent error (the store
 		// disconnected, bound elsewhere, ...) as soon as the rules cannot run.

@@ -21,6 +21,7 @@
 //	validate              check the integration as the product docs describe
 //	rollback PACK-ID      restore the previous version of a pack
 //	serve-workspace       serve a catalog directory over the workspace protocol
+//	approval check FILE   print an --approval-file policy as the engine reads it
 //	help [COMMAND]        explain the command or one command
 //
 // A first sync against the fake workspace the repository ships:
@@ -40,9 +41,14 @@
 // only pending or denied is a success); 1 something failed (a change failed,
 // the catalog could not be fetched, the store could not be read, a connect
 // was refused); 2 bad usage or bad configuration (unknown flag, unreadable key
-// file, invalid override pack, malformed --mg-version, invalid --approval).
+// file, invalid override pack, malformed --mg-version, invalid --approval or
+// --approval-file, both of them).
 // Errors go to stderr as one line naming what failed and where; with --json
 // they are also in the document on stdout, as its "error" field.
+//
+// "mpsync --approval-file FILE" reads an approval policy (YAML or JSON;
+// "mpsync help approval"), and "mpsync run --metrics-addr HOST:PORT" serves
+// Prometheus metrics, /healthz and /readyz while the scheduler runs.
 //
 // Run "mpsync help" for every flag, the environment variables that set them,
 // and the JSON documents.

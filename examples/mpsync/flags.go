@@ -23,6 +23,7 @@ type config struct {
 	overrides         stringList
 	platform          string
 	approval          string
+	approvalFile      string
 	rule              string
 	allowHTTP         bool
 	json              bool
@@ -46,6 +47,9 @@ type config struct {
 	packID    string // override
 	export    string // override
 	module    string // override
+
+	at          string // approval check
+	metricsAddr string // run
 
 	// set records the flags given on the command line (by name, without
 	// dashes), for checks that depend on the command.
@@ -80,6 +84,8 @@ func commandFlags() [][2]string {
 		{"pack", "override"},
 		{"export", "override"},
 		{"module", "override"},
+		{"at", "approval"},
+		{"metrics-addr", "run"},
 	}
 }
 
@@ -133,6 +139,7 @@ func newFlagSet(cfg *config, getenv func(string) string) (*flag.FlagSet, error) 
 	fs.Var(&cfg.overrides, "overrides", "")
 	fs.StringVar(&cfg.platform, "platform", env("MPSYNC_PLATFORM", ""), "")
 	fs.StringVar(&cfg.approval, "approval", env("MPSYNC_APPROVAL", "auto"), "")
+	fs.StringVar(&cfg.approvalFile, "approval-file", env("MPSYNC_APPROVAL_FILE", ""), "")
 	fs.StringVar(&cfg.rule, "rule", env("MPSYNC_RULE", "all"), "")
 	fs.StringVar(&cfg.mgName, "mg-name", env("MPSYNC_MG_NAME", ""), "")
 	fs.StringVar(&cfg.mgVersion, "mg-version", env("MPSYNC_MG_VERSION", ""), "")
@@ -170,6 +177,8 @@ func newFlagSet(cfg *config, getenv func(string) string) (*flag.FlagSet, error) 
 	fs.StringVar(&cfg.packID, "pack", "", "")
 	fs.StringVar(&cfg.export, "export", "", "")
 	fs.StringVar(&cfg.module, "module", "", "")
+	fs.StringVar(&cfg.at, "at", "", "")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", env("MPSYNC_METRICS_ADDR", ""), "")
 	return fs, nil
 }
 
@@ -215,10 +224,24 @@ func parseArgs(args []string, getenv func(string) string) (*config, []string, er
 	if cfg.set["v"] {
 		cfg.set["verbose"] = true
 	}
+	// --approval and --approval-file (or their variables) both name the
+	// approver: which one is meant cannot be told.
+	if cfg.approvalFile != "" && (cfg.set["approval"] || getenv("MPSYNC_APPROVAL") != "") {
+		return nil, nil, shapef("give --approval or --approval-file, not both (%s and %s)",
+			source(cfg.set["approval"], "--approval", "MPSYNC_APPROVAL"), source(cfg.set["approval-file"], "--approval-file", "MPSYNC_APPROVAL_FILE"))
+	}
 	if cfg.retries < 0 {
 		return nil, nil, usagef("flag --retries %d: want a whole number >= 0", cfg.retries)
 	}
 	return cfg, pos, nil
+}
+
+// source says where a setting came from: the flag or the environment.
+func source(onCommandLine bool, flagName, envName string) string {
+	if onCommandLine {
+		return flagName + " on the command line"
+	}
+	return envName + " in the environment"
 }
 
 // flagError rewrites the flag package's messages into the command's words.

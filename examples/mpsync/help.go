@@ -38,6 +38,8 @@ Commands:
                         its key, packs current, runs)
   rollback PACK-ID      restore the previous version of a pack the store kept
   serve-workspace       serve a catalog directory over the workspace protocol
+  approval check FILE   read an --approval-file policy as sync and run would, print
+                        it and when each of its windows opens next
   help [COMMAND]        this text, or one command's
 
 Flags (environment variable in brackets):
@@ -60,6 +62,10 @@ Flags (environment variable in brackets):
   --approval MODE              auto (default), manual, freeze[:REASON], or
                                window:<cron>:<duration>[:<tz>], e.g.
                                "window:0 2 * * SAT:4h:Europe/Berlin" [MPSYNC_APPROVAL]
+  --approval-file FILE         an approval policy (YAML or JSON: windows, manual, freeze,
+                               promotion, version policies, all/any; "mpsync help
+                               approval") instead of --approval; giving both is bad
+                               usage [MPSYNC_APPROVAL_FILE]
   --rule RULE                  MPUpdate, GetIntelligencePacks, a full rule id, or all
                                (default) [MPSYNC_RULE]
   --allow-http                 accept plain http:// URLs (tests, the quickstart)
@@ -78,6 +84,9 @@ Command flags:
   approve:          --all (approve every pending change), --by NAME (who approves;
                     default $USER)
   import:           --force (take over a workspace's pack)
+  approval check:   --at TIME (RFC 3339; default now: when the windows open after it)
+  run:              --metrics-addr HOST:PORT (serve /metrics, /healthz and /readyz
+                    there) [MPSYNC_METRICS_ADDR]
   override:         --enabled true|false, --frequency SECONDS, --pack ID (default
                     MPSync.Advisor.Overrides), --module ID (of a Frequency
                     override; default the pack's existing one, else Scheduler),
@@ -146,7 +155,8 @@ Exit codes:
      run on a disconnected store
   2  bad usage or bad configuration: unknown flag or command, unreadable key
      file, invalid override pack (--overrides or import), malformed
-     --mg-version, invalid --approval, a bad override value (unknown rule,
+     --mg-version, invalid --approval or --approval-file (also in approval
+     check), --approval with --approval-file, a bad override value (unknown rule,
      --enabled not true/false, --frequency not whole seconds from 1)
   Errors go to stderr as one line naming what failed and where.
 
@@ -171,8 +181,65 @@ Examples:
   mpsync approve chg-0123abcd
   mpsync --approval manual sync
 
+  # A policy file: check it, then use it.
+  mpsync approval check /etc/mpsync/approval.yaml
+  mpsync --approval-file /etc/mpsync/approval.yaml run --metrics-addr 127.0.0.1:9410
+
   # Only on Saturday nights (Berlin time), solution packs every hour:
   mpsync --approval 'window:0 2 * * SAT:4h:Europe/Berlin' --overrides gip-hourly.xml run
+`
+
+// approvalHelp is the text of "help approval": the policy file format.
+const approvalHelp = `mpsync approval check FILE [--at TIME] [--json]
+mpsync --approval-file FILE sync|run|connect|...
+
+An approval policy file composes the approvers of mpsync.dev/mpsync/approval
+without Go. "approval check" reads FILE exactly as sync and run read
+--approval-file, prints the tree of approvers with the line each starts on,
+and for each window whether it is open at TIME (default now) and when it next
+opens. It needs neither the store nor the service. A bad file exits 2 with one
+line naming the line, the column and the field:
+
+  mpsync approval: approval policy prod.yaml: line 7, column 23: field
+    policy.all[1].window.allow[0].duration: duration "4 hours": want a Go
+    duration such as 72h or whole days such as 3d
+
+The file (YAML, or the same in JSON):
+
+  version: 1                      # optional; 1 is the only version
+  policy:                         # one approver:
+    all:                          # every part approves (deny wins, then defer)
+      - versions:                 # deny targets outside a constraint; the first
+          - pack: Microsoft.IntelligencePacks.*   # matching pattern applies
+            constraint: "~7.2"
+      - promotion:                # only what QA has run for the soak time
+          from: QA
+          soak: 3d                # Go duration (72h) or whole days (3d)
+      - window:
+          zone: Europe/Berlin     # default zone of its spans (else UTC)
+          allow:                  # open only inside these...
+            - cron: "0 2 * * SAT" # 5 fields or @daily/@weekly/...
+              duration: 4h
+          deny:                   # ...and never inside these
+            - {cron: "0 0 20 12 *", duration: 336h, zone: UTC}
+      - manual                    # an operator approves (mpsync approve)
+
+  Approvers: auto, manual, freeze (or freeze: "reason", freeze: {reason: ...}),
+  window: {allow, deny, zone}, promotion: {from, soak}, versions: [{pack,
+  constraint}], all: [...], any: [...] (one part approving is enough), nested
+  freely. A window needs allow or deny spans; without allow it is open outside
+  the deny spans. Unknown or repeated keys are errors.
+
+manual keeps its queue in the store, as --approval manual does. promotion
+reads the ledger in the store (--store): until the command can share a
+database between management groups, only results recorded in this store
+count, so QA's results must reach it (a program embedding the library gives
+the policy a shared ledger, such as mpsync.dev/mpsync/pgledger's).
+--approval and --approval-file (or MPSYNC_APPROVAL and MPSYNC_APPROVAL_FILE)
+together are bad usage (exit 2).
+
+  mpsync approval check approval.yaml --at 2026-06-03T12:00:00Z
+  mpsync --approval-file approval.yaml sync --json
 `
 
 // commandHelp holds the text of "help COMMAND".
@@ -321,13 +388,24 @@ touched. The store is then disconnected: sync and run exit 1 until connect
 succeeds; status and plan still work. Needs no service.
 `, true
 	case "run":
-		return `mpsync run [--approval MODE] [--overrides FILE]...
+		return `mpsync run [--approval MODE | --approval-file FILE] [--overrides FILE]...
+           [--metrics-addr HOST:PORT]
 
 Runs both rules on their effective schedules (MPUpdate every 12 h and
 GetIntelligencePacks every 5 min unless overridden; an edited override pack
 takes effect without a restart) until SIGINT or SIGTERM, then waits for the
 run in progress and exits 0. Logs each run to stderr. Exit 1 when the store is
 disconnected.
+
+With --metrics-addr HOST:PORT (MPSYNC_METRICS_ADDR) it also serves, on that
+address, /metrics (Prometheus text format: runs by rule and result, changes
+by action and result, last success per rule, pending approvals, catalog
+serial, imported packs, bytes downloaded; bytes are not counted with
+--proxy), /healthz (200 while the scheduler runs) and /readyz (200 when the
+store is connected and the last run of each enabled rule did not fail or go
+stale). It logs msg="serving metrics" addr=HOST:PORT; port 0 picks one.
+
+  mpsync --approval-file /etc/mpsync/approval.yaml run --metrics-addr 127.0.0.1:9410
 `, true
 	case "validate":
 		return `mpsync validate [--json]
@@ -367,6 +445,8 @@ wrote the key to, mode 0600); with --json as one JSON line:
 
   mpsync serve-workspace --dir testdata/workspace --addr 127.0.0.1:8080 --key-out /tmp/ws.key
 `, true
+	case "approval":
+		return approvalHelp, true
 	case "help":
 		return "mpsync help [COMMAND]\n\nPrints the usage, or one command's help.\n", true
 	}

@@ -99,3 +99,31 @@ func (a *app) serveWorkspace(ctx context.Context) error {
 	a.log.Info("serve-workspace stopped", "url", doc.URL)
 	return nil
 }
+
+// serveMetrics listens on addr and serves a.metrics' /metrics, /healthz and
+// /readyz until the returned stop is called. It logs the address it
+// listens on (with port 0, the one picked).
+func (a *app) serveMetrics(addr string) (stop func(), err error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, usagef("flag --metrics-addr %q: want HOST:PORT, e.g. 127.0.0.1:9410: %v", addr, err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("flag --metrics-addr: listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: a.metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("metrics server stopped", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	a.log.Info("serving metrics", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/metrics")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	}, nil
+}

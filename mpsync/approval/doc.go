@@ -47,6 +47,20 @@
 // [ParseMode] turns the command's --approval value (auto, freeze[:reason],
 // manual, window:<cron>:<duration>[:<tz>]) into an approver.
 //
+// # Policy files
+//
+// [ParsePolicy] (and [LoadPolicyFile]) read a policy file, YAML or JSON,
+// that composes all of the above without Go: windows with allow and deny
+// spans (cron, duration, time zone), manual, freeze, promotion (from which
+// group, soak time), version policies (pack-id pattern to constraint), and
+// all/any nesting. The program supplies what the file cannot name: the
+// store a manual keeps its queue in and the ledger a promotion reads
+// ([PolicyOptions]). An error is a [*PolicyError] naming the line, the
+// column and the field. The result, a [*PolicyFile], keeps the tree with
+// each node's line for display, and its Approver goes into
+// [mpsync.Options.Approver]. The command's --approval-file reads one, and
+// "mpsync approval check FILE" prints it as the engine reads it.
+//
 // # Errors
 //
 // Constructors check their input and return errors wrapping [ErrInvalid]

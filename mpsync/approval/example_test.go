@@ -3,6 +3,7 @@ package approval_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"mpsync.dev/mpsync"
@@ -111,4 +112,40 @@ func ExampleNewPolicy() {
 	fmt.Println(d.Verdict, "-", d.Reason)
 	// Output:
 	// deny - pack Microsoft.IntelligencePacks.Updates version 7.2.0.0 violates policy rule 1 (Microsoft.IntelligencePacks.* must satisfy "~7.1")
+}
+
+// A policy file: solution packs stay on 7.1.x, and anything else waits for
+// the Saturday night window.
+func ExampleParsePolicy() {
+	src := `
+version: 1
+policy:
+  all:
+    - versions:
+        - pack: Microsoft.IntelligencePacks.*
+          constraint: "~7.1"
+    - window:
+        zone: Europe/Berlin
+        allow:
+          - cron: "0 2 * * SAT"
+            duration: 4h
+`
+	pf, err := approval.ParsePolicy(strings.NewReader(src), approval.PolicyOptions{Name: "prod.yaml"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(approval.Name(pf.Approver()))
+	wed := time.Date(2026, 6, 3, 12, 0, 0, 0, time.UTC)
+	for _, n := range pf.Windows() {
+		fmt.Println(n.Field, "line", n.Line, "opens", n.Approver.(*approval.Window).NextOpen(wed).Format(time.RFC3339))
+	}
+
+	_, err = approval.ParsePolicy(strings.NewReader("policy:\n  window:\n    allow:\n      - {cron: '0 2 * * SAT', duration: 4 hours}\n"),
+		approval.PolicyOptions{Name: "prod.yaml"})
+	fmt.Println(err)
+	// Output:
+	// all(policy(Microsoft.IntelligencePacks.* ~7.1), window(allow "0 2 * * SAT" for 4h0m0s (Europe/Berlin)))
+	// policy.all[1].window line 8 opens 2026-06-06T00:00:00Z
+	// approval policy prod.yaml: line 4, column 41: field policy.window.allow[0].duration: duration "4 hours": want a Go duration such as 72h or whole days such as 3d
 }
