@@ -58,6 +58,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.serveWorkspace(ctx)
 	case "approval":
 		return a.approvalCommand(args)
+	case "rebuild-store":
+		return a.rebuildStore()
 	}
 	if err := a.prepare(ctx); err != nil {
 		return err
@@ -159,7 +161,15 @@ func (a *app) prepare(ctx context.Context) error {
 
 // openStore opens the --store directory; the caller closes it.
 func (a *app) openStore() (*store.Dir, error) {
-	st, err := store.OpenDir(a.cfg.store, &store.DirOptions{Logger: a.log})
+	// Commands that only read the store, or write only its records (an
+	// approval, the run history), open it beside a running scheduler: an
+	// operator approves without stopping `mpsync run`.
+	shared := map[string]bool{"status": true, "plan": true, "approve": true, "validate": true}[a.cmd]
+	lockTimeout := a.cfg.lockTimeout
+	if lockTimeout == 0 {
+		lockTimeout = -1 // "0": do not wait; DirOptions reads zero as the default
+	}
+	st, err := store.OpenDir(a.cfg.store, &store.DirOptions{Logger: a.log, Shared: shared, LockTimeout: lockTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", a.cfg.store, err)
 	}
@@ -751,6 +761,49 @@ func (a *app) rollback(ctx context.Context, args []string) error {
 }
 
 // rebuiltText says why and how opening the store rebuilt its index, or "".
+// rebuildDoc is the document of rebuild-store.
+type rebuildDoc struct {
+	Store      string           `json:"store"`
+	Restored   []string         `json:"restored"`
+	Unrestored []unrestoredJSON `json:"unrestored"`
+	Dropped    []string         `json:"dropped"`
+	Error      string           `json:"error,omitempty"`
+}
+
+type unrestoredJSON struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// rebuildStore is the documented way out of a damaged store database: it
+// rebuilds the database from the pack files and says which packs lost their
+// provenance (they are recorded as custom until an operator re-adopts them).
+func (a *app) rebuildStore() error {
+	rep, err := store.Rebuild(a.cfg.store, &store.DirOptions{Logger: a.log})
+	doc := rebuildDoc{Store: a.cfg.store, Restored: append([]string{}, rep.Restored...), Unrestored: []unrestoredJSON{},
+		Dropped: append([]string{}, rep.Dropped...)}
+	for _, u := range rep.Unrestored {
+		doc.Unrestored = append(doc.Unrestored, unrestoredJSON{ID: u.ID, Reason: u.Reason})
+	}
+	if err != nil {
+		err = fmt.Errorf("rebuild store %s: %w", a.cfg.store, err)
+	}
+	doc.Error = a.errText(err)
+	a.output(doc, func(w io.Writer) {
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(w, "rebuilt store %s: provenance restored for %d pack(s)\n", a.cfg.store, len(doc.Restored))
+		for _, u := range doc.Unrestored {
+			fmt.Fprintf(w, "  %s recorded as custom: %s\n", u.ID, u.Reason)
+		}
+		for _, id := range doc.Dropped {
+			fmt.Fprintf(w, "  %s dropped: its pack file is missing\n", id)
+		}
+	})
+	return err
+}
+
 func rebuiltText(r store.OpenReport) string {
 	if !r.Rebuilt {
 		return ""

@@ -871,8 +871,17 @@ func TestStatusSaysWhenTheStoreIndexWasRebuilt(t *testing.T) {
 	assert.NotEqual(t, 0, r.code)
 	assert.Contains(t, r.stderr, filepath.Join(f.store, "store.db"))
 	assert.Contains(t, r.stderr, "store.Rebuild")
-	_, err = store.Rebuild(f.store, nil)
-	require.NoError(t, err)
+	assert.Contains(t, r.stderr, "mpsync rebuild-store", "the way out names a command that exists")
+	r = f.mustOK(t, "rebuild-store", "--json")
+	var rb struct {
+		Restored   []string `json:"restored"`
+		Unrestored []struct {
+			ID, Reason string
+		} `json:"unrestored"`
+	}
+	oneJSON(t, r.stdout, &rb)
+	assert.Empty(t, rb.Restored, "nothing could be read from the garbage")
+	assert.Len(t, rb.Unrestored, 6, "every pack is kept, recorded as custom, and listed")
 	r = f.mustOK(t, "status")
 	assert.Contains(t, r.stdout, "WARNING: the store's index was rebuilt")
 	assert.Contains(t, r.stdout, "6 recorded as custom")
@@ -1239,4 +1248,43 @@ func TestOverrideCommandErrors(t *testing.T) {
 			assert.Equal(t, map[string]bool{"MPUpdate": true, "GetIntelligencePacks": true}, en)
 		})
 	}
+}
+
+// status and approve used to exit 1 ("store directory is in use by another
+// process") while run held the store, so a manual approval meant stopping
+// the scheduler.
+func TestReadersBesideARunningScheduler(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	cmd, _, stderr := startCLI(t, f.args("--approval", "manual", "run")...)
+	finished := 0
+	for finished < 2 && stderr.Scan() {
+		if strings.Contains(stderr.Text(), "event=run-finished") {
+			finished++
+		}
+	}
+	require.Equal(t, 2, finished, "both rules ran and queued their changes")
+	go func() {
+		for stderr.Scan() {
+		}
+	}()
+	r := f.mustOK(t, "status", "--json")
+	var st struct {
+		Pending []struct {
+			ID       string `json:"id"`
+			Approval string `json:"approval"`
+		} `json:"pending"`
+	}
+	oneJSON(t, r.stdout, &st)
+	require.NotEmpty(t, st.Pending, "status reads the store the scheduler holds")
+	r = f.mustOK(t, "approve", st.Pending[0].ID)
+	assert.Contains(t, r.stdout, "approved "+st.Pending[0].ID)
+	r = f.mustOK(t, "status", "--json")
+	oneJSON(t, r.stdout, &st)
+	assert.Equal(t, "approved", st.Pending[0].Approval, "the approval is in the store the scheduler reads")
+	r = f.run(t, "--lock-timeout", "200ms", "import", filepath.Join("..", "..", "testdata", "packs", "base.xml"))
+	assert.Equal(t, 1, r.code, "a command that changes packs still waits for the scheduler, then gives up")
+	assert.Contains(t, oneLineErr(t, r.stderr), "in use")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	assert.Equal(t, 0, waitExit(t, cmd))
 }

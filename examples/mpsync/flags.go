@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"mpsync.dev/mpsync/store"
 )
 
 // config is everything the command line and the environment say.
@@ -22,6 +25,7 @@ type config struct {
 	proxyPasswordFile string
 	overrides         stringList
 	platform          string
+	lockTimeout       time.Duration
 	approval          string
 	approvalFile      string
 	rule              string
@@ -138,6 +142,15 @@ func newFlagSet(cfg *config, getenv func(string) string) (*flag.FlagSet, error) 
 	}
 	fs.Var(&cfg.overrides, "overrides", "")
 	fs.StringVar(&cfg.platform, "platform", env("MPSYNC_PLATFORM", ""), "")
+	lockTimeout := store.DefaultLockTimeout
+	if v := getenv("MPSYNC_LOCK_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, usagef("MPSYNC_LOCK_TIMEOUT %q is not a duration such as 10s or 0", v)
+		}
+		lockTimeout = d
+	}
+	fs.DurationVar(&cfg.lockTimeout, "lock-timeout", lockTimeout, "")
 	fs.StringVar(&cfg.approval, "approval", env("MPSYNC_APPROVAL", "auto"), "")
 	fs.StringVar(&cfg.approvalFile, "approval-file", env("MPSYNC_APPROVAL_FILE", ""), "")
 	fs.StringVar(&cfg.rule, "rule", env("MPSYNC_RULE", "all"), "")

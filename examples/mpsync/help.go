@@ -37,6 +37,8 @@ Commands:
   validate              check the integration (connected, parts, the service and
                         its key, packs current, runs)
   rollback PACK-ID      restore the previous version of a pack the store kept
+  rebuild-store         rebuild a damaged store database from its pack files, and
+                        list the packs whose provenance was lost
   serve-workspace       serve a catalog directory over the workspace protocol
   approval check FILE   read an --approval-file policy as sync and run would, print
                         it and when each of its windows opens next
@@ -59,6 +61,10 @@ Flags (environment variable in brackets):
                                Select-Object Name, Version exported with Export-Csv or
                                ConvertTo-Json; they satisfy references instead of the
                                built-in platform libraries [MPSYNC_PLATFORM]
+  --lock-timeout DURATION      how long a command that changes packs waits while another
+                               process (a running scheduler) holds the store, e.g. 30s;
+                               0 fails at once (default 10s) [MPSYNC_LOCK_TIMEOUT];
+                               status, plan, approve and validate never wait
   --approval MODE              auto (default), manual, freeze[:REASON], or
                                window:<cron>:<duration>[:<tz>], e.g.
                                "window:0 2 * * SAT:4h:Europe/Berlin" [MPSYNC_APPROVAL]
@@ -421,6 +427,18 @@ successfully within twice its frequency. Exit 1 when a check fails.
 Restores the previous version of a pack that the store kept. The next sync
 upgrades it again while the catalog serves the newer version; hold that back
 with --approval freeze or manual.
+`, true
+	case "rebuild-store":
+		return `mpsync rebuild-store [--json]
+
+Rebuilds the store's database (store.db) from the pack files when it is
+damaged or lost: the way out of "store database ... is damaged". The old
+database is moved to the store's quarantine folder; what it still gives
+(owners, workspaces, rules, previous versions, the connection, approvals and
+the ledger) is kept. A pack whose provenance is lost is recorded as custom,
+so sync leaves it alone until an operator re-adopts it, and listed with the
+reason ("unrestored" in JSON); an entry whose pack file is missing is listed
+as dropped. Needs no service.
 `, true
 	case "serve-workspace":
 		return `mpsync serve-workspace --dir DIR [--addr HOST:PORT] [--key-out FILE] [--json]

@@ -40,7 +40,7 @@ func commands() map[string]bool {
 		"plan": false, "sync": false, "status": false, "approve": true, "import": true,
 		"connect": false, "disconnect": false, "run": false, "validate": false,
 		"rollback": true, "override": false, "serve-workspace": false, "help": true,
-		"approval": true,
+		"approval": true, "rebuild-store": false,
 	}
 }
 
