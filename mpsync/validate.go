@@ -52,7 +52,10 @@ func (v *Validation) Failed() []Check {
 // no pack the store holds for a previous workspace lingers ("previous
 // workspace" checks, one per pack a workspace other than the connected one
 // imported and the current catalog does not want at that version); every
-// pack the catalog wants is imported at the catalog's version; and each
+// pack the catalog wants is imported at the catalog's version; every
+// stored pack's bytes still have the sha256 the store recorded ("stored
+// packs", and a failed "stored ID" check naming each pack that differs:
+// see [TamperedError] for the recovery); and each
 // enabled rule has run successfully within twice its frequency. A failed
 // check is reported in the result, not as an error; the error is for a
 // validation that could not run.
@@ -130,6 +133,9 @@ func (e *Engine) validatePacks(ctx context.Context, ws Workspace, v *Validation)
 	if err != nil {
 		return fmt.Errorf("validate: list store: %w", err)
 	}
+	if err := e.validateStored(ctx, entries, v); err != nil {
+		return err
+	}
 	byID := map[string]storage.Entry{}
 	for _, en := range entries {
 		byID[en.ID] = en
@@ -180,6 +186,33 @@ func (e *Engine) validatePacks(ctx context.Context, ws Workspace, v *Validation)
 			v.add("pack "+p.ID, true, "imported at "+en.Version.String())
 		}
 	}
+	return nil
+}
+
+// validateStored re-hashes every stored pack through the Store contract
+// (Open and sha256, against Entry.SHA256 and Entry.Size): one "stored
+// packs" check for all, and one failed "stored ID" check for each pack
+// whose bytes differ or cannot be read.
+//
+// Regression (issue 15, point 3): a pack changed in the store at the same
+// size went unnoticed (the directory store checks sizes when it opens,
+// not hashes), and validate reported the imported version and hash.
+func (e *Engine) validateStored(ctx context.Context, entries []storage.Entry, v *Validation) error {
+	bad := 0
+	for _, en := range entries {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("validate: %w", err)
+		}
+		if _, err := checkStored(ctx, e.store, en, false); err != nil {
+			bad++
+			v.add("stored "+en.ID, false, err.Error())
+		}
+	}
+	if bad == 0 {
+		v.add("stored packs", true, fmt.Sprintf("the bytes of all %d stored packs match their recorded sha256", len(entries)))
+		return nil
+	}
+	v.add("stored packs", false, fmt.Sprintf("%d of %d stored packs do not match their recorded sha256 (checks \"stored ID\")", bad, len(entries)))
 	return nil
 }
 
