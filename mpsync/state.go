@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/internal/safetext"
 	"mpsync.dev/rules"
 )
 
@@ -86,9 +87,9 @@ func (e *Engine) noteWorkspace(ctx context.Context, res CatalogResult, err error
 		h.CheckedAt = now
 		switch {
 		case err != nil:
-			h.Reachable, h.LastError = false, err.Error()
+			h.Reachable, h.LastError = false, safetext.Clean(err.Error())
 		case res.Stale:
-			h.Reachable, h.LastError = false, errString(res.Err)
+			h.Reachable, h.LastError = false, safetext.Clean(errString(res.Err))
 		default:
 			h.Reachable, h.LastError = true, ""
 		}
@@ -117,7 +118,9 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 	e.updateRuns(ctx, func(st *runHistory) {
 		for _, r := range rs {
 			info := st.Rules[r]
-			info.LastRun, info.LastResult, info.LastError = started, result, msg
+			// Cleaned (issue 15, point 4): an error may carry text a
+			// service echoed.
+			info.LastRun, info.LastResult, info.LastError = started, result, safetext.Clean(msg)
 			if result == RunOK {
 				info.LastSuccess = now
 			}
