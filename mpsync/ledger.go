@@ -25,6 +25,9 @@ const (
 	// RecordConnection is a connection lifecycle event (connect, switch,
 	// disconnect).
 	RecordConnection RecordKind = "connection"
+	// RecordRepair is a corrupt metadata record set aside (with
+	// [CorruptSuffix]) and started afresh; Reason names it.
+	RecordRepair RecordKind = "repair"
 )
 
 // Record is one audit entry: who or what decided or did what, when and why.

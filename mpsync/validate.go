@@ -218,7 +218,11 @@ func (e *Engine) validateStored(ctx context.Context, entries []storage.Entry, v 
 
 func (e *Engine) validateRuns(ctx context.Context, v *Validation) error {
 	runs, err := e.readRuns(ctx)
-	if err != nil {
+	if errors.Is(err, ErrCorruptRecord) {
+		// Issue 15, point 5: reported as a check, not a validation that
+		// cannot run; the rules then count as never run.
+		v.add("run history", false, err.Error())
+	} else if err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}
 	now := e.clock.Now()
