@@ -183,7 +183,8 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 	// the next run prunes them from the queue.
 	overtook := overtaken(entries)
 	queued = slices.DeleteFunc(queued, func(q QueuedChange) bool { _, ok := overtook(q.Change); return ok })
-	st.Approvals = pendingApprovals(pend, queued)
+	current := slices.DeleteFunc(slices.Clone(pend), func(c Change) bool { _, ok := overtook(c); return ok })
+	st.Approvals = pendingApprovals(current, queued)
 	st.Approval = approvalStatus(e.approver, e.clock.Now())
 	if e.group0 != nil {
 		st.Overrides = e.group0.status(ctx)

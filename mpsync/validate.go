@@ -85,8 +85,16 @@ func (e *Engine) Validate(ctx context.Context) (*Validation, error) {
 		}
 		v.add(fmt.Sprintf("part %s %s", p.Kind, p.Name), present, detail)
 	}
+	// Read before the service check, which records its outcome in the run
+	// history and so sets a corrupt one aside.
+	_, runsErr := e.readRuns(ctx)
 	if err := e.validatePacks(ctx, ws, v); err != nil {
 		return nil, err
+	}
+	if errors.Is(runsErr, ErrCorruptRecord) {
+		// Issue 15, point 5: reported as a check, not a validation that
+		// cannot run; the rules then count as never run.
+		v.add("run history", false, runsErr.Error())
 	}
 	if err := e.validateRuns(ctx, v); err != nil {
 		return nil, err
@@ -218,11 +226,7 @@ func (e *Engine) validateStored(ctx context.Context, entries []storage.Entry, v 
 
 func (e *Engine) validateRuns(ctx context.Context, v *Validation) error {
 	runs, err := e.readRuns(ctx)
-	if errors.Is(err, ErrCorruptRecord) {
-		// Issue 15, point 5: reported as a check, not a validation that
-		// cannot run; the rules then count as never run.
-		v.add("run history", false, err.Error())
-	} else if err != nil {
+	if err != nil && !errors.Is(err, ErrCorruptRecord) {
 		return fmt.Errorf("validate: %w", err)
 	}
 	now := e.clock.Now()

@@ -37,6 +37,9 @@ Commands:
   validate              check the integration (connected, parts, the service and
                         its key, packs current, runs)
   rollback PACK-ID      restore the previous version of a pack the store kept
+  repair                set corrupt metadata records aside (NAME.corrupt) and start
+                        them afresh: the run history, the pending changes, the
+                        approval queue
   serve-workspace       serve a catalog directory over the workspace protocol
   help [COMMAND]        this text, or one command's
 
@@ -343,6 +346,22 @@ successfully within twice its frequency. Exit 1 when a check fails.
 Restores the previous version of a pack that the store kept. The next sync
 upgrades it again while the catalog serves the newer version; hold that back
 with --approval freeze or manual.
+`, true
+	case "repair":
+		return `mpsync repair [--json]
+
+Sets aside every corrupt metadata record the store keeps that can start
+afresh, keeping its bytes as NAME.corrupt beside it, and records that in the
+ledger: the run history (runs.json; the rules count as never run until they
+run again), the pending changes (pending.json; the next runs list them
+again) and the manual approval queue (approvals.json; the changes ask again,
+and approvals given in the corrupt queue must be given again: the copy shows
+them). A run sets a corrupt run history or pending record aside by itself;
+status lists corrupt records with their recovery. A corrupt connection
+record (connection.json) makes the other commands exit 1 until connect runs
+again, which sets it aside and connects; repair only reports it. Records
+that decode are not touched. With --json: {"setAside": [...], "left":
+[{"record", "error", "recovery"}]}.
 `, true
 	case "serve-workspace":
 		return `mpsync serve-workspace --dir DIR [--addr HOST:PORT] [--key-out FILE] [--json]

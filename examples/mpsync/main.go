@@ -41,7 +41,7 @@ func commands() map[string]bool {
 	return map[string]bool{
 		"plan": false, "sync": false, "status": false, "approve": true, "import": true,
 		"connect": false, "disconnect": false, "run": false, "validate": false,
-		"rollback": true, "override": false, "serve-workspace": false, "help": true,
+		"rollback": true, "override": false, "repair": false, "serve-workspace": false, "help": true,
 	}
 }
 
