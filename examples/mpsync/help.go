@@ -337,8 +337,11 @@ disconnected.
 
 Checks the integration as the product documentation describes: the store is
 connected to this workspace, every connection part is recorded, every pack the
-catalog wants is imported at its version, and each enabled rule ran
-successfully within twice its frequency. Exit 1 when a check fails.
+catalog wants is imported at its version, every stored pack's bytes still
+have the SHA-256 recorded at import ("stored packs"; a "stored ID" check names
+each that differs: import the good copy again with import --force FILE), and
+each enabled rule ran successfully within twice its frequency. Exit 1 when a
+check fails.
 `, true
 	case "rollback":
 		return `mpsync rollback PACK-ID
