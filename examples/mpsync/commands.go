@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"mpsync.dev/internal/safetext"
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/pack"
@@ -383,7 +384,9 @@ func (a *app) status(ctx context.Context) error {
 			Rules: []ruleJSON{}, Connection: connectionToJSON(s.Connection),
 			Workspace: workspaceJSON{
 				Reachable: s.Workspace.Reachable, LastCatalogSerial: s.Workspace.LastCatalogSerial,
-				LastError: s.Workspace.LastError, CheckedAt: timeJSON(s.Workspace.CheckedAt),
+				// Cleaned (issue 15, points 4 and 6): run history written
+				// before the engine cleaned it may hold a service's raw text.
+				LastError: safetext.Clean(s.Workspace.LastError), CheckedAt: timeJSON(s.Workspace.CheckedAt),
 			},
 		}
 		if doc.Connection.ManagementGroup.Name == "" {
@@ -399,7 +402,7 @@ func (a *app) status(ctx context.Context) error {
 			doc.Rules = append(doc.Rules, ruleJSON{
 				ID: string(r.Rule), ShortName: r.Rule.ShortName(), Enabled: r.Enabled,
 				FrequencySeconds: int64(r.Frequency / time.Second),
-				LastRun:          timeJSON(r.LastRun), LastResult: string(r.LastResult), LastError: oneLine(r.LastError),
+				LastRun:          timeJSON(r.LastRun), LastResult: string(r.LastResult), LastError: safetext.Clean(oneLine(r.LastError)),
 				LastSuccess: timeJSON(r.LastSuccess), NextRun: timeJSON(nr),
 				EnabledSource: r.EnabledSource.String(), FrequencySource: r.FrequencySource.String(),
 			})
