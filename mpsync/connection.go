@@ -166,7 +166,10 @@ func (e *Engine) writeConnection(ctx context.Context, c Connection) error {
 // pack, the file and its folder, and changes nothing. It then records the
 // connection and its parts and runs MPUpdate once, through the approver, so
 // the base packs arrive. Connecting a connected store again refreshes the
-// record and runs MPUpdate.
+// record and runs MPUpdate. A corrupt connection record (a
+// [*CorruptRecordError], which the other operations return until then) is
+// set aside as connection.json.corrupt and the store is connected as if it
+// never was.
 func (e *Engine) Connect(ctx context.Context) (*Report, error) {
 	done, err := e.enter()
 	if err != nil {
@@ -178,9 +181,18 @@ func (e *Engine) Connect(ctx context.Context) (*Report, error) {
 	}
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
-	conn, err := e.Connection(ctx)
-	if err != nil {
+	// Regression (issue 15, point 5): a corrupt connection record made
+	// every command fail until the file was deleted by hand. Connect is
+	// the documented recovery: it connects as if the store were never
+	// connected, and sets the corrupt record aside before writing the new
+	// one.
+	conn, raw, found, err := connectionRecord.readRaw(ctx, e.store)
+	corrupt := err
+	if err != nil && !errors.Is(err, ErrCorruptRecord) {
 		return nil, err
+	}
+	if !found {
+		conn = Connection{State: StateNever}
 	}
 	ws := e.workspace()
 	if conn.State == StateConnected && conn.WorkspaceID != ws.ID() {
@@ -197,6 +209,11 @@ func (e *Engine) Connect(ctx context.Context) (*Report, error) {
 	if conn.State == StateDisconnected {
 		if err := e.checkResources(ctx); err != nil {
 			return nil, fmt.Errorf("reconnect to workspace %s: %w", ws.ID(), err)
+		}
+	}
+	if corrupt != nil {
+		if err := e.setAsideCorrupt(ctx, connectionRecord, raw, corrupt); err != nil {
+			return nil, fmt.Errorf("connect: %w", err)
 		}
 	}
 	if err := e.connect(ctx, ws.ID()); err != nil {

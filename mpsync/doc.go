@@ -97,6 +97,22 @@
 // [Engine.Probe] asks the service whether it answers. The mpsync command is a
 // thin layer over these.
 //
+// # Damage
+//
+// Nothing in the store is trusted blindly. The engine checks a pack's bytes
+// against the SHA-256 the store recorded before it relies on them
+// (Rollback, [Engine.ReadPack], the override packs it reads) and
+// [Engine.Validate] re-hashes every stored pack; a pack that differs is a
+// [*TamperedError], and importing the good bytes again repairs it. A
+// metadata record that does not decode is a [*CorruptRecordError] naming
+// it and its recovery: it is set aside (its bytes kept under its name with
+// [CorruptSuffix], a [RecordRepair] in the ledger) before anything writes
+// it afresh, never overwritten silently; [Engine.Repair] sets aside the run
+// history, the pending changes and the approval queue, and Connect a
+// corrupt connection record. Text from the service reaches errors, the
+// ledger and the run history without credentials a server or proxy echoed
+// and with its control characters escaped.
+//
 // # The layout of the module, and why
 //
 // The engine consumes interfaces (interfaces.go) and is written in values

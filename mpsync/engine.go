@@ -197,6 +197,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 	if e.ledger == nil {
 		e.ledger = NewStoreLedger(s)
 	}
+	e.ledger = cleanLedger{e.ledger}
 	e.platformName = "the inventory in Options.Platform"
 	if e.platform == nil {
 		var rel scom.Release

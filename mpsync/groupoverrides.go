@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -168,14 +167,17 @@ func (s *storeOverrides) read(ctx context.Context, en storage.Entry) (*overrides
 	if err, ok := s.bad[en.SHA256]; ok {
 		return nil, err
 	}
-	rc, err := s.store.Open(ctx, en.ID)
-	if err != nil {
-		return nil, &readError{fmt.Errorf("override pack %s %s in the store: open: %w", en.ID, en.Version, err)}
+	// Regression (issue 15, point 3): a pack changed in the store at the
+	// same size was read as if it were the imported one. The bytes are
+	// checked against the recorded hash first; a tampered pack is a
+	// problem (the last valid set stays), not cached, since importing the
+	// good bytes again keeps the hash.
+	data, err := checkStored(ctx, s.store, en, true)
+	if errors.Is(err, ErrTampered) {
+		return nil, fmt.Errorf("override pack in the store: %w", err)
 	}
-	data, err := io.ReadAll(io.LimitReader(rc, overrides.MaxPackBytes+1))
-	rc.Close()
 	if err != nil {
-		return nil, &readError{fmt.Errorf("override pack %s %s in the store: read: %w", en.ID, en.Version, err)}
+		return nil, &readError{fmt.Errorf("override pack %s %s in the store: %w", en.ID, en.Version, err)}
 	}
 	if !slices.ContainsFunc(overrideNeedles, func(n []byte) bool { return bytes.Contains(data, n) }) {
 		s.byHash[en.SHA256] = nil

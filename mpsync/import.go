@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"mpsync.dev/mpsync/pack"
@@ -37,6 +39,10 @@ type ImportResult struct {
 	// TookOver is true when the pack had been imported by a workspace and
 	// Force made it the operator's.
 	TookOver bool
+	// Repaired is true when the store held these bytes' hash for the pack
+	// but its copy no longer matched it (a [*TamperedError]): the import
+	// wrote the good bytes back.
+	Repaired bool
 }
 
 // Import imports a pack an operator supplies by hand (XML, or a sealed .mp
@@ -95,16 +101,40 @@ func (e *Engine) importLocked(ctx context.Context, r io.ReadSeeker, m pack.Manif
 		return ImportResult{}, err
 	}
 	res, err := e.checkImport(m, sum, entries, opts)
-	if err != nil || res.Unchanged {
+	if err != nil {
 		return res, err
 	}
-	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return ImportResult{}, fmt.Errorf("rewind: %w", err)
+	// Regression (issue 15, point 3): importing the recorded bytes again
+	// over a copy changed in the store was "unchanged", so the documented
+	// recovery from a tampered pack did nothing.
+	if i := slices.IndexFunc(entries, func(en storage.Entry) bool { return en.ID == m.ID && en.SHA256 == sum }); i >= 0 {
+		if _, verr := checkStored(ctx, e.store, entries[i], false); errors.Is(verr, ErrTampered) {
+			res.Unchanged, res.Repaired = false, true
+		}
 	}
-	en, err := e.store.Import(ctx, storage.ImportRequest{ID: m.ID, Version: m.Version, SHA256: sum, Time: e.clock.Now(),
-		Provenance: storage.Provenance{Owner: storage.OwnerCustom}}, r)
+	if res.Unchanged {
+		return res, nil
+	}
+	req := storage.ImportRequest{ID: m.ID, Version: m.Version, SHA256: sum, Time: e.clock.Now(),
+		Provenance: storage.Provenance{Owner: storage.OwnerCustom}}
+	en, err := e.storeImport(ctx, r, req)
 	if err != nil {
 		return ImportResult{}, err
+	}
+	if res.Repaired {
+		if _, verr := checkStored(ctx, e.store, en, false); errors.Is(verr, ErrTampered) {
+			// The store kept the file it already had for that hash (the
+			// directory store does): remove the pack, then import it anew.
+			// The previous version kept for a rollback goes with it.
+			if err := e.store.Remove(ctx, m.ID); err != nil {
+				return ImportResult{}, fmt.Errorf("repair the stored copy: remove: %w", err)
+			}
+			if en, err = e.storeImport(ctx, r, req); err != nil {
+				return ImportResult{}, fmt.Errorf("repair the stored copy: the pack was removed and could not be imported again: %w", err)
+			}
+			reason += "; the previous version kept for a rollback was dropped"
+		}
+		reason += "; repaired a stored copy that did not match its recorded sha256"
 	}
 	res.Entry = en
 	by := opts.By
@@ -117,6 +147,14 @@ func (e *Engine) importLocked(ctx context.Context, r io.ReadSeeker, m pack.Manif
 	e.record(ctx, Record{Kind: RecordResult, Action: ActionImport, Pack: m.ID, Version: m.Version, SHA256: sum,
 		Result: string(ResultApplied), By: by, Reason: reason})
 	return res, nil
+}
+
+// storeImport rewinds r and imports it into the store.
+func (e *Engine) storeImport(ctx context.Context, r io.ReadSeeker, req storage.ImportRequest) (storage.Entry, error) {
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return storage.Entry{}, fmt.Errorf("rewind: %w", err)
+	}
+	return e.store.Import(ctx, req, r)
 }
 
 // readForImport reads the manifest and hashes the whole pack, then leaves

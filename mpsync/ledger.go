@@ -1,9 +1,11 @@
 package mpsync
 
 import (
+	"context"
 	"slices"
 	"time"
 
+	"mpsync.dev/internal/safetext"
 	"mpsync.dev/mpsync/pack"
 )
 
@@ -23,6 +25,9 @@ const (
 	// RecordConnection is a connection lifecycle event (connect, switch,
 	// disconnect).
 	RecordConnection RecordKind = "connection"
+	// RecordRepair is a corrupt metadata record set aside (with
+	// [CorruptSuffix]) and started afresh; Reason names it.
+	RecordRepair RecordKind = "repair"
 )
 
 // Record is one audit entry: who or what decided or did what, when and why.
@@ -80,4 +85,20 @@ func (q LedgerQuery) Filter(records []Record) []Record {
 	}
 	slices.SortStableFunc(out, func(a, b Record) int { return a.Time.Compare(b.Time) })
 	return out
+}
+
+// cleanLedger is the ledger the engine writes through: it removes
+// credentials from a record's free text and escapes control characters
+// ([safetext.Clean]) before the ledger stores it.
+//
+// Regression (issue 15, point 4): a service or proxy echoing the request's
+// headers put the SharedKey signature in an error, and so in the ledger.
+// The workspace client scrubs its errors; this is the backstop for any
+// Workspace, Approver or store whose error text the engine records.
+type cleanLedger struct{ Ledger }
+
+// Append records r with its Reason and Error cleaned.
+func (l cleanLedger) Append(ctx context.Context, r Record) error {
+	r.Reason, r.Error = safetext.Clean(r.Reason), safetext.Clean(r.Error)
+	return l.Ledger.Append(ctx, r)
 }

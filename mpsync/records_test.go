@@ -68,7 +68,7 @@ func TestRecordReadWrite(t *testing.T) {
 				require.NoError(t, s.WriteMeta(ctx, "test.json", []byte(`{"n": 7,`)))
 				return s
 			},
-			wantErr: "read test.json"},
+			wantErr: "metadata record test.json in the store is corrupt", wantIs: ErrCorruptRecord},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +76,9 @@ func TestRecordReadWrite(t *testing.T) {
 			got, found, err := rec.read(ctx, s)
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
+				if tt.wantIs != nil {
+					require.ErrorIs(t, err, tt.wantIs)
+				}
 			} else {
 				require.NoError(t, err)
 			}
@@ -89,4 +92,23 @@ func TestRecordReadWrite(t *testing.T) {
 		require.ErrorIs(t, err, boom)
 		assert.ErrorContains(t, err, "write test.json")
 	})
+}
+
+// Regression (issue 15, point 5): a corrupt record is reported with its name
+// and recovery, and its bytes can be set aside before it is written afresh.
+func TestCorruptRecordSetAside(t *testing.T) {
+	ctx := context.Background()
+	s := store.NewMemory()
+	bad := []byte(`{"state": "conn`)
+	require.NoError(t, s.WriteMeta(ctx, connectionRecord.name, bad))
+	_, raw, found, err := connectionRecord.readRaw(ctx, s)
+	var ce *CorruptRecordError
+	require.ErrorAs(t, err, &ce)
+	assert.False(t, found)
+	assert.Equal(t, "connection.json", ce.Record)
+	assert.Contains(t, err.Error(), "mpsync connect", "the error gives the recovery")
+	require.NoError(t, connectionRecord.setAside(ctx, s, raw))
+	got, err := s.ReadMeta(ctx, "connection.json"+CorruptSuffix)
+	require.NoError(t, err)
+	assert.Equal(t, bad, got)
 }

@@ -208,12 +208,14 @@ func (e *Engine) overrideDocument(ctx context.Context, id string, entries []stor
 	case cur.Sealed == pack.SealedYes:
 		return nil, nil, fmt.Errorf("%w: %s %s is sealed; overrides go to an unsealed pack (name another pack)", ErrImportRefused, cur.ID, cur.Version)
 	}
-	rc, err := e.store.Open(ctx, id)
+	// Regression (issue 15, point 3): the pack's bytes are checked against
+	// the recorded hash before they are edited and written back as a new
+	// version: a pack changed in the store would otherwise be carried on.
+	data, err := checkStored(ctx, e.store, cur, true)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open %s in the store: %w", id, err)
+		return nil, nil, err
 	}
-	defer rc.Close()
-	doc, err := overrides.OpenDocument(rc, nil)
+	doc, err := overrides.OpenDocument(bytes.NewReader(data), nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: the store's %s %s cannot be edited: %w", ErrImportRefused, cur.ID, cur.Version, err)
 	}

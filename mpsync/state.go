@@ -2,9 +2,13 @@ package mpsync
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
+	"mpsync.dev/internal/safetext"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
 
@@ -68,9 +72,19 @@ func (e *Engine) updateRuns(ctx context.Context, f func(*runHistory)) {
 	// the record while a run does.
 	e.runsMu.Lock()
 	defer e.runsMu.Unlock()
-	st, err := e.readRuns(ctx)
+	st, raw, _, err := runsRecord.readRaw(ctx, e.store)
 	if err != nil {
-		e.log.Warn("run history unreadable; starting afresh", "err", err)
+		// Regression (issue 15, point 5): a corrupt run history was
+		// overwritten without a word. It is set aside first and the
+		// ledger says so; a history that cannot be read or set aside is
+		// left as it is.
+		if e.setAsideCorrupt(ctx, runsRecord, raw, err) != nil {
+			return
+		}
+		st = runHistory{}
+	}
+	if st.Rules == nil {
+		st.Rules = map[rules.Rule]RunInfo{}
 	}
 	f(&st)
 	if err := runsRecord.write(ctx, e.store, st); err != nil {
@@ -86,9 +100,9 @@ func (e *Engine) noteWorkspace(ctx context.Context, res CatalogResult, err error
 		h.CheckedAt = now
 		switch {
 		case err != nil:
-			h.Reachable, h.LastError = false, err.Error()
+			h.Reachable, h.LastError = false, safetext.Clean(err.Error())
 		case res.Stale:
-			h.Reachable, h.LastError = false, errString(res.Err)
+			h.Reachable, h.LastError = false, safetext.Clean(errString(res.Err))
 		default:
 			h.Reachable, h.LastError = true, ""
 		}
@@ -117,7 +131,9 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 	e.updateRuns(ctx, func(st *runHistory) {
 		for _, r := range rs {
 			info := st.Rules[r]
-			info.LastRun, info.LastResult, info.LastError = started, result, msg
+			// Cleaned (issue 15, point 4): an error may carry text a
+			// service echoed.
+			info.LastRun, info.LastResult, info.LastError = started, result, safetext.Clean(msg)
 			if result == RunOK {
 				info.LastSuccess = now
 			}
@@ -151,9 +167,16 @@ func (e *Engine) readPending(ctx context.Context) ([]Change, error) {
 func (e *Engine) notePending(ctx context.Context, rep *Report) {
 	e.runsMu.Lock()
 	defer e.runsMu.Unlock()
-	old, err := e.readPending(ctx)
+	old, raw, _, err := pendingRecord.readRaw(ctx, e.store)
 	if err != nil {
-		e.log.Warn("pending changes unreadable; replacing them", "err", err)
+		// Regression (issue 15, point 5): a corrupt pending record was
+		// replaced silently, dropping what waited for the rules this run
+		// did not cover. It is set aside first and the ledger says so; a
+		// record that cannot be read or set aside is left as it is.
+		if e.setAsideCorrupt(ctx, pendingRecord, raw, err) != nil {
+			return
+		}
+		old = nil
 	}
 	keep := old[:0]
 	for _, c := range old {
@@ -167,4 +190,115 @@ func (e *Engine) notePending(ctx context.Context, rep *Report) {
 	if err := pendingRecord.write(ctx, e.store, keep); err != nil {
 		e.log.Error("cannot record pending changes", "err", err)
 	}
+	e.pruneQueue(ctx, rep)
+}
+
+// QueuePruner is implemented by an [ApprovalQueue] that can drop changes
+// no run will ask about again, as approval.Manual does. After each run the
+// engine calls Prune with a func that gives the reason a queued change is
+// done or overtaken: the store holds the pack at the change's target
+// version or later; a removal's pack is gone or at another version; or a
+// run of the change's rule from a fresh catalog no longer plans it. The
+// queue marks the changes waiting for a person that the func reports
+// superseded and returns their ids.
+type QueuePruner interface {
+	Prune(ctx context.Context, done func(QueuedChange) (reason string, ok bool)) ([]string, error)
+}
+
+// pruneQueue has the approval queue drop the waiting changes the store has
+// overtaken, and those of the rules rep covered that its plan, made from a
+// fresh catalog, no longer holds.
+//
+// Regression (issue 15, point 6): a change waiting for approval for a
+// version already superseded (the store had reached or passed it, or the
+// catalog no longer asked for it) stayed listed forever, since no run
+// asked about it again to supersede it.
+func (e *Engine) pruneQueue(ctx context.Context, rep *Report) {
+	q, err := e.queue()
+	if err != nil {
+		return
+	}
+	p, ok := q.(QueuePruner)
+	if !ok {
+		return
+	}
+	entries, err := e.store.List(ctx)
+	if err != nil {
+		e.log.Warn("cannot prune the approval queue: list store", "err", err)
+		return
+	}
+	byStore := overtaken(entries)
+	planned := map[string]bool{}
+	fresh := rep != nil && rep.Plan != nil && !rep.Plan.Stale
+	if fresh {
+		for _, c := range rep.Plan.Changes {
+			planned[c.ID] = true
+		}
+	}
+	ids, err := p.Prune(ctx, func(qc QueuedChange) (string, bool) {
+		if qc.Group != "" && qc.Group != e.group.Name {
+			return "", false // another group's, in a shared queue
+		}
+		if why, ok := byStore(qc.Change); ok {
+			return why, true
+		}
+		if fresh && slices.Contains(rep.Plan.Rules, qc.Change.Rule) && !planned[qc.Change.ID] {
+			return fmt.Sprintf("catalog serial %d no longer plans it", rep.Plan.CatalogSerial), true
+		}
+		return "", false
+	})
+	if err != nil {
+		e.log.Warn("cannot prune the approval queue", "err", err)
+		return
+	}
+	if len(ids) > 0 {
+		e.log.Info("approval queue: changes overtaken marked superseded", "changes", ids)
+	}
+}
+
+// overtaken returns the func that says why a change is already done or
+// overtaken by what the store holds (entries).
+func overtaken(entries []storage.Entry) func(Change) (string, bool) {
+	byID := make(map[string]storage.Entry, len(entries))
+	for _, en := range entries {
+		byID[en.ID] = en
+	}
+	return func(c Change) (string, bool) {
+		en, ok := byID[c.Pack]
+		if c.Action == ActionRemove {
+			switch {
+			case !ok:
+				return fmt.Sprintf("the store no longer holds %s", c.Pack), true
+			case !c.From.IsZero() && en.Version != c.From:
+				return fmt.Sprintf("the store holds %s %s, not the %s this removal was for", c.Pack, en.Version, c.From), true
+			}
+			return "", false
+		}
+		if ok && !c.To.IsZero() && !en.Version.Less(c.To) {
+			return fmt.Sprintf("the store already holds %s %s", c.Pack, en.Version), true
+		}
+		return "", false
+	}
+}
+
+// setAsideCorrupt handles an error reading rec before it is written
+// afresh: for a [*CorruptRecordError] it copies raw to the record's
+// [CorruptSuffix] name, logs a warning and records it in the ledger, and
+// returns nil: the record may now be replaced. Any other error (the store
+// could not be read, the copy could not be written) is logged and
+// returned, and the record must be left alone.
+func (e *Engine) setAsideCorrupt(ctx context.Context, rec setAsider, raw []byte, err error) error {
+	name := rec.recordName()
+	if !errors.Is(err, ErrCorruptRecord) {
+		e.log.Error("metadata record unreadable; left as it is", "record", name, "err", err)
+		return err
+	}
+	if serr := rec.setAsideRaw(ctx, e.store, raw); serr != nil {
+		e.log.Error("corrupt metadata record could not be set aside; left as it is", "record", name, "err", serr)
+		return fmt.Errorf("%w; %w", err, serr)
+	}
+	e.log.Warn("corrupt metadata record set aside; starting it afresh", "record", name, "copy", name+CorruptSuffix, "err", err)
+	e.record(ctx, Record{Kind: RecordRepair, Result: "set-aside", By: "engine",
+		Reason: fmt.Sprintf("%s was corrupt (%v); its bytes were kept as %s and it was started afresh", name, errors.Unwrap(err), name+CorruptSuffix)})
+	return nil
 }

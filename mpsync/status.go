@@ -2,6 +2,7 @@ package mpsync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -35,6 +36,23 @@ type Status struct {
 	// rule's EnabledSource and FrequencySource name the pack that set the
 	// value. Zero for a caller's own SettingsSource.
 	Overrides OverridesStatus `json:"overrides"`
+	// Corrupt lists the metadata records that do not decode (the run
+	// history, the pending changes, the approval queue), each with its
+	// recovery; Status shows the rest without them. A corrupt connection
+	// record is an error instead, since nothing else can be told without
+	// it: connect again.
+	Corrupt []CorruptRecord `json:"corruptRecords,omitempty"`
+}
+
+// CorruptRecord is a metadata record [Engine.Status] found corrupt (a
+// [*CorruptRecordError]).
+type CorruptRecord struct {
+	// Record is the record's name in the store.
+	Record string `json:"record"`
+	// Error is why it does not decode.
+	Error string `json:"error"`
+	// Recovery says what to do.
+	Recovery string `json:"recovery"`
 }
 
 // ApprovalStatus describes the approver in force for Status.
@@ -102,8 +120,20 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("status: list store: %w", err)
 	}
+	// Regression (issue 15, point 5): a corrupt run or pending record (or
+	// approval queue) made Status fail. Each is reported in
+	// Status.Corrupt with its recovery, and the rest is shown.
+	var corrupt []CorruptRecord
+	tolerate := func(err error) error {
+		var ce *CorruptRecordError
+		if errors.As(err, &ce) {
+			corrupt = append(corrupt, CorruptRecord{Record: ce.Record, Error: ce.Err.Error(), Recovery: ce.Recovery})
+			return nil
+		}
+		return err
+	}
 	runs, err := e.readRuns(ctx)
-	if err != nil {
+	if err := tolerate(err); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	conn, err := e.Connection(ctx)
@@ -133,14 +163,14 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 		st.Rules = append(st.Rules, rs)
 	}
 	pend, err := e.readPending(ctx)
-	if err != nil {
+	if err := tolerate(err); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	st.Pending = pend
 	var queued []QueuedChange
 	if q, err := e.queue(); err == nil {
 		all, err := q.Queue(ctx)
-		if err != nil {
+		if err := tolerate(err); err != nil {
 			return nil, fmt.Errorf("status: approval queue: %w", err)
 		}
 		for _, qc := range all { // a queue several groups share
@@ -149,11 +179,17 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 			}
 		}
 	}
-	st.Approvals = pendingApprovals(pend, queued)
+	// Changes the store has overtaken are not listed (issue 15, point 6);
+	// the next run prunes them from the queue.
+	overtook := overtaken(entries)
+	queued = slices.DeleteFunc(queued, func(q QueuedChange) bool { _, ok := overtook(q.Change); return ok })
+	current := slices.DeleteFunc(slices.Clone(pend), func(c Change) bool { _, ok := overtook(c); return ok })
+	st.Approvals = pendingApprovals(current, queued)
 	st.Approval = approvalStatus(e.approver, e.clock.Now())
 	if e.group0 != nil {
 		st.Overrides = e.group0.status(ctx)
 	}
+	st.Corrupt = corrupt
 	return st, nil
 }
 

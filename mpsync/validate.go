@@ -52,7 +52,10 @@ func (v *Validation) Failed() []Check {
 // no pack the store holds for a previous workspace lingers ("previous
 // workspace" checks, one per pack a workspace other than the connected one
 // imported and the current catalog does not want at that version); every
-// pack the catalog wants is imported at the catalog's version; and each
+// pack the catalog wants is imported at the catalog's version; every
+// stored pack's bytes still have the sha256 the store recorded ("stored
+// packs", and a failed "stored ID" check naming each pack that differs:
+// see [TamperedError] for the recovery); and each
 // enabled rule has run successfully within twice its frequency. A failed
 // check is reported in the result, not as an error; the error is for a
 // validation that could not run.
@@ -82,8 +85,16 @@ func (e *Engine) Validate(ctx context.Context) (*Validation, error) {
 		}
 		v.add(fmt.Sprintf("part %s %s", p.Kind, p.Name), present, detail)
 	}
+	// Read before the service check, which records its outcome in the run
+	// history and so sets a corrupt one aside.
+	_, runsErr := e.readRuns(ctx)
 	if err := e.validatePacks(ctx, ws, v); err != nil {
 		return nil, err
+	}
+	if errors.Is(runsErr, ErrCorruptRecord) {
+		// Issue 15, point 5: reported as a check, not a validation that
+		// cannot run; the rules then count as never run.
+		v.add("run history", false, runsErr.Error())
 	}
 	if err := e.validateRuns(ctx, v); err != nil {
 		return nil, err
@@ -129,6 +140,9 @@ func (e *Engine) validatePacks(ctx context.Context, ws Workspace, v *Validation)
 	entries, err := e.store.List(ctx)
 	if err != nil {
 		return fmt.Errorf("validate: list store: %w", err)
+	}
+	if err := e.validateStored(ctx, entries, v); err != nil {
+		return err
 	}
 	byID := map[string]storage.Entry{}
 	for _, en := range entries {
@@ -183,9 +197,36 @@ func (e *Engine) validatePacks(ctx context.Context, ws Workspace, v *Validation)
 	return nil
 }
 
+// validateStored re-hashes every stored pack through the Store contract
+// (Open and sha256, against Entry.SHA256 and Entry.Size): one "stored
+// packs" check for all, and one failed "stored ID" check for each pack
+// whose bytes differ or cannot be read.
+//
+// Regression (issue 15, point 3): a pack changed in the store at the same
+// size went unnoticed (the directory store checks sizes when it opens,
+// not hashes), and validate reported the imported version and hash.
+func (e *Engine) validateStored(ctx context.Context, entries []storage.Entry, v *Validation) error {
+	bad := 0
+	for _, en := range entries {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("validate: %w", err)
+		}
+		if _, err := checkStored(ctx, e.store, en, false); err != nil {
+			bad++
+			v.add("stored "+en.ID, false, err.Error())
+		}
+	}
+	if bad == 0 {
+		v.add("stored packs", true, fmt.Sprintf("the bytes of all %d stored packs match their recorded sha256", len(entries)))
+		return nil
+	}
+	v.add("stored packs", false, fmt.Sprintf("%d of %d stored packs do not match their recorded sha256 (checks \"stored ID\")", bad, len(entries)))
+	return nil
+}
+
 func (e *Engine) validateRuns(ctx context.Context, v *Validation) error {
 	runs, err := e.readRuns(ctx)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrCorruptRecord) {
 		return fmt.Errorf("validate: %w", err)
 	}
 	now := e.clock.Now()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"mpsync.dev/internal/safetext"
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/ledger"
@@ -87,6 +88,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.rollback(ctx, args)
 	case "override":
 		return a.override(ctx)
+	case "repair":
+		return a.repair(ctx)
 	}
 	return shapef("unknown command %q", a.cmd)
 }
@@ -429,7 +432,9 @@ func (a *app) status(ctx context.Context) error {
 			Rules: []ruleJSON{}, Connection: connectionToJSON(s.Connection),
 			Workspace: workspaceJSON{
 				Reachable: s.Workspace.Reachable, LastCatalogSerial: s.Workspace.LastCatalogSerial,
-				LastError: s.Workspace.LastError, CheckedAt: timeJSON(s.Workspace.CheckedAt),
+				// Cleaned (issue 15, points 4 and 6): run history written
+				// before the engine cleaned it may hold a service's raw text.
+				LastError: safetext.Clean(s.Workspace.LastError), CheckedAt: timeJSON(s.Workspace.CheckedAt),
 			},
 		}
 		if doc.Connection.ManagementGroup.Name == "" {
@@ -445,13 +450,14 @@ func (a *app) status(ctx context.Context) error {
 			doc.Rules = append(doc.Rules, ruleJSON{
 				ID: string(r.Rule), ShortName: r.Rule.ShortName(), Enabled: r.Enabled,
 				FrequencySeconds: int64(r.Frequency / time.Second),
-				LastRun:          timeJSON(r.LastRun), LastResult: string(r.LastResult), LastError: oneLine(r.LastError),
+				LastRun:          timeJSON(r.LastRun), LastResult: string(r.LastResult), LastError: safetext.Clean(oneLine(r.LastError)),
 				LastSuccess: timeJSON(r.LastSuccess), NextRun: timeJSON(nr),
 				EnabledSource: r.EnabledSource.String(), FrequencySource: r.FrequencySource.String(),
 			})
 		}
 		doc.Pending = pendingList(s.Approvals)
 		doc.Overrides = overridesToJSON(s.Overrides)
+		doc.CorruptRecords = corruptToJSON(s.Corrupt)
 
 		if ws != nil {
 			doc.Workspace = a.probe(ctx, eng, doc.Workspace)
@@ -754,6 +760,58 @@ func (a *app) rollback(ctx context.Context, args []string) error {
 		a.output(doc, func(w io.Writer) {
 			if doc.Pack != nil {
 				fmt.Fprintf(w, "rolled back %s to %s\n", doc.Pack.ID, doc.Pack.Version)
+			}
+		})
+		return err
+	})
+}
+
+// repairDoc is the document of repair.
+type repairDoc struct {
+	// SetAside names the corrupt records set aside (as NAME.corrupt) and
+	// started afresh.
+	SetAside []string `json:"setAside"`
+	// Left are the corrupt records repair leaves, with their recovery.
+	Left  []corruptJSON `json:"left"`
+	Error string        `json:"error,omitempty"`
+}
+
+// corruptJSON is a corrupt metadata record and its recovery.
+type corruptJSON struct {
+	Record   string `json:"record"`
+	Error    string `json:"error"`
+	Recovery string `json:"recovery"`
+}
+
+func corruptToJSON(cs []mpsync.CorruptRecord) []corruptJSON {
+	out := []corruptJSON{}
+	for _, c := range cs {
+		out = append(out, corruptJSON(c))
+	}
+	return out
+}
+
+// repair sets corrupt metadata records aside (issue 15, point 5).
+func (a *app) repair(ctx context.Context) error {
+	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
+		rep, err := eng.Repair(ctx)
+		doc := repairDoc{SetAside: []string{}, Left: []corruptJSON{}}
+		if rep != nil {
+			doc.SetAside, doc.Left = rep.SetAside, corruptToJSON(rep.Left)
+		}
+		if err != nil {
+			err = fmt.Errorf("store %s: %w", st.Path(), err)
+		}
+		doc.Error = a.errText(err)
+		a.output(doc, func(w io.Writer) {
+			for _, name := range doc.SetAside {
+				fmt.Fprintf(w, "set aside the corrupt %s as %s%s and started it afresh\n", name, name, mpsync.CorruptSuffix)
+			}
+			for _, c := range doc.Left {
+				fmt.Fprintf(w, "left the corrupt %s: %s\n", c.Record, c.Recovery)
+			}
+			if len(doc.SetAside) == 0 && len(doc.Left) == 0 && err == nil {
+				fmt.Fprintln(w, "no corrupt metadata record")
 			}
 		})
 		return err

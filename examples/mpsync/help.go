@@ -39,6 +39,9 @@ Commands:
   rollback PACK-ID      restore the previous version of a pack the store kept
   rebuild-store         rebuild a damaged store database from its pack files, and
                         list the packs whose provenance was lost
+  repair                set corrupt metadata records aside (NAME.corrupt) and start
+                        them afresh: the run history, the pending changes, the
+                        approval queue
   serve-workspace       serve a catalog directory over the workspace protocol
   approval check FILE   read an --approval-file policy as sync and run would, print
                         it and when each of its windows opens next
@@ -418,8 +421,11 @@ stale). It logs msg="serving metrics" addr=HOST:PORT; port 0 picks one.
 
 Checks the integration as the product documentation describes: the store is
 connected to this workspace, every connection part is recorded, every pack the
-catalog wants is imported at its version, and each enabled rule ran
-successfully within twice its frequency. Exit 1 when a check fails.
+catalog wants is imported at its version, every stored pack's bytes still
+have the SHA-256 recorded at import ("stored packs"; a "stored ID" check names
+each that differs: import the good copy again with import --force FILE), and
+each enabled rule ran successfully within twice its frequency. Exit 1 when a
+check fails.
 `, true
 	case "rollback":
 		return `mpsync rollback PACK-ID
@@ -439,6 +445,22 @@ the ledger) is kept. A pack whose provenance is lost is recorded as custom,
 so sync leaves it alone until an operator re-adopts it, and listed with the
 reason ("unrestored" in JSON); an entry whose pack file is missing is listed
 as dropped. Needs no service.
+`, true
+	case "repair":
+		return `mpsync repair [--json]
+
+Sets aside every corrupt metadata record the store keeps that can start
+afresh, keeping its bytes as NAME.corrupt beside it, and records that in the
+ledger: the run history (runs.json; the rules count as never run until they
+run again), the pending changes (pending.json; the next runs list them
+again) and the manual approval queue (approvals.json; the changes ask again,
+and approvals given in the corrupt queue must be given again: the copy shows
+them). A run sets a corrupt run history or pending record aside by itself;
+status lists corrupt records with their recovery. A corrupt connection
+record (connection.json) makes the other commands exit 1 until connect runs
+again, which sets it aside and connects; repair only reports it. Records
+that decode are not touched. With --json: {"setAside": [...], "left":
+[{"record", "error", "recovery"}]}.
 `, true
 	case "serve-workspace":
 		return `mpsync serve-workspace --dir DIR [--addr HOST:PORT] [--key-out FILE] [--json]

@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"golang.org/x/term"
+
+	"mpsync.dev/internal/safetext"
 )
 
 func main() {
@@ -39,7 +41,7 @@ func commands() map[string]bool {
 	return map[string]bool{
 		"plan": false, "sync": false, "status": false, "approve": true, "import": true,
 		"connect": false, "disconnect": false, "run": false, "validate": false,
-		"rollback": true, "override": false, "serve-workspace": false, "help": true,
+		"rollback": true, "override": false, "repair": false, "serve-workspace": false, "help": true,
 		"approval": true, "rebuild-store": false,
 	}
 }
@@ -155,7 +157,10 @@ func errorLine(cmd string, err error) string {
 	if cmd != "" {
 		prefix += " " + cmd
 	}
-	line := prefix + ": " + oneLine(err.Error())
+	// Cleaned (issue 15, points 4 and 6): an error may carry text a
+	// service or proxy sent, with credentials it echoed or escape
+	// sequences for the terminal.
+	line := prefix + ": " + safetext.Clean(oneLine(err.Error()))
 	if needsHelp(err) {
 		line += fmt.Sprintf(" (run '%s --help' for usage)", programName)
 	}

@@ -74,7 +74,11 @@ type statusDoc struct {
 	// StoreRebuilt, when set, says why opening the store rebuilt its index
 	// from the pack files (the index was missing or corrupt).
 	StoreRebuilt string `json:"storeRebuilt,omitempty"`
-	Error        string `json:"error,omitempty"`
+	// CorruptRecords are metadata records that do not decode (the run
+	// history, the pending changes, the approval queue), each with its
+	// recovery; the rest of the status is shown without them.
+	CorruptRecords []corruptJSON `json:"corruptRecords"`
+	Error          string        `json:"error,omitempty"`
 }
 
 type packJSON struct {
@@ -371,6 +375,9 @@ func writeChangesTable(w io.Writer, title string, doc changesDoc, withResult boo
 func writeStatusTable(w io.Writer, doc statusDoc) {
 	if doc.StoreRebuilt != "" {
 		fmt.Fprintf(w, "WARNING: the store's index was rebuilt from the pack files (%s)\n", doc.StoreRebuilt)
+	}
+	for _, c := range doc.CorruptRecords {
+		fmt.Fprintf(w, "WARNING: the metadata record %s is corrupt (%s); %s\n", c.Record, c.Error, c.Recovery)
 	}
 	c := doc.Connection
 	fmt.Fprintf(w, "Management group %s (version %s, language %s)\n", orDash(c.ManagementGroup.Name), orDash(c.ManagementGroup.Version), orDash(c.ManagementGroup.Language))

@@ -117,7 +117,7 @@ func (a *app) override(ctx context.Context) error {
 			}
 		}
 		if err == nil && a.cfg.export != "" {
-			en, eerr := exportPack(ctx, st, packID, a.cfg.export)
+			en, eerr := exportPack(ctx, st, eng, packID, a.cfg.export)
 			if eerr != nil {
 				err = eerr
 			} else {
@@ -132,22 +132,20 @@ func (a *app) override(ctx context.Context) error {
 }
 
 // exportPack writes the bytes of the store's pack id to file, atomically.
-func exportPack(ctx context.Context, st *store.Dir, id, file string) (en storage.Entry, err error) {
-	en, err = st.Get(ctx, id)
+// The bytes come through Engine.ReadPack, which checks them against the
+// recorded hash (issue 15, point 3: a pack changed in the store was
+// exported as it was).
+func exportPack(ctx context.Context, st *store.Dir, eng *mpsync.Engine, id, file string) (en storage.Entry, err error) {
+	en, data, err := eng.ReadPack(ctx, id)
 	if err != nil {
 		return en, fmt.Errorf("export %s from store %s: %w", id, st.Path(), err)
 	}
-	rc, err := st.Open(ctx, id)
-	if err != nil {
-		return en, fmt.Errorf("export %s from store %s: %w", id, st.Path(), err)
-	}
-	defer rc.Close()
 	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*")
 	if err != nil {
 		return en, fmt.Errorf("export %s to %s: %w", id, file, unwrapPathError(err))
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, rc); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return en, fmt.Errorf("export %s to %s: %w", id, file, err)
 	}

@@ -402,7 +402,11 @@ func (m *Manual) load(ctx context.Context) (manualFile, error) {
 		return f, fmt.Errorf("approval: manual: reading %s: %w", ManualRecord, err)
 	}
 	if err := json.Unmarshal(data, &f); err != nil {
-		return f, fmt.Errorf("approval: manual: decoding %s: %w", ManualRecord, err)
+		// Regression (issue 15, point 5): a corrupt queue was a bare
+		// decoding error. It names the record and the recovery.
+		return manualFile{}, fmt.Errorf("approval: manual: %w", &mpsync.CorruptRecordError{Record: ManualRecord, Err: err,
+			Recovery: "Manual.Repair (Engine.Repair, mpsync repair) sets it aside as " + ManualRecord + mpsync.CorruptSuffix +
+				" and starts the queue empty; the changes ask again at the next run, and approvals given in it must be given again"})
 	}
 	if f.Format > manualFormat {
 		return f, fmt.Errorf("approval: manual: %s has format %d; this version reads up to %d", ManualRecord, f.Format, manualFormat)
@@ -438,4 +442,70 @@ func (f *manualFile) queue(e manualEntry) {
 		kept = append(kept, o)
 	}
 	f.Changes = append(kept, e)
+}
+
+var _ mpsync.QueueRepairer = (*Manual)(nil)
+
+// Repair sets a corrupt queue aside and starts it empty: the record's
+// bytes are kept as [ManualRecord] with [mpsync.CorruptSuffix] (for a
+// person to read the approvals it held) before the empty queue is
+// written. It returns ManualRecord when it did, "" when the queue decoded
+// (or does not exist yet) and nothing changed. The changes ask again at
+// their next run; approvals given in the corrupt queue must be given
+// again.
+func (m *Manual) Repair(ctx context.Context) (string, error) {
+	if err := m.check(); err != nil {
+		return "", err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, err := m.load(ctx)
+	if err == nil || !errors.Is(err, mpsync.ErrCorruptRecord) {
+		return "", err
+	}
+	raw, err := m.meta.ReadMeta(ctx, ManualRecord)
+	if err != nil {
+		return "", fmt.Errorf("approval: manual: repair: reading %s: %w", ManualRecord, err)
+	}
+	if err := m.meta.WriteMeta(ctx, ManualRecord+mpsync.CorruptSuffix, raw); err != nil {
+		return "", fmt.Errorf("approval: manual: repair: setting %s aside: %w", ManualRecord, err)
+	}
+	data, err := json.MarshalIndent(manualFile{Format: manualFormat, Changes: []manualEntry{}}, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("approval: manual: repair: encoding %s: %w", ManualRecord, err)
+	}
+	if err := m.meta.WriteMeta(ctx, ManualRecord, append(data, '\n')); err != nil {
+		return "", fmt.Errorf("approval: manual: repair: writing %s: %w", ManualRecord, err)
+	}
+	return ManualRecord, nil
+}
+
+var _ mpsync.QueuePruner = (*Manual)(nil)
+
+// Prune marks superseded every change still waiting for a person for
+// which done reports a reason (the engine's: the store already holds the
+// pack at the change's target version or a later one, no longer holds what
+// a removal would remove, or a fresh plan no longer holds the change),
+// with the reason as its note. Such a change
+// would otherwise stay listed forever, since no run asks about it again.
+// It returns the ids marked. Approved, denied and superseded changes are
+// left as they are.
+func (m *Manual) Prune(ctx context.Context, done func(mpsync.QueuedChange) (reason string, ok bool)) ([]string, error) {
+	var ids []string
+	err := m.update(ctx, "prune", func(f *manualFile) (bool, error) {
+		for i := range f.Changes {
+			e := &f.Changes[i]
+			if e.State != statePending {
+				continue
+			}
+			qc := mpsync.QueuedChange{Change: e.Change, Group: e.Group, RequestedAt: e.RequestedAt, State: mpsync.ApprovalWaiting}
+			if why, ok := done(qc); ok {
+				e.State, e.Note = stateSuperseded, why
+				ids = append(ids, e.Change.ID)
+			}
+		}
+		return len(ids) > 0, nil
+	})
+	slices.Sort(ids)
+	return ids, err
 }

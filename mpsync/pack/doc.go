@@ -33,6 +33,18 @@
 // reads at most a few KB past </Manifest>, the decoders' buffers, and never
 // more than 4 MiB in all.
 //
+// The manifest is read as written, and what Operations Manager would refuse
+// or read differently is refused with [ErrMalformed] rather than repaired:
+// white space around the pack's or a reference's ID or Version (its schema
+// allows only A-Z a-z 0-9 . _ in an id, fewer than 256 characters, and the
+// id must be the file's name, so " X " and "X" are not the same pack; the
+// display Name and a PublicKeyToken are trimmed); a second Identity, ID,
+// Version, Name or References in the manifest, or a second ID, Version or
+// PublicKeyToken in a reference; a second <Manifest> (ReadManifest looks at
+// the element after </Manifest> for it, Validate at the whole root); and
+// UTF-16 text with a lone surrogate or an odd final byte, which a decoder
+// would otherwise read as U+FFFD.
+//
 // # The forms a pack comes in
 //
 // [ReadManifest] and [Validate] take a pack in either of its two forms and

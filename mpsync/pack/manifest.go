@@ -43,7 +43,8 @@ type Reference struct {
 // Manifest is the identity of a management pack and what it references: all
 // the engine needs to diff and order packs.
 type Manifest struct {
-	// ID is Manifest/Identity/ID, the pack id, trimmed of surrounding space.
+	// ID is Manifest/Identity/ID, the pack id, as written: white space
+	// around it is refused.
 	ID string `json:"id"`
 	// Version is Manifest/Identity/Version.
 	Version Version `json:"version"`
@@ -196,6 +197,9 @@ func readXML(r io.Reader, desc string, want Expect, lim Limits, whole bool) (Man
 		return m, cr.explain(err)
 	}
 	if !whole {
+		if err := noSecondManifest(dec); err != nil {
+			return m, cr.explain(fmt.Errorf("pack %s: %w", m.ID, err))
+		}
 		return m, nil
 	}
 	if err := checkIdentity(m, want); err != nil {
@@ -226,7 +230,7 @@ func newDecoder(r io.Reader) (*xml.Decoder, error) {
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
 		// ExpectBOM reads the byte-order mark, picks the endianness it
 		// names and drops it.
-		src = transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder())
+		src = transform.NewReader(&utf16Check{r: br}, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder())
 	case len(head) >= 2 && (head[0] == 0 || head[1] == 0):
 		return nil, fmt.Errorf("%w: UTF-16 or UTF-32 text without a byte-order mark; save it as UTF-8 or with a byte-order mark", ErrNotManagementPack)
 	}
@@ -265,6 +269,7 @@ func readManifestWith(dec *xml.Decoder, lim Limits) (Manifest, error) {
 		path    []string // open elements below the root
 		sawRoot bool
 		text    strings.Builder
+		seen    = map[string]bool{}
 	)
 	for {
 		tok, err := dec.Token()
@@ -307,6 +312,14 @@ func readManifestWith(dec *xml.Decoder, lim Limits) (Manifest, error) {
 				return m, fmt.Errorf("%w: <%s> comes before <Manifest>; the manifest must be the first element", ErrMalformed, t.Name.Local)
 			}
 			path = append(path, t.Name.Local)
+			if key, ok := singleField(path, len(mt.refs)); ok {
+				// Regression (issue 15, point 6): a second <ID> (or
+				// <Identity>, <Version>...) silently replaced the first.
+				if seen[key] {
+					return m, fmt.Errorf("%w: a second <%s> in <%s> at line %d; the manifest must declare it once", ErrMalformed, t.Name.Local, path[len(path)-2], line(dec))
+				}
+				seen[key] = true
+			}
 			text.Reset()
 			if len(path) == 3 && path[1] == "References" && t.Name.Local == "Reference" {
 				var alias string
@@ -327,6 +340,48 @@ func readManifestWith(dec *xml.Decoder, lim Limits) (Manifest, error) {
 			if len(path) == 0 {
 				return fillManifest(m, mt)
 			}
+		}
+	}
+}
+
+// singleField returns the key of a manifest element that may appear only
+// once (path starts at "Manifest"; refs counts the references opened so
+// far), and whether path is one.
+func singleField(path []string, refs int) (string, bool) {
+	switch {
+	case len(path) == 2 && (path[1] == "Identity" || path[1] == "Name" || path[1] == "References"):
+		return path[1], true
+	case len(path) == 3 && path[1] == "Identity" && (path[2] == "ID" || path[2] == "Version"):
+		return "Identity/" + path[2], true
+	case len(path) == 4 && path[1] == "References" && path[2] == "Reference" &&
+		(path[3] == "ID" || path[3] == "Version" || path[3] == "PublicKeyToken"):
+		return fmt.Sprintf("Reference %d/%s", refs, path[3]), true
+	}
+	return "", false
+}
+
+// noSecondManifest reads on from </Manifest> to the next element of the
+// root and refuses a second <Manifest>, which a reader stopping at the
+// first would not see. It reads a few tokens: what the root holds next
+// (TypeDefinitions, Monitoring...) is not read past its start tag. Other
+// problems are left to Validate.
+//
+// Regression (issue 15, point 6): a pack with two <Manifest> elements was
+// accepted, as whichever the reader met first.
+func noSecondManifest(dec *xml.Decoder) error {
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local == "Manifest" {
+				return fmt.Errorf("%w: a second <Manifest> at line %d; a pack has one", ErrMalformed, line(dec))
+			}
+			return nil
+		case xml.EndElement:
+			return nil
 		}
 	}
 }
@@ -367,23 +422,44 @@ func readRootAttrs(m *Manifest, attrs []xml.Attr) {
 	}
 }
 
+// spaced reports text with white space around it.
+func spaced(s string) bool { return s != "" && strings.TrimSpace(s) != s }
+
+// fillManifest checks the manifest's text and fills m.
+//
+// Ids and versions are taken as written: white space around the pack's
+// ID or Version, or a reference's, is refused, not trimmed. Operations
+// Manager's schema allows only A-Z a-z 0-9 . _ in an id (and four
+// dot-separated numbers in a version), and wants the id to be the file's
+// name, so it refuses such a pack; trimming would let two different files
+// claim the same identity (issue 15, point 6). The display name and a
+// reference's PublicKeyToken are trimmed.
 func fillManifest(m Manifest, mt manifestText) (Manifest, error) {
-	m.ID = strings.TrimSpace(mt.id)
+	m.ID = mt.id
 	m.Name = strings.TrimSpace(mt.name)
-	if m.ID == "" {
+	if strings.TrimSpace(m.ID) == "" {
 		return m, fmt.Errorf("%w: Manifest/Identity/ID is missing or empty", ErrMalformed)
 	}
-	v, err := ParseVersion(strings.TrimSpace(mt.version))
+	if spaced(m.ID) {
+		return m, fmt.Errorf("%w: Manifest/Identity/ID %q has white space around it (an id holds only A-Z a-z 0-9 . _ -)", ErrMalformed, m.ID)
+	}
+	if spaced(mt.version) {
+		return m, fmt.Errorf("%w: pack %s: Manifest/Identity/Version %q has white space around it", ErrMalformed, m.ID, mt.version)
+	}
+	v, err := ParseVersion(mt.version)
 	if err != nil {
 		return m, fmt.Errorf("%w: pack %s: Manifest/Identity/Version: %w", ErrMalformed, m.ID, err)
 	}
 	m.Version = v
 	for i, r := range mt.refs {
-		id := strings.TrimSpace(r.id)
-		if id == "" {
+		id := r.id
+		if strings.TrimSpace(id) == "" {
 			return m, fmt.Errorf("%w: pack %s: reference %d (alias %q) has no ID", ErrMalformed, m.ID, i+1, r.alias)
 		}
-		rv, err := ParseVersion(strings.TrimSpace(r.version))
+		if spaced(id) || spaced(r.version) {
+			return m, fmt.Errorf("%w: pack %s: reference %d (alias %q): ID %q or Version %q has white space around it", ErrMalformed, m.ID, i+1, r.alias, id, r.version)
+		}
+		rv, err := ParseVersion(r.version)
 		if err != nil {
 			return m, fmt.Errorf("%w: pack %s: reference %d (%s): %w", ErrMalformed, m.ID, i+1, id, err)
 		}

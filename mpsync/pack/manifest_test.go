@@ -47,7 +47,7 @@ const sampleManifest = `<Manifest>
       </Reference>
       <Reference Alias="System">
         <!-- comments may appear anywhere -->
-        <ID> System.Library </ID>
+        <ID>System.Library</ID>
         <Version>7.5.8501.0</Version>
       </Reference>
     </References>
@@ -117,6 +117,31 @@ func deep(n int) string {
 	return strings.Repeat("<D>", n) + strings.Repeat("</D>", n)
 }
 
+// utf16Units is doc as UTF-16LE with a BOM and the given code units put
+// into the display name.
+func utf16Units(t *testing.T, doc string, units ...uint16) []byte {
+	t.Helper()
+	b := utf16(t, unicode.LittleEndian, strings.Replace(doc, "Überwachung", "Überwachung@", 1))
+	at := bytes.Index(b, []byte{'@', 0})
+	require.Positive(t, at)
+	var mid []byte
+	for _, u := range units {
+		mid = append(mid, byte(u), byte(u>>8))
+	}
+	return append(append(append([]byte(nil), b[:at]...), mid...), b[at+2:]...)
+}
+
+// utf16Tail is doc as UTF-16LE with a BOM and the given code units at the
+// end.
+func utf16Tail(t *testing.T, doc string, units ...uint16) []byte {
+	t.Helper()
+	b := utf16(t, unicode.LittleEndian, doc)
+	for _, u := range units {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return b
+}
+
 func manyAttrs(n int) string {
 	var b strings.Builder
 	b.WriteString("<Rule")
@@ -170,7 +195,23 @@ func TestReadErrors(t *testing.T) {
 		{"missing id", []byte(strings.Replace(good, "<ID>Contoso.Sample</ID>", "", 1)), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "Manifest/Identity/ID is missing"},
 		{"bad version", []byte(strings.Replace(good, "1.0.3.0", "1.0.x.0", 1)), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "pack Contoso.Sample: Manifest/Identity/Version"},
 		{"two-part reference version is fine", []byte(strings.Replace(good, "7.5.8501.0", "7.5", 1)), pack.Limits{}, nil, nil, ""},
-		{"reference without id", []byte(strings.Replace(good, "<ID> System.Library </ID>", "", 1)), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, `reference 2 (alias "System") has no ID`},
+		{"reference without id", []byte(strings.Replace(good, "<ID>System.Library</ID>", "", 1)), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, `reference 2 (alias "System") has no ID`},
+		// Regression (issue 15, point 6): white space around an id or a
+		// version, two manifests and duplicated manifest fields were
+		// accepted.
+		{"space around the id", []byte(strings.Replace(good, "<ID>Contoso.Sample</ID>", "<ID> Contoso.Sample\n</ID>", 1)), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, `Manifest/Identity/ID " Contoso.Sample\n" has white space around it`},
+		{"space around the version", []byte(strings.Replace(good, "<Version>1.0.3.0</Version>", "<Version>1.0.3.0 </Version>", 1)), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "Manifest/Identity/Version"},
+		{"space around a reference id", []byte(strings.Replace(good, "<ID>System.Library</ID>", "<ID> System.Library </ID>", 1)), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, `reference 2 (alias "System"): ID " System.Library "`},
+		{"second manifest", []byte(sampleDoc("utf-8", strings.Replace(sampleManifest, "Contoso.Sample", "Contoso.Other", 1))), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "a second <Manifest>"},
+		{"second manifest after other elements", []byte(sampleDoc("utf-8", "<Monitoring/>"+sampleManifest)), pack.Limits{}, nil, pack.ErrMalformed, "a second <Manifest>"},
+		{"second id", []byte(strings.Replace(good, "<ID>Contoso.Sample</ID>", "<ID>Contoso.Sample</ID><ID>Contoso.Other</ID>", 1)), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "a second <ID> in <Identity>"},
+		{"second identity", []byte(strings.Replace(good, "<Name>", "<Identity><ID>X</ID><Version>9.0.0.0</Version></Identity><Name>", 1)), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "a second <Identity> in <Manifest>"},
+		{"second reference version", []byte(strings.Replace(good, "<Version>7.5.8501.0</Version>", "<Version>7.5.8501.0</Version><Version>1.0.0.0</Version>", 1)), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "a second <Version> in <Reference>"},
+		{"utf-16 lone high surrogate", utf16Units(t, good, 0xD800, 'x'), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "lone high surrogate"},
+		{"utf-16 lone low surrogate", utf16Units(t, good, 0xDC00), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "lone low surrogate"},
+		{"utf-16 high surrogate at the end", utf16Tail(t, good, 0xD800), pack.Limits{}, nil, pack.ErrMalformed, "lone high surrogate"},
+		{"utf-16 odd length", append(utf16(t, unicode.LittleEndian, good), 'x'), pack.Limits{}, nil, pack.ErrMalformed, "odd byte"},
+		{"utf-16 surrogate pair is fine", utf16(t, unicode.LittleEndian, strings.Replace(good, "Überwachung", "Überwachung 𝄞", 1)), pack.Limits{}, nil, nil, ""},
 		{"reference version overflow", []byte(strings.Replace(good, "7.5.8501.0", "7.5.8501.2147483648", 1)), pack.Limits{}, pack.ErrMalformed, pack.ErrMalformed, "pack Contoso.Sample: reference 2 (System.Library)"},
 	}
 	for _, tt := range tests {

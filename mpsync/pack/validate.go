@@ -99,6 +99,11 @@ func drain(dec *xml.Decoder, depth int, lim Limits) error {
 			if depth == 1 {
 				return fmt.Errorf("%w: a second root element <%s> at line %d", ErrMalformed, t.Name.Local, line(dec))
 			}
+			if depth == 2 && t.Name.Local == "Manifest" {
+				// Regression (issue 15, point 6): a second manifest
+				// was accepted.
+				return fmt.Errorf("%w: a second <Manifest> at line %d; a pack has one", ErrMalformed, line(dec))
+			}
 			if depth > lim.MaxDepth {
 				return fmt.Errorf("%w: elements nest deeper than %d at <%s>, line %d", ErrMalformed, lim.MaxDepth, t.Name.Local, line(dec))
 			}

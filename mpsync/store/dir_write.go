@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/storage"
 )
 
@@ -73,7 +74,7 @@ func (d *Dir) Remove(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return opErr(op, id, "", "", err)
 	}
-	if err := checkFileID(id); err != nil {
+	if err := pack.CheckID(id); err != nil {
 		return opErr(op, id, stepRequest, "", err)
 	}
 	if err := d.beginWrite(op, id); err != nil {
@@ -96,7 +97,7 @@ func (d *Dir) Rollback(ctx context.Context, id string) (_ storage.Entry, err err
 	if err := ctx.Err(); err != nil {
 		return storage.Entry{}, opErr(op, id, "", "", err)
 	}
-	if err := checkFileID(id); err != nil {
+	if err := pack.CheckID(id); err != nil {
 		return storage.Entry{}, opErr(op, id, stepRequest, "", err)
 	}
 	if err := d.beginWrite(op, id); err != nil {
@@ -154,7 +155,7 @@ func (d *Dir) stage(ctx context.Context, req storage.ImportRequest, r io.Reader)
 	if err := ctx.Err(); err != nil {
 		return staged{}, opErr(op, id, "", "", err)
 	}
-	if err := checkRequest(req, checkFileID); err != nil {
+	if err := checkRequest(req, pack.CheckID); err != nil {
 		return staged{}, opErr(op, id, stepRequest, "", err)
 	}
 	inc := filepath.Join(d.path, incomingName)
@@ -523,7 +524,7 @@ func (b *dirBatch) Get(ctx context.Context, id string) (storage.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Entry{}, opErr("get", id, "", "", err)
 	}
-	if err := checkFileID(id); err != nil {
+	if err := pack.CheckID(id); err != nil {
 		return storage.Entry{}, opErr("get", id, stepRequest, "", err)
 	}
 	b.mu.Lock()
@@ -570,7 +571,7 @@ func (b *dirBatch) Remove(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return opErr("remove", id, "", "", err)
 	}
-	if err := checkFileID(id); err != nil {
+	if err := pack.CheckID(id); err != nil {
 		return opErr("remove", id, stepRequest, "", err)
 	}
 	b.mu.Lock()

@@ -3,7 +3,6 @@ package store
 import (
 	"fmt"
 
-	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/storage"
 )
 
@@ -28,21 +27,6 @@ func CheckMetaName(name string) error {
 		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
 			return fmt.Errorf("%w: %q has %q at byte %d (allowed: A-Z a-z 0-9 . _ -)", storage.ErrInvalidName, name, r, i)
 		}
-	}
-	return nil
-}
-
-// maxFileNameLength is the longest file name the file systems [Dir] targets
-// accept; a pack id names a directory, so it must fit.
-const maxFileNameLength = 255
-
-// checkFileID is [pack.CheckID] plus the file-name length limit of [Dir].
-func checkFileID(id string) error {
-	if err := pack.CheckID(id); err != nil {
-		return err
-	}
-	if len(id) > maxFileNameLength {
-		return fmt.Errorf("%w: %.40q... is %d bytes long, too long for a file name (at most %d)", pack.ErrInvalidID, id, len(id), maxFileNameLength)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"mpsync.dev/internal/safetext"
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/catalog"
 )
@@ -32,7 +33,7 @@ type Client struct {
 	s      *settings
 	log    *slog.Logger
 	rc     *retryablehttp.Client
-	scrub  *strings.Replacer
+	scrub  scrubber
 	fetchM sync.Mutex // serialises Catalog calls
 
 	mu   sync.Mutex
@@ -60,7 +61,7 @@ func New(cfg Config) (*Client, error) {
 	for _, sec := range s.secrets {
 		pairs = append(pairs, sec, "[REDACTED]")
 	}
-	c.scrub = strings.NewReplacer(pairs...)
+	c.scrub = scrubber{strings.NewReplacer(pairs...)}
 	h := slog.Handler(slog.DiscardHandler)
 	if s.Logger != nil {
 		h = s.Logger.Handler()
@@ -279,7 +280,7 @@ type attemptsKey struct{}
 func (c *Client) transportError(op string, u *url.URL, attempts int, err error) *HTTPError {
 	return &HTTPError{
 		Op: op, URL: redactURL(u), Attempts: max(attempts, 1),
-		Err:  &redactedError{msg: c.scrub.Replace(err.Error()), err: err},
+		Err:  &redactedError{msg: safetext.Escape(c.scrub.Replace(err.Error())), err: err},
 		kind: transportKind(err),
 	}
 }
@@ -312,10 +313,27 @@ func (c *Client) statusError(resp *http.Response, attempts int) *HTTPError {
 		he.kind = ErrProxyAuth
 	}
 	if json.Unmarshal(body, &eb) == nil {
-		he.Code = c.scrub.Replace(truncate(eb.Error.Code, 200))
-		he.Message = c.scrub.Replace(truncate(eb.Error.Message, 1000))
+		// Regression (issue 15, points 4 and 6): a server or proxy that
+		// echoes the request's headers put the SharedKey signature in the
+		// error, and escape sequences reached the terminal raw. Scrubbed
+		// (secrets by value and by pattern) and escaped before truncating,
+		// so that a cut never splits a secret out of reach.
+		he.Code = truncate(safetext.Escape(c.scrub.Replace(eb.Error.Code)), 200)
+		he.Message = truncate(safetext.Escape(c.scrub.Replace(eb.Error.Message)), 1000)
 	}
 	return he
+}
+
+// scrubber removes secrets from text: the client's own (the key, the
+// proxy password and its Basic form) by value, and by pattern every
+// Authorization and Proxy-Authorization value and SharedKey, Basic or
+// Bearer credential, since a request's signature differs on each request
+// ([safetext.Redact]).
+type scrubber struct{ static *strings.Replacer }
+
+// Replace returns s without secrets.
+func (s scrubber) Replace(text string) string {
+	return safetext.Redact(s.static.Replace(text))
 }
 
 func truncate(s string, n int) string {

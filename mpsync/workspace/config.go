@@ -78,7 +78,11 @@ type Config struct {
 	Parallel int
 
 	// Logger receives debug and warning records; nil discards them. Secrets
-	// are scrubbed from everything logged through it.
+	// are scrubbed from everything logged through it, and from every error:
+	// the key and the proxy password by value, and by pattern every
+	// Authorization and Proxy-Authorization value (a request's SharedKey
+	// signature differs on each request) a server or proxy echoes. Text
+	// from the service in an error has its control characters escaped.
 	Logger *slog.Logger
 	// Transport sends the requests. Nil: a pooled transport (as
 	// hashicorp/go-cleanhttp builds it) with Proxy, ProxyUser, ProxyPassword
