@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/pack"
@@ -56,15 +57,11 @@ func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 	}
 	for _, o := range outcomes {
 		c := o.Change
-		if c.Action == ActionKeep || c.Action == ActionBlocked && o.Result != ResultFailed ||
-			!e.noteChanged("result", c.ID, string(o.Result)) {
-			// Nothing was asked or done, or the same result as last run: a
-			// change pending for a week must not bury the ledger's real
-			// entries under 2,016 copies.
-			continue
+		if c.Action == ActionKeep || c.Action == ActionBlocked && o.Result != ResultFailed {
+			continue // nothing was asked or done
 		}
-		e.record(ctx, Record{Kind: RecordResult, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action,
-			Pack: c.Pack, Version: target(c), SHA256: c.SHA256, Result: string(o.Result), By: "engine",
+		e.recordChanged(ctx, "result", c.ID, string(o.Result), Record{Kind: RecordResult, Rule: string(c.Rule), ChangeID: c.ID,
+			Action: c.Action, Pack: c.Pack, Version: target(c), SHA256: c.SHA256, Result: string(o.Result), By: "engine",
 			Reason: c.Reason, Error: errString(o.Err)})
 	}
 	return outcomes
@@ -215,10 +212,9 @@ func (e *Engine) decide(ctx context.Context, run *runState, c Change) (Decision,
 	default:
 		return d, fmt.Errorf("approver returned verdict %q (want approve, deny or defer)", d.Verdict)
 	}
-	if e.noteChanged("decision", c.ID, string(d.Verdict)+"\x00"+d.By+"\x00"+d.Reason) {
-		e.record(ctx, Record{Kind: RecordDecision, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action, Pack: c.Pack,
-			Version: target(c), SHA256: c.SHA256, Verdict: d.Verdict, By: d.By, Reason: d.Reason})
-	}
+	e.recordChanged(ctx, "decision", c.ID, string(d.Verdict)+"\x00"+d.By+"\x00"+d.Reason, Record{Kind: RecordDecision,
+		Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action, Pack: c.Pack, Version: target(c), SHA256: c.SHA256,
+		Verdict: d.Verdict, By: d.By, Reason: d.Reason})
 	return d, nil
 }
 
@@ -260,9 +256,17 @@ func catalogEntry(c Change) catalog.Pack {
 	return catalog.Pack{ID: c.Pack, Version: c.To, Channel: ch, Solution: c.Solution, SHA256: c.SHA256, Size: c.Size, Href: c.Href}
 }
 
+// recordTimeout bounds a ledger append: a record follows a change already
+// made, so it is written even when the operation's context has ended, but a
+// ledger that does not answer must not hold the engine.
+const recordTimeout = 30 * time.Second
+
 // record appends to the ledger, logging (not failing the run) when the
-// ledger cannot be written: the store change already happened.
-func (e *Engine) record(ctx context.Context, r Record) {
+// ledger cannot be written: the store change already happened. It reports
+// whether the record was written. It is written even when ctx has ended
+// (a run past its deadline, a caller that gave up): what happened to the
+// store is recorded.
+func (e *Engine) record(ctx context.Context, r Record) bool {
 	if r.Time.IsZero() {
 		r.Time = e.clock.Now()
 	}
@@ -270,22 +274,30 @@ func (e *Engine) record(ctx context.Context, r Record) {
 	if ws := e.workspace(); r.WorkspaceID == "" && ws != nil {
 		r.WorkspaceID = ws.ID()
 	}
-	if err := e.ledger.Append(ctx, r); err != nil {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if err := e.ledger.Append(rctx, r); err != nil {
 		e.log.Error("ledger append failed", "kind", r.Kind, "pack", r.Pack, "err", err)
-	}
-}
-
-// noteChanged reports whether value differs from the last value this
-// engine noted for kind and change id, and notes it: decisions and results
-// are recorded when they first happen and when they change, not on every
-// run that asks again.
-func (e *Engine) noteChanged(kind, changeID, value string) bool {
-	key := kind + "\x00" + changeID
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.noted[key] == value {
 		return false
 	}
-	e.noted[key] = value
 	return true
+}
+
+// recordChanged records r when value differs from the last value this
+// engine recorded for kind and change id: decisions and results are
+// recorded when they first happen and when they change, not on every run
+// that asks again (a change pending for a week must not bury the ledger's
+// real entries under 2,016 copies). A value is noted only once its record
+// is written, so a failed append is tried again by the next run.
+func (e *Engine) recordChanged(ctx context.Context, kind, changeID, value string, r Record) {
+	key := kind + "\x00" + changeID
+	e.mu.Lock()
+	same := e.noted[key] == value
+	e.mu.Unlock()
+	if same || !e.record(ctx, r) {
+		return
+	}
+	e.mu.Lock()
+	e.noted[key] = value
+	e.mu.Unlock()
 }

@@ -287,9 +287,17 @@ func (e *Engine) emit(ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = e.clock.Now()
 	}
-	if e.onEvent != nil {
-		e.onEvent(ev)
+	if e.onEvent == nil {
+		return
 	}
+	// A panicking hook (a metrics exporter's bug) must not take down a
+	// run, nor the scheduler's goroutine and with it the process.
+	defer func() {
+		if p := recover(); p != nil {
+			e.log.Error("Options.OnEvent panicked; the event is dropped", "kind", ev.Kind, "panic", p)
+		}
+	}()
+	e.onEvent(ev)
 }
 
 // normaliseRules returns the rules to run in run order (MPUpdate first), all

@@ -2,6 +2,7 @@ package mpsync_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,15 +30,21 @@ func TestRegressionRunThatLostItsLeaseChangesNothing(t *testing.T) {
 	releaseA := make(chan struct{})
 	var running atomic.Int32
 	var overlap atomic.Bool
+	var holdOnce sync.Once
 	slow := mpsync.ApproverFunc(func(ctx context.Context, r mpsync.ApprovalRequest) (mpsync.Decision, error) {
 		if running.Add(1) > 1 {
 			overlap.Store(true)
 		}
 		defer running.Add(-1)
-		select {
-		case inA <- struct{}{}:
+		// The first decision (A's) blocks until the test lets it go; a
+		// blocking send, so that it cannot slip past before the test
+		// waits on inA (review: the select with default could, and the
+		// test then hung).
+		first := false
+		holdOnce.Do(func() { first = true })
+		if first {
+			inA <- struct{}{}
 			<-releaseA
-		default:
 		}
 		return mpsync.Decision{Verdict: mpsync.Approve}, nil
 	})

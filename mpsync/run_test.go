@@ -14,6 +14,7 @@ import (
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/catalog"
+	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
@@ -214,7 +215,8 @@ func TestRunTimeoutBoundsTheRun(t *testing.T) {
 		return mpsync.Decision{}, ctx.Err()
 	})
 	r := newRig(t, nil)
-	e := r.newEngine(t, r.store, &mpsync.Options{Approver: stuck, RunTimeout: 50 * time.Millisecond})
+	led := ledger.NewMemory()
+	e := r.newEngine(t, r.store, &mpsync.Options{Approver: stuck, RunTimeout: 50 * time.Millisecond, Ledger: led})
 	start := time.Now()
 	rep, err := e.Sync(context.Background(), rules.MPUpdate)
 	require.NoError(t, err, "the run happened; its changes failed")
@@ -225,4 +227,15 @@ func TestRunTimeoutBoundsTheRun(t *testing.T) {
 	st, err := e.Status(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, mpsync.RunFailed, st.Rules[0].LastResult, "the run history is written after the deadline")
+	// Review: the ledger records used to be written with the expired
+	// context, and so dropped.
+	recs, err := led.Query(context.Background(), mpsync.LedgerQuery{Kind: mpsync.RecordResult})
+	require.NoError(t, err)
+	failed := 0
+	for _, rec := range recs {
+		if rec.Result == string(mpsync.ResultFailed) {
+			failed++
+		}
+	}
+	assert.Equal(t, len(rep.Failed()), failed, "each failed change is in the ledger")
 }

@@ -47,30 +47,43 @@ type ruleClock struct {
 // ends it; so does a permanent error met by a later run, which is logged
 // and carried by [EventSchedulerStopped].
 func (e *Engine) Start(ctx context.Context) error {
+	_, err := e.start(ctx)
+	return err
+}
+
+// start is Start, returning the scheduler it started so that Run waits on
+// that one, not on whichever runs when it looks.
+func (e *Engine) start(ctx context.Context) (*scheduler, error) {
 	if err := e.needWorkspace("start"); err != nil {
-		return err
+		return nil, err
 	}
 	// Refuse at once what no scheduled run could get past, rather than
 	// start a loop that would only stop again.
 	if _, err := e.ensureConnected(ctx); err != nil {
-		return fmt.Errorf("start: %w", err)
+		return nil, fmt.Errorf("start: %w", err)
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.closed { // checked under the lock Close takes, so Close cannot miss this loop
-		return ErrClosed
+		e.mu.Unlock()
+		return nil, ErrClosed
 	}
 	if e.sched != nil {
-		return ErrRunning
+		e.mu.Unlock()
+		return nil, ErrRunning
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &scheduler{cancel: cancel, done: make(chan struct{})}
 	e.sched = s
+	e.mu.Unlock()
+	// Emitted outside e.mu: a hook that calls Status must not deadlock.
 	e.emit(Event{Kind: EventSchedulerStarted, Message: "scheduler started"})
 	go func() {
 		defer close(s.done)
 		s.err = e.loop(ctx)
-		if s.err != nil {
+		if s.err == nil && e.isClosed() {
+			s.err = ErrClosed // stopped by Close: Run tells its caller
+		}
+		if s.err != nil && !errors.Is(s.err, ErrClosed) {
 			e.log.Error("scheduler stopped", "err", s.err)
 		}
 		e.emit(Event{Kind: EventSchedulerStopped, Message: "scheduler stopped", Err: s.err})
@@ -81,7 +94,13 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		e.mu.Unlock()
 	}()
-	return nil
+	return s, nil
+}
+
+func (e *Engine) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
 }
 
 // Run is the lifecycle of a long-running program (`mpsync run`), shaped like
@@ -94,28 +113,24 @@ func (e *Engine) Start(ctx context.Context) error {
 // failures (the service down, a change that failed) are logged, recorded
 // and retried on the schedule; they never end Run.
 func (e *Engine) Run(ctx context.Context) error {
-	if err := e.Start(ctx); err != nil {
+	s, err := e.start(ctx)
+	if err != nil {
 		return err
-	}
-	e.mu.Lock()
-	s := e.sched
-	e.mu.Unlock()
-	if s == nil { // Start succeeded, and the loop has already ended
-		return nil
 	}
 	select {
 	case <-ctx.Done():
+		s.cancel()
 	case <-s.done:
 	}
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
-	defer cancel()
-	_ = e.Stop(stopCtx)
-	<-s.done
-	return s.err
+	<-s.done // the run in flight, cancelled, stops at its next step
+	e.releaseLease(context.WithoutCancel(ctx))
+	if errors.Is(s.err, ErrClosed) || ctx.Err() == nil {
+		return s.err
+	}
+	return nil // ctx ended: a clean stop
 }
 
-// stopTimeout bounds how long Stop waits to hand the lease over, and Run's
-// own Stop for the run in flight.
+// stopTimeout bounds how long Stop and Run wait to hand the lease over.
 const stopTimeout = 10 * time.Second
 
 // Stop ends the scheduler, waits for an in-flight scheduled run to finish
@@ -142,6 +157,12 @@ func (e *Engine) Stop(ctx context.Context) error {
 		e.sched = nil
 	}
 	e.mu.Unlock()
+	return e.releaseLease(ctx)
+}
+
+// releaseLease hands the lease over at once rather than when the TTL runs
+// out, bounded by stopTimeout.
+func (e *Engine) releaseLease(ctx context.Context) error {
 	if e.lease == nil {
 		return nil
 	}
@@ -189,8 +210,8 @@ func (e *Engine) nextWake(ctx context.Context) time.Time {
 
 // NextRuns returns when each enabled rule runs next on the schedule; a
 // disabled rule is absent. Before the first run, a rule is due now; after a
-// change of Frequency, the next run counts from the rule's last run (now,
-// when that is already past). It only reads:
+// change of Frequency, the next run counts from the rule's last run (a time
+// already past means the rule is due now). It only reads:
 // the scheduler adopts the same answer (and emits [EventScheduleChanged])
 // at its next wake-up.
 func (e *Engine) NextRuns(ctx context.Context) map[rules.Rule]time.Time {
@@ -285,7 +306,7 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("run of %v panicked: %v", due, p)
 			e.log.Error("run panicked", "rules", due, "panic", p, "stack", string(debug.Stack()))
-			e.finishRuns(ctx, due, now, nil, err)
+			e.finishRuns(context.WithoutCancel(ctx), due, now, nil, err)
 		}
 	}()
 	for r, next := range e.advanceSchedule(ctx) {
@@ -377,13 +398,21 @@ func permanent(err error) bool {
 // caller that opened it closes it after Close returns.
 func (e *Engine) Close() error {
 	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return nil
-	}
+	first := !e.closed
 	e.closed = true
 	e.mu.Unlock()
-	err := e.Stop(context.Background())
+	var err error
+	if first {
+		err = e.Stop(context.Background())
+	} else if s := e.currentScheduler(); s != nil {
+		<-s.done // a concurrent Close is stopping it
+	}
 	e.inflight.Wait()
 	return err
+}
+
+func (e *Engine) currentScheduler() *scheduler {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sched
 }

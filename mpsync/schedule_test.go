@@ -435,3 +435,49 @@ func TestRegressionStartAfterCtxCancel(t *testing.T) {
 		e.Stop(context.Background())
 	})
 }
+
+// Review: Run returned nil when Close stopped it, which a supervisor reads
+// as "the context ended".
+func TestRunReturnsErrClosedAfterClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newServer(t)
+		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv)})
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		go func() { done <- e.Run(t.Context()) }()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		closed := make(chan error, 2)
+		go func() { closed <- e.Close() }()
+		go func() { closed <- e.Close() }()
+		require.NoError(t, <-closed)
+		require.NoError(t, <-closed, "a second Close waits as the first does")
+		assert.ErrorIs(t, <-done, mpsync.ErrClosed)
+	})
+}
+
+// Review: an OnEvent hook that panicked crashed the scheduler's goroutine,
+// and the process with it.
+func TestPanickingEventHookDoesNotStopTheScheduler(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newServer(t)
+		var mu sync.Mutex
+		finished := 0
+		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv), OnEvent: func(ev mpsync.Event) {
+			if ev.Kind == mpsync.EventRunFinished {
+				mu.Lock()
+				finished++
+				mu.Unlock()
+				panic("buggy hook")
+			}
+		}})
+		require.NoError(t, err)
+		require.NoError(t, e.Start(t.Context()))
+		time.Sleep(11 * time.Minute)
+		synctest.Wait()
+		require.NoError(t, e.Close())
+		mu.Lock()
+		defer mu.Unlock()
+		assert.GreaterOrEqual(t, finished, 3, "runs went on after the hook panicked")
+	})
+}

@@ -206,8 +206,13 @@ func (s *Status) Entry(id string) (storage.Entry, bool) {
 // is reachable now, and returns what it learned; unlike a run it records
 // nothing. ctx bounds the request: give it a deadline, since a service that
 // accepts the connection and never answers would otherwise hold Probe. It
-// returns an error only when the engine has no workspace.
+// returns an error only when the engine has no workspace or is closed.
 func (e *Engine) Probe(ctx context.Context) (WorkspaceHealth, error) {
+	done, err := e.enter()
+	if err != nil {
+		return WorkspaceHealth{}, err
+	}
+	defer done()
 	ws := e.workspace()
 	if ws == nil {
 		return WorkspaceHealth{}, e.needWorkspace("probe")

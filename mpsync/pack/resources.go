@@ -94,8 +94,11 @@ func (r *resReader) skipString(what string) error {
 }
 
 // findResourceEntry returns the value of the entry called name in the
-// .resources file b, and whether it was there.
-func findResourceEntry(b []byte, name, where string) ([]byte, bool, error) {
+// .resources file b, and whether it was there. Each entry it looks at costs
+// one unit of budget, shared by every resource of the pack: manifest rows at
+// different offsets can point into one shared entry table, and without a
+// budget for the whole file a hostile pack of a few hundred KB takes minutes.
+func findResourceEntry(b []byte, name, where string, budget *uint64) ([]byte, bool, error) {
 	r := &resReader{b: b, where: where}
 	count, err := r.readHeader()
 	if err != nil {
@@ -113,20 +116,26 @@ func findResourceEntry(b []byte, name, where string) ([]byte, bool, error) {
 	names := r.p
 	want := utf16le(name)
 	for i := range uint64(count) {
+		if *budget == 0 {
+			return nil, false, r.fail("more .resources entries than the file's resources directory can hold (%d looked at): resources overlap", i)
+		}
+		*budget--
 		r.p = positions + 4*i
 		pos, _ := r.u32("name position") // in bounds: readHeader checked
 		r.p = names + uint64(pos)
-		n, err := r.uvarint(fmt.Sprintf("entry %d's name length", i))
+		// The messages name the entry only on failure: building them for
+		// every entry costs more than reading it.
+		n, err := r.uvarint("an entry's name length")
 		if err != nil {
-			return nil, false, err
+			return nil, false, fmt.Errorf("entry %d: %w", i, err)
 		}
-		got, err := r.bytes(uint64(n), fmt.Sprintf("entry %d's name", i))
+		got, err := r.bytes(uint64(n), "an entry's name")
 		if err != nil {
-			return nil, false, err
+			return nil, false, fmt.Errorf("entry %d: %w", i, err)
 		}
-		dataOff, err := r.u32(fmt.Sprintf("entry %d's data offset", i))
+		dataOff, err := r.u32("an entry's data offset")
 		if err != nil {
-			return nil, false, err
+			return nil, false, fmt.Errorf("entry %d: %w", i, err)
 		}
 		if bytes.Equal(got, want) {
 			r.p = uint64(dataSection) + uint64(dataOff)

@@ -67,11 +67,14 @@ func openSealed(b []byte) (sealedPack, error) {
 // findPackResource looks through the embedded manifest resources for the
 // pack's XML: the ManagementPack entry of a .resources file (the layout of
 // Microsoft's packs) or a resource called ManagementPack. Each resource's
-// data is searched once even when many rows point at it, so the work is
-// bounded by the file's size, not by rows times entries.
+// data is searched once even when many rows point at it, and the entries
+// looked at in all of them share one budget (an entry takes at least 8 bytes
+// of the resources directory), so the work is bounded by the file's size,
+// not by rows times entries, even when rows point into overlapping data.
 func findPackResource(img *peImage, cli cliHeader, md *metadata) (sealedPack, error) {
 	var names []string
 	searched := make(map[uint32]bool)
+	budget := uint64(cli.resourcesSize)/8 + 1
 	for i := range md.rows[tManifestResource] {
 		res, err := md.manifestResource(i)
 		if err != nil {
@@ -94,7 +97,7 @@ func findPackResource(img *peImage, cli cliHeader, md *metadata) (sealedPack, er
 			continue
 		}
 		searched[res.offset] = true
-		if sp, ok, err := searchResourcesFile(img, cli, res); ok || err != nil {
+		if sp, ok, err := searchResourcesFile(img, cli, res, &budget); ok || err != nil {
 			return sp, err
 		}
 	}
@@ -110,13 +113,13 @@ func findPackResource(img *peImage, cli cliHeader, md *metadata) (sealedPack, er
 
 // searchResourcesFile looks for the ManagementPack entry in res when res is
 // a .resources file.
-func searchResourcesFile(img *peImage, cli cliHeader, res manifestResource) (sealedPack, bool, error) {
+func searchResourcesFile(img *peImage, cli cliHeader, res manifestResource, budget *uint64) (sealedPack, bool, error) {
 	data, err := resourceData(img, cli, res)
 	if err != nil || !isResourcesFile(data) {
 		return sealedPack{}, false, err
 	}
 	where := "resource " + res.name
-	v, ok, err := findResourceEntry(data, packEntry, where)
+	v, ok, err := findResourceEntry(data, packEntry, where, budget)
 	if err != nil || !ok {
 		return sealedPack{}, false, err
 	}

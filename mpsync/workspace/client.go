@@ -171,6 +171,21 @@ func (c *Client) Catalog(ctx context.Context) (mpsync.CatalogResult, error) {
 	if held != nil && held.etag != "" {
 		req.Header.Set("If-None-Match", held.etag)
 	}
+	// The body is read inside the attempt, so that a body that stalls or
+	// breaks is retried like a request that did, and counts as the service
+	// unreachable (the last-known catalog answers) once retries run out.
+	var raw []byte
+	req.SetResponseHandler(func(resp *http.Response) error {
+		if resp.StatusCode != http.StatusOK {
+			return nil // do reports the status
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, MaxCatalogSize+1))
+		if err != nil {
+			return c.transportError("", resp.Request.URL, 1, err)
+		}
+		raw = b
+		return nil
+	})
 	resp, err := c.do(ctx, req, "catalog")
 	if err != nil {
 		if errors.Is(err, ErrUnavailable) && held != nil {
@@ -198,10 +213,6 @@ func (c *Client) Catalog(ctx context.Context) (mpsync.CatalogResult, error) {
 		return mpsync.CatalogResult{Catalog: held.cat, ETag: held.etag, NotModified: true, FetchedAt: now}, nil
 	}
 
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxCatalogSize+1))
-	if err != nil {
-		return mpsync.CatalogResult{}, c.transportError("catalog", resp.Request.URL, 1, err)
-	}
 	if len(raw) > MaxCatalogSize {
 		return mpsync.CatalogResult{}, fmt.Errorf("%w: %s: the catalog is larger than %d bytes", ErrInvalidCatalog, redactURL(c.s.catalog), MaxCatalogSize)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,7 +78,12 @@ func (g *stallGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	total := time.AfterFunc(g.total, timeout("the whole request", "RequestTimeout", g.total))
 	header := time.AfterFunc(g.header, timeout("response headers", "HeaderTimeout", g.header))
 	resp, err := g.next.RoundTrip(req.WithContext(ctx))
-	header.Stop()
+	if !header.Stop() && err == nil {
+		// The limit ran out as the headers arrived: the request's context
+		// is already cancelled, so report the timeout, not a broken body.
+		resp.Body.Close()
+		err = context.Cause(ctx)
+	}
 	if err != nil {
 		total.Stop()
 		err = causeOr(ctx, err)
@@ -86,6 +92,7 @@ func (g *stallGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	b := &guardedBody{rc: resp.Body, ctx: ctx, cancel: cancel, total: total, idleFor: g.idle}
 	b.idle = time.AfterFunc(g.idle, timeout("the body (no data)", "IdleTimeout", g.idle))
+	b.idle.Stop() // armed only while a Read waits: a slow reader is not the service's fault
 	resp.Body = b
 	return resp, nil
 }
@@ -99,7 +106,7 @@ func causeOr(ctx context.Context, err error) error {
 	return err
 }
 
-// guardedBody restarts the idle limit at every read and releases the
+// guardedBody runs the idle limit while a read waits and releases the
 // request's timers and context when closed.
 type guardedBody struct {
 	rc          io.ReadCloser
@@ -108,11 +115,16 @@ type guardedBody struct {
 	total, idle *time.Timer
 	idleFor     time.Duration
 	once        sync.Once
+	closed      atomic.Bool
 }
 
 func (b *guardedBody) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		return b.rc.Read(p) // the body's own error for a read after Close
+	}
 	b.idle.Reset(b.idleFor)
 	n, err := b.rc.Read(p)
+	b.idle.Stop()
 	if err != nil && err != io.EOF {
 		err = causeOr(b.ctx, err)
 	}
@@ -122,6 +134,7 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 func (b *guardedBody) Close() error {
 	err := b.rc.Close()
 	b.once.Do(func() {
+		b.closed.Store(true)
 		b.idle.Stop()
 		b.total.Stop()
 		b.cancel(nil)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,4 +111,32 @@ func TestTimeoutsValidated(t *testing.T) {
 	_, err := workspace.New(cfg)
 	assert.ErrorIs(t, err, workspace.ErrConfig)
 	assert.Contains(t, err.Error(), "IdleTimeout")
+}
+
+// Review: a catalog body that stalled was read after the attempt, so it was
+// neither retried nor answered by the last-known catalog.
+func TestStalledCatalogBodyIsRetriedThenStale(t *testing.T) {
+	fake := newFake(t)
+	var stalling atomic.Bool
+	var attempts atomic.Int32
+	cfg := testConfig(t, fake, nil)
+	cfg.BaseURL = stall(t, fake, func(r *http.Request) bool {
+		if strings.HasSuffix(r.URL.Path, "/catalog") && stalling.Load() {
+			attempts.Add(1)
+			return true
+		}
+		return false
+	}, stallMidBody)
+	cfg.HeaderTimeout, cfg.IdleTimeout, cfg.RequestTimeout = time.Second, 100*time.Millisecond, 2*time.Second
+	c := newClient(t, cfg)
+	first, err := c.Catalog(context.Background())
+	require.NoError(t, err)
+
+	stalling.Store(true)
+	res, err := c.Catalog(context.Background())
+	require.NoError(t, err, "the last-known catalog answers")
+	assert.True(t, res.Stale)
+	assert.Equal(t, first.Catalog.Serial, res.Catalog.Serial)
+	assert.ErrorIs(t, res.Err, workspace.ErrTimeout)
+	assert.EqualValues(t, cfg.RetryMax+1, attempts.Load(), "each attempt's body stalled, and each was retried")
 }
