@@ -200,30 +200,10 @@ func (e *Engine) checkImport(m pack.Manifest, sum string, entries []storage.Entr
 			res.TookOver = true
 		}
 	}
-	var unmet []string
-	for _, ref := range m.References {
-		if ref.ID == m.ID {
-			continue
-		}
-		if en, ok := byID[ref.ID]; ok {
-			if en.Version.Less(ref.Version) {
-				unmet = append(unmet, fmt.Sprintf("%s >= %s (the store holds %s)", ref.ID, ref.Version, en.Version))
-			} else if reason, bad := plan.TokenMismatch(ref, en.PublicKeyToken); bad {
-				unmet = append(unmet, reason)
-			}
-			continue
-		}
-		if have, ok := e.platform[ref.ID]; ok {
-			if have.Less(ref.Version) {
-				unmet = append(unmet, fmt.Sprintf("%s >= %s (the group has %s, %s)", ref.ID, ref.Version, have, e.platformName))
-			}
-			continue
-		}
-		unmet = append(unmet, fmt.Sprintf("%s >= %s (not imported and not in %s)", ref.ID, ref.Version, e.platformName))
-	}
+	unmet := plan.CheckReferences(m, plan.Input{Entries: entries, Platform: e.platform, PlatformName: e.platformName})
 	if len(unmet) > 0 {
-		return res, fmt.Errorf("%w: %w: %s; import the referenced packs first, or %s",
-			ErrImportRefused, pack.ErrUnsatisfied, strings.Join(unmet, "; "), plan.PlatformHint)
+		return res, fmt.Errorf("%w: %w: %s; import the referenced packs first",
+			ErrImportRefused, pack.ErrUnsatisfied, strings.Join(unmet, "; "))
 	}
 	return res, nil
 }

@@ -69,7 +69,7 @@ func TestImportAppliesSyncsChecks(t *testing.T) {
 		{name: "unsatisfied reference", data: mpsynctest.Pack(id, "1.0.0.0", scLib, lib),
 			wantErr: []error{mpsync.ErrImportRefused, pack.ErrUnsatisfied}, inErr: []string{"Contoso.Lib >= 2.0.0.0", "--platform"}},
 		{name: "reference below the version wanted", before: put("Contoso.Lib", mpsynctest.Pack("Contoso.Lib", "1.0.0.0", scLib), storage.OwnerCustom),
-			data: mpsynctest.Pack(id, "1.0.0.0", scLib, lib), wantErr: []error{pack.ErrUnsatisfied}, inErr: []string{"the store holds 1.0.0.0"}},
+			data: mpsynctest.Pack(id, "1.0.0.0", scLib, lib), wantErr: []error{pack.ErrUnsatisfied}, inErr: []string{"reference Contoso.Lib >= 2.0.0.0 not satisfied: Contoso.Lib is present at 1.0.0.0"}},
 		{name: "reference satisfied by an imported pack", before: put("Contoso.Lib", mpsynctest.Pack("Contoso.Lib", "2.1.0.0", scLib), storage.OwnerCustom),
 			data: mpsynctest.Pack(id, "1.0.0.0", scLib, lib)},
 		{name: "reference naming another key token than the sealed pack's", before: put("Contoso.Lib", sealedLib, storage.OwnerCustom),

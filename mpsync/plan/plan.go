@@ -338,31 +338,57 @@ func (c Change) IsTarget() bool { return c.Action == ActionImport || c.Action ==
 // leads to: plan targets, packs that stay, and the platform inventory.
 func (r *resolver) unsatisfied(m pack.Manifest) (string, bool) {
 	for _, ref := range m.References {
-		have, ok := r.availableAfter(ref.ID)
-		if ok && !have.Less(ref.Version) {
-			if reason, bad := TokenMismatch(ref, r.tokenAfter(ref.ID)); bad {
-				return reason, true
-			}
-			continue
+		if reason, unmet := r.refUnmet(ref); unmet {
+			return reason, true
 		}
-		if i, inPlan := r.byPack[ref.ID]; inPlan && r.changes[i].Action == ActionBlocked && r.changes[i].To.Compare(ref.Version) >= 0 {
-			return fmt.Sprintf("waits for %s %s, which is blocked", ref.ID, r.changes[i].To), true
-		}
-		if p, listed := catalogPack(r.in.Catalog, ref.ID); listed && p.Channel == catalog.ChannelBase &&
-			!slices.Contains(r.in.Rules, rules.MPUpdate) && !p.Version.Less(ref.Version) {
-			return fmt.Sprintf("waits for MPUpdate to import base pack %s %s", ref.ID, p.Version), true
-		}
-		if ok {
-			if r.fromPlatform(ref.ID) {
-				return fmt.Sprintf("reference %s >= %s not satisfied: the group has %s %s (%s); %s",
-					ref.ID, ref.Version, ref.ID, have, r.in.PlatformName, PlatformHint), true
-			}
-			return fmt.Sprintf("reference %s >= %s not satisfied: %s is present at %s", ref.ID, ref.Version, ref.ID, have), true
-		}
-		return fmt.Sprintf("reference %s >= %s not satisfied: no imported, planned or platform pack has that id (%s); %s",
-			ref.ID, ref.Version, r.in.PlatformName, PlatformHint), true
 	}
 	return "", false
+}
+
+// refUnmet says why one reference is not satisfied by what the group will
+// hold after the plan, if it is not.
+func (r *resolver) refUnmet(ref pack.Reference) (string, bool) {
+	have, ok := r.availableAfter(ref.ID)
+	if ok && !have.Less(ref.Version) {
+		return TokenMismatch(ref, r.tokenAfter(ref.ID))
+	}
+	if i, inPlan := r.byPack[ref.ID]; inPlan && r.changes[i].Action == ActionBlocked && r.changes[i].To.Compare(ref.Version) >= 0 {
+		return fmt.Sprintf("waits for %s %s, which is blocked", ref.ID, r.changes[i].To), true
+	}
+	if p, listed := catalogPack(r.in.Catalog, ref.ID); listed && p.Channel == catalog.ChannelBase &&
+		!slices.Contains(r.in.Rules, rules.MPUpdate) && !p.Version.Less(ref.Version) {
+		return fmt.Sprintf("waits for MPUpdate to import base pack %s %s", ref.ID, p.Version), true
+	}
+	if ok {
+		if r.fromPlatform(ref.ID) {
+			return fmt.Sprintf("reference %s >= %s not satisfied: the group has %s %s (%s); %s",
+				ref.ID, ref.Version, ref.ID, have, r.in.PlatformName, PlatformHint), true
+		}
+		return fmt.Sprintf("reference %s >= %s not satisfied: %s is present at %s", ref.ID, ref.Version, ref.ID, have), true
+	}
+	return fmt.Sprintf("reference %s >= %s not satisfied: no imported, planned or platform pack has that id (%s); %s",
+		ref.ID, ref.Version, r.in.PlatformName, PlatformHint), true
+}
+
+// CheckReferences returns the references of m that the packs in in.Entries
+// and in.Platform do not satisfy, each worded as a sync's blocked reason:
+// what [Resolve] checks for a planned import, for a pack an operator
+// imports by hand. A reference to m's own id is not checked.
+func CheckReferences(m pack.Manifest, in Input) []string {
+	r := &resolver{in: in, byPack: map[string]int{}, entries: map[string]storage.Entry{}}
+	for _, e := range in.Entries {
+		r.entries[e.ID] = e
+	}
+	var unmet []string
+	for _, ref := range m.References {
+		if ref.ID == m.ID {
+			continue
+		}
+		if reason, bad := r.refUnmet(ref); bad {
+			unmet = append(unmet, reason)
+		}
+	}
+	return unmet
 }
 
 // PlatformHint tells the operator how to give the engine the packs the
