@@ -32,3 +32,5 @@ func open(t testing.TB, o *pgstore.Options) *pgstore.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+func dsn(t testing.TB) string { return pgtest.DSN(t) }

@@ -67,22 +67,22 @@ type Options struct {
 // for concurrent use, by several goroutines and by several processes on
 // several machines. Close it when done.
 type Store struct {
-	pool    *pgxpool.Pool
-	ledger  *pgledger.DB
-	schema  string
-	group   string
-	limits  pack.Limits
-	now     func() time.Time
+	pool   *pgxpool.Pool
+	ledger *pgledger.DB
+	schema string
+	group  string
+	limits pack.Limits
+	now    func() time.Time
 	// nowIsClock: Options.Now was set, and so is also the lease clock.
 	nowIsClock bool
-	log     *slog.Logger
-	secret  string
-	where   string
-	tmp     string
-	budget  atomic.Int64
-	closed  atomic.Bool
-	trips   atomic.Int64
-	lockKey string
+	log        *slog.Logger
+	secret     string
+	where      string
+	tmp        string
+	budget     atomic.Int64
+	closed     atomic.Bool
+	trips      atomic.Int64
+	lockKey    string
 
 	// fencing: set by Lease
 	fenceName atomic.Pointer[string]
