@@ -13,7 +13,6 @@ import (
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/storage"
-	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/workspace"
 	"mpsync.dev/rules"
 )
@@ -93,7 +92,7 @@ func (a *app) override(ctx context.Context) error {
 	if packID == "" {
 		packID = mpsync.DefaultOverridePackID
 	}
-	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, false, func(st cmdStore, _ *workspace.Client, eng *mpsync.Engine) error {
 		doc := overrideDoc{Overrides: []overrideJSON{}, Warnings: []string{}, Unchanged: len(reqs) > 0}
 		var err error
 		for _, req := range reqs {
@@ -132,7 +131,7 @@ func (a *app) override(ctx context.Context) error {
 }
 
 // exportPack writes the bytes of the store's pack id to file, atomically.
-func exportPack(ctx context.Context, st *store.Dir, id, file string) (en storage.Entry, err error) {
+func exportPack(ctx context.Context, st cmdStore, id, file string) (en storage.Entry, err error) {
 	en, err = st.Get(ctx, id)
 	if err != nil {
 		return en, fmt.Errorf("export %s from store %s: %w", id, st.Path(), err)

@@ -19,7 +19,7 @@ import (
 // clock is a manual clock shared by two stores' leases.
 type clock struct{ ns atomic.Int64 }
 
-func (c *clock) now() time.Time       { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *clock) now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
 func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // A holder that was paused past its lease writes nothing once another
