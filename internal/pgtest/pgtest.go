@@ -11,17 +11,23 @@
 package pgtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Password is the postgres role's password on the servers this package
@@ -172,4 +178,60 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+var (
+	shared     sync.Once
+	sharedSrv  *server
+	sharedErr  error
+	sharedLock sync.Mutex
+)
+
+// Shared returns the DSN of a server started on first use, for a package
+// whose TestMain cannot wrap every test in [Main] (most of its tests need
+// no database); call [StopShared] at the end of TestMain. Without a server
+// it skips t, or fails it under CI=true.
+func Shared(t testing.TB) string {
+	t.Helper()
+	shared.Do(func() { sharedSrv, sharedErr = start() })
+	if sharedErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and no PostgreSQL server: %v", sharedErr)
+		}
+		t.Skipf("no PostgreSQL server (install one with .ci/postgres.sh; CI=true makes this a failure): %v", sharedErr)
+	}
+	return sharedSrv.dsn
+}
+
+// StopShared stops the server [Shared] started, if any.
+func StopShared() {
+	sharedLock.Lock()
+	defer sharedLock.Unlock()
+	if sharedSrv != nil {
+		sharedSrv.stop()
+		sharedSrv = nil
+	}
+}
+
+// NewDatabase creates an empty database on the server whose DSN base is
+// and returns its DSN.
+func NewDatabase(t testing.TB, base string) string {
+	t.Helper()
+	name := fmt.Sprintf("db%d_%d", os.Getpid(), count.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
