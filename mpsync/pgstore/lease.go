@@ -35,7 +35,9 @@ var _ mpsync.Lease = (*Lease)(nil)
 // and binds the store to it: from now on the store's writes are fenced by
 // the token its Acquire receives, and refused until the first successful
 // Acquire. A store whose Lease is never called (the command's approve,
-// status, import) writes unfenced, as an operator does.
+// status, import, connect) writes unfenced, as an operator does; since an
+// engine takes the lease only for scheduled runs, call Connect, Disconnect
+// and the like through an unbound store.
 func (s *Store) Lease(name string) *Lease {
 	s.fenceName.Store(&name)
 	return &Lease{s: s, name: name}
