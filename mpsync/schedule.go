@@ -320,11 +320,13 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 	due, _ = normaliseRules(due)
 	if ok, err := e.holdsLease(ctx); err != nil || !ok {
 		// Another engine holds the lease and runs the rules. Look again
-		// after the settings poll: soon enough to take over once the
-		// holder's lease expires, without spinning.
+		// after the settings poll, or a third of the lease TTL when that is
+		// shorter: soon enough to take over once the holder's lease
+		// expires, without spinning.
+		retry := min(DefaultSettingsPoll, max(e.leaseTTL/3, 100*time.Millisecond))
 		e.mu.Lock()
 		for _, r := range due {
-			e.rc.next[r] = now.Add(DefaultSettingsPoll)
+			e.rc.next[r] = now.Add(retry)
 		}
 		e.mu.Unlock()
 		if err != nil {

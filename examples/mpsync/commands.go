@@ -19,6 +19,7 @@ import (
 	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/metrics"
 	"mpsync.dev/mpsync/pack"
+	"mpsync.dev/mpsync/pgstore"
 	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/workspace"
@@ -162,8 +163,33 @@ func (a *app) prepare(ctx context.Context) error {
 	return nil
 }
 
-// openStore opens the --store directory; the caller closes it.
-func (a *app) openStore() (*store.Dir, error) {
+// cmdStore is what the commands need of a store: the engine's Store, a
+// name for messages and Close. *store.Dir (--store) and pgStore
+// (--database) implement it; a store that offers batches keeps offering
+// them through it.
+type cmdStore interface {
+	mpsync.Store
+	Path() string
+	Close() error
+}
+
+// pgStore is the PostgreSQL store as a cmdStore: Path names the database
+// without its password.
+type pgStore struct{ *pgstore.Store }
+
+func (p pgStore) Path() string { return p.String() }
+
+// openStore opens the --database store when one is given, else the --store
+// directory; the caller closes it.
+func (a *app) openStore(ctx context.Context) (cmdStore, error) {
+	if a.cfg.database != "" {
+		st, err := pgstore.Open(ctx, a.cfg.database, &pgstore.Options{Group: a.groupName(), Logger: a.log})
+		if err != nil {
+			// pgstore's errors never hold the DSN's password.
+			return nil, fmt.Errorf("open database store: %w", err)
+		}
+		return pgStore{st}, nil
+	}
 	// Commands that only read the store, or write only its records (an
 	// approval, the run history), open it beside a running scheduler: an
 	// operator approves without stopping `mpsync run`.
@@ -177,6 +203,15 @@ func (a *app) openStore() (*store.Dir, error) {
 		return nil, fmt.Errorf("open store %s: %w", a.cfg.store, err)
 	}
 	return st, nil
+}
+
+// groupName is the management group's name as the database store and its
+// lease know it: --mg-name, or pgstore's default.
+func (a *app) groupName() string {
+	if a.group.Name != "" {
+		return a.group.Name
+	}
+	return pgstore.DefaultGroup
 }
 
 // workspaceClient builds the client of the --workspace-* flags. When none of
@@ -249,10 +284,16 @@ func (a *app) workspaceClient(required bool) (*workspace.Client, error) {
 }
 
 // newEngine builds the engine over st, with ws (nil for local commands).
-func (a *app) newEngine(st *store.Dir, ws *workspace.Client) (*mpsync.Engine, error) {
+func (a *app) newEngine(st cmdStore, ws *workspace.Client) (*mpsync.Engine, error) {
 	// One ledger serves the engine and a policy's promotion, so that the
-	// promotion reads what the engine recorded.
-	led := mpsync.NewStoreLedger(st)
+	// promotion reads what the engine recorded: the store's own, or with
+	// --database pgledger's table in the same database, which every group
+	// and server sharing the database reads.
+	var led mpsync.Ledger = mpsync.NewStoreLedger(st)
+	pg, isPG := st.(pgStore)
+	if isPG {
+		led = pg.Ledger()
+	}
 	var appr mpsync.Approver
 	if a.cfg.approvalFile != "" {
 		pf, err := loadPolicy(a.cfg.approvalFile, st, led)
@@ -283,6 +324,16 @@ func (a *app) newEngine(st *store.Dir, ws *workspace.Client) (*mpsync.Engine, er
 	if ws != nil {
 		opts.Workspace = ws
 	}
+	if isPG && a.cmd == "run" {
+		// Several `mpsync run` on one database: the lease decides which
+		// runs the rules, and binds the store so that a holder paused past
+		// its lease writes nothing (fencing). Other commands write as the
+		// operator, unfenced.
+		host, _ := os.Hostname()
+		opts.Lease = pg.Lease(a.groupName())
+		opts.Holder = fmt.Sprintf("%s/%d", host, os.Getpid())
+		opts.LeaseTTL = a.cfg.leaseTTL
+	}
 	eng, err := mpsync.New(st, opts)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
@@ -292,8 +343,8 @@ func (a *app) newEngine(st *store.Dir, ws *workspace.Client) (*mpsync.Engine, er
 
 // withEngine opens the store, the workspace client and the engine, runs fn,
 // and closes them. needWS says whether the command needs the service.
-func (a *app) withEngine(ctx context.Context, needWS bool, fn func(st *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error) error {
-	st, err := a.openStore()
+func (a *app) withEngine(ctx context.Context, needWS bool, fn func(st cmdStore, ws *workspace.Client, eng *mpsync.Engine) error) error {
+	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -373,7 +424,7 @@ func staleError(ws *workspace.Client, p *mpsync.Plan) error {
 }
 
 func (a *app) plan(ctx context.Context) error {
-	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, true, func(_ cmdStore, ws *workspace.Client, eng *mpsync.Engine) error {
 		p, err := eng.Plan(ctx, a.rules...)
 		if err != nil {
 			doc := planToJSON(nil, false)
@@ -390,7 +441,7 @@ func (a *app) plan(ctx context.Context) error {
 }
 
 func (a *app) sync(ctx context.Context) error {
-	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, true, func(_ cmdStore, ws *workspace.Client, eng *mpsync.Engine) error {
 		rep, err := eng.Sync(ctx, a.rules...)
 		a.progress.done()
 		if err != nil {
@@ -421,13 +472,17 @@ func (a *app) sync(ctx context.Context) error {
 }
 
 func (a *app) status(ctx context.Context) error {
-	return a.withEngine(ctx, false, func(st *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, false, func(st cmdStore, ws *workspace.Client, eng *mpsync.Engine) error {
 		s, err := eng.Status(ctx)
 		if err != nil {
 			return fmt.Errorf("store %s: %w", st.Path(), err)
 		}
+		var rebuilt string
+		if d, ok := st.(*store.Dir); ok {
+			rebuilt = rebuiltText(d.Report())
+		}
 		doc := statusDoc{
-			StoreRebuilt: rebuiltText(st.Report()),
+			StoreRebuilt: rebuilt,
 			WorkspaceID:  s.WorkspaceID, Group: s.Group, Packs: sortedPacks(s.Packs),
 			Rules: []ruleJSON{}, Connection: connectionToJSON(s.Connection),
 			Workspace: workspaceJSON{
@@ -503,7 +558,7 @@ func (a *app) approve(ctx context.Context, ids []string) error {
 	}
 	// The workspace is needed only for ids no run queued (looked for in a
 	// fresh plan); without one, the engine says so for those ids.
-	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, false, func(st cmdStore, _ *workspace.Client, eng *mpsync.Engine) error {
 		doc := approveDoc{Approved: []string{}, Preapproved: []string{}}
 		var err error
 		if a.cfg.all {
@@ -542,7 +597,7 @@ func (a *app) importPacks(ctx context.Context, files []string) error {
 	if len(files) == 0 {
 		return shapef("import needs FILE arguments")
 	}
-	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, false, func(st cmdStore, _ *workspace.Client, eng *mpsync.Engine) error {
 		doc := importDoc{Imported: []packJSON{}}
 		var errs []error
 		for _, name := range files {
@@ -587,7 +642,7 @@ func (a *app) importFile(ctx context.Context, eng *mpsync.Engine, name string) (
 }
 
 func (a *app) connect(ctx context.Context) error {
-	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, true, func(_ cmdStore, ws *workspace.Client, eng *mpsync.Engine) error {
 		rep, err := eng.Connect(ctx)
 		a.progress.done()
 		doc := reportToJSON(rep, a.cfg.verbose)
@@ -625,7 +680,7 @@ func (a *app) connect(ctx context.Context) error {
 }
 
 func (a *app) disconnect(ctx context.Context) error {
-	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, false, func(st cmdStore, _ *workspace.Client, eng *mpsync.Engine) error {
 		rep, err := eng.Disconnect(ctx)
 		if err != nil {
 			return fmt.Errorf("store %s: %w", st.Path(), err)
@@ -671,7 +726,7 @@ func (a *app) runScheduler(ctx context.Context) error {
 		stopMetrics = stop
 		defer func() { stopMetrics() }()
 	}
-	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, true, func(_ cmdStore, ws *workspace.Client, eng *mpsync.Engine) error {
 		if a.metrics != nil {
 			a.metrics.Attach(eng)
 			// Stop serving before the engine closes: a scrape reads its status.
@@ -710,7 +765,7 @@ type checkJSON struct {
 }
 
 func (a *app) validate(ctx context.Context) error {
-	return a.withEngine(ctx, true, func(_ *store.Dir, ws *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, true, func(_ cmdStore, ws *workspace.Client, eng *mpsync.Engine) error {
 		v, err := eng.Validate(ctx)
 		if err != nil {
 			return fmt.Errorf("validate against %s: %w", ws.CatalogURL(), err)
@@ -747,7 +802,7 @@ func (a *app) rollback(ctx context.Context, args []string) error {
 	if len(args) != 1 {
 		return shapef("rollback needs exactly one PACK-ID")
 	}
-	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, false, func(st cmdStore, _ *workspace.Client, eng *mpsync.Engine) error {
 		e, err := eng.Rollback(ctx, args[0])
 		doc := rollbackDoc{}
 		if err != nil {
@@ -793,7 +848,7 @@ func corruptToJSON(cs []mpsync.CorruptRecord) []corruptJSON {
 
 // repair sets corrupt metadata records aside (issue 15, point 5).
 func (a *app) repair(ctx context.Context) error {
-	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, false, func(st cmdStore, _ *workspace.Client, eng *mpsync.Engine) error {
 		rep, err := eng.Repair(ctx)
 		doc := repairDoc{SetAside: []string{}, Left: []corruptJSON{}}
 		if rep != nil {
@@ -837,6 +892,9 @@ type unrestoredJSON struct {
 // rebuilds the database from the pack files and says which packs lost their
 // provenance (they are recorded as custom until an operator re-adopts them).
 func (a *app) rebuildStore() error {
+	if a.cfg.database != "" {
+		return usagef("rebuild-store rebuilds a --store directory; a --database store has nothing to rebuild")
+	}
 	rep, err := store.Rebuild(a.cfg.store, &store.DirOptions{Logger: a.log})
 	doc := rebuildDoc{Store: a.cfg.store, Restored: append([]string{}, rep.Restored...), Unrestored: []unrestoredJSON{},
 		Dropped: append([]string{}, rep.Dropped...)}

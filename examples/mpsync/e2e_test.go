@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mpsync.dev/internal/pgtest"
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/pack"
@@ -50,6 +51,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pgtest.StopShared() // the database tests' server, if one started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -18,6 +18,8 @@ import (
 // config is everything the command line and the environment say.
 type config struct {
 	store             string
+	database          string // --database: the PostgreSQL store
+	leaseTTL          time.Duration
 	workspaceURL      string
 	workspaceID       string
 	workspaceKeyFile  string
@@ -128,6 +130,16 @@ func newFlagSet(cfg *config, getenv func(string) string) (*flag.FlagSet, error) 
 		return def
 	}
 	fs.StringVar(&cfg.store, "store", env("MPSYNC_STORE", "./mpsync-store"), "")
+	fs.StringVar(&cfg.database, "database", env("MPSYNC_DATABASE", ""), "")
+	var leaseTTL time.Duration
+	if v := getenv("MPSYNC_LEASE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, usagef("MPSYNC_LEASE_TTL %q is not a duration such as 30s", v)
+		}
+		leaseTTL = d
+	}
+	fs.DurationVar(&cfg.leaseTTL, "lease-ttl", leaseTTL, "")
 	fs.StringVar(&cfg.workspaceURL, "workspace-url", env("MPSYNC_WORKSPACE_URL", ""), "")
 	fs.StringVar(&cfg.workspaceID, "workspace-id", env("MPSYNC_WORKSPACE_ID", ""), "")
 	fs.StringVar(&cfg.workspaceKeyFile, "workspace-key-file", env("MPSYNC_WORKSPACE_KEY_FILE", ""), "")

@@ -50,6 +50,13 @@ Commands:
 Flags (environment variable in brackets):
   --store DIR                  the directory store [MPSYNC_STORE] (default ./mpsync-store);
                                the catalog cache lives in DIR/cache
+  --database URL               a PostgreSQL store shared by the group's management
+                               servers instead of --store [MPSYNC_DATABASE], e.g.
+                               postgres://mpsync@db/mpsync; run on several servers:
+                               one runs the rules, the others stand by and take over;
+                               the password never appears in output, logs or errors
+  --lease-ttl DURATION         with --database, how long run holds the lease between
+                               renewals (default 3m) [MPSYNC_LEASE_TTL]
   --workspace-url URL          base URL of the workspace service [MPSYNC_WORKSPACE_URL]
   --workspace-id ID            workspace id [MPSYNC_WORKSPACE_ID]
   --workspace-key-file FILE    file holding the base64 workspace key

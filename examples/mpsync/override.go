@@ -13,7 +13,6 @@ import (
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/storage"
-	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/workspace"
 	"mpsync.dev/rules"
 )
@@ -93,7 +92,7 @@ func (a *app) override(ctx context.Context) error {
 	if packID == "" {
 		packID = mpsync.DefaultOverridePackID
 	}
-	return a.withEngine(ctx, false, func(st *store.Dir, _ *workspace.Client, eng *mpsync.Engine) error {
+	return a.withEngine(ctx, false, func(st cmdStore, _ *workspace.Client, eng *mpsync.Engine) error {
 		doc := overrideDoc{Overrides: []overrideJSON{}, Warnings: []string{}, Unchanged: len(reqs) > 0}
 		var err error
 		for _, req := range reqs {
@@ -135,7 +134,7 @@ func (a *app) override(ctx context.Context) error {
 // The bytes come through Engine.ReadPack, which checks them against the
 // recorded hash (issue 15, point 3: a pack changed in the store was
 // exported as it was).
-func exportPack(ctx context.Context, st *store.Dir, eng *mpsync.Engine, id, file string) (en storage.Entry, err error) {
+func exportPack(ctx context.Context, st cmdStore, eng *mpsync.Engine, id, file string) (en storage.Entry, err error) {
 	en, data, err := eng.ReadPack(ctx, id)
 	if err != nil {
 		return en, fmt.Errorf("export %s from store %s: %w", id, st.Path(), err)
