@@ -138,12 +138,21 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 		maps.Copy(s, want)
 		return s
 	}
-	// took estimates how long a sync of n changes runs to its end; it is
-	// refined by each uninterrupted sync that did the work a killed one
-	// would have done.
-	perChange := coldTook / time.Duration(len(catalogState()))
-	fixed := 100 * time.Millisecond
+	// took estimates how long a sync of n changes runs to its end: what
+	// an idle sync takes, plus a cost per change, refined by each sync
+	// that ran to its end doing the work of a trial.
+	t0 = time.Now()
+	if r := runCLI(t, cleanEnv(), args("sync")...); r.code != 0 {
+		t.Fatalf("idle sync: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	fixed := time.Since(t0)
+	perChange := max(coldTook-fixed, time.Millisecond) / time.Duration(len(catalogState()))
 	took := func(n int) time.Duration { return fixed + time.Duration(n)*perChange }
+	refine := func(d time.Duration, n int) {
+		if n > 0 && d > fixed {
+			perChange = (perChange + (d-fixed)/time.Duration(n)) / 2
+		}
+	}
 
 	var before crashState // what the store held before the killed sync
 	fresh := 0
@@ -175,7 +184,7 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 		// commits and then moves files into place.
 		frac := rng.Float64() * 1.2
 		if rng.IntN(2) == 0 {
-			frac = 0.6 + rng.Float64()*0.45
+			frac = 0.7 + rng.Float64()*0.35
 		}
 		delay := time.Duration(frac * float64(took(changes)))
 
@@ -186,6 +195,7 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		started := time.Now()
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		killed := false
@@ -194,6 +204,7 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 			if err != nil {
 				fail(trial, "sync exited before the kill: %v\n%s", err, out.String())
 			}
+			refine(time.Since(started), changes)
 		case <-time.After(delay):
 			if err := cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
@@ -236,12 +247,8 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 		if r := runCLI(t, cleanEnv(), args("sync")...); r.code != 0 {
 			fail(trial, "sync after the kill: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
-		if maps.Equal(got, before) && changes > 0 {
-			// This sync did the whole run: refine the estimate.
-			d := time.Since(t0) - fixed
-			if d > 0 {
-				perChange = (perChange + d/time.Duration(changes)) / 2
-			}
+		if killed && maps.Equal(got, before) {
+			refine(time.Since(t0), changes) // this sync did the killed one's work
 		}
 		if got := checkStore(t, storeDir, trial, fail); !maps.Equal(got, after) {
 			fail(trial, "the sync after the kill did not converge:\n got %v\nwant %v", got, after)
