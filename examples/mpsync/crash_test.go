@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -206,11 +207,16 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 			}
 			refine(time.Since(started), changes)
 		case <-time.After(delay):
-			if err := cmd.Process.Kill(); err != nil {
+			if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 				t.Fatal(err)
 			}
-			<-done
-			killed = true
+			// The sync may have ended as the kill was sent: what Wait
+			// says decides.
+			err := <-done
+			killed = !cmd.ProcessState.Exited()
+			if !killed && err != nil {
+				fail(trial, "sync exited before the kill: %v\n%s", err, out.String())
+			}
 		}
 
 		got := checkStore(t, storeDir, trial, fail)
@@ -253,6 +259,7 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 		if got := checkStore(t, storeDir, trial, fail); !maps.Equal(got, after) {
 			fail(trial, "the sync after the kill did not converge:\n got %v\nwant %v", got, after)
 		}
+		checkNoLeftovers(t, storeDir, trial, fail)
 		before = after
 	}
 	t.Logf("%d trials in %v: killed before the commit %d, after it %d, sync finished first %d; %d cold syncs",
@@ -293,4 +300,48 @@ func checkStore(t *testing.T, dir string, trial int, fail func(int, string, ...a
 		got[e.ID] = e.Version.String()
 	}
 	return got
+}
+
+// checkNoLeftovers checks, once a sync has opened the store after a kill
+// (OpenDir finishes or undoes an interrupted commit), that incoming/ is
+// empty and packs/ holds exactly the files the entries name: the current
+// and the previous version of each pack, nothing leaked.
+func checkNoLeftovers(t *testing.T, dir string, trial int, fail func(int, string, ...any)) {
+	t.Helper()
+	inc, err := os.ReadDir(filepath.Join(dir, "incoming"))
+	if err != nil {
+		fail(trial, "read incoming/: %v", err)
+	}
+	if len(inc) > 0 {
+		fail(trial, "incoming/ holds %d files after a sync, the first %s", len(inc), inc[0].Name())
+	}
+	st, err := store.OpenDir(dir, &store.DirOptions{Shared: true})
+	if err != nil {
+		fail(trial, "open the store: %v", err)
+	}
+	defer st.Close()
+	entries, err := st.List(context.Background())
+	if err != nil {
+		fail(trial, "list: %v", err)
+	}
+	named := map[string]bool{}
+	for _, e := range entries {
+		named[e.SHA256] = true
+		if e.Previous != nil {
+			named[e.Previous.SHA256] = true
+		}
+	}
+	files, err := os.ReadDir(filepath.Join(dir, "packs"))
+	if err != nil {
+		fail(trial, "read packs/: %v", err)
+	}
+	for _, f := range files {
+		if !named[f.Name()] {
+			fail(trial, "packs/%s is named by no entry: a leaked file", f.Name())
+		}
+		delete(named, f.Name())
+	}
+	if len(named) > 0 {
+		fail(trial, "%d files the entries name are missing from packs/", len(named))
+	}
 }
