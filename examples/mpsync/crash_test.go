@@ -81,6 +81,10 @@ func envInt(t *testing.T, name string, def int64) int64 {
 	return n
 }
 
+// TestSyncSurvivesSIGKILL is the crash test described above: trials alternate
+// cold syncs of a new store with upgrades of a random part of the catalog,
+// each sync killed at a seeded fraction of how long it is expected to run
+// (half of them near the end, where the commit is).
 func TestSyncSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills mpsync sync at 50 moments; skipped under -short")
