@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -22,6 +24,14 @@ import (
 // store as it was before the run. Outcomes and ledger records are those of
 // applying the changes one by one; if the commit fails, every staged change
 // failed.
+//
+// With a batch, imports are staged concurrently (up to GOMAXPROCS at once:
+// receiving, hashing and validating a pack is CPU work), while approvals,
+// dependency checks and removals keep plan order: a change waits for the
+// staging of every pack it references before its dependencies are checked,
+// and a removal for every staging in flight. The run's decisions are
+// appended to the ledger together before the commit, and its results
+// together after it, when the ledger offers [LedgerBatcher].
 func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 	var batch storage.Batch
 	if b, ok := e.store.(storage.Batcher); ok {
@@ -34,12 +44,36 @@ func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 		}
 	}
 	outcomes := make([]Outcome, 0, len(p.Changes))
-	for _, c := range p.Changes {
-		o := e.applyOne(ctx, run, p, c, batch)
-		run.results[c.Pack] = o.Result
-		outcomes = append(outcomes, o)
-	}
+	var decisions *[]Record
 	if batch != nil {
+		decisions = new([]Record)
+	}
+	st := newStager(runtime.GOMAXPROCS(0))
+	for _, c := range p.Changes {
+		if batch != nil {
+			if c.Action == ActionRemove {
+				st.settleAll(e, run, outcomes)
+			} else {
+				e.mu.Lock()
+				m := e.manifests[c.SHA256]
+				e.mu.Unlock()
+				for _, ref := range m.References {
+					st.settle(e, run, outcomes, ref.ID)
+				}
+			}
+		}
+		o, stage := e.applyOne(ctx, run, p, c, batch, decisions)
+		outcomes = append(outcomes, o)
+		if stage {
+			i := len(outcomes) - 1
+			st.start(e, c, i, func() error { return e.applyChange(ctx, run, c, batch) })
+			continue
+		}
+		run.results[c.Pack] = o.Result
+	}
+	st.settleAll(e, run, outcomes)
+	if batch != nil {
+		e.recordAll(ctx, *decisions)
 		err := batch.Commit(ctx)
 		for i := range outcomes {
 			o := &outcomes[i]
@@ -55,16 +89,91 @@ func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 			e.emit(Event{Kind: EventChangeApplied, Rule: o.Change.Rule, Change: &o.Change})
 		}
 	}
+	var results []Record
 	for _, o := range outcomes {
 		c := o.Change
-		if c.Action == ActionKeep || c.Action == ActionBlocked && o.Result != ResultFailed {
-			continue // nothing was asked or done
+		if c.Action == ActionKeep || c.Action == ActionBlocked && o.Result != ResultFailed ||
+			!e.noteChanged("result", c.ID, string(o.Result)) {
+			// Nothing was asked or done, or the same result as last run: a
+			// change pending for a week must not bury the ledger's real
+			// entries under 2,016 copies.
+			continue
 		}
-		e.recordChanged(ctx, "result", c.ID, string(o.Result), Record{Kind: RecordResult, Rule: string(c.Rule), ChangeID: c.ID,
-			Action: c.Action, Pack: c.Pack, Version: target(c), SHA256: c.SHA256, Result: string(o.Result), By: "engine",
+		results = append(results, Record{Kind: RecordResult, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action,
+			Pack: c.Pack, Version: target(c), SHA256: c.SHA256, Result: string(o.Result), By: "engine",
 			Reason: c.Reason, Error: errString(o.Err)})
 	}
+	e.recordAll(ctx, results)
 	return outcomes
+}
+
+// stager runs the stagings of a run's imports into its batch concurrently,
+// at most n at once. Only the goroutine running apply calls its methods.
+type stager struct {
+	sem      chan struct{}
+	inflight map[string]*staging // by pack id
+}
+
+// staging is one import being staged for outcome i.
+type staging struct {
+	i    int
+	done chan struct{}
+	err  error
+}
+
+func newStager(n int) *stager {
+	return &stager{sem: make(chan struct{}, max(1, n)), inflight: map[string]*staging{}}
+}
+
+// start stages c's pack for outcome i by calling fn on a goroutine of its
+// own, once fewer than n stagings are in flight. A panic in fn (a store's
+// Import) fails the change, as it fails the run on the run's goroutine.
+func (s *stager) start(e *Engine, c Change, i int, fn func() error) {
+	g := &staging{i: i, done: make(chan struct{})}
+	s.inflight[c.Pack] = g
+	s.sem <- struct{}{}
+	go func() {
+		defer close(g.done)
+		defer func() { <-s.sem }()
+		defer func() {
+			if p := recover(); p != nil {
+				e.log.Error("staging an import panicked", "pack", c.Pack, "panic", p, "stack", string(debug.Stack()))
+				g.err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "import", Err: fmt.Errorf("panicked: %v", p)}
+			}
+		}()
+		g.err = fn()
+	}()
+}
+
+// settle waits for the staging of pack, if one is in flight, and records
+// its outcome.
+func (s *stager) settle(e *Engine, run *runState, outcomes []Outcome, pack string) {
+	g, ok := s.inflight[pack]
+	if !ok {
+		return
+	}
+	delete(s.inflight, pack)
+	<-g.done
+	o := &outcomes[g.i]
+	if g.err != nil {
+		o.Result, o.Err = ResultFailed, g.err
+		e.emit(Event{Kind: EventChangeFailed, Rule: o.Change.Rule, Change: &o.Change, Err: g.err})
+	} else {
+		o.Result = ResultApplied
+	}
+	run.results[pack] = o.Result
+}
+
+// settleAll settles every staging in flight, in plan order.
+func (s *stager) settleAll(e *Engine, run *runState, outcomes []Outcome) {
+	packs := make([]string, 0, len(s.inflight))
+	for p := range s.inflight {
+		packs = append(packs, p)
+	}
+	slices.SortFunc(packs, func(a, b string) int { return s.inflight[a].i - s.inflight[b].i })
+	for _, p := range packs {
+		s.settle(e, run, outcomes, p)
+	}
 }
 
 // storeView is what dependency checks read: the store, or the batch that
@@ -88,7 +197,11 @@ func errString(err error) string {
 	return err.Error()
 }
 
-func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change, batch storage.Batch) Outcome {
+// applyOne decides c and applies it. With a batch, an approved import is
+// not applied: applyOne returns stage true, and the caller stages it with
+// applyChange and fills in the outcome's result. Decisions are appended to
+// *decisions when it is not nil, else recorded at once.
+func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change, batch storage.Batch, decisions *[]Record) (_ Outcome, stage bool) {
 	var view storeView = e.store
 	if batch != nil {
 		view = batch
@@ -97,7 +210,7 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change,
 	switch c.Action {
 	case ActionKeep:
 		o.Result = ResultSkipped
-		return o
+		return o, false
 	case ActionBlocked:
 		if c.Error != "" {
 			// The pack could not be downloaded or read: a failure the
@@ -105,34 +218,34 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change,
 			o.Result = ResultFailed
 			o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "download", Err: errors.New(c.Error)}
 			e.emit(Event{Kind: EventChangeFailed, Rule: c.Rule, Change: &c, Err: o.Err})
-			return o
+			return o, false
 		}
 		o.Result = ResultSkipped
 		o.Err = errors.New(c.Reason)
 		e.emit(Event{Kind: EventChangeBlocked, Rule: c.Rule, Change: &c, Message: c.Reason})
-		return o
+		return o, false
 	}
 	if dep := e.unmetDependency(ctx, view, run, p, c); dep != "" {
 		o.Result = ResultSkipped
 		o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "dependency", Err: errors.New(dep)}
-		return o
+		return o, false
 	}
-	d, err := e.decide(ctx, run, c)
+	d, err := e.decide(ctx, run, c, decisions)
 	o.Decision = &d
 	if err != nil {
 		o.Result, o.Err = ResultFailed, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: err}
 		e.emit(Event{Kind: EventChangeFailed, Rule: c.Rule, Change: &c, Err: o.Err})
-		return o
+		return o, false
 	}
 	switch d.Verdict {
 	case Deny:
 		o.Result, o.Err = ResultDenied, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: fmt.Errorf("%w: denied by %s: %s", ErrNotApproved, d.By, d.Reason)}
 		e.emit(Event{Kind: EventChangeDenied, Rule: c.Rule, Change: &c, Message: d.Reason})
-		return o
+		return o, false
 	case Defer:
 		o.Result, o.Err = ResultPending, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: fmt.Errorf("%w: pending (%s): %s", ErrNotApproved, d.By, d.Reason)}
 		e.emit(Event{Kind: EventApprovalNeeded, Rule: c.Rule, Change: &c, Message: d.Reason})
-		return o
+		return o, false
 	}
 	if run.leased {
 		// Renew the lease before touching the store; a run that outlived
@@ -140,20 +253,23 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change,
 		if ok, err := e.holdsLease(ctx); err != nil || !ok {
 			o.Result = ResultSkipped
 			o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "lease", Err: fmt.Errorf("lease of %s lost (%v); another server runs the rules", e.holder, err)}
-			return o
+			return o, false
 		}
+	}
+	if batch != nil && c.Action != ActionRemove {
+		return o, true
 	}
 	if err := e.applyChange(ctx, run, c, batch); err != nil {
 		o.Result, o.Err = ResultFailed, err
 		e.emit(Event{Kind: EventChangeFailed, Rule: c.Rule, Change: &c, Err: err})
-		return o
+		return o, false
 	}
 	o.Result = ResultApplied
 	if batch == nil {
 		// A staged change is reported applied once the batch commits.
 		e.emit(Event{Kind: EventChangeApplied, Rule: c.Rule, Change: &c})
 	}
-	return o
+	return o, false
 }
 
 // unmetDependency names what c needs that this run did not bring about.
@@ -202,7 +318,7 @@ func resultText(r Result) string {
 	return string(r)
 }
 
-func (e *Engine) decide(ctx context.Context, run *runState, c Change) (Decision, error) {
+func (e *Engine) decide(ctx context.Context, run *runState, c Change, decisions *[]Record) (Decision, error) {
 	d, err := e.approver.Decide(ctx, ApprovalRequest{Change: c, Group: e.group.Name, WorkspaceID: run.ws.ID(), Now: e.clock.Now()})
 	if err != nil {
 		return d, err
@@ -212,9 +328,15 @@ func (e *Engine) decide(ctx context.Context, run *runState, c Change) (Decision,
 	default:
 		return d, fmt.Errorf("approver returned verdict %q (want approve, deny or defer)", d.Verdict)
 	}
-	e.recordChanged(ctx, "decision", c.ID, string(d.Verdict)+"\x00"+d.By+"\x00"+d.Reason, Record{Kind: RecordDecision,
-		Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action, Pack: c.Pack, Version: target(c), SHA256: c.SHA256,
-		Verdict: d.Verdict, By: d.By, Reason: d.Reason})
+	if e.noteChanged("decision", c.ID, string(d.Verdict)+"\x00"+d.By+"\x00"+d.Reason) {
+		r := Record{Kind: RecordDecision, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action, Pack: c.Pack,
+			Version: target(c), SHA256: c.SHA256, Verdict: d.Verdict, By: d.By, Reason: d.Reason}
+		if decisions != nil {
+			*decisions = append(*decisions, e.stamp(r))
+		} else {
+			e.record(ctx, r)
+		}
+	}
 	return d, nil
 }
 
@@ -262,11 +384,24 @@ func catalogEntry(c Change) catalog.Pack {
 const recordTimeout = 30 * time.Second
 
 // record appends to the ledger, logging (not failing the run) when the
-// ledger cannot be written: the store change already happened. It reports
-// whether the record was written. It is written even when ctx has ended
-// (a run past its deadline, a caller that gave up): what happened to the
-// store is recorded.
-func (e *Engine) record(ctx context.Context, r Record) bool {
+// ledger cannot be written: the store change already happened. It is
+// written even when ctx has ended (a run past its deadline, a caller that
+// gave up): what happened to the store is recorded. A decision or result
+// that could not be written is forgotten as noted, so the next run tries
+// again.
+func (e *Engine) record(ctx context.Context, r Record) {
+	r = e.stamp(r)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if err := e.ledger.Append(rctx, r); err != nil {
+		e.log.Error("ledger append failed", "kind", r.Kind, "pack", r.Pack, "err", err)
+		e.forget(r)
+	}
+}
+
+// stamp fills in what every record of this engine carries: the time (now,
+// unless set), the group and the workspace.
+func (e *Engine) stamp(r Record) Record {
 	if r.Time.IsZero() {
 		r.Time = e.clock.Now()
 	}
@@ -274,30 +409,61 @@ func (e *Engine) record(ctx context.Context, r Record) bool {
 	if ws := e.workspace(); r.WorkspaceID == "" && ws != nil {
 		r.WorkspaceID = ws.ID()
 	}
+	return r
+}
+
+// recordAll appends rs to the ledger with one write when it offers
+// [LedgerBatcher], else one by one; like record, it logs what it cannot
+// write.
+func (e *Engine) recordAll(ctx context.Context, rs []Record) {
+	if len(rs) == 0 {
+		return
+	}
+	lb, ok := e.ledger.(LedgerBatcher)
+	if !ok || len(rs) == 1 {
+		for _, r := range rs {
+			e.record(ctx, r)
+		}
+		return
+	}
+	for i := range rs {
+		rs[i] = e.stamp(rs[i])
+	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	if err := e.ledger.Append(rctx, r); err != nil {
-		e.log.Error("ledger append failed", "kind", r.Kind, "pack", r.Pack, "err", err)
+	if err := lb.AppendBatch(rctx, rs); err != nil {
+		e.log.Error("ledger append failed", "kind", rs[0].Kind, "records", len(rs), "err", err)
+		for _, r := range rs {
+			e.forget(r)
+		}
+	}
+}
+
+// noteChanged reports whether value differs from the last value this
+// engine noted for kind and change id, and notes it: decisions and results
+// are recorded when they first happen and when they change, not on every
+// run that asks again (a change pending for a week must not bury the
+// ledger's real entries under 2,016 copies). A record that then fails to be
+// written is forgotten again ([Engine.forget]).
+func (e *Engine) noteChanged(kind, changeID, value string) bool {
+	key := kind + "\x00" + changeID
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.noted[key] == value {
 		return false
 	}
+	e.noted[key] = value
 	return true
 }
 
-// recordChanged records r when value differs from the last value this
-// engine recorded for kind and change id: decisions and results are
-// recorded when they first happen and when they change, not on every run
-// that asks again (a change pending for a week must not bury the ledger's
-// real entries under 2,016 copies). A value is noted only once its record
-// is written, so a failed append is tried again by the next run.
-func (e *Engine) recordChanged(ctx context.Context, kind, changeID, value string, r Record) {
-	key := kind + "\x00" + changeID
-	e.mu.Lock()
-	same := e.noted[key] == value
-	e.mu.Unlock()
-	if same || !e.record(ctx, r) {
+// forget drops what noteChanged noted for a decision or result record that
+// could not be written, so that the next run records it.
+func (e *Engine) forget(r Record) {
+	kind := map[RecordKind]string{RecordDecision: "decision", RecordResult: "result"}[r.Kind]
+	if kind == "" || r.ChangeID == "" {
 		return
 	}
 	e.mu.Lock()
-	e.noted[key] = value
+	delete(e.noted, kind+"\x00"+r.ChangeID)
 	e.mu.Unlock()
 }

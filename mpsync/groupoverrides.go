@@ -3,9 +3,11 @@ package mpsync
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -34,6 +36,12 @@ import (
 // RulePropertyOverride nor RuleConfigurationOverride is not parsed, and one
 // without an override of the two rules does not join the set.
 //
+// What a read found is kept by SHA-256, and the hashes of the candidates
+// that hold no override of the two rules are kept in the store too (the
+// "overrides-scan.json" meta record), so that a new process, such as each
+// mpsync command, reads no pack it or another process read before: pack
+// files are content-addressed, so what a hash held never changes.
+//
 // When a candidate cannot be read as an override pack, the last valid set
 // stays in force and the error is returned with it, as overrides.Source
 // does for files; before any valid load the broken pack is left out and the
@@ -49,6 +57,75 @@ type storeOverrides struct {
 	set    *overrides.Set             // last valid set
 	err    error                      // problem of the last load
 	loaded bool                       // a load has completed
+	// scanned is the hashes the overrides-scan.json record lists: read
+	// on the first load, written when the hashes without overrides change.
+	scanned map[string]bool
+}
+
+// overrideScanName is the store meta record listing the SHA-256 of the
+// candidate packs that hold no override of the two rules.
+const overrideScanName = "overrides-scan.json"
+
+// overrideScanVersion changes when what makes a pack hold an override of
+// the two rules changes, so that a record of an earlier rule is ignored.
+const overrideScanVersion = 1
+
+// overrideScan is the overrides-scan.json record.
+type overrideScan struct {
+	Version int      `json:"version"`
+	None    []string `json:"none"`
+}
+
+// loadScanLocked reads the overrides-scan.json record into byHash, once.
+// A record that is missing, unreadable or of another version is ignored:
+// the packs are read instead.
+func (s *storeOverrides) loadScanLocked(ctx context.Context) {
+	if s.scanned != nil {
+		return
+	}
+	s.scanned = map[string]bool{}
+	b, err := s.store.ReadMeta(ctx, overrideScanName)
+	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) {
+			s.log.Debug("cannot read the override scan record; reading the candidate packs", "err", err)
+		}
+		return
+	}
+	var rec overrideScan
+	if err := json.Unmarshal(b, &rec); err != nil || rec.Version != overrideScanVersion {
+		return
+	}
+	for _, h := range rec.None {
+		s.scanned[h] = true
+		if _, ok := s.byHash[h]; !ok {
+			s.byHash[h] = nil
+		}
+	}
+}
+
+// saveScanLocked writes the overrides-scan.json record when the hashes
+// without overrides differ from what it lists. A failure is logged: the
+// record only saves work.
+func (s *storeOverrides) saveScanLocked(ctx context.Context) {
+	none := map[string]bool{}
+	for h, p := range s.byHash {
+		if p == nil {
+			none[h] = true
+		}
+	}
+	if maps.Equal(none, s.scanned) {
+		return
+	}
+	rec := overrideScan{Version: overrideScanVersion, None: slices.Sorted(maps.Keys(none))}
+	b, err := json.Marshal(rec)
+	if err == nil {
+		err = s.store.WriteMeta(ctx, overrideScanName, b)
+	}
+	if err != nil {
+		s.log.Debug("cannot write the override scan record", "err", err)
+		return
+	}
+	s.scanned = none
 }
 
 func newStoreOverrides(s Store, log *slog.Logger) *storeOverrides {
@@ -86,6 +163,7 @@ func (s *storeOverrides) load(ctx context.Context) (*overrides.Set, error) {
 	if s.loaded && key.String() == s.key {
 		return s.set, s.err
 	}
+	s.loadScanLocked(ctx)
 	var packs []*overrides.Pack
 	var problems []error
 	keepHash := map[string]bool{}
@@ -116,6 +194,7 @@ func (s *storeOverrides) load(ctx context.Context) (*overrides.Set, error) {
 		}
 	}
 	s.key = key.String()
+	s.saveScanLocked(ctx)
 	set, err := overrides.NewSet(packs...)
 	if err != nil {
 		problems = append(problems, fmt.Errorf("override packs in the store: %w", err))

@@ -113,6 +113,31 @@ func TestStoreOverridePacksReadOnlyWhenChanged(t *testing.T) {
 	assert.Equal(t, n+1, cs.opens.Load(), "only the new pack is read, once")
 }
 
+// A new engine over the same store (each mpsync command is a new process)
+// reads no candidate pack an earlier engine found without overrides: the
+// hashes are kept in the store's overrides-scan.json record. Override packs
+// are still read, and the overrides still apply.
+func TestStoreOverrideScanOutlivesTheEngine(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, nil)
+	r.sync(t) // solution packs reference the Advisor pack: candidates without overrides
+	importOverride(t, r.engine, overrideFile(t, "mpupdate-disabled.xml"))
+	ruleStatus(t, r.engine)
+
+	cs := &countingStore{Store: r.store}
+	e := r.newEngine(t, cs, nil)
+	_, rs := ruleStatus(t, e)
+	assert.False(t, rs[rules.MPUpdate].Enabled, "the override pack applies")
+	assert.Equal(t, int64(1), cs.opens.Load(), "only the override pack is read")
+
+	// A record of another version is ignored: every candidate is read.
+	require.NoError(t, r.store.WriteMeta(ctx, "overrides-scan.json", []byte(`{"version":0,"none":[]}`)))
+	cs = &countingStore{Store: r.store}
+	e = r.newEngine(t, cs, nil)
+	ruleStatus(t, e)
+	assert.Greater(t, cs.opens.Load(), int64(1))
+}
+
 // A broken override pack in the store never stops the rules: the last valid
 // overrides stay in force and the problem is reported. An engine that never
 // saw a valid version leaves the broken pack out and reports it.

@@ -99,6 +99,28 @@ type cleanLedger struct{ Ledger }
 
 // Append records r with its Reason and Error cleaned.
 func (l cleanLedger) Append(ctx context.Context, r Record) error {
+	return l.Ledger.Append(ctx, cleanRecord(r))
+}
+
+// AppendBatch records rs cleaned, in one write when the ledger offers
+// [LedgerBatcher] (the engine's run does), else one by one.
+func (l cleanLedger) AppendBatch(ctx context.Context, rs []Record) error {
+	clean := make([]Record, len(rs))
+	for i, r := range rs {
+		clean[i] = cleanRecord(r)
+	}
+	if lb, ok := l.Ledger.(LedgerBatcher); ok {
+		return lb.AppendBatch(ctx, clean)
+	}
+	for _, r := range clean {
+		if err := l.Ledger.Append(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cleanRecord(r Record) Record {
 	r.Reason, r.Error = safetext.Clean(r.Reason), safetext.Clean(r.Error)
-	return l.Ledger.Append(ctx, r)
+	return r
 }

@@ -48,17 +48,35 @@ func NewStoreLedger(s LedgerAppender) *StoreLedger { return &StoreLedger{meta: s
 // the new record starts on a line of its own. It returns an error wrapping
 // [ErrInvalidRecord] when r.Kind or r.Time is not set.
 func (l *StoreLedger) Append(ctx context.Context, r Record) error {
+	return l.AppendBatch(ctx, []Record{r})
+}
+
+// AppendBatch encodes rs as JSON lines and appends them to the
+// "ledger.jsonl" record with one AppendMeta: one database transaction for
+// the directory store, however many records. Every record is checked
+// before anything is written.
+func (l *StoreLedger) AppendBatch(ctx context.Context, rs []Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := r.Check(); err != nil {
-		return err
+	if len(rs) == 0 {
+		return nil
 	}
-	line, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("ledger: encoding %s record for %s: %w", r.Kind, ledgerRecordName, err)
+	var line []byte
+	for _, r := range rs {
+		if err := r.Check(); err != nil {
+			return err
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("ledger: encoding %s record for %s: %w", r.Kind, ledgerRecordName, err)
+		}
+		line = append(append(line, b...), '\n')
 	}
-	line = append(line, '\n')
+	what := string(rs[0].Kind) + " record"
+	if len(rs) > 1 {
+		what = fmt.Sprintf("%d records", len(rs))
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.checked {
@@ -76,7 +94,7 @@ func (l *StoreLedger) Append(ctx context.Context, r Record) error {
 		// Part of the line may have been written: check the tail again
 		// before the next append, so it starts on a line of its own.
 		l.checked = false
-		return fmt.Errorf("ledger: appending %s record to %s: %w", r.Kind, ledgerRecordName, err)
+		return fmt.Errorf("ledger: appending %s to %s: %w", what, ledgerRecordName, err)
 	}
 	return nil
 }

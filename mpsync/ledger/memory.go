@@ -32,6 +32,23 @@ func (m *Memory) Append(ctx context.Context, r mpsync.Record) error {
 	return nil
 }
 
+// AppendBatch records rs in order, or none of them when one fails
+// [mpsync.Record.Check].
+func (m *Memory) AppendBatch(ctx context.Context, rs []mpsync.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if err := r.Check(); err != nil {
+			return err
+		}
+	}
+	m.mu.Lock()
+	m.records = append(m.records, rs...)
+	m.mu.Unlock()
+	return nil
+}
+
 // Query returns the records q selects, oldest first; records with equal
 // times come in the order they were appended.
 func (m *Memory) Query(ctx context.Context, q mpsync.LedgerQuery) ([]mpsync.Record, error) {

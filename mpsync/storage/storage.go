@@ -152,9 +152,12 @@ type Batcher interface {
 //     other method called after Commit or Discard returns an error wrapping
 //     [ErrBatchDone].
 //
-// A Batch is safe for concurrent use, though the engine uses it from one
-// goroutine. Changes made through the store itself while a batch is open
-// are seen by Commit, which applies the staged changes on top of them.
+// A Batch is safe for concurrent use: the engine stages the imports of
+// different packs from several goroutines at once (receiving, hashing and
+// validating is CPU work), and stages a removal only once every import
+// staged before it in plan order has returned. Changes made through the
+// store itself while a batch is open are seen by Commit, which applies the
+// staged changes on top of them.
 type Batch interface {
 	// List returns every pack as the store will hold them after Commit,
 	// sorted by id.

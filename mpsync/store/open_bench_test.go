@@ -71,3 +71,25 @@ func BenchmarkOpen(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOpenList measures what each mpsync command pays before any
+// work: OpenDir, the first List (reading and decoding the whole index) and
+// Close, at 1,000 packs.
+func BenchmarkOpenList(b *testing.B) {
+	dir := b.TempDir()
+	fillDir(b, dir, 1000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := store.OpenDir(dir, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if l, err := d.List(ctx); err != nil || len(l) != 1000 {
+			b.Fatal(len(l), err)
+		}
+		if err := d.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

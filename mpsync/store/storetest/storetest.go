@@ -594,6 +594,7 @@ var batchCases = []struct {
 	{"BatchRefusedChangeLeftOut", testBatchRefused},
 	{"BatchDiscard", testBatchDiscard},
 	{"BatchDone", testBatchDone},
+	{"BatchConcurrentImports", testBatchConcurrentImports},
 }
 
 func runBatchCases(t *testing.T, newStore func(t *testing.T) mpsync.Store) {
@@ -695,4 +696,44 @@ func testBatchDone(t *testing.T, s mpsync.Store, bt storage.Batcher) {
 	l, err := s.List(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, l)
+}
+
+// testBatchConcurrentImports stages imports of different packs from
+// several goroutines at once, as the engine does, one of them refused.
+func testBatchConcurrentImports(t *testing.T, s mpsync.Store, bt storage.Batcher) {
+	ctx := context.Background()
+	b, err := bt.Batch(ctx)
+	require.NoError(t, err)
+	defer b.Discard()
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("%s.Concurrent%02d", idA, i)
+			data := Pack(id, "1.0")
+			r := req(id, "1.0", data, t0)
+			if i == 0 {
+				r = withSHA(r, sha([]byte("other")))
+			}
+			_, errs[i] = b.Import(ctx, r, bytes.NewReader(data))
+		}()
+	}
+	wg.Wait()
+	require.ErrorIs(t, errs[0], storage.ErrMismatch)
+	for i := 1; i < n; i++ {
+		require.NoError(t, errs[i])
+	}
+	v, err := b.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, v, n-1)
+	require.NoError(t, b.Commit(ctx))
+	l, err := s.List(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, normAll(v), normAll(l), "every staged import commits, the refused one is left out")
+	for _, e := range l {
+		assert.Equal(t, Pack(e.ID, "1.0"), readAll(t, s, e.ID))
+	}
 }
