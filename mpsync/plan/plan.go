@@ -110,22 +110,27 @@ type ManifestResult struct {
 // references are looked at. It returns the changes and the catalog packs
 // whose manifests [Resolve] needs in Input.Manifests.
 func Classify(in Input) (changes []Change, targets []catalog.Pack) {
-	byID := map[string]storage.Entry{}
-	for _, e := range in.Entries {
-		byID[e.ID] = e
+	byID := make(map[string]int, len(in.Entries)) // index into in.Entries
+	for i, e := range in.Entries {
+		byID[e.ID] = i
 	}
 	inRules := func(r rules.Rule) bool { return slices.Contains(in.Rules, r) }
-	seen := map[string]bool{}
+	seen := make([]bool, len(in.Entries)) // by index of the last entry of an id
 	if in.Catalog != nil {
+		changes = make([]Change, 0, len(in.Catalog.Packs)+len(in.Entries)/8)
 		for _, p := range in.Catalog.Packs {
-			// Seen whatever its channel: a pack that moved from base to
-			// solution is still in the catalog, not gone from it.
-			seen[p.ID] = true
+			var e storage.Entry
+			i, present := byID[p.ID]
+			if present {
+				// Seen whatever its channel: a pack that moved from base
+				// to solution is still in the catalog, not gone from it.
+				seen[i] = true
+				e = in.Entries[i]
+			}
 			rule := rules.ForChannel(p.Channel)
 			if !inRules(rule) {
 				continue
 			}
-			e, present := byID[p.ID]
 			c, isTarget := classifyPack(in, rule, p, e, present)
 			if c.Action == "" {
 				continue
@@ -139,7 +144,7 @@ func Classify(in Input) (changes []Change, targets []catalog.Pack) {
 	for _, e := range in.Entries {
 		// Packs of any workspace count: a store is bound to one workspace at a
 		// time, so packs an earlier workspace imported are removed too.
-		if seen[e.ID] || e.Owner != storage.OwnerWorkspace {
+		if e.Owner != storage.OwnerWorkspace || seen[byID[e.ID]] {
 			continue
 		}
 		rule := rules.Rule(e.Rule)
@@ -248,64 +253,6 @@ func short(sha string) string {
 	return sha
 }
 
-// resolver carries [Resolve]: it checks every import's and
-// upgrade's references against what the store will hold, blocks what cannot
-// be satisfied (and what depends on it), blocks removals that would break a
-// pack that stays, and orders the result.
-type resolver struct {
-	in      Input
-	changes []Change
-	byPack  map[string]int           // index into changes
-	entries map[string]storage.Entry // the store before the plan
-}
-
-// Resolve is the second half of the diff: it checks every import's and
-// upgrade's references against what the store will hold, blocks what cannot
-// be satisfied (and what depends on it, and packs in reference loops),
-// blocks removals that would break a pack that stays, and returns the
-// changes in the order they are applied: imports and upgrades references
-// first (base packs ahead of solution packs when both rules run), then
-// removals dependents first, then blocked and kept changes.
-func Resolve(in Input, changes []Change) []Change {
-	r := &resolver{in: in, changes: changes, byPack: map[string]int{}, entries: map[string]storage.Entry{}}
-	for i, c := range changes {
-		r.byPack[c.Pack] = i
-	}
-	for _, e := range in.Entries {
-		r.entries[e.ID] = e
-	}
-	r.blockUnreadable()
-	// Block imports whose references nothing satisfies and packs in
-	// reference loops, until neither blocks anything more: blocking one
-	// pack can leave another without its reference.
-	for again := true; again; {
-		again = blockCycles(in, changes)
-		for i, c := range changes {
-			if !c.IsTarget() {
-				continue
-			}
-			if reason, unmet := r.unsatisfied(in.Manifests[c.SHA256].Manifest); unmet {
-				block(&changes[i], reason)
-				again = true
-			}
-		}
-	}
-	// Block removals that would break a pack that stays.
-	for again := true; again; {
-		again = false
-		for i, c := range changes {
-			if c.Action != ActionRemove {
-				continue
-			}
-			if user := r.stayingUser(c.Pack); user != "" {
-				block(&changes[i], fmt.Sprintf("%s; not removed: %s references it and stays", c.Reason, user))
-				again = true
-			}
-		}
-	}
-	return r.order()
-}
-
 // block turns c into a blocked change with the reason, under a new id.
 func block(c *Change, reason string) {
 	c.Action, c.Reason = ActionBlocked, reason
@@ -340,6 +287,9 @@ func (r *resolver) unsatisfied(m pack.Manifest) (string, bool) {
 	for _, ref := range m.References {
 		have, ok := r.availableAfter(ref.ID)
 		if ok && !have.Less(ref.Version) {
+			if ref.PublicKeyToken == "" {
+				continue // no token to compare: skip the lookup
+			}
 			if reason, bad := TokenMismatch(ref, r.tokenAfter(ref.ID)); bad {
 				return reason, true
 			}
@@ -348,7 +298,7 @@ func (r *resolver) unsatisfied(m pack.Manifest) (string, bool) {
 		if i, inPlan := r.byPack[ref.ID]; inPlan && r.changes[i].Action == ActionBlocked && r.changes[i].To.Compare(ref.Version) >= 0 {
 			return fmt.Sprintf("waits for %s %s, which is blocked", ref.ID, r.changes[i].To), true
 		}
-		if p, listed := catalogPack(r.in.Catalog, ref.ID); listed && p.Channel == catalog.ChannelBase &&
+		if p, listed := r.catalogPack(ref.ID); listed && p.Channel == catalog.ChannelBase &&
 			!slices.Contains(r.in.Rules, rules.MPUpdate) && !p.Version.Less(ref.Version) {
 			return fmt.Sprintf("waits for MPUpdate to import base pack %s %s", ref.ID, p.Version), true
 		}
@@ -386,9 +336,9 @@ func (r *resolver) fromPlatform(id string) bool {
 // hold after the plan, "" when unknown (an XML pack, a platform pack).
 func (r *resolver) tokenAfter(id string) string {
 	if i, ok := r.byPack[id]; ok && r.changes[i].IsTarget() {
-		return r.in.Manifests[r.changes[i].SHA256].Manifest.PublicKeyToken
+		return r.manifest(i).PublicKeyToken
 	}
-	if e, ok := r.entries[id]; ok {
+	if e, ok := r.entry(id); ok {
 		return e.PublicKeyToken
 	}
 	return ""
@@ -420,77 +370,11 @@ func (r *resolver) availableAfter(id string) (pack.Version, bool) {
 			return pack.Version{}, false
 		}
 	}
-	if e, ok := r.entries[id]; ok {
+	if e, ok := r.entry(id); ok {
 		return e.Version, true
 	}
 	v, ok := r.in.Platform[id]
 	return v, ok
-}
-
-// stayingUser returns a pack that references id and stays after the plan.
-func (r *resolver) stayingUser(id string) string {
-	var users []string
-	for _, e := range r.in.Entries {
-		if i, ok := r.byPack[e.ID]; ok && (r.changes[i].Action == ActionRemove || r.changes[i].IsTarget()) {
-			continue // removed, or replaced by a target checked below
-		}
-		if _, refs := e.Manifest().Reference(id); refs {
-			users = append(users, e.ID)
-		}
-	}
-	for _, c := range r.changes {
-		if !c.IsTarget() {
-			continue
-		}
-		if _, refs := r.in.Manifests[c.SHA256].Manifest.Reference(id); refs {
-			users = append(users, c.Pack)
-		}
-	}
-	if len(users) == 0 {
-		return ""
-	}
-	slices.Sort(users)
-	return users[0]
-}
-
-func catalogPack(c *catalog.Catalog, id string) (catalog.Pack, bool) {
-	if c == nil {
-		return catalog.Pack{}, false
-	}
-	return c.Pack(id)
-}
-
-// order returns imports and upgrades with references first, then removals
-// with dependents first, then blocked and kept changes by pack id.
-func (r *resolver) order() []Change {
-	in := r.in
-	var targets, removals, rest []Change
-	for _, c := range r.changes {
-		switch {
-		case c.IsTarget():
-			targets = append(targets, c)
-		case c.Action == ActionRemove:
-			removals = append(removals, c)
-		default:
-			rest = append(rest, c)
-		}
-	}
-	targetManifests := make([]pack.Manifest, 0, len(targets))
-	for _, c := range targets {
-		m := in.Manifests[c.SHA256].Manifest
-		m.ID = c.Pack
-		targetManifests = append(targetManifests, m)
-	}
-	removalManifests := make([]pack.Manifest, 0, len(removals))
-	for _, c := range removals {
-		removalManifests = append(removalManifests, r.entries[c.Pack].Manifest())
-	}
-	targets = sortBy(targets, baseFirst(targets, importOrder(targetManifests), in))
-	removals = sortBy(removals, RemovalOrder(removalManifests))
-	slices.SortStableFunc(rest, func(a, b Change) int {
-		return cmp.Or(cmp.Compare(rank(a.Action), rank(b.Action)), cmp.Compare(a.Pack, b.Pack))
-	})
-	return slices.Concat(targets, removals, rest)
 }
 
 func rank(a Action) int {
@@ -500,8 +384,9 @@ func rank(a Action) int {
 	return 1
 }
 
+// sortBy sorts cs (stably) by the position of each one's pack in ids.
 func sortBy(cs []Change, ids []string) []Change {
-	pos := map[string]int{}
+	pos := make(map[string]int, len(ids))
 	for i, id := range ids {
 		pos[id] = i
 	}
