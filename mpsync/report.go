@@ -61,6 +61,12 @@ type Report struct {
 	Skipped  []RuleSkip `json:"skipped,omitempty"`
 	Started  time.Time  `json:"started"`
 	Finished time.Time  `json:"finished"`
+	// Reused is true when nothing the last run planned from had changed
+	// (the catalog answered 304, the store, the settings and the approvals
+	// were the same) and the run reused its plan instead of planning again.
+	// Such a report shares Plan.Changes and Outcomes with the previous
+	// reused or full run's report: treat them as read-only.
+	Reused bool `json:"reused,omitempty"`
 }
 
 // RuleSkip is a rule a run left out, and why.
