@@ -2,7 +2,6 @@ package mpsync
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -35,9 +34,9 @@ type idleState struct {
 	plan       *Plan
 	outcomes   []Outcome
 	// notable are the indices of the outcomes that are not kept packs: the
-	// only ones a reused run emits events for or asks about again.
+	// only ones a reused run emits events for or asks about again. Never
+	// nil once made (a reused Report relies on it).
 	notable []int
-	pending []Change
 }
 
 // idleRecord returns the state to keep after a run that planned p from
@@ -50,8 +49,11 @@ func (e *Engine) idleRecord(run *runState, rs []rules.Rule, settings []rules.Set
 	}
 	st := &idleState{rules: slices.Clone(rs), settings: settings, wsID: run.ws.ID(), etag: run.catalog.ETag,
 		catalog: run.catalog.Catalog, serial: run.catalog.Catalog.Serial,
-		gen: run.gen, hasGen: run.hasGen, entries: run.entries, version: run.version, hasVersion: run.hasVersion,
-		plan: p, outcomes: outcomes}
+		gen: run.gen, hasGen: run.hasGen, version: run.version, hasVersion: run.hasVersion,
+		plan: p, outcomes: outcomes, notable: []int{}}
+	if !run.hasGen {
+		st.entries = run.entries // to compare the next listing with
+	}
 	for i, o := range outcomes {
 		switch {
 		case o.Action == ActionKeep:
@@ -62,9 +64,6 @@ func (e *Engine) idleRecord(run *runState, rs []rules.Rule, settings []rules.Set
 			return nil // a lost lease: run again in full
 		}
 		st.notable = append(st.notable, i)
-		if o.Result == ResultPending {
-			st.pending = append(st.pending, o.Change)
-		}
 	}
 	return st
 }
@@ -97,30 +96,28 @@ func (e *Engine) snapshot(ctx context.Context, run *runState) {
 // pending change is asked about again only when its Decision.NotBefore has
 // passed or the approver's [ApprovalVersioner] number moved (every time,
 // for an approver without one); any other answer than last time's means a
-// full run. It fetches the catalog once: res is what it got, for the full
-// run to plan from when ok is false.
-func (e *Engine) idleRun(ctx, record context.Context, run *runState, rs []rules.Rule, settings []rules.Settings,
-	rep *Report) (res CatalogResult, fetchErr error, ok bool) {
-	res, fetchErr = run.ws.Catalog(ctx)
+// full run. It makes the run's one catalog request: when it returns false,
+// the full run plans from the answer kept in run.
+func (e *Engine) idleRun(ctx context.Context, run *runState, rs []rules.Rule, settings []rules.Settings, rep *Report) bool {
+	res, fetchErr := run.ws.Catalog(ctx)
 	run.catalog, run.catalogErr, run.fetched0 = &res, fetchErr, true
 	st := e.idle
 	e.idle = nil // set again below if reused
 	if st == nil || e.noIdle || fetchErr != nil || !res.NotModified || res.Stale || res.Catalog == nil ||
 		res.ETag != st.etag || res.Catalog.Serial != st.serial || run.ws.ID() != st.wsID ||
 		!slices.Equal(rs, st.rules) || !reflect.DeepEqual(settings, st.settings) {
-		return res, fetchErr, false
+		return false
 	}
-	if err := e.checkSerial(ctx, res); err != nil {
-		return res, fetchErr, false // the full run reports it
-	}
+	// No serial check: a 304 confirms the catalog the last run checked and
+	// planned from; it is not a new catalog that could be a replay.
 	e.snapshot(ctx, run)
 	if st.hasGen != run.hasGen || st.hasGen && st.gen != run.gen {
-		return res, fetchErr, false
+		return false
 	}
 	if !st.hasGen {
 		entries, err := e.store.List(ctx)
 		if err != nil || !sameEntries(entries, st.entries) {
-			return res, fetchErr, false
+			return false
 		}
 		run.entries, run.listed = entries, true
 	}
@@ -137,7 +134,7 @@ func (e *Engine) idleRun(ctx, record context.Context, run *runState, rs []rules.
 		}
 		d, err := e.decide(ctx, run, o.Change)
 		if err != nil || o.Decision == nil || d.Verdict != o.Decision.Verdict {
-			return res, fetchErr, false
+			return false
 		}
 		if d != *o.Decision {
 			// The same answer in other words (a later NotBefore): the
@@ -156,7 +153,7 @@ func (e *Engine) idleRun(ctx, record context.Context, run *runState, rs []rules.
 	e.noteWorkspace(ctx, res, nil)
 	p := *st.plan
 	p.CreatedAt, p.CatalogFetchedAt = now, res.FetchedAt
-	rep.Plan, rep.Outcomes, rep.Reused = &p, outcomes, true
+	rep.Plan, rep.Outcomes, rep.Reused, rep.notable = &p, outcomes, true, st.notable[:len(st.notable):len(st.notable)]
 	e.emit(Event{Kind: EventPlanReady, Plan: rep.Plan})
 	for _, i := range st.notable {
 		o := &outcomes[i]
@@ -173,12 +170,15 @@ func (e *Engine) idleRun(ctx, record context.Context, run *runState, rs []rules.
 		}
 	}
 	rep.Finished = e.clock.Now()
-	e.notePendingIfChanged(record, rs, st.pending)
+	// The pending changes are the last run's, which recorded them (runs
+	// are serialised, and every run but a reused one drops e.idle): the
+	// record is not written again (a write is a sync on the directory
+	// store, 288 times a day).
 	next := *st
 	next.outcomes = outcomes
 	next.version, next.hasVersion = run.version, run.hasVersion
 	e.idle = &next
-	return res, fetchErr, true
+	return true
 }
 
 // decisionErr is the error applyOne gives a change the approver did not
@@ -215,35 +215,4 @@ func samePrevious(x, y *storage.Previous) bool {
 	return x.Version == y.Version && x.Name == y.Name && x.SHA256 == y.SHA256 && x.Size == y.Size &&
 		x.ImportedAt.Equal(y.ImportedAt) && slices.Equal(x.References, y.References) && x.Sealed == y.Sealed &&
 		x.PublicKeyToken == y.PublicKeyToken && x.Provenance == y.Provenance
-}
-
-// notePendingIfChanged is notePending for a run whose pending changes are
-// the last run's: the record is rewritten only if it would change (a write
-// is a sync on the directory store, 288 times a day).
-func (e *Engine) notePendingIfChanged(ctx context.Context, rs []rules.Rule, pending []Change) {
-	e.runsMu.Lock()
-	defer e.runsMu.Unlock()
-	old, err := e.readPending(ctx)
-	if err != nil {
-		e.log.Warn("pending changes unreadable; replacing them", "err", err)
-	}
-	keep := make([]Change, 0, len(old)+len(pending))
-	for _, c := range old {
-		if !slices.Contains(rs, c.Rule) {
-			keep = append(keep, c)
-		}
-	}
-	keep = append(keep, pending...)
-	if err == nil && jsonEqual(old, keep) {
-		return
-	}
-	if err := pendingRecord.write(ctx, e.store, keep); err != nil {
-		e.log.Error("cannot record pending changes", "err", err)
-	}
-}
-
-func jsonEqual(a, b any) bool {
-	x, err1 := json.Marshal(a)
-	y, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
 }

@@ -89,6 +89,18 @@ type notModWS struct {
 }
 
 func (w *notModWS) Catalog(ctx context.Context) (mpsync.CatalogResult, error) {
+	w.fakeWS.mu.Lock()
+	etag, stale := fmt.Sprint(w.fakeWS.cat.Serial), w.fakeWS.stale
+	w.fakeWS.mu.Unlock()
+	w.mu.Lock()
+	if w.last != nil && w.last.ETag == etag && !stale {
+		// Unchanged: the held catalog, without copying it (a server's 304).
+		held := *w.last
+		w.mu.Unlock()
+		held.NotModified = true
+		return held, nil
+	}
+	w.mu.Unlock()
 	res, err := w.fakeWS.Catalog(ctx)
 	if err != nil || res.Stale {
 		return res, err

@@ -168,7 +168,7 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 	}
 	if first || opts.force {
 		e.idle = nil
-	} else if _, _, ok := e.idleRun(ctx, record, run, rulesRun, settings, rep); ok {
+	} else if e.idleRun(ctx, run, rulesRun, settings, rep) {
 		e.finishRuns(record, rulesRun, started, rep, nil)
 		return rep, nil
 	}
