@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
@@ -318,3 +319,34 @@ func reportView(rep *mpsync.Report) []string {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// TestIdleTickSeesManualApproval: a change waiting in a manual queue stays
+// pending on reused runs, and the first run after a person approved it (in
+// another process sharing the store) applies it.
+func TestIdleTickSeesManualApproval(t *testing.T) {
+	ctx := context.Background()
+	ws := &notModWS{fakeWS: newFakeWS("ws-1")}
+	ws.put(advisorID, "7.1.0.0", "", rref("System.Library", "7.5.8501.0"))
+	s := newGenStore()
+	e := newFakeEngine(t, ws, s, &mpsync.Options{})
+	_, err := e.Sync(ctx) // connects: imports the base pack
+	require.NoError(t, err)
+	e2 := newFakeEngine(t, ws, s, &mpsync.Options{Approver: approval.NewManual(s)})
+	ws.solution("Alerts", true)
+	ws.put(alertID, "7.2.0.0", "Alerts", rref(advisorID, "7.1.0.0"))
+	rep, err := e2.Sync(ctx)
+	require.NoError(t, err)
+	require.Len(t, rep.Pending(), 1)
+	id := rep.Pending()[0].ID
+	for range 2 {
+		rep, err = e2.Sync(ctx)
+		require.NoError(t, err)
+		require.Len(t, rep.Pending(), 1)
+	}
+	require.True(t, rep.Reused, "nothing changed: the plan is reused")
+	require.NoError(t, approval.NewManual(s).Approve(ctx, id, "alice")) // another process
+	rep, err = e2.Sync(ctx)
+	require.NoError(t, err)
+	require.False(t, rep.Reused)
+	require.Len(t, rep.Applied(), 1)
+}
