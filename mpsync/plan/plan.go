@@ -187,7 +187,7 @@ func classifyPack(in Input, rule rules.Rule, p catalog.Pack, e storage.Entry, pr
 		c.From = e.Version
 		switch cmp := p.Version.Compare(e.Version); {
 		case cmp > 0:
-			c.Action, c.Reason = ActionUpgrade, fmt.Sprintf("catalog has %s, store has %s", p.Version, e.Version)
+			c.Action, c.Reason = ActionUpgrade, "catalog has "+p.Version.String()+", store has "+e.Version.String()
 			return withID(c), true
 		case cmp < 0:
 			c.Action = ActionBlocked
@@ -284,8 +284,21 @@ func (c Change) IsTarget() bool { return c.Action == ActionImport || c.Action ==
 // unsatisfied checks one manifest's references against the state the plan
 // leads to: plan targets, packs that stay, and the platform inventory.
 func (r *resolver) unsatisfied(m pack.Manifest) (string, bool) {
-	for _, ref := range m.References {
-		have, ok := r.availableAfter(ref.ID)
+	return r.unsatisfiedAt(m, nil)
+}
+
+// unsatisfiedAt is unsatisfied with the index in changes of each
+// reference's pack looked up already (at[k] for m.References[k], -1 when
+// none), or looked up now when at is nil.
+func (r *resolver) unsatisfiedAt(m pack.Manifest, at []int32) (string, bool) {
+	for k, ref := range m.References {
+		j := int32(-1)
+		if at != nil {
+			j = at[k]
+		} else if i, ok := r.byPack[ref.ID]; ok {
+			j = int32(i)
+		}
+		have, ok := r.availableAt(ref.ID, j)
 		if ok && !have.Less(ref.Version) {
 			if ref.PublicKeyToken == "" {
 				continue // no token to compare: skip the lookup
@@ -295,8 +308,8 @@ func (r *resolver) unsatisfied(m pack.Manifest) (string, bool) {
 			}
 			continue
 		}
-		if i, inPlan := r.byPack[ref.ID]; inPlan && r.changes[i].Action == ActionBlocked && r.changes[i].To.Compare(ref.Version) >= 0 {
-			return fmt.Sprintf("waits for %s %s, which is blocked", ref.ID, r.changes[i].To), true
+		if j >= 0 && r.changes[j].Action == ActionBlocked && r.changes[j].To.Compare(ref.Version) >= 0 {
+			return fmt.Sprintf("waits for %s %s, which is blocked", ref.ID, r.changes[j].To), true
 		}
 		if p, listed := r.catalogPack(ref.ID); listed && p.Channel == catalog.ChannelBase &&
 			!slices.Contains(r.in.Rules, rules.MPUpdate) && !p.Version.Less(ref.Version) {
@@ -361,8 +374,18 @@ func TokenMismatch(ref pack.Reference, token string) (string, bool) {
 // after the plan: a plan target, an entry that is not being removed, or a
 // platform pack.
 func (r *resolver) availableAfter(id string) (pack.Version, bool) {
+	j := int32(-1)
 	if i, ok := r.byPack[id]; ok {
-		c := r.changes[i]
+		j = int32(i)
+	}
+	return r.availableAt(id, j)
+}
+
+// availableAt is availableAfter with the index of id's change (-1 when
+// none) looked up already.
+func (r *resolver) availableAt(id string, j int32) (pack.Version, bool) {
+	if j >= 0 {
+		c := r.changes[j]
 		switch c.Action {
 		case ActionImport, ActionUpgrade:
 			return c.To, true

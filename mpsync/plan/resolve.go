@@ -28,8 +28,11 @@ type resolver struct {
 	// catalog holds the catalog's packs by id (the first of an id); made
 	// when first needed.
 	catalog map[string]catalog.Pack
-	// manifests holds each target's manifest, by index into changes.
+	// manifests holds each target's manifest, by index into changes, and
+	// refAt the index in changes of each of its references' packs (-1 when
+	// none).
 	manifests []*pack.Manifest
+	refAt     [][]int32
 }
 
 // manifest returns the manifest of changes[i], a target.
@@ -58,10 +61,21 @@ func Resolve(in Input, changes []Change) []Change {
 	}
 	r.blockUnreadable()
 	r.manifests = make([]*pack.Manifest, len(changes))
+	r.refAt = make([][]int32, len(changes))
+	var at []int32 // one allocation for every target's refAt
 	for i, c := range changes {
 		if c.IsTarget() {
 			mr := in.Manifests[c.SHA256]
 			r.manifests[i] = &mr.Manifest
+			start := len(at)
+			for _, ref := range mr.Manifest.References {
+				j, ok := r.byPack[ref.ID]
+				if !ok {
+					j = -1
+				}
+				at = append(at, int32(j))
+			}
+			r.refAt[i] = at[start:len(at):len(at)]
 		}
 	}
 	// The graph of the targets; blocking a target takes it out (see alive).
@@ -156,7 +170,7 @@ func (r *resolver) blockUnsatisfied(tg indexGraph) {
 		if !c.IsTarget() {
 			return false
 		}
-		reason, unmet := r.unsatisfied(*r.manifest(i))
+		reason, unmet := r.unsatisfiedAt(*r.manifest(i), r.refAt[i])
 		if unmet {
 			block(&r.changes[i], reason)
 		}
@@ -463,7 +477,7 @@ type indexGraph struct {
 func (r *resolver) targetGraph() (g indexGraph, ok bool) {
 	return r.graph(func(c Change) bool { return c.IsTarget() }, func(i int) []pack.Reference {
 		return r.manifest(i).References
-	})
+	}, func(i int) []int32 { return r.refAt[i] })
 }
 
 // removalGraph returns the graph of the removals, by the store's entries.
@@ -471,10 +485,12 @@ func (r *resolver) removalGraph() (g indexGraph, ok bool) {
 	return r.graph(func(c Change) bool { return c.Action == ActionRemove }, func(i int) []pack.Reference {
 		e, _ := r.entry(r.changes[i].Pack)
 		return e.References
-	})
+	}, nil)
 }
 
-func (r *resolver) graph(in func(Change) bool, refs func(i int) []pack.Reference) (g indexGraph, ok bool) {
+// refAt, when not nil, gives the index in changes of each reference's pack
+// (as byPack would), sparing the lookups.
+func (r *resolver) graph(in func(Change) bool, refs func(i int) []pack.Reference, refAt func(i int) []int32) (g indexGraph, ok bool) {
 	node := make([]int32, len(r.changes))
 	g.node = node
 	shadowed := false // a member's pack is also another change's
@@ -491,6 +507,7 @@ func (r *resolver) graph(in func(Change) bool, refs func(i int) []pack.Reference
 		return j, ok && node[j] >= 0
 	}
 	if shadowed {
+		refAt = nil
 		// byPack names the last change of a pack, which may not be the
 		// member: look members up by pack instead (no valid catalog gets
 		// here).
@@ -509,8 +526,19 @@ func (r *resolver) graph(in func(Change) bool, refs func(i int) []pack.Reference
 	g.refs = make([][]int, len(g.nodes))
 	g.deps = make([][]int, len(g.nodes))
 	for k, i := range g.nodes {
-		for _, ref := range refs(i) {
-			j, ok := member(ref.ID)
+		var at []int32
+		if refAt != nil {
+			at = refAt(i)
+		}
+		for x, ref := range refs(i) {
+			var j int
+			var ok bool
+			if at != nil {
+				j = int(at[x])
+				ok = j >= 0 && node[j] >= 0
+			} else {
+				j, ok = member(ref.ID)
+			}
 			if !ok || slices.Contains(g.refs[k], int(node[j])) {
 				continue
 			}
