@@ -118,6 +118,7 @@ func Classify(in Input) (changes []Change, targets []catalog.Pack) {
 	seen := make([]bool, len(in.Entries)) // by index of the last entry of an id
 	if in.Catalog != nil {
 		changes = make([]Change, 0, len(in.Catalog.Packs)+len(in.Entries)/8)
+		targets = make([]catalog.Pack, 0, len(in.Catalog.Packs)/2)
 		for _, p := range in.Catalog.Packs {
 			var e storage.Entry
 			i, present := byID[p.ID]
@@ -141,10 +142,19 @@ func Classify(in Input) (changes []Change, targets []catalog.Pack) {
 			}
 		}
 	}
-	for _, e := range in.Entries {
+	// last returns the index of the last entry of the id of entry i: i
+	// itself when no id repeats (a store's listing), without a lookup.
+	unique := len(byID) == len(in.Entries)
+	last := func(i int, id string) int {
+		if unique {
+			return i
+		}
+		return byID[id]
+	}
+	for i, e := range in.Entries {
 		// Packs of any workspace count: a store is bound to one workspace at a
 		// time, so packs an earlier workspace imported are removed too.
-		if e.Owner != storage.OwnerWorkspace || seen[byID[e.ID]] {
+		if e.Owner != storage.OwnerWorkspace || seen[last(i, e.ID)] {
 			continue
 		}
 		rule := rules.Rule(e.Rule)
@@ -261,20 +271,15 @@ func block(c *Change, reason string) {
 
 // blockUnreadable blocks imports and upgrades whose pack could not be
 // downloaded or read, keeping the error.
-func (r *resolver) blockUnreadable() {
-	for i, c := range r.changes {
-		if !c.IsTarget() {
-			continue
-		}
-		if mr, ok := r.in.Manifests[c.SHA256]; !ok || mr.Err != nil {
-			err := fmt.Errorf("manifest not read")
-			if ok {
-				err = mr.Err
-			}
-			r.changes[i].Error = err.Error()
-			block(&r.changes[i], "cannot read the pack from the workspace: "+err.Error())
-		}
+//
+// It blocks changes[i], whose manifest result is mr (found: ok).
+func (r *resolver) blockUnreadable(i int, mr ManifestResult, ok bool) {
+	err := fmt.Errorf("manifest not read")
+	if ok {
+		err = mr.Err
 	}
+	r.changes[i].Error = err.Error()
+	block(&r.changes[i], "cannot read the pack from the workspace: "+err.Error())
 }
 
 // IsTarget reports whether the change imports the catalog's bytes: an
@@ -389,6 +394,8 @@ func (r *resolver) availableAt(id string, j int32) (pack.Version, bool) {
 		switch c.Action {
 		case ActionImport, ActionUpgrade:
 			return c.To, true
+		case ActionKeep:
+			return c.From, true // the store's version (a kept pack is in the store)
 		case ActionRemove:
 			return pack.Version{}, false
 		}

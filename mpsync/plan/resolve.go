@@ -59,13 +59,16 @@ func Resolve(in Input, changes []Change) []Change {
 	for i, e := range in.Entries {
 		r.entries[e.ID] = i
 	}
-	r.blockUnreadable()
 	r.manifests = make([]*pack.Manifest, len(changes))
 	r.refAt = make([][]int32, len(changes))
 	var at []int32 // one allocation for every target's refAt
 	for i, c := range changes {
 		if c.IsTarget() {
-			mr := in.Manifests[c.SHA256]
+			mr, ok := in.Manifests[c.SHA256]
+			if !ok || mr.Err != nil {
+				r.blockUnreadable(i, mr, ok)
+				continue
+			}
 			r.manifests[i] = &mr.Manifest
 			start := len(at)
 			for _, ref := range mr.Manifest.References {
@@ -94,18 +97,21 @@ func Resolve(in Input, changes []Change) []Change {
 	// keeps its pack, whose references then stay used.
 	var removals []int
 	users := make([][]user, len(changes)) // who references each removal's pack
-	removing := func(id string) (int, bool) {
-		j, ok := r.byPack[id]
-		return j, ok && changes[j].Action == ActionRemove
-	}
-	var twice map[string][]int // removals by pack, when some pack has more than one (no valid catalog)
+	var twice map[string][]int            // removals by pack, when some pack has more than one (no valid catalog)
+	removalAt := map[string]int{}         // the removals by pack (the last change of a pack), a map far smaller than byPack
 	for i, c := range changes {
 		if c.Action == ActionRemove {
 			removals = append(removals, i)
 			if r.byPack[c.Pack] != i && twice == nil {
 				twice = map[string][]int{}
+			} else if r.byPack[c.Pack] == i {
+				removalAt[c.Pack] = i
 			}
 		}
+	}
+	removing := func(id string) (int, bool) {
+		j, ok := removalAt[id]
+		return j, ok && changes[j].Action == ActionRemove
 	}
 	for _, i := range removals {
 		if twice != nil {
@@ -124,8 +130,8 @@ func Resolve(in Input, changes []Change) []Change {
 			if !c.IsTarget() {
 				continue
 			}
-			for _, ref := range r.manifest(i).References {
-				if j, ok := removing(ref.ID); ok {
+			for _, j := range r.refAt[i] {
+				if j >= 0 && changes[j].Action == ActionRemove {
 					users[j] = append(users[j], user{id: c.Pack})
 				}
 			}
@@ -245,19 +251,28 @@ func fixpoint(n int, candidates []int, check func(i int) bool, woken func(i int)
 	if len(candidates) == 0 {
 		return
 	}
+	// cur is this pass's queue: the candidates not yet checked (in order:
+	// callers pass them sorted) merged with a heap of those woken for this
+	// pass.
 	queued := make([]bool, n) // in cur
 	inNext := make([]bool, n)
-	cur := &intHeap{less: func(a, b int) bool { return a < b }}
-	for _, i := range candidates {
-		if !queued[i] {
-			queued[i] = true
-			cur.push(i)
-		}
+	woke := &intHeap{less: func(a, b int) bool { return a < b }}
+	list := candidates
+	for _, i := range list {
+		queued[i] = true
 	}
 	var next []int
-	for cur.len() > 0 {
-		for cur.len() > 0 {
-			i := cur.pop()
+	for len(list) > 0 || woke.len() > 0 {
+		for len(list) > 0 || woke.len() > 0 {
+			var i int
+			if woke.len() > 0 && (len(list) == 0 || woke.h[0] < list[0]) {
+				i = woke.pop()
+			} else {
+				i, list = list[0], list[1:]
+			}
+			if !queued[i] {
+				continue // checked already in this pass (a repeat)
+			}
 			queued[i] = false
 			if !check(i) {
 				continue
@@ -266,21 +281,19 @@ func fixpoint(n int, candidates []int, check func(i int) bool, woken func(i int)
 				switch {
 				case d > i && !queued[d]:
 					queued[d] = true
-					cur.push(d)
+					woke.push(d)
 				case d <= i && !inNext[d]:
 					inNext[d] = true
 					next = append(next, d)
 				}
 			}
 		}
+		slices.Sort(next)
 		for _, d := range next {
 			inNext[d] = false
-			if !queued[d] {
-				queued[d] = true
-				cur.push(d)
-			}
+			queued[d] = true
 		}
-		next = next[:0]
+		list, next = next, nil
 	}
 }
 
@@ -554,22 +567,29 @@ func (r *resolver) graph(in func(Change) bool, refs func(i int) []pack.Reference
 // those ready (as pack.Graph orders); ok is false when a loop leaves some
 // unplaced.
 func (r *resolver) kahn(g indexGraph, before, after [][]int, alive func(k int) bool) (order []int, ok bool) {
-	id := func(k int) string { return r.changes[g.nodes[k]].Pack }
-	waiting := make([]int, len(g.nodes))
-	ready := &intHeap{less: func(a, b int) bool { return id(a) < id(b) }}
-	n := 0
+	// rank[k] is node k's place in id order: the heap compares ints.
+	byID := make([]int, 0, len(g.nodes))
 	for k := range g.nodes {
-		if !alive(k) {
-			continue
+		if alive(k) {
+			byID = append(byID, k)
 		}
-		n++
+	}
+	n := len(byID)
+	slices.SortFunc(byID, func(a, b int) int { return strings.Compare(r.changes[g.nodes[a]].Pack, r.changes[g.nodes[b]].Pack) })
+	rank := make([]int32, len(g.nodes))
+	for p, k := range byID {
+		rank[k] = int32(p)
+	}
+	waiting := make([]int, len(g.nodes))
+	ready := &intHeap{less: func(a, b int) bool { return rank[a] < rank[b] }}
+	for _, k := range byID { // in id order: ready is a heap as it grows
 		for _, b := range before[k] {
 			if alive(b) {
 				waiting[k]++
 			}
 		}
 		if waiting[k] == 0 {
-			ready.push(k)
+			ready.h = append(ready.h, k)
 		}
 	}
 	order = make([]int, 0, n)
