@@ -116,17 +116,18 @@ func Classify(in Input) (changes []Change, targets []catalog.Pack) {
 	}
 	inRules := func(r rules.Rule) bool { return slices.Contains(in.Rules, r) }
 	seen := make([]bool, len(in.Entries)) // by index of the last entry of an id
+	var targetAt []int                    // indices into in.Catalog.Packs
 	if in.Catalog != nil {
 		changes = make([]Change, 0, len(in.Catalog.Packs)+len(in.Entries)/8)
-		targets = make([]catalog.Pack, 0, len(in.Catalog.Packs)/2)
-		for _, p := range in.Catalog.Packs {
-			var e storage.Entry
+		none := &storage.Entry{}
+		for k, p := range in.Catalog.Packs {
+			e := none
 			i, present := byID[p.ID]
 			if present {
 				// Seen whatever its channel: a pack that moved from base
 				// to solution is still in the catalog, not gone from it.
 				seen[i] = true
-				e = in.Entries[i]
+				e = &in.Entries[i]
 			}
 			rule := rules.ForChannel(p.Channel)
 			if !inRules(rule) {
@@ -138,7 +139,13 @@ func Classify(in Input) (changes []Change, targets []catalog.Pack) {
 			}
 			changes = append(changes, c)
 			if isTarget {
-				targets = append(targets, p)
+				targetAt = append(targetAt, k)
+			}
+		}
+		if len(targetAt) > 0 {
+			targets = make([]catalog.Pack, len(targetAt))
+			for j, k := range targetAt {
+				targets[j] = in.Catalog.Packs[k]
 			}
 		}
 	}
@@ -151,6 +158,13 @@ func Classify(in Input) (changes []Change, targets []catalog.Pack) {
 		}
 		return byID[id]
 	}
+	gone := 0
+	for i, e := range in.Entries {
+		if e.Owner == storage.OwnerWorkspace && !seen[last(i, e.ID)] {
+			gone++
+		}
+	}
+	changes = slices.Grow(changes, gone)
 	for i, e := range in.Entries {
 		// Packs of any workspace count: a store is bound to one workspace at a
 		// time, so packs an earlier workspace imported are removed too.
@@ -175,7 +189,7 @@ func Classify(in Input) (changes []Change, targets []catalog.Pack) {
 
 // classifyPack decides what one catalog pack needs; isTarget reports that the
 // change imports the catalog's bytes, so its manifest is needed.
-func classifyPack(in Input, rule rules.Rule, p catalog.Pack, e storage.Entry, present bool) (c Change, isTarget bool) {
+func classifyPack(in Input, rule rules.Rule, p catalog.Pack, e *storage.Entry, present bool) (c Change, isTarget bool) {
 	c = Change{Rule: rule, Pack: p.ID, To: p.Version, Solution: p.Solution, SHA256: p.SHA256, Size: p.Size, Href: p.Href}
 	wanted := in.Catalog.Wanted(p)
 	switch {
@@ -189,7 +203,7 @@ func classifyPack(in Input, rule rules.Rule, p catalog.Pack, e storage.Entry, pr
 		if !present {
 			return Change{}, false
 		}
-		return removal(in, rule, e, notWantedReason(in.Catalog, p)), false
+		return removal(in, rule, *e, notWantedReason(in.Catalog, p)), false
 	case !present:
 		c.Action, c.Reason = ActionImport, wantedReason(p)
 		return withID(c), true

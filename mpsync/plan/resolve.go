@@ -49,7 +49,9 @@ func (r *resolver) manifest(i int) *pack.Manifest {
 // blocks removals that would break a pack that stays, and returns the
 // changes in the order they are applied: imports and upgrades references
 // first (base packs ahead of solution packs when both rules run), then
-// removals dependents first, then blocked and kept changes.
+// removals dependents first, then blocked and kept changes. It works in
+// changes (the slice [Classify] returned): the result may share its
+// array, and changes is not usable afterwards.
 func Resolve(in Input, changes []Change) []Change {
 	r := &resolver{in: in, changes: changes, byPack: make(map[string]int, len(changes)),
 		entries: make(map[string]int, len(in.Entries))}
@@ -62,6 +64,7 @@ func Resolve(in Input, changes []Change) []Change {
 	r.manifests = make([]*pack.Manifest, len(changes))
 	r.refAt = make([][]int32, len(changes))
 	var at []int32 // one allocation for every target's refAt
+	held := make([]pack.Manifest, 0, len(changes)/2)
 	for i, c := range changes {
 		if c.IsTarget() {
 			mr, ok := in.Manifests[c.SHA256]
@@ -69,7 +72,11 @@ func Resolve(in Input, changes []Change) []Change {
 				r.blockUnreadable(i, mr, ok)
 				continue
 			}
-			r.manifests[i] = &mr.Manifest
+			if len(held) == cap(held) {
+				held = make([]pack.Manifest, 0, len(changes)/2)
+			}
+			held = append(held, mr.Manifest)
+			r.manifests[i] = &held[len(held)-1]
 			start := len(at)
 			for _, ref := range mr.Manifest.References {
 				j, ok := r.byPack[ref.ID]
@@ -618,7 +625,7 @@ func (r *resolver) order(tg *indexGraph) []Change {
 	if tg == nil || !rok {
 		return r.orderByIDs() // the same pack twice: order as pack.Graph would fail to
 	}
-	out := make([]Change, 0, len(r.changes))
+	idx := make([]int, 0, len(r.changes)) // indices into changes, in plan order
 	// Imports and upgrades, references first.
 	target := func(k int) bool { return r.changes[tg.nodes[k]].IsTarget() }
 	perm, ok := r.kahn(*tg, tg.refs, tg.deps, target)
@@ -630,7 +637,7 @@ func (r *resolver) order(tg *indexGraph) []Change {
 	split := true
 	for _, k := range perm {
 		i := tg.nodes[k]
-		c := r.changes[i]
+		c := &r.changes[i]
 		if c.Rule != rules.MPUpdate {
 			continue
 		}
@@ -642,18 +649,18 @@ func (r *resolver) order(tg *indexGraph) []Change {
 	}
 	if split {
 		for _, k := range perm {
-			if c := r.changes[tg.nodes[k]]; c.Rule == rules.MPUpdate {
-				out = append(out, c)
+			if r.changes[tg.nodes[k]].Rule == rules.MPUpdate {
+				idx = append(idx, tg.nodes[k])
 			}
 		}
 		for _, k := range perm {
-			if c := r.changes[tg.nodes[k]]; c.Rule != rules.MPUpdate {
-				out = append(out, c)
+			if r.changes[tg.nodes[k]].Rule != rules.MPUpdate {
+				idx = append(idx, tg.nodes[k])
 			}
 		}
 	} else {
 		for _, k := range perm {
-			out = append(out, r.changes[tg.nodes[k]])
+			idx = append(idx, tg.nodes[k])
 		}
 	}
 	// Removals, dependents first.
@@ -663,22 +670,46 @@ func (r *resolver) order(tg *indexGraph) []Change {
 		perm = r.sortedNodes(rg, all)
 	}
 	for _, k := range perm {
-		out = append(out, r.changes[rg.nodes[k]])
+		idx = append(idx, rg.nodes[k])
 	}
 	// The rest, blocked first, by pack id.
-	n := len(out)
-	for _, c := range r.changes {
-		if !c.IsTarget() && c.Action != ActionRemove {
-			out = append(out, c)
+	n := len(idx)
+	for i := range r.changes {
+		if c := &r.changes[i]; !c.IsTarget() && c.Action != ActionRemove {
+			idx = append(idx, i)
 		}
 	}
-	slices.SortStableFunc(out[n:], func(a, b Change) int {
-		return cmp.Or(cmp.Compare(rank(a.Action), rank(b.Action)), cmp.Compare(a.Pack, b.Pack))
+	slices.SortStableFunc(idx[n:], func(a, b int) int {
+		x, y := &r.changes[a], &r.changes[b]
+		return cmp.Or(cmp.Compare(rank(x.Action), rank(y.Action)), cmp.Compare(x.Pack, y.Pack))
 	})
-	if len(out) == 0 {
+	if len(idx) == 0 {
 		return nil
 	}
-	return out
+	permute(r.changes, idx)
+	return r.changes
+}
+
+// permute reorders cs in place so that cs[k] becomes the old cs[idx[k]];
+// idx is a permutation of the indices of cs, and is used up.
+func permute(cs []Change, idx []int) {
+	for start := range idx {
+		if idx[start] < 0 || idx[start] == start {
+			continue
+		}
+		tmp := cs[start]
+		j := start
+		for {
+			next := idx[j]
+			idx[j] = -1
+			if next == start {
+				cs[j] = tmp
+				break
+			}
+			cs[j] = cs[next]
+			j = next
+		}
+	}
 }
 
 // sortedNodes returns g's nodes by pack id: the order when a loop leaves
