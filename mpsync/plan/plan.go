@@ -116,18 +116,42 @@ func Classify(in Input) (changes []Change, targets []catalog.Pack) {
 	}
 	inRules := func(r rules.Rule) bool { return slices.Contains(in.Rules, r) }
 	seen := make([]bool, len(in.Entries)) // by index of the last entry of an id
-	var targetAt []int                    // indices into in.Catalog.Packs
+	var at []int32                        // at[k]: the entry of catalog pack k, or -1
 	if in.Catalog != nil {
-		changes = make([]Change, 0, len(in.Catalog.Packs)+len(in.Entries)/8)
-		none := &storage.Entry{}
+		at = make([]int32, len(in.Catalog.Packs))
 		for k, p := range in.Catalog.Packs {
-			e := none
-			i, present := byID[p.ID]
-			if present {
+			at[k] = -1
+			if i, present := byID[p.ID]; present {
 				// Seen whatever its channel: a pack that moved from base
 				// to solution is still in the catalog, not gone from it.
 				seen[i] = true
-				e = &in.Entries[i]
+				at[k] = int32(i)
+			}
+		}
+	}
+	// last returns the index of the last entry of the id of entry i: i
+	// itself when no id repeats (a store's listing), without a lookup.
+	unique := len(byID) == len(in.Entries)
+	last := func(i int, id string) int {
+		if unique {
+			return i
+		}
+		return byID[id]
+	}
+	gone := 0
+	for i, e := range in.Entries {
+		if e.Owner == storage.OwnerWorkspace && !seen[last(i, e.ID)] {
+			gone++
+		}
+	}
+	var targetAt []int // indices into in.Catalog.Packs
+	if in.Catalog != nil {
+		changes = make([]Change, 0, len(in.Catalog.Packs)+gone)
+		none := &storage.Entry{}
+		for k, p := range in.Catalog.Packs {
+			e, present := none, at[k] >= 0
+			if present {
+				e = &in.Entries[at[k]]
 			}
 			rule := rules.ForChannel(p.Channel)
 			if !inRules(rule) {
@@ -148,23 +172,9 @@ func Classify(in Input) (changes []Change, targets []catalog.Pack) {
 				targets[j] = in.Catalog.Packs[k]
 			}
 		}
+	} else {
+		changes = make([]Change, 0, gone)
 	}
-	// last returns the index of the last entry of the id of entry i: i
-	// itself when no id repeats (a store's listing), without a lookup.
-	unique := len(byID) == len(in.Entries)
-	last := func(i int, id string) int {
-		if unique {
-			return i
-		}
-		return byID[id]
-	}
-	gone := 0
-	for i, e := range in.Entries {
-		if e.Owner == storage.OwnerWorkspace && !seen[last(i, e.ID)] {
-			gone++
-		}
-	}
-	changes = slices.Grow(changes, gone)
 	for i, e := range in.Entries {
 		// Packs of any workspace count: a store is bound to one workspace at a
 		// time, so packs an earlier workspace imported are removed too.
