@@ -543,13 +543,14 @@ func (r *resolver) graph(in func(Change) bool, refs func(i int) []pack.Reference
 			return j, ok
 		}
 	}
-	g.refs = make([][]int, len(g.nodes))
-	g.deps = make([][]int, len(g.nodes))
-	for k, i := range g.nodes {
+	// Two passes, so that every node's lists are slices of two arrays.
+	edges := func(k, i int, each func(j int)) {
 		var at []int32
 		if refAt != nil {
 			at = refAt(i)
 		}
+		var seen [8]int // the first references, for repeats without a map
+		n := 0
 		for x, ref := range refs(i) {
 			var j int
 			var ok bool
@@ -559,14 +560,63 @@ func (r *resolver) graph(in func(Change) bool, refs func(i int) []pack.Reference
 			} else {
 				j, ok = member(ref.ID)
 			}
-			if !ok || slices.Contains(g.refs[k], int(node[j])) {
+			if !ok {
 				continue
 			}
-			g.refs[k] = append(g.refs[k], int(node[j]))
-			g.deps[node[j]] = append(g.deps[node[j]], k)
+			to := int(node[j])
+			if n <= len(seen) && slices.Contains(seen[:n], to) || n > len(seen) && repeats(refs(i)[:x], ref.ID, to, node, member, at) {
+				continue
+			}
+			if n < len(seen) {
+				seen[n] = to
+			}
+			n++
+			each(to)
 		}
 	}
+	nref := make([]int, len(g.nodes))
+	ndep := make([]int, len(g.nodes))
+	total := 0
+	for k, i := range g.nodes {
+		edges(k, i, func(to int) { nref[k]++; ndep[to]++; total++ })
+	}
+	refFlat, depFlat := make([]int, total), make([]int, total)
+	g.refs = make([][]int, len(g.nodes))
+	g.deps = make([][]int, len(g.nodes))
+	ro, do := 0, 0
+	for k := range g.nodes {
+		g.refs[k] = refFlat[ro : ro : ro+nref[k]]
+		g.deps[k] = depFlat[do : do : do+ndep[k]]
+		ro += nref[k]
+		do += ndep[k]
+	}
+	for k, i := range g.nodes {
+		edges(k, i, func(to int) {
+			g.refs[k] = append(g.refs[k], to)
+			g.deps[to] = append(g.deps[to], k)
+		})
+	}
 	return g, true
+}
+
+// repeats reports whether one of refs (the references before the one to
+// node to) already leads to node to: for a pack with more than eight
+// references.
+func repeats(refs []pack.Reference, id string, to int, node []int32, member func(string) (int, bool), at []int32) bool {
+	for x, ref := range refs {
+		var j int
+		var ok bool
+		if at != nil {
+			j = int(at[x])
+			ok = j >= 0 && node[j] >= 0
+		} else {
+			j, ok = member(ref.ID)
+		}
+		if ok && int(node[j]) == to {
+			return true
+		}
+	}
+	return false
 }
 
 // kahn returns the nodes of g for which alive holds, in an order where each
