@@ -166,8 +166,13 @@ type Engine struct {
 	manifests map[string]pack.Manifest // by sha256: a pending change is not re-downloaded to plan it
 	noted     map[string]string        // last recorded decision and result by change id
 	sched     *scheduler
-	rc        ruleClock
-	closed    bool
+	// idle is what the last run leaves for the next to reuse (see
+	// idleRun); guarded by runMu. noIdle turns reuse off (tests compare
+	// the two).
+	idle   *idleState
+	noIdle bool
+	rc     ruleClock
+	closed bool
 	// inflight counts the operations admitted by enter; Close waits for it.
 	inflight sync.WaitGroup
 }

@@ -60,6 +60,11 @@ type storeOverrides struct {
 	// scanned is the hashes the overrides-scan.json record lists: read
 	// on the first load, written when the hashes without overrides change.
 	scanned map[string]bool
+	// gen is the store's generation ([storage.Generationer]) when the last
+	// load completed (genOK): equal again, the store's packs are the same
+	// and the load lists nothing.
+	gen   uint64
+	genOK bool
 }
 
 // overrideScanName is the store meta record listing the SHA-256 of the
@@ -144,11 +149,43 @@ func overrideCandidate(en storage.Entry) bool {
 // load returns the store's override packs as a set, re-reading only what
 // changed. The set is the last valid one when err is not nil.
 func (s *storeOverrides) load(ctx context.Context) (*overrides.Set, error) {
+	var gen uint64
+	hasGen := false
+	if g, ok := s.store.(storage.Generationer); ok {
+		var err error
+		gen, err = g.Generation(ctx)
+		hasGen = err == nil
+	}
+	if hasGen {
+		s.mu.Lock()
+		same := s.loaded && s.genOK && s.gen == gen
+		set, err := s.set, s.err
+		s.mu.Unlock()
+		if same {
+			return set, err
+		}
+	}
+	set, err := s.loadListed(ctx)
+	var transient *readError
+	s.mu.Lock()
+	// Read before listing: a change after it moves the generation again. A
+	// load that could not read the store is tried again next time.
+	s.gen, s.genOK = gen, hasGen && s.loaded && !errors.As(err, &transient) && !errors.Is(err, errListFailed)
+	s.mu.Unlock()
+	return set, err
+}
+
+// errListFailed is wrapped by load's error when the store could not be
+// listed.
+var errListFailed = errors.New("list")
+
+// loadListed is load by the store's listing.
+func (s *storeOverrides) loadListed(ctx context.Context) (*overrides.Set, error) {
 	entries, err := s.store.List(ctx)
 	if err != nil {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.set, fmt.Errorf("override packs in the store: list: %w", err)
+		return s.set, fmt.Errorf("override packs in the store: %w: %w", errListFailed, err)
 	}
 	var cands []storage.Entry
 	var key strings.Builder

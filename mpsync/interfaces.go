@@ -125,6 +125,19 @@ type Approver interface {
 	Decide(ctx context.Context, req ApprovalRequest) (Decision, error)
 }
 
+// ApprovalVersioner is implemented by an approver whose answers on the
+// changes it deferred or denied can change only when ApprovalVersion's
+// number changes (a person approved in a queue, a policy was edited) or when
+// a deferral's [Decision].NotBefore passes. When the catalog, the store and
+// the settings are unchanged too, a run then reuses the previous plan and
+// asks the approver nothing; an approver without it (or whose
+// ApprovalVersion fails) is asked again about every pending and denied
+// change on every run, as a full run would. The number must change for
+// decisions taken by any process sharing the approver's state.
+type ApprovalVersioner interface {
+	ApprovalVersion(ctx context.Context) (uint64, error)
+}
+
 // ApproverFunc adapts a function to [Approver].
 type ApproverFunc func(ctx context.Context, req ApprovalRequest) (Decision, error)
 

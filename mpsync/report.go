@@ -61,6 +61,15 @@ type Report struct {
 	Skipped  []RuleSkip `json:"skipped,omitempty"`
 	Started  time.Time  `json:"started"`
 	Finished time.Time  `json:"finished"`
+	// Reused is true when nothing the last run planned from had changed
+	// (the catalog answered 304, the store, the settings and the approvals
+	// were the same) and the run reused its plan instead of planning again.
+	// Such a report shares Plan.Changes and Outcomes with the previous
+	// reused or full run's report: treat them as read-only.
+	Reused bool `json:"reused,omitempty"`
+	// notable, in a reused report, are the indices of the outcomes that are
+	// not kept packs (idleState.notable).
+	notable []int
 }
 
 // RuleSkip is a rule a run left out, and why.
@@ -80,6 +89,16 @@ func (r *Report) Applied() []Outcome { return r.with(ResultApplied) }
 
 func (r *Report) with(res Result) []Outcome {
 	var out []Outcome
+	if r.notable != nil && res != ResultSkipped {
+		// A reused report knows which outcomes are not kept packs (kept
+		// packs are skipped): the others need no scan.
+		for _, i := range r.notable {
+			if o := r.Outcomes[i]; o.Result == res {
+				out = append(out, o)
+			}
+		}
+		return out
+	}
 	for _, o := range r.Outcomes {
 		if o.Result == res {
 			out = append(out, o)

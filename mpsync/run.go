@@ -12,6 +12,7 @@ import (
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/plan"
+	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
 
@@ -86,6 +87,19 @@ type runState struct {
 	mu      sync.Mutex
 	fetched map[string]io.ReadCloser // by sha256, positioned at the start
 	results map[string]Result        // by pack id, for dependency checks
+
+	// What the plan was made from, for the next run's idle check (see
+	// idleRun). fetched0 says that catalog and catalogErr hold the answer
+	// of the run's one catalog request.
+	fetched0   bool
+	catalog    *CatalogResult
+	catalogErr error
+	gen        uint64 // the store's generation before listing (hasGen)
+	hasGen     bool
+	version    uint64 // the approver's ApprovalVersion (hasVersion)
+	hasVersion bool
+	entries    []storage.Entry // the listing planned from (listed)
+	listed     bool
 }
 
 func (e *Engine) newRun(leased bool) *runState {
@@ -126,11 +140,14 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 	started := e.clock.Now()
 	var rulesRun []rules.Rule
 	var skipped []RuleSkip
+	settings := make([]rules.Settings, 0, len(rs))
 	for _, r := range rs {
 		st, err := e.settings.Settings(ctx, r)
 		if err != nil {
+			e.idle = nil
 			return nil, fmt.Errorf("sync: settings of %s: %w", r.ShortName(), err)
 		}
+		settings = append(settings, st)
 		if !st.Enabled && !opts.force {
 			skipped = append(skipped, RuleSkip{Rule: r, Reason: "disabled by " + st.EnabledSource.String()})
 			continue
@@ -144,8 +161,15 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 	}
 	rep := &Report{Started: started, Skipped: skipped}
 	if len(rulesRun) == 0 {
+		e.idle = nil
 		rep.Plan = &Plan{WorkspaceID: run.ws.ID(), CreatedAt: started}
 		rep.Finished = e.clock.Now()
+		return rep, nil
+	}
+	if first || opts.force {
+		e.idle = nil
+	} else if e.idleRun(ctx, run, rulesRun, settings, rep) {
+		e.finishRuns(record, rulesRun, started, rep, nil)
 		return rep, nil
 	}
 	p, err := e.plan(ctx, run, rulesRun)
@@ -166,6 +190,9 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 	rep.Finished = e.clock.Now()
 	e.notePending(record, rep)
 	e.finishRuns(record, rulesRun, started, rep, nil)
+	if !first {
+		e.idle = e.idleRecord(run, rulesRun, settings, p, rep.Outcomes)
+	}
 	return rep, nil
 }
 
@@ -183,7 +210,15 @@ func withTimeoutCause(ctx context.Context, err error) error {
 // plan fetches the catalog and diffs it; the packs it downloads stay in run
 // for the apply step.
 func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Plan, error) {
-	res, err := run.ws.Catalog(ctx)
+	var res CatalogResult
+	var err error
+	if run.fetched0 {
+		// The idle check asked already: one catalog request per run.
+		res, err = *run.catalog, run.catalogErr
+	} else {
+		res, err = run.ws.Catalog(ctx)
+		run.catalog, run.catalogErr, run.fetched0 = &res, err, true
+	}
 	if err == nil {
 		err = e.checkSerial(ctx, res)
 	}
@@ -195,10 +230,12 @@ func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Pla
 	if res.Stale {
 		e.emit(Event{Kind: EventCatalogStale, Err: res.Err, Message: fmt.Sprintf("using the last-known catalog from %s", res.FetchedAt.UTC().Format(time.RFC3339))})
 	}
+	e.snapshot(ctx, run) // before listing: a change after it is seen next time
 	entries, err := e.store.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list store: %w", err)
 	}
+	run.entries, run.listed = entries, true
 	in := plan.Input{Rules: rs, WorkspaceID: run.ws.ID(), Catalog: res.Catalog, Stale: res.Stale, Entries: entries, Platform: e.platform, PlatformName: e.platformName}
 	changes, targets := plan.Classify(in)
 	in.Manifests = e.readManifests(ctx, run, targets)

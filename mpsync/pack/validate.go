@@ -1,6 +1,7 @@
 package pack
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/xml"
 	"errors"
@@ -55,8 +56,90 @@ type Expect struct {
 // compression bomb is refused after at most that many bytes. Errors wrap
 // [ErrMalformed], [ErrNotManagementPack] or, for an identity other than
 // want, [ErrIdentity].
+//
+// An XML pack in UTF-8 is read once: the manifest with encoding/xml (as
+// ReadManifest reads it), the whole document, from the bytes kept of the
+// manifest's part and then the rest as it streams, by a scanner that
+// accepts exactly what encoding/xml's strict decoder accepts but several
+// times faster (see scanDocument). UTF-16 and sealed packs, and a manifest
+// longer than 4 MiB, are checked by encoding/xml whole.
 func Validate(r io.Reader, want Expect, lim Limits) (Manifest, error) {
-	return read(r, want, lim.withDefaults(), true)
+	lim = lim.withDefaults()
+	br := bufio.NewReaderSize(r, 4096)
+	head, _ := br.Peek(2)
+	if isSealed(head) || len(head) == 2 && (head[0] == 0 || head[1] == 0 || head[0] >= 0xFE) {
+		// Sealed, UTF-16 (with or without a byte-order mark) or binary:
+		// the decoder's own sniffing and errors.
+		return read(br, want, lim, true)
+	}
+	return validateUTF8(br, want, lim)
+}
+
+// validateUTF8 is Validate for a document that is UTF-8 unless its first
+// bytes say otherwise (newDecoder tells).
+func validateUTF8(r io.Reader, want Expect, lim Limits) (Manifest, error) {
+	cr := &countingReader{r: r, limit: lim.MaxBytes}
+	tee := &headTee{r: cr}
+	dec, err := newDecoder(tee)
+	if err != nil {
+		return Manifest{}, err
+	}
+	m, err := readManifestWith(dec, lim)
+	if err != nil {
+		return m, cr.explain(err)
+	}
+	if err := checkIdentity(m, want); err != nil {
+		return m, err
+	}
+	if tee.over || tee.transcoded() {
+		// Too much kept to scan again, or not UTF-8: the decoder goes on.
+		if err := drain(dec, 1, lim); err != nil {
+			return m, cr.explain(fmt.Errorf("pack %s: %w", m.ID, err))
+		}
+		return m, nil
+	}
+	kept := tee.stop()
+	if err := scanDocument(io.MultiReader(bytes.NewReader(kept), cr), lim); err != nil {
+		return m, cr.explain(fmt.Errorf("pack %s: %w", m.ID, err))
+	}
+	return m, nil
+}
+
+// headTeeMax bounds the bytes headTee keeps: a manifest is a few KB.
+const headTeeMax = 4 << 20
+
+// headTee keeps the bytes read through it, up to headTeeMax, until stop:
+// the bytes the decoder read (and buffered) while reading the manifest.
+type headTee struct {
+	r       io.Reader
+	buf     []byte
+	over    bool
+	stopped bool
+}
+
+func (t *headTee) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if !t.stopped && !t.over {
+		if len(t.buf)+n > headTeeMax {
+			t.over, t.buf = true, nil
+		} else {
+			t.buf = append(t.buf, p[:n]...)
+		}
+	}
+	return n, err
+}
+
+// transcoded reports whether the document starts with a UTF-16 byte-order
+// mark (the decoder then reads it transcoded).
+func (t *headTee) transcoded() bool {
+	return bytes.HasPrefix(t.buf, []byte{0xFF, 0xFE}) || bytes.HasPrefix(t.buf, []byte{0xFE, 0xFF})
+}
+
+func (t *headTee) stop() []byte {
+	t.stopped = true
+	b := t.buf
+	t.buf = nil
+	return b
 }
 
 // ErrIdentity is wrapped when a document declares another id or version than

@@ -65,7 +65,21 @@ func MustParseVersion(s string) Version {
 
 // String returns the four-part form, "7.1.10226.1239".
 func (v Version) String() string {
-	return fmt.Sprintf("%d.%d.%d.%d", v.Major, v.Minor, v.Build, v.Revision)
+	var buf [4*10 + 3]byte
+	b, _ := v.AppendText(buf[:0])
+	return string(b)
+}
+
+// AppendText implements [encoding.TextAppender]: it appends v as
+// [Version.String] writes it to b. It never fails.
+func (v Version) AppendText(b []byte) ([]byte, error) {
+	b = strconv.AppendUint(b, uint64(v.Major), 10)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, uint64(v.Minor), 10)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, uint64(v.Build), 10)
+	b = append(b, '.')
+	return strconv.AppendUint(b, uint64(v.Revision), 10), nil
 }
 
 // IsZero reports whether v is 0.0.0.0.

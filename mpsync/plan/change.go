@@ -3,7 +3,6 @@ package plan
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/rules"
@@ -61,7 +60,22 @@ type Change struct {
 // pack, the version (the target's, or for a removal the version removed)
 // and the hash: an approval given for one binds to exactly that change.
 func ChangeID(rule rules.Rule, action Action, packID string, to pack.Version, sha string) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s", rule, action, packID, to, sha)
-	return "chg-" + hex.EncodeToString(h.Sum(nil))[:16]
+	// The bytes hashed are those of
+	// fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%s", rule, action, packID, to, sha),
+	// built without fmt: a plan computes one id per pack.
+	var buf [256]byte
+	b := append(buf[:0], rule...)
+	b = append(b, 0)
+	b = append(b, action...)
+	b = append(b, 0)
+	b = append(b, packID...)
+	b = append(b, 0)
+	b, _ = to.AppendText(b)
+	b = append(b, 0)
+	b = append(b, sha...)
+	sum := sha256.Sum256(b)
+	var out [4 + 16]byte
+	copy(out[:], "chg-")
+	hex.Encode(out[4:], sum[:8])
+	return string(out[:])
 }

@@ -1,10 +1,7 @@
 package plan
 
 import (
-	"errors"
-	"fmt"
 	"slices"
-	"strings"
 
 	"mpsync.dev/mpsync/pack"
 )
@@ -38,36 +35,15 @@ func graphOrder(ms []pack.Manifest, order func(*pack.Graph) ([]string, error)) [
 	return ids
 }
 
-// blockCycles blocks imports and upgrades whose packs reference each other
-// in a loop: Operations Manager cannot import such packs in any order. It
-// reports whether it blocked anything.
-func blockCycles(in Input, changes []Change) (blocked bool) {
-	for {
-		var ms []pack.Manifest
-		byPack := map[string]int{}
-		for i, c := range changes {
-			if c.IsTarget() {
-				m := in.Manifests[c.SHA256].Manifest
-				m.ID = c.Pack
-				ms = append(ms, m)
-				byPack[c.Pack] = i
-			}
-		}
-		g, err := pack.NewGraph(ms)
-		if err != nil {
-			return blocked
-		}
-		_, err = g.ImportOrder()
-		var cyc *pack.CycleError
-		if !errors.As(err, &cyc) {
-			return blocked
-		}
-		blocked = true
-		loop := strings.Join(cyc.Cycle, " -> ")
-		for _, id := range cyc.Cycle {
-			if i, ok := byPack[id]; ok && changes[i].IsTarget() {
-				block(&changes[i], fmt.Sprintf("packs reference each other in a loop (%s); none can be imported first", loop))
-			}
+// rotateCycle returns the loop starting at its smallest id and ending with
+// it again, as pack.CycleError names loops.
+func rotateCycle(loop []string) []string {
+	i := 0
+	for j, id := range loop {
+		if id < loop[i] {
+			i = j
 		}
 	}
+	c := append(slices.Clone(loop[i:]), loop[:i]...)
+	return append(c, c[0])
 }

@@ -110,36 +110,75 @@ type ManifestResult struct {
 // references are looked at. It returns the changes and the catalog packs
 // whose manifests [Resolve] needs in Input.Manifests.
 func Classify(in Input) (changes []Change, targets []catalog.Pack) {
-	byID := map[string]storage.Entry{}
-	for _, e := range in.Entries {
-		byID[e.ID] = e
+	byID := make(map[string]int, len(in.Entries)) // index into in.Entries
+	for i, e := range in.Entries {
+		byID[e.ID] = i
 	}
 	inRules := func(r rules.Rule) bool { return slices.Contains(in.Rules, r) }
-	seen := map[string]bool{}
+	seen := make([]bool, len(in.Entries)) // by index of the last entry of an id
+	var at []int32                        // at[k]: the entry of catalog pack k, or -1
 	if in.Catalog != nil {
-		for _, p := range in.Catalog.Packs {
-			// Seen whatever its channel: a pack that moved from base to
-			// solution is still in the catalog, not gone from it.
-			seen[p.ID] = true
+		at = make([]int32, len(in.Catalog.Packs))
+		for k, p := range in.Catalog.Packs {
+			at[k] = -1
+			if i, present := byID[p.ID]; present {
+				// Seen whatever its channel: a pack that moved from base
+				// to solution is still in the catalog, not gone from it.
+				seen[i] = true
+				at[k] = int32(i)
+			}
+		}
+	}
+	// last returns the index of the last entry of the id of entry i: i
+	// itself when no id repeats (a store's listing), without a lookup.
+	unique := len(byID) == len(in.Entries)
+	last := func(i int, id string) int {
+		if unique {
+			return i
+		}
+		return byID[id]
+	}
+	gone := 0
+	for i, e := range in.Entries {
+		if e.Owner == storage.OwnerWorkspace && !seen[last(i, e.ID)] {
+			gone++
+		}
+	}
+	var targetAt []int // indices into in.Catalog.Packs
+	if in.Catalog != nil {
+		changes = make([]Change, 0, len(in.Catalog.Packs)+gone)
+		none := &storage.Entry{}
+		for k, p := range in.Catalog.Packs {
+			e, present := none, at[k] >= 0
+			if present {
+				e = &in.Entries[at[k]]
+			}
 			rule := rules.ForChannel(p.Channel)
 			if !inRules(rule) {
 				continue
 			}
-			e, present := byID[p.ID]
 			c, isTarget := classifyPack(in, rule, p, e, present)
 			if c.Action == "" {
 				continue
 			}
 			changes = append(changes, c)
 			if isTarget {
-				targets = append(targets, p)
+				targetAt = append(targetAt, k)
 			}
 		}
+		if len(targetAt) > 0 {
+			targets = make([]catalog.Pack, len(targetAt))
+			for j, k := range targetAt {
+				targets[j] = in.Catalog.Packs[k]
+			}
+		}
+	} else {
+		changes = make([]Change, 0, gone)
 	}
-	for _, e := range in.Entries {
+	for i, e := range in.Entries {
 		// Packs of any workspace count: a store is bound to one workspace at a
 		// time, so packs an earlier workspace imported are removed too.
-		if seen[e.ID] || e.Owner != storage.OwnerWorkspace {
+		if e.Owner != storage.OwnerWorkspace || seen[last(i, e.ID)] {
 			continue
 		}
 		rule := rules.Rule(e.Rule)
@@ -160,7 +199,7 @@ func Classify(in Input) (changes []Change, targets []catalog.Pack) {
 
 // classifyPack decides what one catalog pack needs; isTarget reports that the
 // change imports the catalog's bytes, so its manifest is needed.
-func classifyPack(in Input, rule rules.Rule, p catalog.Pack, e storage.Entry, present bool) (c Change, isTarget bool) {
+func classifyPack(in Input, rule rules.Rule, p catalog.Pack, e *storage.Entry, present bool) (c Change, isTarget bool) {
 	c = Change{Rule: rule, Pack: p.ID, To: p.Version, Solution: p.Solution, SHA256: p.SHA256, Size: p.Size, Href: p.Href}
 	wanted := in.Catalog.Wanted(p)
 	switch {
@@ -174,7 +213,7 @@ func classifyPack(in Input, rule rules.Rule, p catalog.Pack, e storage.Entry, pr
 		if !present {
 			return Change{}, false
 		}
-		return removal(in, rule, e, notWantedReason(in.Catalog, p)), false
+		return removal(in, rule, *e, notWantedReason(in.Catalog, p)), false
 	case !present:
 		c.Action, c.Reason = ActionImport, wantedReason(p)
 		return withID(c), true
@@ -182,7 +221,7 @@ func classifyPack(in Input, rule rules.Rule, p catalog.Pack, e storage.Entry, pr
 		c.From = e.Version
 		switch cmp := p.Version.Compare(e.Version); {
 		case cmp > 0:
-			c.Action, c.Reason = ActionUpgrade, fmt.Sprintf("catalog has %s, store has %s", p.Version, e.Version)
+			c.Action, c.Reason = ActionUpgrade, "catalog has "+p.Version.String()+", store has "+e.Version.String()
 			return withID(c), true
 		case cmp < 0:
 			c.Action = ActionBlocked
@@ -248,64 +287,6 @@ func short(sha string) string {
 	return sha
 }
 
-// resolver carries [Resolve]: it checks every import's and
-// upgrade's references against what the store will hold, blocks what cannot
-// be satisfied (and what depends on it), blocks removals that would break a
-// pack that stays, and orders the result.
-type resolver struct {
-	in      Input
-	changes []Change
-	byPack  map[string]int           // index into changes
-	entries map[string]storage.Entry // the store before the plan
-}
-
-// Resolve is the second half of the diff: it checks every import's and
-// upgrade's references against what the store will hold, blocks what cannot
-// be satisfied (and what depends on it, and packs in reference loops),
-// blocks removals that would break a pack that stays, and returns the
-// changes in the order they are applied: imports and upgrades references
-// first (base packs ahead of solution packs when both rules run), then
-// removals dependents first, then blocked and kept changes.
-func Resolve(in Input, changes []Change) []Change {
-	r := &resolver{in: in, changes: changes, byPack: map[string]int{}, entries: map[string]storage.Entry{}}
-	for i, c := range changes {
-		r.byPack[c.Pack] = i
-	}
-	for _, e := range in.Entries {
-		r.entries[e.ID] = e
-	}
-	r.blockUnreadable()
-	// Block imports whose references nothing satisfies and packs in
-	// reference loops, until neither blocks anything more: blocking one
-	// pack can leave another without its reference.
-	for again := true; again; {
-		again = blockCycles(in, changes)
-		for i, c := range changes {
-			if !c.IsTarget() {
-				continue
-			}
-			if reason, unmet := r.unsatisfied(in.Manifests[c.SHA256].Manifest); unmet {
-				block(&changes[i], reason)
-				again = true
-			}
-		}
-	}
-	// Block removals that would break a pack that stays.
-	for again := true; again; {
-		again = false
-		for i, c := range changes {
-			if c.Action != ActionRemove {
-				continue
-			}
-			if user := r.stayingUser(c.Pack); user != "" {
-				block(&changes[i], fmt.Sprintf("%s; not removed: %s references it and stays", c.Reason, user))
-				again = true
-			}
-		}
-	}
-	return r.order()
-}
-
 // block turns c into a blocked change with the reason, under a new id.
 func block(c *Change, reason string) {
 	c.Action, c.Reason = ActionBlocked, reason
@@ -314,20 +295,15 @@ func block(c *Change, reason string) {
 
 // blockUnreadable blocks imports and upgrades whose pack could not be
 // downloaded or read, keeping the error.
-func (r *resolver) blockUnreadable() {
-	for i, c := range r.changes {
-		if !c.IsTarget() {
-			continue
-		}
-		if mr, ok := r.in.Manifests[c.SHA256]; !ok || mr.Err != nil {
-			err := fmt.Errorf("manifest not read")
-			if ok {
-				err = mr.Err
-			}
-			r.changes[i].Error = err.Error()
-			block(&r.changes[i], "cannot read the pack from the workspace: "+err.Error())
-		}
+//
+// It blocks changes[i], whose manifest result is mr (found: ok).
+func (r *resolver) blockUnreadable(i int, mr ManifestResult, ok bool) {
+	err := fmt.Errorf("manifest not read")
+	if ok {
+		err = mr.Err
 	}
+	r.changes[i].Error = err.Error()
+	block(&r.changes[i], "cannot read the pack from the workspace: "+err.Error())
 }
 
 // IsTarget reports whether the change imports the catalog's bytes: an
@@ -337,37 +313,48 @@ func (c Change) IsTarget() bool { return c.Action == ActionImport || c.Action ==
 // unsatisfied checks one manifest's references against the state the plan
 // leads to: plan targets, packs that stay, and the platform inventory.
 func (r *resolver) unsatisfied(m pack.Manifest) (string, bool) {
-	for _, ref := range m.References {
-		if reason, unmet := r.refUnmet(ref); unmet {
-			return reason, true
-		}
-	}
-	return "", false
+	return r.unsatisfiedAt(m, nil)
 }
 
-// refUnmet says why one reference is not satisfied by what the group will
-// hold after the plan, if it is not.
-func (r *resolver) refUnmet(ref pack.Reference) (string, bool) {
-	have, ok := r.availableAfter(ref.ID)
-	if ok && !have.Less(ref.Version) {
-		return TokenMismatch(ref, r.tokenAfter(ref.ID))
-	}
-	if i, inPlan := r.byPack[ref.ID]; inPlan && r.changes[i].Action == ActionBlocked && r.changes[i].To.Compare(ref.Version) >= 0 {
-		return fmt.Sprintf("waits for %s %s, which is blocked", ref.ID, r.changes[i].To), true
-	}
-	if p, listed := catalogPack(r.in.Catalog, ref.ID); listed && p.Channel == catalog.ChannelBase &&
-		!slices.Contains(r.in.Rules, rules.MPUpdate) && !p.Version.Less(ref.Version) {
-		return fmt.Sprintf("waits for MPUpdate to import base pack %s %s", ref.ID, p.Version), true
-	}
-	if ok {
-		if r.fromPlatform(ref.ID) {
-			return fmt.Sprintf("reference %s >= %s not satisfied: the group has %s %s (%s); %s",
-				ref.ID, ref.Version, ref.ID, have, r.in.PlatformName, PlatformHint), true
+// unsatisfiedAt is unsatisfied with the index in changes of each
+// reference's pack looked up already (at[k] for m.References[k], -1 when
+// none), or looked up now when at is nil.
+func (r *resolver) unsatisfiedAt(m pack.Manifest, at []int32) (string, bool) {
+	for k, ref := range m.References {
+		j := int32(-1)
+		if at != nil {
+			j = at[k]
+		} else if i, ok := r.byPack[ref.ID]; ok {
+			j = int32(i)
 		}
-		return fmt.Sprintf("reference %s >= %s not satisfied: %s is present at %s", ref.ID, ref.Version, ref.ID, have), true
+		have, ok := r.availableAt(ref.ID, j)
+		if ok && !have.Less(ref.Version) {
+			if ref.PublicKeyToken == "" {
+				continue // no token to compare: skip the lookup
+			}
+			if reason, bad := TokenMismatch(ref, r.tokenAfter(ref.ID)); bad {
+				return reason, true
+			}
+			continue
+		}
+		if j >= 0 && r.changes[j].Action == ActionBlocked && r.changes[j].To.Compare(ref.Version) >= 0 {
+			return fmt.Sprintf("waits for %s %s, which is blocked", ref.ID, r.changes[j].To), true
+		}
+		if p, listed := r.catalogPack(ref.ID); listed && p.Channel == catalog.ChannelBase &&
+			!slices.Contains(r.in.Rules, rules.MPUpdate) && !p.Version.Less(ref.Version) {
+			return fmt.Sprintf("waits for MPUpdate to import base pack %s %s", ref.ID, p.Version), true
+		}
+		if ok {
+			if r.fromPlatform(ref.ID) {
+				return fmt.Sprintf("reference %s >= %s not satisfied: the group has %s %s (%s); %s",
+					ref.ID, ref.Version, ref.ID, have, r.in.PlatformName, PlatformHint), true
+			}
+			return fmt.Sprintf("reference %s >= %s not satisfied: %s is present at %s", ref.ID, ref.Version, ref.ID, have), true
+		}
+		return fmt.Sprintf("reference %s >= %s not satisfied: no imported, planned or platform pack has that id (%s); %s",
+			ref.ID, ref.Version, r.in.PlatformName, PlatformHint), true
 	}
-	return fmt.Sprintf("reference %s >= %s not satisfied: no imported, planned or platform pack has that id (%s); %s",
-		ref.ID, ref.Version, r.in.PlatformName, PlatformHint), true
+	return "", false
 }
 
 // CheckReferences returns the references of m that the packs in in.Entries
@@ -375,16 +362,16 @@ func (r *resolver) refUnmet(ref pack.Reference) (string, bool) {
 // what [Resolve] checks for a planned import, for a pack an operator
 // imports by hand. A reference to m's own id is not checked.
 func CheckReferences(m pack.Manifest, in Input) []string {
-	r := &resolver{in: in, byPack: map[string]int{}, entries: map[string]storage.Entry{}}
-	for _, e := range in.Entries {
-		r.entries[e.ID] = e
+	r := &resolver{in: in, byPack: map[string]int{}, entries: make(map[string]int, len(in.Entries))}
+	for i, e := range in.Entries {
+		r.entries[e.ID] = i
 	}
 	var unmet []string
 	for _, ref := range m.References {
 		if ref.ID == m.ID {
 			continue
 		}
-		if reason, bad := r.refUnmet(ref); bad {
+		if reason, bad := r.unsatisfiedAt(pack.Manifest{References: []pack.Reference{ref}}, nil); bad {
 			unmet = append(unmet, reason)
 		}
 	}
@@ -412,9 +399,9 @@ func (r *resolver) fromPlatform(id string) bool {
 // hold after the plan, "" when unknown (an XML pack, a platform pack).
 func (r *resolver) tokenAfter(id string) string {
 	if i, ok := r.byPack[id]; ok && r.changes[i].IsTarget() {
-		return r.in.Manifests[r.changes[i].SHA256].Manifest.PublicKeyToken
+		return r.manifest(i).PublicKeyToken
 	}
-	if e, ok := r.entries[id]; ok {
+	if e, ok := r.entry(id); ok {
 		return e.PublicKeyToken
 	}
 	return ""
@@ -437,86 +424,32 @@ func TokenMismatch(ref pack.Reference, token string) (string, bool) {
 // after the plan: a plan target, an entry that is not being removed, or a
 // platform pack.
 func (r *resolver) availableAfter(id string) (pack.Version, bool) {
+	j := int32(-1)
 	if i, ok := r.byPack[id]; ok {
-		c := r.changes[i]
+		j = int32(i)
+	}
+	return r.availableAt(id, j)
+}
+
+// availableAt is availableAfter with the index of id's change (-1 when
+// none) looked up already.
+func (r *resolver) availableAt(id string, j int32) (pack.Version, bool) {
+	if j >= 0 {
+		c := r.changes[j]
 		switch c.Action {
 		case ActionImport, ActionUpgrade:
 			return c.To, true
+		case ActionKeep:
+			return c.From, true // the store's version (a kept pack is in the store)
 		case ActionRemove:
 			return pack.Version{}, false
 		}
 	}
-	if e, ok := r.entries[id]; ok {
+	if e, ok := r.entry(id); ok {
 		return e.Version, true
 	}
 	v, ok := r.in.Platform[id]
 	return v, ok
-}
-
-// stayingUser returns a pack that references id and stays after the plan.
-func (r *resolver) stayingUser(id string) string {
-	var users []string
-	for _, e := range r.in.Entries {
-		if i, ok := r.byPack[e.ID]; ok && (r.changes[i].Action == ActionRemove || r.changes[i].IsTarget()) {
-			continue // removed, or replaced by a target checked below
-		}
-		if _, refs := e.Manifest().Reference(id); refs {
-			users = append(users, e.ID)
-		}
-	}
-	for _, c := range r.changes {
-		if !c.IsTarget() {
-			continue
-		}
-		if _, refs := r.in.Manifests[c.SHA256].Manifest.Reference(id); refs {
-			users = append(users, c.Pack)
-		}
-	}
-	if len(users) == 0 {
-		return ""
-	}
-	slices.Sort(users)
-	return users[0]
-}
-
-func catalogPack(c *catalog.Catalog, id string) (catalog.Pack, bool) {
-	if c == nil {
-		return catalog.Pack{}, false
-	}
-	return c.Pack(id)
-}
-
-// order returns imports and upgrades with references first, then removals
-// with dependents first, then blocked and kept changes by pack id.
-func (r *resolver) order() []Change {
-	in := r.in
-	var targets, removals, rest []Change
-	for _, c := range r.changes {
-		switch {
-		case c.IsTarget():
-			targets = append(targets, c)
-		case c.Action == ActionRemove:
-			removals = append(removals, c)
-		default:
-			rest = append(rest, c)
-		}
-	}
-	targetManifests := make([]pack.Manifest, 0, len(targets))
-	for _, c := range targets {
-		m := in.Manifests[c.SHA256].Manifest
-		m.ID = c.Pack
-		targetManifests = append(targetManifests, m)
-	}
-	removalManifests := make([]pack.Manifest, 0, len(removals))
-	for _, c := range removals {
-		removalManifests = append(removalManifests, r.entries[c.Pack].Manifest())
-	}
-	targets = sortBy(targets, baseFirst(targets, importOrder(targetManifests), in))
-	removals = sortBy(removals, RemovalOrder(removalManifests))
-	slices.SortStableFunc(rest, func(a, b Change) int {
-		return cmp.Or(cmp.Compare(rank(a.Action), rank(b.Action)), cmp.Compare(a.Pack, b.Pack))
-	})
-	return slices.Concat(targets, removals, rest)
 }
 
 func rank(a Action) int {
@@ -526,8 +459,9 @@ func rank(a Action) int {
 	return 1
 }
 
+// sortBy sorts cs (stably) by the position of each one's pack in ids.
 func sortBy(cs []Change, ids []string) []Change {
-	pos := map[string]int{}
+	pos := make(map[string]int, len(ids))
 	for i, id := range ids {
 		pos[id] = i
 	}

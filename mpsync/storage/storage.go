@@ -197,3 +197,16 @@ var (
 	// the record as it was.
 	ErrPartialAppend = errors.New("meta record may hold part of the failed append")
 )
+
+// Generationer is implemented by a store that can say cheaply whether its
+// packs changed: Generation returns a number that differs from every
+// earlier answer once a pack was imported, removed or rolled back (through
+// the store, a [Batch], or another process sharing it), so that equal
+// numbers mean List would answer the same. Writes of metadata records need
+// not change it. The engine reuses its last plan while the catalog, the
+// settings, the approvals and the generation are unchanged; a store without
+// Generationer is listed on every run and its listing compared with the
+// last one.
+type Generationer interface {
+	Generation(ctx context.Context) (uint64, error)
+}

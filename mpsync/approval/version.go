@@ -1,0 +1,55 @@
+package approval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+
+	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/storage"
+)
+
+// ApprovalVersion implements [mpsync.ApprovalVersioner]: a hash of the
+// queue's record, so that it moves when a person approves, denies or
+// revokes in any process sharing the store, and when a run queues a
+// change. The engine then asks the queue again about pending changes only
+// when it moved.
+func (m *Manual) ApprovalVersion(ctx context.Context) (uint64, error) {
+	if err := m.check(); err != nil {
+		return 0, err
+	}
+	data, err := m.meta.ReadMeta(ctx, ManualRecord)
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("approval: manual: reading %s: %w", ManualRecord, err)
+	}
+	h := fnv.New64a()
+	h.Write(data)
+	return h.Sum64() | 1, nil // never 0, the version of no record
+}
+
+// ApprovalVersion implements [mpsync.ApprovalVersioner] when every part
+// does: a hash of the parts' versions. It fails with errors.ErrUnsupported
+// when a part cannot tell (the engine then asks again on every run).
+func (c *Combined) ApprovalVersion(ctx context.Context) (uint64, error) {
+	h := fnv.New64a()
+	for _, p := range c.parts {
+		v, ok := p.(mpsync.ApprovalVersioner)
+		if !ok {
+			return 0, fmt.Errorf("approval: %s cannot say when its answers change: %w", Name(p), errors.ErrUnsupported)
+		}
+		n, err := v.ApprovalVersion(ctx)
+		if err != nil {
+			return 0, err
+		}
+		var b [8]byte
+		for i := range b {
+			b[i] = byte(n >> (8 * i))
+		}
+		h.Write(b[:])
+	}
+	return h.Sum64(), nil
+}
