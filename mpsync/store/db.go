@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,6 +86,16 @@ func createSchema(db *sql.DB) error {
 		return nil // another process created it meanwhile
 	}
 	if _, err := tx.Exec(schema); err != nil {
+		return err
+	}
+	// The generation starts at a random number, so that a database made
+	// anew (Rebuild) never answers a number an earlier one gave.
+	var start [8]byte
+	if _, err := rand.Read(start[:]); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT OR IGNORE INTO info (key, value) VALUES (?, ?)`, generationKey,
+		int64(binary.LittleEndian.Uint64(start[:])>>2)); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
@@ -404,4 +416,30 @@ func (d *Dir) beginMeta(ctx context.Context, op, name string) error {
 		return opErr(op, name, stepRequest, "", err)
 	}
 	return d.begin(op, name)
+}
+
+// generationKey names the info row that counts the transactions that
+// changed packs ([Dir.Generation]).
+const generationKey = "generation"
+
+// bumpGeneration counts a transaction that changes packs.
+func bumpGeneration(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `UPDATE info SET value = value + 1 WHERE key = ?`, generationKey)
+	return err
+}
+
+// Generation implements [storage.Generationer]: a number that changes with
+// every transaction that imports, removes or rolls back a pack, whichever
+// process made it, and not with metadata records. A store made anew by
+// [Rebuild] starts from another random number.
+func (d *Dir) Generation(ctx context.Context) (uint64, error) {
+	if err := d.begin("generation", ""); err != nil {
+		return 0, err
+	}
+	defer d.inflight.Done()
+	var g int64
+	if err := d.db.QueryRowContext(ctx, `SELECT value FROM info WHERE key = ?`, generationKey).Scan(&g); err != nil {
+		return 0, d.dbErr("generation", "", err)
+	}
+	return uint64(g), nil
 }

@@ -131,6 +131,9 @@ func (d *Dir) Rollback(ctx context.Context, id string) (_ storage.Entry, err err
 	if _, err := tx.ExecContext(ctx, `DELETE FROM info WHERE key = ?`, rebuildKey); err != nil {
 		return storage.Entry{}, d.dbErr(op, id, err)
 	}
+	if err := bumpGeneration(ctx, tx); err != nil {
+		return storage.Entry{}, d.dbErr(op, id, err)
+	}
 	if err := d.hit(fpTx); err != nil {
 		return storage.Entry{}, opErr(op, id, fpTx, d.dbPath(), err)
 	}
@@ -340,6 +343,9 @@ func (d *Dir) commit(ctx context.Context, op, id string, ops []staged) (_ map[st
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM info WHERE key = ?`, rebuildKey); err != nil {
+		return nil, d.dbErr(op, id, err)
+	}
+	if err := bumpGeneration(ctx, tx); err != nil {
 		return nil, d.dbErr(op, id, err)
 	}
 	if err := d.hit(fpTx); err != nil {
