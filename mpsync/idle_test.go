@@ -57,25 +57,27 @@ func (s *genStore) Batch(ctx context.Context) (storage.Batch, error) {
 	return &genBatch{Batch: b, s: s}, nil
 }
 
-// genBatch moves the generation when it commits changes.
+// genBatch moves the generation when it commits changes. The engine
+// stages imports from several goroutines (storage.Batch's contract), so
+// staged is atomic.
 type genBatch struct {
 	storage.Batch
 	s      *genStore
-	staged bool
+	staged atomic.Bool
 }
 
 func (b *genBatch) Import(ctx context.Context, req storage.ImportRequest, r io.Reader) (storage.Entry, error) {
-	b.staged = true
+	b.staged.Store(true)
 	return b.Batch.Import(ctx, req, r)
 }
 
 func (b *genBatch) Remove(ctx context.Context, id string) error {
-	b.staged = true
+	b.staged.Store(true)
 	return b.Batch.Remove(ctx, id)
 }
 
 func (b *genBatch) Commit(ctx context.Context) error {
-	if b.staged {
+	if b.staged.Load() {
 		defer b.s.gen.Add(1)
 	}
 	return b.Batch.Commit(ctx)
