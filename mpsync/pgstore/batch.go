@@ -85,7 +85,7 @@ func (b *batch) List(ctx context.Context) ([]storage.Entry, error) {
 	}
 	out := make([]storage.Entry, 0, len(v))
 	for _, e := range v {
-		out = append(out, cloneEntry(e))
+		out = append(out, e.Clone())
 	}
 	slices.SortFunc(out, func(x, y storage.Entry) int { return strings.Compare(x.ID, y.ID) })
 	return out, nil
@@ -108,7 +108,7 @@ func (b *batch) Get(ctx context.Context, id string) (storage.Entry, error) {
 	if !ok {
 		return storage.Entry{}, b.s.opErr("get", id, "", storage.ErrNotFound)
 	}
-	return cloneEntry(e), nil
+	return e.Clone(), nil
 }
 
 func (b *batch) Import(ctx context.Context, req storage.ImportRequest, r io.Reader) (storage.Entry, error) {
@@ -135,7 +135,7 @@ func (b *batch) Import(ctx context.Context, req storage.ImportRequest, r io.Read
 	}
 	e := applyView(v, op)
 	b.ops = append(b.ops, op)
-	return cloneEntry(e), nil
+	return e.Clone(), nil
 }
 
 func (b *batch) Remove(ctx context.Context, id string) error {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"mpsync.dev/mpsync/pack"
@@ -60,30 +59,13 @@ func isSHA256Hex(s string) bool {
 	return true
 }
 
-// MaxMetaNameLength is the longest meta record name accepted, in bytes, as
-// in mpsync/store.
-const MaxMetaNameLength = 128
+// MaxMetaNameLength is the longest meta record name accepted, in bytes:
+// [storage.MaxMetaNameLength], as in mpsync/store.
+const MaxMetaNameLength = storage.MaxMetaNameLength
 
-// CheckMetaName reports whether name may name a meta record, with the
-// rules of mpsync/store.CheckMetaName (1 to [MaxMetaNameLength] characters
-// from A-Z a-z 0-9 . _ -, not starting with a dot), so that records move
-// between the stores unchanged. Errors wrap [storage.ErrInvalidName].
-func CheckMetaName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("%w: empty", storage.ErrInvalidName)
-	case len(name) > MaxMetaNameLength:
-		return fmt.Errorf("%w: %.40q... is %d bytes long, at most %d allowed", storage.ErrInvalidName, name, len(name), MaxMetaNameLength)
-	case name[0] == '.':
-		return fmt.Errorf("%w: %q starts with a dot", storage.ErrInvalidName, name)
-	}
-	for i, r := range name {
-		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return fmt.Errorf("%w: %q has %q at byte %d (allowed: A-Z a-z 0-9 . _ -)", storage.ErrInvalidName, name, r, i)
-		}
-	}
-	return nil
-}
+// CheckMetaName is [storage.CheckMetaName], the rule every store applies,
+// so that records move between the stores unchanged.
+func CheckMetaName(name string) error { return storage.CheckMetaName(name) }
 
 type ctxReader struct {
 	ctx context.Context
@@ -141,60 +123,9 @@ func validate(r io.Reader, req storage.ImportRequest, lim pack.Limits) (pack.Man
 	return m, nil
 }
 
-// newEntry is the entry an import records over old (nil when the id is
-// new). Importing the bytes that are current keeps the previous version.
+// newEntry is [storage.NewEntry] at req.Time (stamped by the caller).
 func newEntry(req storage.ImportRequest, m pack.Manifest, sum string, n int64, old *storage.Entry) storage.Entry {
-	prov := req.Provenance
-	if prov.Owner == "" {
-		prov.Owner = storage.OwnerCustom
-	}
-	e := storage.Entry{
-		ID: m.ID, Version: m.Version, Name: m.Name, References: slices.Clone(m.References),
-		SHA256: sum, Size: n, Sealed: m.Sealed, ImportedAt: req.Time.Round(0).UTC(),
-		Provenance: prov, PublicKeyToken: m.PublicKeyToken,
-	}
-	if old != nil {
-		if old.SHA256 == sum {
-			e.Previous = clonePrevious(old.Previous)
-		} else {
-			e.Previous = asPrevious(*old)
-		}
-	}
-	return e
-}
-
-func rolledBack(e storage.Entry) (storage.Entry, error) {
-	p := e.Previous
-	if p == nil {
-		return storage.Entry{}, fmt.Errorf("%w: no previous version of %s is kept", storage.ErrNotFound, e.ID)
-	}
-	return storage.Entry{
-		ID: e.ID, Version: p.Version, Name: p.Name, References: slices.Clone(p.References),
-		SHA256: p.SHA256, Size: p.Size, ImportedAt: p.ImportedAt, Provenance: p.Provenance,
-		Previous: asPrevious(e), Sealed: p.Sealed, PublicKeyToken: p.PublicKeyToken,
-	}, nil
-}
-
-func asPrevious(e storage.Entry) *storage.Previous {
-	return &storage.Previous{
-		Version: e.Version, Name: e.Name, SHA256: e.SHA256, Size: e.Size, ImportedAt: e.ImportedAt,
-		References: slices.Clone(e.References), Provenance: e.Provenance, Sealed: e.Sealed, PublicKeyToken: e.PublicKeyToken,
-	}
-}
-
-func clonePrevious(p *storage.Previous) *storage.Previous {
-	if p == nil {
-		return nil
-	}
-	c := *p
-	c.References = slices.Clone(p.References)
-	return &c
-}
-
-func cloneEntry(e storage.Entry) storage.Entry {
-	e.References = slices.Clone(e.References)
-	e.Previous = clonePrevious(e.Previous)
-	return e
+	return storage.NewEntry(req, m, sum, n, req.Time, old)
 }
 
 // stamp sets req.Time to now when it is zero.

@@ -471,7 +471,7 @@ func (s *Store) Rollback(ctx context.Context, id string) (storage.Entry, error) 
 		if err != nil {
 			return err
 		}
-		if out, err = rolledBack(e); err != nil {
+		if out, err = e.RolledBack(); err != nil {
 			return err
 		}
 		return s.putEntry(ctx, tx, out)
@@ -623,7 +623,7 @@ func (s *Store) commit(ctx context.Context, ops []*staged, strict bool) ([]stora
 			}
 			e := newEntry(op.req, op.man, op.sum, op.size, old)
 			final[op.id] = &e
-			out[i] = cloneEntry(e)
+			out[i] = e.Clone()
 			if _, have := blobs[op.sum]; !have {
 				blobs[op.sum] = op
 			}

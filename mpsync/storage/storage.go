@@ -5,7 +5,8 @@
 // on ([ErrNotFound], [ErrMismatch], ...). The engine's Store interface
 // (mpsync.Store) is written in these types.
 //
-// It holds no implementation and imports only [mpsync.dev/mpsync/pack], so
+// It holds no store, only the rules every store shares (NewEntry, RolledBack,
+// CheckMetaName), and imports only [mpsync.dev/mpsync/pack], so
 // that a third-party store (a database, a test double) depends on the
 // contract alone, not on the directory store's files and locks.
 // mpsync.dev/mpsync/store implements it (a directory on disk, in memory);

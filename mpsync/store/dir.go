@@ -365,7 +365,7 @@ func (d *Dir) List(ctx context.Context) ([]storage.Entry, error) {
 	}
 	out := make([]storage.Entry, len(c.sorted))
 	for i, e := range c.sorted {
-		out[i] = cloneEntry(e)
+		out[i] = e.Clone()
 	}
 	return out, nil
 }
@@ -391,7 +391,7 @@ func (d *Dir) Get(ctx context.Context, id string) (storage.Entry, error) {
 	if !ok {
 		return storage.Entry{}, opErr("get", id, "", "", storage.ErrNotFound)
 	}
-	return cloneEntry(e), nil
+	return e.Clone(), nil
 }
 
 // Open returns the bytes of the imported pack with the given id, as an open

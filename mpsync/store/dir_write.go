@@ -64,7 +64,7 @@ func (d *Dir) Import(ctx context.Context, req storage.ImportRequest, r io.Reader
 	if err != nil {
 		return storage.Entry{}, err
 	}
-	return cloneEntry(*changed[req.ID]), nil
+	return changed[req.ID].Clone(), nil
 }
 
 // Remove deletes the pack with the given id and its previous version, as a
@@ -121,7 +121,7 @@ func (d *Dir) Rollback(ctx context.Context, id string) (_ storage.Entry, err err
 	if !ok {
 		return storage.Entry{}, opErr(op, id, "", "", storage.ErrNotFound)
 	}
-	e, err := rolledBack(cur)
+	e, err := cur.RolledBack()
 	if err != nil {
 		return storage.Entry{}, opErr(op, id, "", "", err)
 	}
@@ -146,7 +146,7 @@ func (d *Dir) Rollback(ctx context.Context, id string) (_ storage.Entry, err err
 	d.patchCache(map[string]*storage.Entry{id: &e})
 	d.report.Rebuilt = false
 	d.log.Debug("store: rolled back pack", "id", id, "version", e.Version.String())
-	return cloneEntry(e), nil
+	return e.Clone(), nil
 }
 
 // stage receives, checks and validates an import into a staged file under
@@ -543,7 +543,7 @@ func (b *dirBatch) Get(ctx context.Context, id string) (storage.Entry, error) {
 	if !ok {
 		return storage.Entry{}, opErr("get", id, "", "", storage.ErrNotFound)
 	}
-	return cloneEntry(e), nil
+	return e.Clone(), nil
 }
 
 func (b *dirBatch) Import(ctx context.Context, req storage.ImportRequest, r io.Reader) (storage.Entry, error) {
@@ -570,7 +570,7 @@ func (b *dirBatch) Import(ctx context.Context, req storage.ImportRequest, r io.R
 	}
 	e, _ := applyOp(v, op)
 	b.ops = append(b.ops, op)
-	return cloneEntry(e), nil
+	return e.Clone(), nil
 }
 
 func (b *dirBatch) Remove(ctx context.Context, id string) error {

@@ -81,7 +81,7 @@ func (m *Memory) List(ctx context.Context) ([]storage.Entry, error) {
 	defer m.mu.RUnlock()
 	out := make([]storage.Entry, len(m.ids))
 	for i, id := range m.ids {
-		out[i] = cloneEntry(m.entries[id].entry)
+		out[i] = m.entries[id].entry.Clone()
 	}
 	return out, nil
 }
@@ -93,7 +93,7 @@ func (m *Memory) Get(ctx context.Context, id string) (storage.Entry, error) {
 	if err != nil {
 		return storage.Entry{}, err
 	}
-	return cloneEntry(p.entry), nil
+	return p.entry.Clone(), nil
 }
 
 // Open returns the bytes of the imported pack with the given id.
@@ -190,7 +190,7 @@ func (m *Memory) applyLocked(op staged) storage.Entry {
 		m.ids = slices.Insert(m.ids, i, op.id)
 	}
 	m.entries[op.id] = p
-	return cloneEntry(p.entry)
+	return p.entry.Clone()
 }
 
 // Remove deletes the pack with the given id and its previous version.
@@ -226,13 +226,13 @@ func (m *Memory) Rollback(ctx context.Context, id string) (storage.Entry, error)
 	if !ok {
 		return storage.Entry{}, opErr("rollback", id, "", "", storage.ErrNotFound)
 	}
-	e, err := rolledBack(p.entry)
+	e, err := p.entry.RolledBack()
 	if err != nil {
 		return storage.Entry{}, opErr("rollback", id, "", "", err)
 	}
 	m.entries[id] = memPack{entry: e, data: p.prevData, prevData: p.data}
 	m.version++
-	return cloneEntry(e), nil
+	return e.Clone(), nil
 }
 
 // ReadMeta returns a copy of the meta record with the given name.

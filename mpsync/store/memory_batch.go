@@ -79,7 +79,7 @@ func (b *memBatch) Get(ctx context.Context, id string) (storage.Entry, error) {
 	if !ok {
 		return storage.Entry{}, opErr("get", id, "", "", storage.ErrNotFound)
 	}
-	return cloneEntry(e), nil
+	return e.Clone(), nil
 }
 
 func (b *memBatch) Import(ctx context.Context, req storage.ImportRequest, r io.Reader) (storage.Entry, error) {
@@ -95,7 +95,7 @@ func (b *memBatch) Import(ctx context.Context, req storage.ImportRequest, r io.R
 	v := b.viewLocked()
 	e, _ := applyOp(v, op)
 	b.ops = append(b.ops, op)
-	return cloneEntry(e), nil
+	return e.Clone(), nil
 }
 
 func (b *memBatch) Remove(ctx context.Context, id string) error {
@@ -150,7 +150,7 @@ func (b *memBatch) Discard() {
 func sortedCopies(m map[string]storage.Entry) []storage.Entry {
 	out := make([]storage.Entry, 0, len(m))
 	for _, e := range m {
-		out = append(out, cloneEntry(e))
+		out = append(out, e.Clone())
 	}
 	slices.SortFunc(out, func(a, b storage.Entry) int { return strings.Compare(a.ID, b.ID) })
 	return out

@@ -126,7 +126,7 @@ func Rebuild(path string, opts *DirOptions) (OpenReport, error) {
 		e := fileEntry(cur)
 		if len(fs) > 1 {
 			p := fileEntry(fs[1])
-			e.Previous = asPrevious(p)
+			e.Previous = p.AsPrevious()
 			used[fs[1].sum] = true
 		}
 		used[cur.sum] = true

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"time"
 
 	"mpsync.dev/mpsync/pack"
@@ -103,90 +102,13 @@ func validate(r io.Reader, req storage.ImportRequest, lim pack.Limits) (pack.Man
 	return m, nil
 }
 
-// newEntry is the entry a successful import records. Importing the bytes
-// that are already current keeps the previous version as it was, so that a
-// rollback still has somewhere to go.
+// newEntry is [storage.NewEntry] at req.Time, or now when it is zero.
 func newEntry(req storage.ImportRequest, m pack.Manifest, sum string, n int64, now func() time.Time, old *storage.Entry) storage.Entry {
 	t := req.Time
 	if t.IsZero() {
 		t = now()
 	}
-	prov := req.Provenance
-	if prov.Owner == "" {
-		prov.Owner = storage.OwnerCustom
-	}
-	e := storage.Entry{
-		ID:             m.ID,
-		Version:        m.Version,
-		Name:           m.Name,
-		References:     slices.Clone(m.References),
-		SHA256:         sum,
-		Size:           n,
-		Sealed:         m.Sealed,
-		ImportedAt:     t.Round(0).UTC(),
-		Provenance:     prov,
-		PublicKeyToken: m.PublicKeyToken,
-	}
-	if old != nil {
-		if old.SHA256 == sum {
-			e.Previous = clonePrevious(old.Previous)
-		} else {
-			e.Previous = asPrevious(*old)
-		}
-	}
-	return e
-}
-
-// rolledBack swaps the current and previous versions of e.
-func rolledBack(e storage.Entry) (storage.Entry, error) {
-	p := e.Previous
-	if p == nil {
-		return storage.Entry{}, fmt.Errorf("%w: no previous version of %s is kept", storage.ErrNotFound, e.ID)
-	}
-	return storage.Entry{
-		ID:             e.ID,
-		Version:        p.Version,
-		Name:           p.Name,
-		References:     slices.Clone(p.References),
-		SHA256:         p.SHA256,
-		Size:           p.Size,
-		ImportedAt:     p.ImportedAt,
-		Provenance:     p.Provenance,
-		Previous:       asPrevious(e),
-		Sealed:         p.Sealed,
-		PublicKeyToken: p.PublicKeyToken,
-	}, nil
-}
-
-func asPrevious(e storage.Entry) *storage.Previous {
-	return &storage.Previous{
-		Version:        e.Version,
-		Name:           e.Name,
-		SHA256:         e.SHA256,
-		Size:           e.Size,
-		ImportedAt:     e.ImportedAt,
-		References:     slices.Clone(e.References),
-		Provenance:     e.Provenance,
-		Sealed:         e.Sealed,
-		PublicKeyToken: e.PublicKeyToken,
-	}
-}
-
-func clonePrevious(p *storage.Previous) *storage.Previous {
-	if p == nil {
-		return nil
-	}
-	c := *p
-	c.References = slices.Clone(p.References)
-	return &c
-}
-
-// cloneEntry returns a copy of e sharing no memory with it, so callers
-// cannot change what a store holds.
-func cloneEntry(e storage.Entry) storage.Entry {
-	e.References = slices.Clone(e.References)
-	e.Previous = clonePrevious(e.Previous)
-	return e
+	return storage.NewEntry(req, m, sum, n, t, old)
 }
 
 // discardIfNil returns l, or a logger that discards everything when l is
