@@ -390,7 +390,7 @@ func (s *Store) receive(ctx context.Context, req storage.ImportRequest, r io.Rea
 	if err := s.check(ctx, "import", req.ID); err != nil {
 		return nil, err
 	}
-	if err := checkRequest(req); err != nil {
+	if err := storage.CheckImportRequest(req); err != nil {
 		return nil, s.opErr("import", req.ID, stepRequest, err)
 	}
 	maxBytes := s.limits.MaxBytes
@@ -402,12 +402,12 @@ func (s *Store) receive(ctx context.Context, req storage.ImportRequest, r io.Rea
 		dir = os.TempDir()
 	}
 	sp := &spool{dir: dir, budget: &s.budget, maxMem: 4 << 20}
-	sum, n, step, err := receive(ctx, req, r, sp, maxBytes)
+	sum, n, step, err := storage.Receive(ctx, req, r, sp, maxBytes)
 	if err != nil {
 		sp.close()
 		return nil, s.opErr("import", req.ID, step, err)
 	}
-	man, err := validate(sp.reader(), req, s.limits)
+	man, err := storage.ValidatePack(sp.reader(), req, s.limits)
 	if err != nil {
 		sp.close()
 		return nil, s.opErr("import", req.ID, stepValidate, err)

@@ -1,7 +1,12 @@
 package storage
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -103,4 +108,110 @@ func CheckMetaName(name string) error {
 		}
 	}
 	return nil
+}
+
+// The steps of an import [Receive] names when it fails.
+const (
+	// StepReceive: reading the bytes failed.
+	StepReceive = "receive"
+	// StepCheck: the bytes are not what the request expects (size, hash,
+	// the size limit).
+	StepCheck = "check"
+)
+
+// CheckImportRequest refuses a request that cannot be imported whatever the
+// bytes: an unusable id ([pack.CheckID]), a malformed hash, a negative size
+// or an unknown owner.
+func CheckImportRequest(req ImportRequest) error {
+	if err := pack.CheckID(req.ID); err != nil {
+		return err
+	}
+	if req.SHA256 != "" && !IsSHA256(req.SHA256) {
+		return fmt.Errorf("ImportRequest.SHA256 %q is not 64 lower-case hex digits", req.SHA256)
+	}
+	if req.Size < 0 {
+		return fmt.Errorf("ImportRequest.Size is negative (%d)", req.Size)
+	}
+	switch req.Provenance.Owner {
+	case "", OwnerWorkspace, OwnerCustom:
+	default:
+		return fmt.Errorf("ImportRequest.Provenance.Owner %q is neither %q nor %q", req.Provenance.Owner, OwnerWorkspace, OwnerCustom)
+	}
+	return nil
+}
+
+// IsSHA256 reports whether s is a SHA-256 as stores write it: 64
+// lower-case hex digits.
+func IsSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Receive copies r to w while hashing and counting, stops past the expected
+// size or maxBytes, and checks the size and the hash against req. It
+// returns the hex SHA-256, the count and, on error, the step that failed
+// ([StepReceive] or [StepCheck]). Reads stop promptly once ctx ends.
+func Receive(ctx context.Context, req ImportRequest, r io.Reader, w io.Writer, maxBytes int64) (sum string, n int64, step string, err error) {
+	limit := maxBytes
+	if req.Size > 0 && req.Size < limit {
+		limit = req.Size
+	}
+	h := sha256.New()
+	buf := make([]byte, 64<<10)
+	n, err = io.CopyBuffer(io.MultiWriter(w, h), io.LimitReader(ctxReader{ctx, r}, limit+1), buf)
+	if err != nil {
+		return "", n, StepReceive, err
+	}
+	if n > limit {
+		if req.Size > 0 && n > req.Size {
+			return "", n, StepCheck, fmt.Errorf("%w: more than the expected %d bytes", ErrMismatch, req.Size)
+		}
+		return "", n, StepCheck, fmt.Errorf("%w: document is larger than %d bytes (pack.Limits.MaxBytes)", pack.ErrMalformed, maxBytes)
+	}
+	if req.Size > 0 && n != req.Size {
+		return "", n, StepCheck, fmt.Errorf("%w: %d bytes, expected %d", ErrMismatch, n, req.Size)
+	}
+	sum = hex.EncodeToString(h.Sum(nil))
+	if req.SHA256 != "" && sum != req.SHA256 {
+		return sum, n, StepCheck, fmt.Errorf("%w: sha256 %s, expected %s", ErrMismatch, sum, req.SHA256)
+	}
+	return sum, n, "", nil
+}
+
+// ctxReader fails reads once ctx is done, so a long copy stops promptly.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// ValidatePack validates the whole pack in r ([pack.Validate], either form)
+// against the identity req expects; a document of another identity is
+// refused with an error wrapping [ErrMismatch] and [pack.ErrIdentity].
+func ValidatePack(r io.Reader, req ImportRequest, lim pack.Limits) (pack.Manifest, error) {
+	m, err := pack.Validate(r, pack.Expect{ID: req.ID, Version: req.Version}, lim)
+	if err != nil {
+		if errors.Is(err, pack.ErrIdentity) {
+			return m, fmt.Errorf("%w: %w", ErrMismatch, err)
+		}
+		return m, err
+	}
+	if m.ID != req.ID {
+		// Validate checks a non-empty expected id; this guards the contract.
+		return m, fmt.Errorf("%w: %w: document declares %s, expected %s", ErrMismatch, pack.ErrIdentity, m.ID, req.ID)
+	}
+	return m, nil
 }

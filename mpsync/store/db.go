@@ -198,7 +198,7 @@ func (d *Dir) recover() error {
 	for _, f := range ents {
 		rel := filepath.Join(incomingName, f.Name())
 		sum, _, ok := strings.Cut(f.Name(), "-")
-		if ok && isSHA256Hex(sum) && !strings.HasPrefix(f.Name(), tmpPrefix) {
+		if ok && storage.IsSHA256(sum) && !strings.HasPrefix(f.Name(), tmpPrefix) {
 			named, err := d.named(ctx, sum)
 			if err != nil {
 				return err

@@ -158,7 +158,7 @@ func (d *Dir) stage(ctx context.Context, req storage.ImportRequest, r io.Reader)
 	if err := ctx.Err(); err != nil {
 		return staged{}, opErr(op, id, "", "", err)
 	}
-	if err := checkRequest(req, pack.CheckID); err != nil {
+	if err := storage.CheckImportRequest(req); err != nil {
 		return staged{}, opErr(op, id, stepRequest, "", err)
 	}
 	inc := filepath.Join(d.path, incomingName)
@@ -173,7 +173,7 @@ func (d *Dir) stage(ctx context.Context, req storage.ImportRequest, r io.Reader)
 			_ = os.Remove(name)
 		}
 	}()
-	sum, n, step, err := receive(ctx, req, r, tmp, d.maxBytes())
+	sum, n, step, err := storage.Receive(ctx, req, r, tmp, d.maxBytes())
 	if err != nil {
 		return staged{}, opErr(op, id, step, name, err)
 	}
@@ -183,7 +183,7 @@ func (d *Dir) stage(ctx context.Context, req storage.ImportRequest, r io.Reader)
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return staged{}, opErr(op, id, stepValidate, name, err)
 	}
-	man, err := validate(bufio.NewReaderSize(tmp, 64<<10), req, d.limits)
+	man, err := storage.ValidatePack(bufio.NewReaderSize(tmp, 64<<10), req, d.limits)
 	if err != nil {
 		return staged{}, opErr(op, id, stepValidate, "", err)
 	}

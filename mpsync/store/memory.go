@@ -141,19 +141,19 @@ func (m *Memory) receive(ctx context.Context, req storage.ImportRequest, r io.Re
 	if err := ctx.Err(); err != nil {
 		return staged{}, opErr("import", req.ID, "", "", err)
 	}
-	if err := checkRequest(req, pack.CheckID); err != nil {
+	if err := storage.CheckImportRequest(req); err != nil {
 		return staged{}, opErr("import", req.ID, stepRequest, "", err)
 	}
 	var buf bytes.Buffer
 	if req.Size > 0 && req.Size <= m.maxBytes() {
 		buf.Grow(int(req.Size))
 	}
-	sum, n, step, err := receive(ctx, req, r, &buf, m.maxBytes())
+	sum, n, step, err := storage.Receive(ctx, req, r, &buf, m.maxBytes())
 	if err != nil {
 		return staged{}, opErr("import", req.ID, step, "", err)
 	}
 	data := buf.Bytes()
-	man, err := validate(bytes.NewReader(data), req, m.limits)
+	man, err := storage.ValidatePack(bytes.NewReader(data), req, m.limits)
 	if err != nil {
 		return staged{}, opErr("import", req.ID, stepValidate, "", err)
 	}
