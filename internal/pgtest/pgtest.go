@@ -43,7 +43,12 @@ var (
 // Main starts a server, runs the tests and stops the server; call it from
 // TestMain as os.Exit(pgtest.Main(m)). Without a server the tests run and
 // [DSN] skips them, unless CI=true, in which case Main fails at once.
-func Main(m *testing.M) int {
+func Main(m *testing.M) int { return MainFunc(m, nil) }
+
+// MainFunc is [Main] for a package whose tests keep the server's DSN in
+// variables of their own: ready, when not nil, is called before the tests
+// run with the DSN ("" when there is no server) and why there is none.
+func MainFunc(m *testing.M, ready func(dsn, noServer string)) int {
 	srv, err := start()
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -51,10 +56,16 @@ func Main(m *testing.M) int {
 			return 1
 		}
 		noServer = err.Error()
+		if ready != nil {
+			ready("", noServer)
+		}
 		return m.Run()
 	}
 	defer srv.stop()
 	dsn = srv.dsn
+	if ready != nil {
+		ready(dsn, "")
+	}
 	return m.Run()
 }
 
