@@ -150,7 +150,7 @@ func (e *Engine) idleRun(ctx context.Context, run *runState, rs []rules.Rule, se
 		}
 	}
 	// Reused: the same plan, confirmed now.
-	e.noteWorkspace(ctx, res, nil)
+	e.noteWorkspaceIn(ctx, run, res, nil)
 	p := *st.plan
 	p.CreatedAt, p.CatalogFetchedAt = now, res.FetchedAt
 	rep.Plan, rep.Outcomes, rep.Reused, rep.notable = &p, outcomes, true, st.notable[:len(st.notable):len(st.notable)]

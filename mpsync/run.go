@@ -100,6 +100,12 @@ type runState struct {
 	hasVersion bool
 	entries    []storage.Entry // the listing planned from (listed)
 	listed     bool
+
+	// deferNote, set by a run of the rules, keeps what the catalog request
+	// learned of the service (noted) for the run's one write of the run
+	// history at its end (finishRuns), instead of a second write per tick.
+	deferNote bool
+	noted     func(*runHistory)
 }
 
 func (e *Engine) newRun(leased bool) *runState {
@@ -155,6 +161,7 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 		rulesRun = append(rulesRun, r)
 	}
 	run := e.newRun(opts.leased)
+	run.deferNote = true
 	defer run.close()
 	for _, r := range rulesRun {
 		e.emit(Event{Kind: EventRunStarted, Rule: r})
@@ -169,7 +176,7 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 	if first || opts.force {
 		e.idle = nil
 	} else if e.idleRun(ctx, run, rulesRun, settings, rep) {
-		e.finishRuns(record, rulesRun, started, rep, nil)
+		e.finishRuns(record, rulesRun, started, rep, nil, run.noted)
 		return rep, nil
 	}
 	p, err := e.plan(ctx, run, rulesRun)
@@ -178,7 +185,7 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 	}
 	if err != nil {
 		err = withTimeoutCause(ctx, err)
-		e.finishRuns(record, rulesRun, started, nil, err)
+		e.finishRuns(record, rulesRun, started, nil, err, run.noted)
 		return nil, err
 	}
 	e.emit(Event{Kind: EventPlanReady, Plan: p})
@@ -189,7 +196,7 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 	}
 	rep.Finished = e.clock.Now()
 	e.notePending(record, rep)
-	e.finishRuns(record, rulesRun, started, rep, nil)
+	e.finishRuns(record, rulesRun, started, rep, nil, run.noted)
 	if !first {
 		e.idle = e.idleRecord(run, rulesRun, settings, p, rep.Outcomes)
 	}
@@ -223,10 +230,10 @@ func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Pla
 		err = e.checkSerial(ctx, res)
 	}
 	if err != nil {
-		e.noteWorkspace(ctx, res, err)
+		e.noteWorkspaceIn(ctx, run, res, err)
 		return nil, fmt.Errorf("fetch catalog of workspace %s: %w", run.ws.ID(), err)
 	}
-	e.noteWorkspace(ctx, res, nil)
+	e.noteWorkspaceIn(ctx, run, res, nil)
 	if res.Stale {
 		e.emit(Event{Kind: EventCatalogStale, Err: res.Err, Message: fmt.Sprintf("using the last-known catalog from %s", res.FetchedAt.UTC().Format(time.RFC3339))})
 	}

@@ -306,7 +306,7 @@ func (e *Engine) RunDue(ctx context.Context) (rep *Report, err error) {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("run of %v panicked: %v", due, p)
 			e.log.Error("run panicked", "rules", due, "panic", p, "stack", string(debug.Stack()))
-			e.finishRuns(context.WithoutCancel(ctx), due, now, nil, err)
+			e.finishRuns(context.WithoutCancel(ctx), due, now, nil, err, nil)
 		}
 	}()
 	for r, next := range e.advanceSchedule(ctx) {

@@ -94,8 +94,24 @@ func (e *Engine) updateRuns(ctx context.Context, f func(*runHistory)) {
 
 // noteWorkspace records the outcome of a catalog request.
 func (e *Engine) noteWorkspace(ctx context.Context, res CatalogResult, err error) {
+	e.updateRuns(ctx, e.workspaceNote(res, err))
+}
+
+// noteWorkspaceIn is noteWorkspace for a request made by run: a run of the
+// rules keeps the note for its one write of the run history at its end.
+func (e *Engine) noteWorkspaceIn(ctx context.Context, run *runState, res CatalogResult, err error) {
+	if run.deferNote {
+		run.noted = e.workspaceNote(res, err)
+		return
+	}
+	e.noteWorkspace(ctx, res, err)
+}
+
+// workspaceNote is the change a catalog request's outcome makes to the run
+// history.
+func (e *Engine) workspaceNote(res CatalogResult, err error) func(*runHistory) {
 	now := e.clock.Now()
-	e.updateRuns(ctx, func(st *runHistory) {
+	return func(st *runHistory) {
 		h := &st.Workspace
 		h.CheckedAt = now
 		switch {
@@ -111,11 +127,13 @@ func (e *Engine) noteWorkspace(ctx context.Context, res CatalogResult, err error
 			h.LastCatalogSerial = res.Catalog.Serial
 			h.CatalogFetchedAt = res.FetchedAt
 		}
-	})
+	}
 }
 
-// finishRuns records the end of a run of rs and emits run-finished events.
-func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.Time, rep *Report, runErr error) {
+// finishRuns records the end of a run of rs, with noted (what the run's
+// catalog request learned of the service, nil when none) in the same write
+// of the run history, and emits run-finished events.
+func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.Time, rep *Report, runErr error, noted func(*runHistory)) {
 	now := e.clock.Now()
 	result, msg := RunOK, ""
 	switch {
@@ -129,6 +147,9 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 		result, msg = RunStale, "service unreachable: "+rep.Plan.CatalogError
 	}
 	e.updateRuns(ctx, func(st *runHistory) {
+		if noted != nil {
+			noted(st)
+		}
 		for _, r := range rs {
 			info := st.Rules[r]
 			// Cleaned (issue 15, point 4): an error may carry text a

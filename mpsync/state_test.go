@@ -56,3 +56,53 @@ func TestRegressionValidateKeepsRunHistory(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, st.Rules[1].LastSuccess.IsZero(), "the LastSuccess the concurrent Sync recorded is kept")
 }
+
+// countingMetaStore counts the writes of each metadata record.
+type countingMetaStore struct {
+	*store.Memory
+	mu     sync.Mutex
+	writes map[string]int
+}
+
+func (s *countingMetaStore) WriteMeta(ctx context.Context, name string, data []byte) error {
+	s.mu.Lock()
+	s.writes[name]++
+	s.mu.Unlock()
+	return s.Memory.WriteMeta(ctx, name, data)
+}
+
+func (s *countingMetaStore) count(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writes[name]
+}
+
+// A run used to write the run history twice, once for what the catalog
+// request learned of the service and once for the run's result: on the
+// directory store, two durable transactions every five minutes. It writes
+// it once, and both are in it.
+func TestRunWritesTheRunHistoryOnce(t *testing.T) {
+	ctx := context.Background()
+	s := &countingMetaStore{Memory: store.NewMemory(), writes: map[string]int{}}
+	r := newRig(t, nil)
+	e := r.newEngine(t, s, nil)
+	_, err := e.Sync(ctx)
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		before := s.count("runs.json")
+		_, err := e.Sync(ctx)
+		require.NoError(t, err)
+		require.Equal(t, before+1, s.count("runs.json"), "run %d: one write of the run history", i)
+	}
+	st, err := e.Status(ctx)
+	require.NoError(t, err)
+	require.True(t, st.Workspace.Reachable, "what the catalog request learned is recorded")
+	require.Equal(t, r.srv.Serial(), st.Workspace.LastCatalogSerial)
+	require.Equal(t, mpsync.RunOK, st.Rules[1].LastResult, "and so is the run's result")
+
+	// A dry run (Plan) has no end to wait for: it writes its note at once.
+	before := s.count("runs.json")
+	_, err = e.Plan(ctx)
+	require.NoError(t, err)
+	require.Equal(t, before+1, s.count("runs.json"))
+}
