@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/storage"
@@ -238,11 +240,11 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change,
 		return o, false
 	}
 	switch d.Verdict {
-	case Deny:
+	case plan.Deny:
 		o.Result, o.Err = ResultDenied, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: fmt.Errorf("%w: denied by %s: %s", ErrNotApproved, d.By, d.Reason)}
 		e.emit(Event{Kind: EventChangeDenied, Rule: c.Rule, Change: &c, Message: d.Reason})
 		return o, false
-	case Defer:
+	case plan.Defer:
 		o.Result, o.Err = ResultPending, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: fmt.Errorf("%w: pending (%s): %s", ErrNotApproved, d.By, d.Reason)}
 		e.emit(Event{Kind: EventApprovalNeeded, Rule: c.Rule, Change: &c, Message: d.Reason})
 		return o, false
@@ -324,7 +326,7 @@ func (e *Engine) decide(ctx context.Context, run *runState, c Change, decisions 
 		return d, err
 	}
 	switch d.Verdict {
-	case Approve, Deny, Defer:
+	case plan.Approve, plan.Deny, plan.Defer:
 	default:
 		return d, fmt.Errorf("approver returned verdict %q (want approve, deny or defer)", d.Verdict)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -25,9 +27,9 @@ func TestRegressionDeniedUpgradeKeepsTheReferencedPack(t *testing.T) {
 	deny := false
 	e := newFakeEngine(t, ws, s, &mpsync.Options{Approver: mpsync.ApproverFunc(func(ctx context.Context, r mpsync.ApprovalRequest) (mpsync.Decision, error) {
 		if deny && r.Change.Action == mpsync.ActionUpgrade {
-			return mpsync.Decision{Verdict: mpsync.Deny, Reason: "policy holds Y", By: "policy"}, nil
+			return mpsync.Decision{Verdict: plan.Deny, Reason: "policy holds Y", By: "policy"}, nil
 		}
-		return mpsync.Decision{Verdict: mpsync.Approve, By: "t"}, nil
+		return mpsync.Decision{Verdict: plan.Approve, By: "t"}, nil
 	})})
 	_, err := e.Sync(ctx)
 	require.NoError(t, err)

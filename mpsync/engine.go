@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/rules"
@@ -332,5 +334,5 @@ type approveAll struct{}
 func (approveAll) String() string { return "auto" }
 
 func (approveAll) Decide(context.Context, ApprovalRequest) (Decision, error) {
-	return Decision{Verdict: Approve, Reason: "no approver configured", By: "auto"}, nil
+	return Decision{Verdict: plan.Approve, Reason: "no approver configured", By: "auto"}, nil
 }

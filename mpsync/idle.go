@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
@@ -184,7 +186,7 @@ func (e *Engine) idleRun(ctx context.Context, run *runState, rs []rules.Rule, se
 // decisionErr is the error applyOne gives a change the approver did not
 // approve.
 func decisionErr(d Decision) error {
-	if d.Verdict == Deny {
+	if d.Verdict == plan.Deny {
 		return fmt.Errorf("%w: denied by %s: %s", ErrNotApproved, d.By, d.Reason)
 	}
 	return fmt.Errorf("%w: pending (%s): %s", ErrNotApproved, d.By, d.Reason)

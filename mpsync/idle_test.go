@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
@@ -149,18 +151,18 @@ func (a *testApprover) Decide(_ context.Context, req mpsync.ApprovalRequest) (mp
 	switch kind {
 	case 0:
 		if req.Now.Before(a.until) {
-			return mpsync.Decision{Verdict: mpsync.Defer, By: "window", Reason: "closed", NotBefore: a.until}, nil
+			return mpsync.Decision{Verdict: plan.Defer, By: "window", Reason: "closed", NotBefore: a.until}, nil
 		}
 	case 1:
 		if !a.approved[req.Change.ID] {
-			return mpsync.Decision{Verdict: mpsync.Defer, By: "manual", Reason: "waiting for " + req.Change.ID}, nil
+			return mpsync.Decision{Verdict: plan.Defer, By: "manual", Reason: "waiting for " + req.Change.ID}, nil
 		}
 	case 2:
 		if req.Change.Action == mpsync.ActionRemove {
-			return mpsync.Decision{Verdict: mpsync.Deny, By: "policy", Reason: "no removals"}, nil
+			return mpsync.Decision{Verdict: plan.Deny, By: "policy", Reason: "no removals"}, nil
 		}
 	}
-	return mpsync.Decision{Verdict: mpsync.Approve, By: "auto"}, nil
+	return mpsync.Decision{Verdict: plan.Approve, By: "auto"}, nil
 }
 
 // world is one engine with its own workspace, store, clock and approver;

@@ -5,6 +5,8 @@ import (
 	"io"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
@@ -83,21 +85,9 @@ type Workspace interface {
 	Fetch(ctx context.Context, p catalog.Pack) (io.ReadCloser, error)
 }
 
-// Verdict is an approver's answer for one change.
-type Verdict string
-
-const (
-	// Approve lets the change be applied now.
-	Approve Verdict = "approve"
-	// Deny refuses the change; Decision.Reason says why.
-	Deny Verdict = "deny"
-	// Defer leaves the change pending, until Decision.NotBefore if set.
-	Defer Verdict = "defer"
-)
-
 // Decision is an approver's answer for one change.
 type Decision struct {
-	Verdict Verdict `json:"verdict"`
+	Verdict plan.Verdict `json:"verdict"`
 	// Reason says why, in words an operator reads in a report.
 	Reason string `json:"reason,omitempty"`
 	// NotBefore, for Defer, is the earliest time the change may be approved.

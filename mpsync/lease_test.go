@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -46,7 +48,7 @@ func TestRegressionRunThatLostItsLeaseChangesNothing(t *testing.T) {
 			inA <- struct{}{}
 			<-releaseA
 		}
-		return mpsync.Decision{Verdict: mpsync.Approve}, nil
+		return mpsync.Decision{Verdict: plan.Approve}, nil
 	})
 	a := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clock, Lease: lease, Holder: "A", Approver: slow})
 	b := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clock, Lease: lease, Holder: "B", Approver: slow})

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/internal/safetext"
 	"mpsync.dev/mpsync/pack"
 )
@@ -44,7 +46,7 @@ type Record struct {
 	Version     pack.Version `json:"version,omitzero"`
 	SHA256      string       `json:"sha256,omitempty"`
 	// Verdict is set on decision records.
-	Verdict Verdict `json:"verdict,omitempty"`
+	Verdict plan.Verdict `json:"verdict,omitempty"`
 	// Result is set on result and run records: applied, failed, pending,
 	// denied, skipped, ok, error.
 	Result string `json:"result,omitempty"`

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -385,9 +387,9 @@ func TestValidateFlagsPacksOfAPreviousWorkspace(t *testing.T) {
 	// denied removal would leave it.
 	e2 := newFakeEngine(t, ws2, s, &mpsync.Options{Approver: mpsync.ApproverFunc(func(_ context.Context, r mpsync.ApprovalRequest) (mpsync.Decision, error) {
 		if r.Change.Action == mpsync.ActionRemove {
-			return mpsync.Decision{Verdict: mpsync.Deny, Reason: "change freeze"}, nil
+			return mpsync.Decision{Verdict: plan.Deny, Reason: "change freeze"}, nil
 		}
-		return mpsync.Decision{Verdict: mpsync.Approve}, nil
+		return mpsync.Decision{Verdict: plan.Approve}, nil
 	})})
 	_, err = e2.SwitchWorkspace(ctx, ws2)
 	require.NoError(t, err)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -244,7 +246,7 @@ func TestManualApprovalInvalidatedByCatalogChange(t *testing.T) {
 	recs, err := mpsync.NewStoreLedger(r.store).Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordDecision, Pack: advisorID})
 	require.NoError(t, err)
 	require.NotEmpty(t, recs)
-	assert.Equal(t, mpsync.Approve, recs[len(recs)-1].Verdict)
+	assert.Equal(t, plan.Approve, recs[len(recs)-1].Verdict)
 }
 
 func TestPromotionFromQAAfterSoak(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -231,7 +233,7 @@ func (b *blockingApprover) Decide(ctx context.Context, _ mpsync.ApprovalRequest)
 	b.once.Do(func() { close(b.entered) })
 	select {
 	case <-b.release:
-		return mpsync.Decision{Verdict: mpsync.Approve, By: "test"}, nil
+		return mpsync.Decision{Verdict: plan.Approve, By: "test"}, nil
 	case <-ctx.Done():
 		return mpsync.Decision{}, ctx.Err()
 	}

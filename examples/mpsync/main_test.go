@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -149,7 +151,7 @@ func TestReportToJSONReasons(t *testing.T) {
 		Outcomes: []mpsync.Outcome{
 			{Change: keep, Result: mpsync.ResultSkipped},
 			{Change: failed, Result: mpsync.ResultFailed, Err: &mpsync.ChangeError{Pack: "F", Step: "import", Err: errors.New("disk\nfull")}},
-			{Change: denied, Result: mpsync.ResultDenied, Decision: &mpsync.Decision{Verdict: mpsync.Deny, Reason: "changes are frozen", By: "freeze"}},
+			{Change: denied, Result: mpsync.ResultDenied, Decision: &mpsync.Decision{Verdict: plan.Deny, Reason: "changes are frozen", By: "freeze"}},
 			{Change: skipped, Result: mpsync.ResultSkipped, Err: &mpsync.ChangeError{Pack: "S", Step: "dependency", Err: errors.New("waits for F")}},
 		},
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 )
 
@@ -78,7 +80,7 @@ func TestPipeline(t *testing.T) {
 	}
 	var denied bool
 	for _, d := range decisions {
-		denied = denied || (d.Verdict == mpsync.Deny && strings.Contains(d.Reason, "marked bad"))
+		denied = denied || (d.Verdict == plan.Deny && strings.Contains(d.Reason, "marked bad"))
 	}
 	if !denied {
 		t.Errorf("Production never denied %s %s as marked bad (%d decisions on it)", sim.Bad.Pack, sim.Bad.Version, len(decisions))
@@ -99,7 +101,7 @@ func TestPipeline(t *testing.T) {
 		t.Fatalf("Production never asked about %s %s", sim.Late.Pack, sim.Late.Version)
 	}
 	nextSaturday := time.Date(2026, 12, 5, 2, 0, 0, 0, sim.Window.Allow()[0].Location())
-	if last := decisions[len(decisions)-1]; last.Verdict != mpsync.Defer || !strings.Contains(last.Reason, nextSaturday.Format(time.RFC3339)) {
+	if last := decisions[len(decisions)-1]; last.Verdict != plan.Defer || !strings.Contains(last.Reason, nextSaturday.Format(time.RFC3339)) {
 		t.Errorf("last decision on %s %s: %s %q, want a deferral to %s", sim.Late.Pack, sim.Late.Version, last.Verdict, last.Reason, nextSaturday.Format(time.RFC3339))
 	}
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 )
 
@@ -39,7 +41,7 @@ type autoApprover struct{}
 func (autoApprover) String() string { return "auto" }
 
 func (autoApprover) Decide(context.Context, mpsync.ApprovalRequest) (mpsync.Decision, error) {
-	return mpsync.Decision{Verdict: mpsync.Approve, By: "auto", Reason: "automatic approval"}, nil
+	return mpsync.Decision{Verdict: plan.Approve, By: "auto", Reason: "automatic approval"}, nil
 }
 
 // Freeze returns an approver that denies every change with the given
@@ -57,7 +59,7 @@ type freezeApprover struct{ reason string }
 func (f freezeApprover) String() string { return "freeze" }
 
 func (f freezeApprover) Decide(context.Context, mpsync.ApprovalRequest) (mpsync.Decision, error) {
-	return mpsync.Decision{Verdict: mpsync.Deny, By: "freeze", Reason: f.reason}, nil
+	return mpsync.Decision{Verdict: plan.Deny, By: "freeze", Reason: f.reason}, nil
 }
 
 // isRemoval reports whether c removes a pack.

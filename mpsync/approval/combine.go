@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 )
 
@@ -91,17 +93,17 @@ func (c *Combined) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mpsy
 			d.By = Name(p)
 		}
 		switch d.Verdict {
-		case mpsync.Approve:
+		case plan.Approve:
 			if c.any {
 				return d, nil
 			}
 			approved = append(approved, d)
-		case mpsync.Deny:
+		case plan.Deny:
 			if !c.any {
 				return d, nil
 			}
 			denied = append(denied, d)
-		case mpsync.Defer:
+		case plan.Defer:
 			deferred = append(deferred, d)
 			switch {
 			case d.NotBefore.IsZero():
@@ -120,17 +122,17 @@ func (c *Combined) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mpsy
 		if c.any && unknownTime {
 			notBefore = time.Time{}
 		}
-		out := join(mpsync.Defer, deferred)
+		out := join(plan.Defer, deferred)
 		out.NotBefore = notBefore
 		return out, nil
 	case c.any:
-		return join(mpsync.Deny, denied), nil
+		return join(plan.Deny, denied), nil
 	default:
-		return join(mpsync.Approve, approved), nil
+		return join(plan.Approve, approved), nil
 	}
 }
 
-func join(v mpsync.Verdict, ds []mpsync.Decision) mpsync.Decision {
+func join(v plan.Verdict, ds []mpsync.Decision) mpsync.Decision {
 	by := make([]string, 0, len(ds))
 	reasons := make([]string, 0, len(ds))
 	for _, d := range ds {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 )
@@ -28,31 +30,31 @@ func (f fixed) Decide(context.Context, mpsync.ApprovalRequest) (mpsync.Decision,
 
 func TestCombinators(t *testing.T) {
 	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
-	yes := mpsync.Decision{Verdict: mpsync.Approve, Reason: "ok"}
-	no := mpsync.Decision{Verdict: mpsync.Deny, Reason: "no"}
+	yes := mpsync.Decision{Verdict: plan.Approve, Reason: "ok"}
+	no := mpsync.Decision{Verdict: plan.Deny, Reason: "no"}
 	later := func(h int) mpsync.Decision {
-		return mpsync.Decision{Verdict: mpsync.Defer, Reason: "later", NotBefore: at(h)}
+		return mpsync.Decision{Verdict: plan.Defer, Reason: "later", NotBefore: at(h)}
 	}
-	someday := mpsync.Decision{Verdict: mpsync.Defer, Reason: "someday"}
+	someday := mpsync.Decision{Verdict: plan.Defer, Reason: "someday"}
 
 	cases := []struct {
 		name      string
 		any       bool
 		parts     []mpsync.Decision
-		want      mpsync.Verdict
+		want      plan.Verdict
 		notBefore time.Time
 		by        string
 		calls     []int // calls per part
 	}{
-		{"all approve", false, []mpsync.Decision{yes, yes}, mpsync.Approve, time.Time{}, "p0; p1", []int{1, 1}},
-		{"all: deny short-circuits", false, []mpsync.Decision{yes, no, yes}, mpsync.Deny, time.Time{}, "p1", []int{1, 1, 0}},
-		{"all: deny after defer wins", false, []mpsync.Decision{later(2), no}, mpsync.Deny, time.Time{}, "p1", []int{1, 1}},
-		{"all: defer asks every part", false, []mpsync.Decision{later(2), yes, someday}, mpsync.Defer, at(2), "p0; p2", []int{1, 1, 1}},
-		{"all: latest NotBefore", false, []mpsync.Decision{later(2), later(5), later(3)}, mpsync.Defer, at(5), "p0; p1; p2", []int{1, 1, 1}},
-		{"any: approve short-circuits", true, []mpsync.Decision{no, yes, no}, mpsync.Approve, time.Time{}, "p1", []int{1, 1, 0}},
-		{"any: all deny", true, []mpsync.Decision{no, no}, mpsync.Deny, time.Time{}, "p0; p1", []int{1, 1}},
-		{"any: earliest NotBefore", true, []mpsync.Decision{later(5), no, later(3)}, mpsync.Defer, at(3), "p0; p2", []int{1, 1, 1}},
-		{"any: unknown time wins", true, []mpsync.Decision{later(5), someday}, mpsync.Defer, time.Time{}, "p0; p1", []int{1, 1}},
+		{"all approve", false, []mpsync.Decision{yes, yes}, plan.Approve, time.Time{}, "p0; p1", []int{1, 1}},
+		{"all: deny short-circuits", false, []mpsync.Decision{yes, no, yes}, plan.Deny, time.Time{}, "p1", []int{1, 1, 0}},
+		{"all: deny after defer wins", false, []mpsync.Decision{later(2), no}, plan.Deny, time.Time{}, "p1", []int{1, 1}},
+		{"all: defer asks every part", false, []mpsync.Decision{later(2), yes, someday}, plan.Defer, at(2), "p0; p2", []int{1, 1, 1}},
+		{"all: latest NotBefore", false, []mpsync.Decision{later(2), later(5), later(3)}, plan.Defer, at(5), "p0; p1; p2", []int{1, 1, 1}},
+		{"any: approve short-circuits", true, []mpsync.Decision{no, yes, no}, plan.Approve, time.Time{}, "p1", []int{1, 1, 0}},
+		{"any: all deny", true, []mpsync.Decision{no, no}, plan.Deny, time.Time{}, "p0; p1", []int{1, 1}},
+		{"any: earliest NotBefore", true, []mpsync.Decision{later(5), no, later(3)}, plan.Defer, at(3), "p0; p2", []int{1, 1, 1}},
+		{"any: unknown time wins", true, []mpsync.Decision{later(5), someday}, plan.Defer, time.Time{}, "p0; p1", []int{1, 1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -114,10 +116,10 @@ func TestCombinatorErrors(t *testing.T) {
 
 func TestAutoFreezeName(t *testing.T) {
 	r := req(change("c", mpsync.ActionImport, "P", "1.0", ""), t0)
-	if d := decide(t, approval.Auto(), r); d.Verdict != mpsync.Approve || d.By != "auto" {
+	if d := decide(t, approval.Auto(), r); d.Verdict != plan.Approve || d.By != "auto" {
 		t.Errorf("Auto = %+v", d)
 	}
-	if d := decide(t, approval.Freeze("incident 42"), r); d.Verdict != mpsync.Deny || d.Reason != "incident 42" || d.By != "freeze" {
+	if d := decide(t, approval.Freeze("incident 42"), r); d.Verdict != plan.Deny || d.Reason != "incident 42" || d.By != "freeze" {
 		t.Errorf("Freeze = %+v", d)
 	}
 	if d := decide(t, approval.Freeze(""), r); d.Reason == "" {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -249,15 +251,15 @@ policy:
 
 	d, err := a.Decide(ctx, mpsync.ApprovalRequest{Change: c, Now: time.Date(2026, 6, 2, 3, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
-	assert.Equal(t, mpsync.Defer, d.Verdict, "soaking and outside the window")
+	assert.Equal(t, plan.Defer, d.Verdict, "soaking and outside the window")
 	assert.Equal(t, time.Date(2026, 6, 6, 2, 0, 0, 0, time.UTC), d.NotBefore)
 
 	d, err = a.Decide(ctx, mpsync.ApprovalRequest{Change: c, Now: time.Date(2026, 6, 6, 3, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
-	assert.Equal(t, mpsync.Approve, d.Verdict)
+	assert.Equal(t, plan.Approve, d.Verdict)
 
 	c.To = pack.MustParseVersion("7.2.0.0")
 	d, err = a.Decide(ctx, mpsync.ApprovalRequest{Change: c, Now: time.Date(2026, 6, 6, 3, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
-	assert.Equal(t, mpsync.Deny, d.Verdict)
+	assert.Equal(t, plan.Deny, d.Verdict)
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/storage"
 )
@@ -142,10 +144,10 @@ func (m *Manual) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mpsync
 			e := f.Changes[i]
 			switch e.State {
 			case stateApproved:
-				d = mpsync.Decision{Verdict: mpsync.Approve, By: e.By, Reason: decidedReason("approved", e)}
+				d = mpsync.Decision{Verdict: plan.Approve, By: e.By, Reason: decidedReason("approved", e)}
 				return false, nil
 			case stateDenied:
-				d = mpsync.Decision{Verdict: mpsync.Deny, By: e.By, Reason: decidedReason("denied", e)}
+				d = mpsync.Decision{Verdict: plan.Deny, By: e.By, Reason: decidedReason("denied", e)}
 				return false, nil
 			case statePending:
 				d = waiting(c.ID)
@@ -164,7 +166,7 @@ func (m *Manual) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mpsync
 }
 
 func waiting(id string) mpsync.Decision {
-	return mpsync.Decision{Verdict: mpsync.Defer, By: "manual", Reason: "waiting for manual approval of change " + id}
+	return mpsync.Decision{Verdict: plan.Defer, By: "manual", Reason: "waiting for manual approval of change " + id}
 }
 
 func decidedReason(verb string, e manualEntry) string {

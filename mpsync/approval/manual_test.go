@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
@@ -34,12 +36,12 @@ func TestManualLifecycle(t *testing.T) {
 
 	// Unknown changes are queued and deferred.
 	for _, c := range []mpsync.Change{a, b} {
-		if d := decide(t, m, req(c, t0)); d.Verdict != mpsync.Defer || !strings.Contains(d.Reason, c.ID) {
+		if d := decide(t, m, req(c, t0)); d.Verdict != plan.Defer || !strings.Contains(d.Reason, c.ID) {
 			t.Fatalf("first Decide(%s) = %+v, want Defer naming the id", c.ID, d)
 		}
 	}
 	writes := meta.writeCount()
-	if d := decide(t, m, req(a, t0.Add(5*time.Minute))); d.Verdict != mpsync.Defer {
+	if d := decide(t, m, req(a, t0.Add(5*time.Minute))); d.Verdict != plan.Defer {
 		t.Fatalf("second Decide = %+v, want Defer", d)
 	}
 	if meta.writeCount() != writes {
@@ -60,10 +62,10 @@ func TestManualLifecycle(t *testing.T) {
 	if err := m.Deny(ctx, "chg-b", "bob", "breaks the dashboards"); err != nil {
 		t.Fatal(err)
 	}
-	if d := decide(t, m, req(a, t0)); d.Verdict != mpsync.Approve || d.By != "alice" || !strings.Contains(d.Reason, decidedAt.Format(time.RFC3339)) {
+	if d := decide(t, m, req(a, t0)); d.Verdict != plan.Approve || d.By != "alice" || !strings.Contains(d.Reason, decidedAt.Format(time.RFC3339)) {
 		t.Errorf("Decide after Approve = %+v", d)
 	}
-	if d := decide(t, m, req(b, t0)); d.Verdict != mpsync.Deny || d.By != "bob" || !strings.Contains(d.Reason, "breaks the dashboards") {
+	if d := decide(t, m, req(b, t0)); d.Verdict != plan.Deny || d.By != "bob" || !strings.Contains(d.Reason, "breaks the dashboards") {
 		t.Errorf("Decide after Deny = %+v", d)
 	}
 	if pend, _ := m.Pending(ctx); len(pend) != 0 {
@@ -74,7 +76,7 @@ func TestManualLifecycle(t *testing.T) {
 	if err := m.Revoke(ctx, "chg-a", "carol"); err != nil {
 		t.Fatal(err)
 	}
-	if d := decide(t, m, req(a, t0)); d.Verdict != mpsync.Defer {
+	if d := decide(t, m, req(a, t0)); d.Verdict != plan.Defer {
 		t.Errorf("Decide after Revoke = %+v, want Defer", d)
 	}
 	if err := m.Revoke(ctx, "chg-a", "carol"); err != nil {
@@ -87,7 +89,7 @@ func TestManualLifecycle(t *testing.T) {
 	if err != nil || len(ids) != 1 || ids[0] != "chg-a" {
 		t.Fatalf("ApproveAll = %v, %v; want [chg-a]", ids, err)
 	}
-	if d := decide(t, m, req(a, t0)); d.Verdict != mpsync.Approve || d.By != "dave" {
+	if d := decide(t, m, req(a, t0)); d.Verdict != plan.Approve || d.By != "dave" {
 		t.Errorf("Decide after ApproveAll in another Manual = %+v", d)
 	}
 }
@@ -104,7 +106,7 @@ func TestManualSupersedes(t *testing.T) {
 	}
 	// The catalog publishes another hash: a new change id for the same pack.
 	repl := change("chg-new", mpsync.ActionUpgrade, "P", "1.0.0.2", "bb")
-	if d := decide(t, m, req(repl, t0.Add(time.Minute))); d.Verdict != mpsync.Defer {
+	if d := decide(t, m, req(repl, t0.Add(time.Minute))); d.Verdict != plan.Defer {
 		t.Fatalf("Decide(new id) = %+v, want Defer: the old approval must not carry over", d)
 	}
 	err := m.Approve(ctx, "chg-old", "alice")
@@ -120,7 +122,7 @@ func TestManualSupersedes(t *testing.T) {
 		t.Errorf("Pending = %v, want [chg-other chg-new]", ids)
 	}
 	// The catalog flips back: the old id is queued afresh, not approved.
-	if d := decide(t, m, req(old, t0.Add(2*time.Minute))); d.Verdict != mpsync.Defer {
+	if d := decide(t, m, req(old, t0.Add(2*time.Minute))); d.Verdict != plan.Defer {
 		t.Errorf("Decide(old id again) = %+v, want Defer", d)
 	}
 	// A third change drops the entries already superseded.
@@ -181,7 +183,7 @@ func TestManualPreapprove(t *testing.T) {
 	if err := m.Preapprove(ctx, c, "PROD", "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if d := decide(t, m, req(c, t0)); d.Verdict != mpsync.Approve || d.By != "alice" {
+	if d := decide(t, m, req(c, t0)); d.Verdict != plan.Approve || d.By != "alice" {
 		t.Errorf("Decide after Preapprove = %+v", d)
 	}
 	if err := m.Preapprove(ctx, mpsync.Change{Pack: "P"}, "PROD", "alice"); !errors.Is(err, approval.ErrInvalid) {
@@ -268,9 +270,9 @@ func TestRegressionManualCrossGroup(t *testing.T) {
 	prod := mpsync.ApprovalRequest{Change: c, Group: "PROD", Now: t0}
 	d, err := m.Decide(ctx, qa)
 	require.NoError(t, err)
-	require.Equal(t, mpsync.Defer, d.Verdict)
+	require.Equal(t, plan.Defer, d.Verdict)
 	require.NoError(t, m.Approve(ctx, "chg-1", "alice"))
 	d, err = m.Decide(ctx, prod)
 	require.NoError(t, err)
-	require.Equal(t, mpsync.Defer, d.Verdict, "PROD got %s (%s) from QA's approval", d.Verdict, d.Reason)
+	require.Equal(t, plan.Defer, d.Verdict, "PROD got %s (%s) from QA's approval", d.Verdict, d.Reason)
 }

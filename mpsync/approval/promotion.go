@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
 )
@@ -72,7 +74,7 @@ func (p *Promotion) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mps
 	c := req.Change
 	by := p.String()
 	if isRemoval(c) {
-		return mpsync.Decision{Verdict: mpsync.Approve, By: by, Reason: "removals need no promotion"}, nil
+		return mpsync.Decision{Verdict: plan.Approve, By: by, Reason: "removals need no promotion"}, nil
 	}
 	what := fmt.Sprintf("pack %s %s", c.Pack, c.To)
 	if c.SHA256 != "" {
@@ -89,7 +91,7 @@ func (p *Promotion) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mps
 			if r.Reason != "" {
 				reason += ": " + r.Reason
 			}
-			return mpsync.Decision{Verdict: mpsync.Deny, By: by, Reason: reason}, nil
+			return mpsync.Decision{Verdict: plan.Deny, By: by, Reason: reason}, nil
 		}
 	}
 
@@ -105,14 +107,14 @@ func (p *Promotion) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mps
 		}
 	}
 	if appliedAt.IsZero() {
-		return mpsync.Decision{Verdict: mpsync.Defer, By: by, Reason: fmt.Sprintf("%s not yet imported in %s", what, p.from)}, nil
+		return mpsync.Decision{Verdict: plan.Defer, By: by, Reason: fmt.Sprintf("%s not yet imported in %s", what, p.from)}, nil
 	}
 	ready := appliedAt.Add(p.soak)
 	if req.Now.Before(ready) {
-		return mpsync.Decision{Verdict: mpsync.Defer, By: by, NotBefore: ready,
+		return mpsync.Decision{Verdict: plan.Defer, By: by, NotBefore: ready,
 			Reason: fmt.Sprintf("%s imported in %s at %s; soaking until %s", what, p.from, appliedAt.Format(time.RFC3339), ready.Format(time.RFC3339))}, nil
 	}
-	return mpsync.Decision{Verdict: mpsync.Approve, By: by,
+	return mpsync.Decision{Verdict: plan.Approve, By: by,
 		Reason: fmt.Sprintf("%s imported in %s at %s, soaked %v", what, p.from, appliedAt.Format(time.RFC3339), req.Now.Sub(appliedAt).Truncate(time.Second))}, nil
 }
 

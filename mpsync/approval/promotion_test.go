@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/ledger"
@@ -29,39 +31,39 @@ func TestPromotion(t *testing.T) {
 		bad       []approval.BadMark
 		change    mpsync.Change
 		now       time.Time
-		want      mpsync.Verdict
+		want      plan.Verdict
 		notBefore time.Time
 		reason    string
 	}{
-		{"not imported", nil, nil, up, t0, mpsync.Defer, time.Time{}, "not yet imported in QA"},
+		{"not imported", nil, nil, up, t0, plan.Defer, time.Time{}, "not yet imported in QA"},
 		{"soaking", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
-			up, qaAt.Add(time.Hour), mpsync.Defer, qaAt.Add(soak), "soaking until"},
+			up, qaAt.Add(time.Hour), plan.Defer, qaAt.Add(soak), "soaking until"},
 		{"soaked exactly", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
-			up, qaAt.Add(soak), mpsync.Approve, time.Time{}, "soaked 24h"},
+			up, qaAt.Add(soak), plan.Approve, time.Time{}, "soaked 24h"},
 		{"earliest application counts", []mpsync.Record{
 			applied("QA", qaAt.Add(10*time.Hour), mpsync.ActionImport, p, "7.1.0.2", "aa", "applied"),
 			applied("QA", qaAt, mpsync.ActionImport, p, "7.1.0.2", "aa", "applied")}, nil,
-			up, qaAt.Add(soak), mpsync.Approve, time.Time{}, ""},
+			up, qaAt.Add(soak), plan.Approve, time.Time{}, ""},
 		{"failed in QA does not count", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "failed")}, nil,
-			up, qaAt.Add(48 * time.Hour), mpsync.Defer, time.Time{}, "not yet imported"},
+			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
 		{"other group does not count", []mpsync.Record{applied("DEV", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
-			up, qaAt.Add(48 * time.Hour), mpsync.Defer, time.Time{}, "not yet imported"},
+			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
 		{"other hash does not count", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "zz", "applied")}, nil,
-			up, qaAt.Add(48 * time.Hour), mpsync.Defer, time.Time{}, "not yet imported"},
+			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
 		{"other version does not count", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.1", "aa", "applied")}, nil,
-			up, qaAt.Add(48 * time.Hour), mpsync.Defer, time.Time{}, "not yet imported"},
+			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
 		{"removal in QA does not count", []mpsync.Record{applied("QA", qaAt, mpsync.ActionRemove, p, "7.1.0.2", "aa", "applied")}, nil,
-			up, qaAt.Add(48 * time.Hour), mpsync.Defer, time.Time{}, "not yet imported"},
+			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
 		{"marked bad", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")},
 			[]approval.BadMark{{Group: "QA", Pack: p, Version: pack.MustParseVersion("7.1.0.2"), By: "bob", Reason: "floods alerts", Time: qaAt.Add(time.Hour)}},
-			up, qaAt.Add(48 * time.Hour), mpsync.Deny, time.Time{}, "floods alerts"},
+			up, qaAt.Add(48 * time.Hour), plan.Deny, time.Time{}, "floods alerts"},
 		{"marked bad for another hash", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")},
 			[]approval.BadMark{{Group: "QA", Pack: p, Version: pack.MustParseVersion("7.1.0.2"), SHA256: "zz", By: "bob", Time: qaAt}},
-			up, qaAt.Add(48 * time.Hour), mpsync.Approve, time.Time{}, ""},
+			up, qaAt.Add(48 * time.Hour), plan.Approve, time.Time{}, ""},
 		{"marked bad before import", nil,
 			[]approval.BadMark{{Group: "PROD", Pack: p, Version: pack.MustParseVersion("7.1.0.2"), SHA256: "aa", By: "bob", Time: qaAt}},
-			up, qaAt, mpsync.Deny, time.Time{}, "marked bad in PROD by bob"},
-		{"removal approved", nil, nil, change("chg-r", mpsync.ActionRemove, p, "", ""), t0, mpsync.Approve, time.Time{}, "removals"},
+			up, qaAt, plan.Deny, time.Time{}, "marked bad in PROD by bob"},
+		{"removal approved", nil, nil, change("chg-r", mpsync.ActionRemove, p, "", ""), t0, plan.Approve, time.Time{}, "removals"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/store"
@@ -21,7 +23,7 @@ func TestManualOnDirStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := change("chg-d", mpsync.ActionImport, "Microsoft.IntelligencePacks.Updates", "7.1.0.1", "aa")
-	if got := decide(t, approval.NewManual(d), req(c, t0)); got.Verdict != mpsync.Defer {
+	if got := decide(t, approval.NewManual(d), req(c, t0)); got.Verdict != plan.Defer {
 		t.Fatalf("first Decide = %+v", got)
 	}
 	if err := d.Close(); err != nil {
@@ -41,7 +43,7 @@ func TestManualOnDirStore(t *testing.T) {
 	if err := m.Approve(ctx, "chg-d", "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if got := decide(t, m, req(c, t0)); got.Verdict != mpsync.Approve {
+	if got := decide(t, m, req(c, t0)); got.Verdict != plan.Approve {
 		t.Fatalf("Decide after Approve = %+v", got)
 	}
 }

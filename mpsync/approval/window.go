@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/robfig/cron/v3"
 
 	"mpsync.dev/mpsync"
@@ -281,7 +283,7 @@ func (w *Window) nextOpen(now time.Time) time.Time {
 func (w *Window) Decide(_ context.Context, req mpsync.ApprovalRequest) (mpsync.Decision, error) {
 	by := w.String()
 	if w.Open(req.Now) {
-		return mpsync.Decision{Verdict: mpsync.Approve, By: by, Reason: "inside the change window"}, nil
+		return mpsync.Decision{Verdict: plan.Approve, By: by, Reason: "inside the change window"}, nil
 	}
 	why := "outside the allowed change windows"
 	if w.inAllow(req.Now) {
@@ -289,10 +291,10 @@ func (w *Window) Decide(_ context.Context, req mpsync.ApprovalRequest) (mpsync.D
 	}
 	next := w.NextOpen(req.Now)
 	if next.IsZero() {
-		return mpsync.Decision{Verdict: mpsync.Defer, By: by,
+		return mpsync.Decision{Verdict: plan.Defer, By: by,
 			Reason: fmt.Sprintf("%s; no allowed moment within %v", why, SearchHorizon)}, nil
 	}
-	return mpsync.Decision{Verdict: mpsync.Defer, By: by, NotBefore: next,
+	return mpsync.Decision{Verdict: plan.Defer, By: by, NotBefore: next,
 		Reason: fmt.Sprintf("%s; next opens at %s", why, next.In(w.zone()).Format(time.RFC3339))}, nil
 }
 

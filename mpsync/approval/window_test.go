@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
@@ -47,52 +49,52 @@ func TestWindowDecide(t *testing.T) {
 		allow     []approval.Span
 		deny      []approval.Span
 		now       string
-		want      mpsync.Verdict
+		want      plan.Verdict
 		notBefore string // Berlin wall clock; "" for Approve or no time
 	}{
 		// 2026-06-06 and 2026-06-13 are Saturdays.
-		{"inside", sat, nil, "2026-06-06 03:00", mpsync.Approve, ""},
-		{"at the start", sat, nil, "2026-06-06 02:00", mpsync.Approve, ""},
-		{"at the end (exclusive)", sat, nil, "2026-06-06 06:00", mpsync.Defer, "2026-06-13 02:00"},
-		{"before", sat, nil, "2026-06-06 01:59", mpsync.Defer, "2026-06-06 02:00"},
-		{"midweek", sat, nil, "2026-06-10 12:00", mpsync.Defer, "2026-06-13 02:00"},
+		{"inside", sat, nil, "2026-06-06 03:00", plan.Approve, ""},
+		{"at the start", sat, nil, "2026-06-06 02:00", plan.Approve, ""},
+		{"at the end (exclusive)", sat, nil, "2026-06-06 06:00", plan.Defer, "2026-06-13 02:00"},
+		{"before", sat, nil, "2026-06-06 01:59", plan.Defer, "2026-06-06 02:00"},
+		{"midweek", sat, nil, "2026-06-10 12:00", plan.Defer, "2026-06-13 02:00"},
 		// Winter time (CET, UTC+1): still 02:00 by the Berlin clock.
-		{"winter", sat, nil, "2026-01-10 05:59", mpsync.Approve, ""},
-		{"winter before", sat, nil, "2026-01-10 01:00", mpsync.Defer, "2026-01-10 02:00"},
+		{"winter", sat, nil, "2026-01-10 05:59", plan.Approve, ""},
+		{"winter before", sat, nil, "2026-01-10 01:00", plan.Defer, "2026-01-10 02:00"},
 		// Spring forward 2026-03-29 02:00 CET -> 03:00 CEST: 02:30 does not
 		// exist that night, so there is no stretch; the next is on the 30th.
-		{"spring forward skips the missing hour", []approval.Span{span(t, "30 2 * * *", time.Hour, "Europe/Berlin")}, nil, "2026-03-29 01:00", mpsync.Defer, "2026-03-30 02:30"},
+		{"spring forward skips the missing hour", []approval.Span{span(t, "30 2 * * *", time.Hour, "Europe/Berlin")}, nil, "2026-03-29 01:00", plan.Defer, "2026-03-30 02:30"},
 		// A 4h stretch from 00:00 across the spring change ends at 05:00 CEST
 		// (four elapsed hours).
-		{"spring forward elapsed hours inside", []approval.Span{span(t, "0 0 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-03-29 04:59", mpsync.Approve, ""},
-		{"spring forward elapsed hours after", []approval.Span{span(t, "0 0 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-03-29 05:00", mpsync.Defer, "2026-03-30 00:00"},
+		{"spring forward elapsed hours inside", []approval.Span{span(t, "0 0 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-03-29 04:59", plan.Approve, ""},
+		{"spring forward elapsed hours after", []approval.Span{span(t, "0 0 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-03-29 05:00", plan.Defer, "2026-03-30 00:00"},
 		// Fall back 2026-10-25 03:00 CEST -> 02:00 CET: a 4h stretch from
 		// 01:00 CEST ends at 04:00 CET (four elapsed hours).
-		{"fall back elapsed hours inside", []approval.Span{span(t, "0 1 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-10-25 03:59", mpsync.Approve, ""},
-		{"fall back elapsed hours after", []approval.Span{span(t, "0 1 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-10-25 04:00", mpsync.Defer, "2026-10-26 01:00"},
+		{"fall back elapsed hours inside", []approval.Span{span(t, "0 1 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-10-25 03:59", plan.Approve, ""},
+		{"fall back elapsed hours after", []approval.Span{span(t, "0 1 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-10-25 04:00", plan.Defer, "2026-10-26 01:00"},
 		// Spanning midnight: 22:00 for 4h.
-		{"midnight after", []approval.Span{span(t, "0 22 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-06-07 01:30", mpsync.Approve, ""},
-		{"midnight before", []approval.Span{span(t, "0 22 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-06-07 21:00", mpsync.Defer, "2026-06-07 22:00"},
+		{"midnight after", []approval.Span{span(t, "0 22 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-06-07 01:30", plan.Approve, ""},
+		{"midnight before", []approval.Span{span(t, "0 22 * * *", 4*time.Hour, "Europe/Berlin")}, nil, "2026-06-07 21:00", plan.Defer, "2026-06-07 22:00"},
 		// Deny inside allow: always allowed except office hours on weekdays.
 		{"deny inside allow", []approval.Span{span(t, "@daily", 24*time.Hour, "Europe/Berlin")},
-			[]approval.Span{span(t, "0 9 * * MON-FRI", 8*time.Hour, "Europe/Berlin")}, "2026-06-08 10:00", mpsync.Defer, "2026-06-08 17:00"},
+			[]approval.Span{span(t, "0 9 * * MON-FRI", 8*time.Hour, "Europe/Berlin")}, "2026-06-08 10:00", plan.Defer, "2026-06-08 17:00"},
 		{"deny inside allow, outside deny", []approval.Span{span(t, "@daily", 24*time.Hour, "Europe/Berlin")},
-			[]approval.Span{span(t, "0 9 * * MON-FRI", 8*time.Hour, "Europe/Berlin")}, "2026-06-08 17:00", mpsync.Approve, ""},
+			[]approval.Span{span(t, "0 9 * * MON-FRI", 8*time.Hour, "Europe/Berlin")}, "2026-06-08 17:00", plan.Approve, ""},
 		// Deny covering a whole allow stretch: skip to the next allow start.
 		{"deny covers the allow stretch", []approval.Span{span(t, "0 2 * * *", 4*time.Hour, "Europe/Berlin")},
-			[]approval.Span{span(t, "0 0 25 12 *", 24*time.Hour, "Europe/Berlin")}, "2026-12-25 03:00", mpsync.Defer, "2026-12-26 02:00"},
+			[]approval.Span{span(t, "0 0 25 12 *", 24*time.Hour, "Europe/Berlin")}, "2026-12-25 03:00", plan.Defer, "2026-12-26 02:00"},
 		// Deny ending inside an allow stretch opens at the deny end.
 		{"deny ends inside allow", []approval.Span{span(t, "0 2 * * *", 4*time.Hour, "Europe/Berlin")},
-			[]approval.Span{span(t, "0 1 * * *", 2*time.Hour, "Europe/Berlin")}, "2026-06-06 02:30", mpsync.Defer, "2026-06-06 03:00"},
+			[]approval.Span{span(t, "0 1 * * *", 2*time.Hour, "Europe/Berlin")}, "2026-06-06 02:30", plan.Defer, "2026-06-06 03:00"},
 		// Overlapping deny spans chain.
 		{"overlapping denies", []approval.Span{span(t, "@daily", 24*time.Hour, "Europe/Berlin")},
-			[]approval.Span{span(t, "0 9 * * *", 2*time.Hour, "Europe/Berlin"), span(t, "0 10 * * *", 3*time.Hour, "Europe/Berlin")}, "2026-06-06 09:30", mpsync.Defer, "2026-06-06 13:00"},
+			[]approval.Span{span(t, "0 9 * * *", 2*time.Hour, "Europe/Berlin"), span(t, "0 10 * * *", 3*time.Hour, "Europe/Berlin")}, "2026-06-06 09:30", plan.Defer, "2026-06-06 13:00"},
 		// Deny only: everything else is allowed.
-		{"deny only, denied", nil, []approval.Span{span(t, "0 0 * * FRI", 24*time.Hour, "Europe/Berlin")}, "2026-06-05 12:00", mpsync.Defer, "2026-06-06 00:00"},
-		{"deny only, allowed", nil, []approval.Span{span(t, "0 0 * * FRI", 24*time.Hour, "Europe/Berlin")}, "2026-06-06 12:00", mpsync.Approve, ""},
+		{"deny only, denied", nil, []approval.Span{span(t, "0 0 * * FRI", 24*time.Hour, "Europe/Berlin")}, "2026-06-05 12:00", plan.Defer, "2026-06-06 00:00"},
+		{"deny only, allowed", nil, []approval.Span{span(t, "0 0 * * FRI", 24*time.Hour, "Europe/Berlin")}, "2026-06-06 12:00", plan.Approve, ""},
 		// A deny that always covers the allow: no moment within the horizon.
 		{"never", []approval.Span{span(t, "0 2 * * *", time.Hour, "Europe/Berlin")},
-			[]approval.Span{span(t, "0 0 * * *", 24*time.Hour, "Europe/Berlin")}, "2026-06-06 12:00", mpsync.Defer, ""},
+			[]approval.Span{span(t, "0 0 * * *", 24*time.Hour, "Europe/Berlin")}, "2026-06-06 12:00", plan.Defer, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -119,10 +121,10 @@ func TestWindowDecide(t *testing.T) {
 				t.Errorf("NotBefore = %v, want %v (%s)", d.NotBefore.In(be), want, d.Reason)
 			}
 			next := w.NextOpen(now)
-			if c.want == mpsync.Approve && !next.Equal(now) {
+			if c.want == plan.Approve && !next.Equal(now) {
 				t.Errorf("NextOpen while open = %v, want now", next)
 			}
-			if c.want == mpsync.Defer && !next.Equal(want) {
+			if c.want == plan.Defer && !next.Equal(want) {
 				t.Errorf("NextOpen = %v, want %v", next, want)
 			}
 			if !next.IsZero() && !w.Open(next) {

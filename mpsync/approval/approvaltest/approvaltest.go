@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/rules"
@@ -136,12 +138,12 @@ func Run(t *testing.T, newApprover func(t *testing.T) mpsync.Approver) {
 func Check(d mpsync.Decision, req mpsync.ApprovalRequest) error {
 	now := req.Now
 	switch d.Verdict {
-	case mpsync.Approve:
-	case mpsync.Deny:
+	case plan.Approve:
+	case plan.Deny:
 		if d.Reason == "" {
 			return fmt.Errorf("a denial must say why (Reason is empty)")
 		}
-	case mpsync.Defer:
+	case plan.Defer:
 		if !d.NotBefore.IsZero() && !d.NotBefore.After(now) {
 			return fmt.Errorf("NotBefore %s is not after the request's Now %s", d.NotBefore, now)
 		}
@@ -153,6 +155,6 @@ func Check(d mpsync.Decision, req mpsync.ApprovalRequest) error {
 
 // flipped reports an approval turning into a denial or back with nothing
 // changed in between; a deferral may become either (a manual queue).
-func flipped(a, b mpsync.Verdict) bool {
-	return a == mpsync.Approve && b == mpsync.Deny || a == mpsync.Deny && b == mpsync.Approve
+func flipped(a, b plan.Verdict) bool {
+	return a == plan.Approve && b == plan.Deny || a == plan.Deny && b == plan.Approve
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/approval/approvaltest"
@@ -53,13 +55,13 @@ func TestCheck(t *testing.T) {
 		d    mpsync.Decision
 		ok   bool
 	}{
-		{"approve", mpsync.Decision{Verdict: mpsync.Approve}, true},
-		{"deny with a reason", mpsync.Decision{Verdict: mpsync.Deny, Reason: "frozen"}, true},
-		{"deny without a reason", mpsync.Decision{Verdict: mpsync.Deny}, false},
-		{"defer", mpsync.Decision{Verdict: mpsync.Defer}, true},
-		{"defer until later", mpsync.Decision{Verdict: mpsync.Defer, NotBefore: req.Now.Add(time.Hour)}, true},
-		{"defer until the past", mpsync.Decision{Verdict: mpsync.Defer, NotBefore: req.Now.Add(-time.Hour)}, false},
-		{"defer until now", mpsync.Decision{Verdict: mpsync.Defer, NotBefore: req.Now}, false},
+		{"approve", mpsync.Decision{Verdict: plan.Approve}, true},
+		{"deny with a reason", mpsync.Decision{Verdict: plan.Deny, Reason: "frozen"}, true},
+		{"deny without a reason", mpsync.Decision{Verdict: plan.Deny}, false},
+		{"defer", mpsync.Decision{Verdict: plan.Defer}, true},
+		{"defer until later", mpsync.Decision{Verdict: plan.Defer, NotBefore: req.Now.Add(time.Hour)}, true},
+		{"defer until the past", mpsync.Decision{Verdict: plan.Defer, NotBefore: req.Now.Add(-time.Hour)}, false},
+		{"defer until now", mpsync.Decision{Verdict: plan.Defer, NotBefore: req.Now}, false},
 		{"unknown verdict", mpsync.Decision{Verdict: "maybe"}, false},
 		{"empty verdict", mpsync.Decision{}, false},
 	} {

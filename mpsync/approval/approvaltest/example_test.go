@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval/approvaltest"
 )
@@ -13,9 +15,9 @@ import (
 func ExampleCheck() {
 	mine := mpsync.ApproverFunc(func(_ context.Context, req mpsync.ApprovalRequest) (mpsync.Decision, error) {
 		if req.Change.Action == mpsync.ActionRemove {
-			return mpsync.Decision{Verdict: mpsync.Deny}, nil // forgot to say why
+			return mpsync.Decision{Verdict: plan.Deny}, nil // forgot to say why
 		}
-		return mpsync.Decision{Verdict: mpsync.Approve, By: "mine"}, nil
+		return mpsync.Decision{Verdict: plan.Approve, By: "mine"}, nil
 	})
 	for _, c := range approvaltest.Changes() {
 		req := approvaltest.Request(c)

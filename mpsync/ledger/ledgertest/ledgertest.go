@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/rules"
@@ -53,7 +55,7 @@ func Sample() mpsync.Record {
 		Pack:        "Microsoft.IntelligencePacks.Updates",
 		Version:     pack.MustParseVersion("7.1.10226.1239"),
 		SHA256:      "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-		Verdict:     mpsync.Approve,
+		Verdict:     plan.Approve,
 		Result:      "applied",
 		By:          "engine",
 		Reason:      "catalog serial 42 \"quoted\" <xml> & ünïcode",
