@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/clock"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync/pack"
@@ -84,8 +86,8 @@ type Options struct {
 	// that cannot tell (one of your own, or a workspace.Client given its
 	// own Transport). The zero value with such a Workspace means no proxy.
 	Proxy ProxyInfo
-	// Clock is the engine's time source. Nil means [SystemClock].
-	Clock Clock
+	// Clock is the engine's time source. Nil means [clock.System].
+	Clock clock.Clock
 	// Logger receives the engine's logs. Nil discards them.
 	Logger *slog.Logger
 	// OnEvent, when set, is called synchronously for every [Event], from
@@ -146,7 +148,7 @@ type Engine struct {
 	platformName string
 	reqs         scom.Requirements
 	proxy        ProxyInfo
-	clock        Clock
+	clock        clock.Clock
 	log          *slog.Logger
 	onEvent      func(Event)
 	group        ManagementGroup
@@ -218,7 +220,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 		e.reqs = scom.DefaultRequirements()
 	}
 	if e.clock == nil {
-		e.clock = SystemClock{}
+		e.clock = clock.System{}
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)

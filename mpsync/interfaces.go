@@ -136,36 +136,6 @@ func (f ApproverFunc) Decide(ctx context.Context, req ApprovalRequest) (Decision
 	return f(ctx, req)
 }
 
-// Clock is the engine's source of time. [SystemClock] reads the real clock;
-// [mpsync.dev/mpsync/mpsynctest.ManualClock] lets a test or a staging
-// pipeline move time by hand.
-type Clock interface {
-	Now() time.Time
-	// NewTimer returns a timer that fires once, d after Now.
-	NewTimer(d time.Duration) Timer
-}
-
-// Timer is a one-shot timer from a [Clock].
-type Timer interface {
-	C() <-chan time.Time
-	// Stop prevents the timer from firing; it reports whether it stopped it.
-	Stop() bool
-}
-
-// SystemClock is the real clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// NewTimer returns a [time.Timer].
-func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
-
-type sysTimer struct{ t *time.Timer }
-
-func (s sysTimer) C() <-chan time.Time { return s.t.C }
-func (s sysTimer) Stop() bool          { return s.t.Stop() }
-
 // Ledger records every decision and result, and answers the questions
 // promotion between groups asks ("was this exact pack imported in QA, and
 // when?"). Several management groups may share one ledger. Implementations

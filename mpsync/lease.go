@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"mpsync.dev/mpsync/clock"
 )
 
 // DefaultLeaseTTL is how long a scheduled run holds the lease when
@@ -23,18 +25,18 @@ func (e *Engine) holdsLease(ctx context.Context) (bool, error) {
 // MemoryLease is a [Lease] for engines in one process (a staging pipeline
 // simulating several management servers, tests). It reads time from clock.
 type MemoryLease struct {
-	clock  Clock
+	clock  clock.Clock
 	mu     sync.Mutex
 	holder string
 	until  time.Time
 }
 
-// NewMemoryLease returns a free lease; nil clock means [SystemClock].
-func NewMemoryLease(clock Clock) *MemoryLease {
-	if clock == nil {
-		clock = SystemClock{}
+// NewMemoryLease returns a free lease; nil clock means [clock.System].
+func NewMemoryLease(c clock.Clock) *MemoryLease {
+	if c == nil {
+		c = clock.System{}
 	}
-	return &MemoryLease{clock: clock}
+	return &MemoryLease{clock: c}
 }
 
 // Acquire implements [Lease].

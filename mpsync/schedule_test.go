@@ -10,6 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"mpsync.dev/mpsync/clock"
+
 	"mpsync.dev/mpsync/plan"
 
 	"github.com/stretchr/testify/assert"
@@ -412,7 +414,7 @@ func TestRegressionStandbyDoesNotSpinWhileAnotherHoldsTheLease(t *testing.T) {
 		ok, _ := ml.Acquire(context.Background(), "B", time.Hour)
 		require.True(t, ok)
 		cl := &countingLease{Lease: ml}
-		e := newFakeEngine(t, ws, s, &mpsync.Options{Clock: mpsync.SystemClock{}, Lease: cl, Holder: "A"})
+		e := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clock.System{}, Lease: cl, Holder: "A"})
 		require.NoError(t, e.Start(context.Background()))
 		time.Sleep(200 * time.Millisecond)
 		e.Stop(context.Background())

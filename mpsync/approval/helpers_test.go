@@ -7,6 +7,8 @@ import (
 	"time"
 	_ "time/tzdata" // the window tests need Europe/Berlin on any machine
 
+	"mpsync.dev/mpsync/clock"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/storage"
@@ -53,8 +55,8 @@ func (m *memMeta) writeCount() int {
 // fixedClock is a Clock that always reads the same time.
 type fixedClock struct{ t time.Time }
 
-func (c fixedClock) Now() time.Time                      { return c.t }
-func (c fixedClock) NewTimer(time.Duration) mpsync.Timer { panic("not used") }
+func (c fixedClock) Now() time.Time                     { return c.t }
+func (c fixedClock) NewTimer(time.Duration) clock.Timer { panic("not used") }
 
 var t0 = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/clock"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync"
@@ -74,7 +76,7 @@ type ManualOption func(*Manual)
 
 // ManualClock sets the clock that stamps Approve, Deny and Revoke; the
 // default is the system clock. Decide always uses the request's Now.
-func ManualClock(c mpsync.Clock) ManualOption {
+func ManualClock(c clock.Clock) ManualOption {
 	return func(m *Manual) {
 		if c != nil {
 			m.clock = c
@@ -109,14 +111,14 @@ func ManualClock(c mpsync.Clock) ManualOption {
 // directory store admits one process at a time, which avoids that.
 type Manual struct {
 	meta  Meta
-	clock mpsync.Clock
+	clock clock.Clock
 	mu    sync.Mutex
 }
 
 // NewManual returns a manual approver that keeps its queue in meta. A nil
 // meta makes every method return an error wrapping [ErrInvalid].
 func NewManual(meta Meta, opts ...ManualOption) *Manual {
-	m := &Manual{meta: meta, clock: mpsync.SystemClock{}}
+	m := &Manual{meta: meta, clock: clock.System{}}
 	for _, o := range opts {
 		if o != nil {
 			o(m)

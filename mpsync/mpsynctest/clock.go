@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/clock"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/rules"
 )
@@ -34,7 +36,7 @@ func (c *ManualClock) Now() time.Time {
 }
 
 // NewTimer returns a timer that fires when the clock reaches Now()+d.
-func (c *ManualClock) NewTimer(d time.Duration) mpsync.Timer {
+func (c *ManualClock) NewTimer(d time.Duration) clock.Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := &manualTimer{clock: c, when: c.now.Add(d), ch: make(chan time.Time, 1)}
