@@ -167,7 +167,7 @@ func (e *Engine) writeConnection(ctx context.Context, c Connection) error {
 // connection and its parts and runs MPUpdate once, through the approver, so
 // the base packs arrive. Connecting a connected store again refreshes the
 // record and runs MPUpdate. A corrupt connection record (a
-// [*CorruptRecordError], which the other operations return until then) is
+// [*storage.CorruptRecordError], which the other operations return until then) is
 // set aside as connection.json.corrupt and the store is connected as if it
 // never was.
 func (e *Engine) Connect(ctx context.Context) (*Report, error) {
@@ -188,7 +188,7 @@ func (e *Engine) Connect(ctx context.Context) (*Report, error) {
 	// one.
 	conn, raw, found, err := connectionRecord.readRaw(ctx, e.store)
 	corrupt := err
-	if err != nil && !errors.Is(err, ErrCorruptRecord) {
+	if err != nil && !errors.Is(err, storage.ErrCorruptRecord) {
 		return nil, err
 	}
 	if !found {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"testing"
 
+	"mpsync.dev/mpsync/storage"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -26,7 +28,7 @@ func ledgerRepairs(t *testing.T, s mpsync.Store) []mpsync.Record {
 
 func requireSetAside(t *testing.T, s mpsync.Store, name string, want []byte) {
 	t.Helper()
-	got, err := s.ReadMeta(context.Background(), name+mpsync.CorruptSuffix)
+	got, err := s.ReadMeta(context.Background(), name+storage.CorruptSuffix)
 	require.NoError(t, err, "%s was not set aside", name)
 	assert.Equal(t, want, got, "the copy set aside holds the corrupt bytes")
 }
@@ -50,8 +52,8 @@ func TestRegressionCorruptConnectionRecord(t *testing.T) {
 		"validate": func() error { _, err := e.Validate(ctx); return err },
 	} {
 		err := op()
-		require.ErrorIs(t, err, mpsync.ErrCorruptRecord, name)
-		var ce *mpsync.CorruptRecordError
+		require.ErrorIs(t, err, storage.ErrCorruptRecord, name)
+		var ce *storage.CorruptRecordError
 		require.ErrorAs(t, err, &ce, name)
 		assert.Equal(t, "connection.json", ce.Record, name)
 		assert.Contains(t, err.Error(), "mpsync connect", "%s: the error says how to recover", name)
@@ -136,7 +138,7 @@ func TestRegressionCorruptPendingKeptWhenItCannotBeSetAside(t *testing.T) {
 	ctx := context.Background()
 	ws := newFakeWS("ws1")
 	ws.put(advisor, "1.0.0.0", "")
-	s := failWrites{Memory: store.NewMemory(), name: "pending.json" + mpsync.CorruptSuffix}
+	s := failWrites{Memory: store.NewMemory(), name: "pending.json" + storage.CorruptSuffix}
 	e := newFakeEngine(t, ws, s, nil)
 	require.NoError(t, s.WriteMeta(ctx, "pending.json", garbage))
 	_, err := e.Sync(ctx)
@@ -164,7 +166,7 @@ func TestRegressionRepair(t *testing.T) {
 
 	require.NoError(t, r.store.WriteMeta(ctx, approval.ManualRecord, garbage))
 	_, err = manual.Pending(ctx)
-	require.ErrorIs(t, err, mpsync.ErrCorruptRecord, "the queue names its record")
+	require.ErrorIs(t, err, storage.ErrCorruptRecord, "the queue names its record")
 	assert.Contains(t, err.Error(), approval.ManualRecord)
 	assert.Contains(t, err.Error(), "mpsync repair", "and the recovery")
 	rep1, err := e.Sync(ctx, rules.MPUpdate)

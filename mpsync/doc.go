@@ -104,9 +104,9 @@
 // (Rollback, [Engine.ReadPack], the override packs it reads) and
 // [Engine.Validate] re-hashes every stored pack; a pack that differs is a
 // [*TamperedError], and importing the good bytes again repairs it. A
-// metadata record that does not decode is a [*CorruptRecordError] naming
+// metadata record that does not decode is a [*storage.CorruptRecordError] naming
 // it and its recovery: it is set aside (its bytes kept under its name with
-// [CorruptSuffix], a [RecordRepair] in the ledger) before anything writes
+// [storage.CorruptSuffix], a [RecordRepair] in the ledger) before anything writes
 // it afresh, never overwritten silently; [Engine.Repair] sets aside the run
 // history, the pending changes and the approval queue, and Connect a
 // corrupt connection record. Text from the service reaches errors, the

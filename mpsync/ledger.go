@@ -28,7 +28,7 @@ const (
 	// disconnect).
 	RecordConnection RecordKind = "connection"
 	// RecordRepair is a corrupt metadata record set aside (with
-	// [CorruptSuffix]) and started afresh; Reason names it.
+	// [storage.CorruptSuffix]) and started afresh; Reason names it.
 	RecordRepair RecordKind = "repair"
 )
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"mpsync.dev/mpsync/storage"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -68,7 +70,7 @@ func TestRecordReadWrite(t *testing.T) {
 				require.NoError(t, s.WriteMeta(ctx, "test.json", []byte(`{"n": 7,`)))
 				return s
 			},
-			wantErr: "metadata record test.json in the store is corrupt", wantIs: ErrCorruptRecord},
+			wantErr: "metadata record test.json in the store is corrupt", wantIs: storage.ErrCorruptRecord},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,13 +104,13 @@ func TestCorruptRecordSetAside(t *testing.T) {
 	bad := []byte(`{"state": "conn`)
 	require.NoError(t, s.WriteMeta(ctx, connectionRecord.name, bad))
 	_, raw, found, err := connectionRecord.readRaw(ctx, s)
-	var ce *CorruptRecordError
+	var ce *storage.CorruptRecordError
 	require.ErrorAs(t, err, &ce)
 	assert.False(t, found)
 	assert.Equal(t, "connection.json", ce.Record)
 	assert.Contains(t, err.Error(), "mpsync connect", "the error gives the recovery")
 	require.NoError(t, connectionRecord.setAside(ctx, s, raw))
-	got, err := s.ReadMeta(ctx, "connection.json"+CorruptSuffix)
+	got, err := s.ReadMeta(ctx, "connection.json"+storage.CorruptSuffix)
 	require.NoError(t, err)
 	assert.Equal(t, bad, got)
 }

@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 
+	"mpsync.dev/mpsync/storage"
+
 	"mpsync.dev/rules"
 )
 
 // RepairReport says what [Engine.Repair] did.
 type RepairReport struct {
 	// SetAside names the corrupt records Repair set aside (each kept as
-	// its name with [CorruptSuffix]) and started afresh.
+	// its name with [storage.CorruptSuffix]) and started afresh.
 	SetAside []string `json:"setAside"`
 	// Left are the corrupt records Repair does not start afresh, each with
 	// its recovery: the connection record, which Connect sets aside.
@@ -20,7 +22,7 @@ type RepairReport struct {
 
 // QueueRepairer is implemented by an [ApprovalQueue] that keeps its queue
 // in a record that can be corrupt, as approval.Manual does. Repair sets a
-// corrupt queue aside (with [CorruptSuffix]) and starts it empty; it
+// corrupt queue aside (with [storage.CorruptSuffix]) and starts it empty; it
 // returns the name of the record it set aside, "" when the queue decoded.
 type QueueRepairer interface {
 	Repair(ctx context.Context) (setAside string, err error)
@@ -41,7 +43,7 @@ type QueueRepairer interface {
 //     it aside and connects.
 //
 // Each record set aside keeps its bytes under its name with
-// [CorruptSuffix] and is recorded in the ledger ([RecordRepair]). Records
+// [storage.CorruptSuffix] and is recorded in the ledger ([RecordRepair]). Records
 // that decode are not touched, so Repair on a sound store does nothing. A
 // run would set a corrupt run history or pending record aside by itself;
 // Repair does it now, so that Status and Validate are whole again.
@@ -71,14 +73,14 @@ func (e *Engine) Repair(ctx context.Context) (*RepairReport, error) {
 			}
 			if name != "" {
 				rep.SetAside = append(rep.SetAside, name)
-				e.log.Warn("corrupt approval queue set aside; starting it empty", "record", name, "copy", name+CorruptSuffix)
+				e.log.Warn("corrupt approval queue set aside; starting it empty", "record", name, "copy", name+storage.CorruptSuffix)
 				e.record(ctx, Record{Kind: RecordRepair, Result: "set-aside", By: "operator",
-					Reason: fmt.Sprintf("the approval queue %s was corrupt; its bytes were kept as %s and it was started empty", name, name+CorruptSuffix)})
+					Reason: fmt.Sprintf("the approval queue %s was corrupt; its bytes were kept as %s and it was started empty", name, name+storage.CorruptSuffix)})
 			}
 		}
 	}
 	if _, _, err := connectionRecord.read(ctx, e.store); err != nil {
-		var ce *CorruptRecordError
+		var ce *storage.CorruptRecordError
 		if !errors.As(err, &ce) {
 			return rep, fmt.Errorf("repair: %w", err)
 		}

@@ -303,14 +303,14 @@ func overtaken(entries []storage.Entry) func(Change) (string, bool) {
 }
 
 // setAsideCorrupt handles an error reading rec before it is written
-// afresh: for a [*CorruptRecordError] it copies raw to the record's
-// [CorruptSuffix] name, logs a warning and records it in the ledger, and
+// afresh: for a [*storage.CorruptRecordError] it copies raw to the record's
+// [storage.CorruptSuffix] name, logs a warning and records it in the ledger, and
 // returns nil: the record may now be replaced. Any other error (the store
 // could not be read, the copy could not be written) is logged and
 // returned, and the record must be left alone.
 func (e *Engine) setAsideCorrupt(ctx context.Context, rec setAsider, raw []byte, err error) error {
 	name := rec.recordName()
-	if !errors.Is(err, ErrCorruptRecord) {
+	if !errors.Is(err, storage.ErrCorruptRecord) {
 		e.log.Error("metadata record unreadable; left as it is", "record", name, "err", err)
 		return err
 	}
@@ -318,8 +318,8 @@ func (e *Engine) setAsideCorrupt(ctx context.Context, rec setAsider, raw []byte,
 		e.log.Error("corrupt metadata record could not be set aside; left as it is", "record", name, "err", serr)
 		return fmt.Errorf("%w; %w", err, serr)
 	}
-	e.log.Warn("corrupt metadata record set aside; starting it afresh", "record", name, "copy", name+CorruptSuffix, "err", err)
+	e.log.Warn("corrupt metadata record set aside; starting it afresh", "record", name, "copy", name+storage.CorruptSuffix, "err", err)
 	e.record(ctx, Record{Kind: RecordRepair, Result: "set-aside", By: "engine",
-		Reason: fmt.Sprintf("%s was corrupt (%v); its bytes were kept as %s and it was started afresh", name, errors.Unwrap(err), name+CorruptSuffix)})
+		Reason: fmt.Sprintf("%s was corrupt (%v); its bytes were kept as %s and it was started afresh", name, errors.Unwrap(err), name+storage.CorruptSuffix)})
 	return nil
 }

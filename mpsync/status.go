@@ -45,7 +45,7 @@ type Status struct {
 }
 
 // CorruptRecord is a metadata record [Engine.Status] found corrupt (a
-// [*CorruptRecordError]).
+// [*storage.CorruptRecordError]).
 type CorruptRecord struct {
 	// Record is the record's name in the store.
 	Record string `json:"record"`
@@ -125,7 +125,7 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 	// Status.Corrupt with its recovery, and the rest is shown.
 	var corrupt []CorruptRecord
 	tolerate := func(err error) error {
-		var ce *CorruptRecordError
+		var ce *storage.CorruptRecordError
 		if errors.As(err, &ce) {
 			corrupt = append(corrupt, CorruptRecord{Record: ce.Record, Error: ce.Err.Error(), Recovery: ce.Recovery})
 			return nil

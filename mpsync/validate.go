@@ -91,7 +91,7 @@ func (e *Engine) Validate(ctx context.Context) (*Validation, error) {
 	if err := e.validatePacks(ctx, ws, v); err != nil {
 		return nil, err
 	}
-	if errors.Is(runsErr, ErrCorruptRecord) {
+	if errors.Is(runsErr, storage.ErrCorruptRecord) {
 		// Issue 15, point 5: reported as a check, not a validation that
 		// cannot run; the rules then count as never run.
 		v.add("run history", false, runsErr.Error())
@@ -226,7 +226,7 @@ func (e *Engine) validateStored(ctx context.Context, entries []storage.Entry, v 
 
 func (e *Engine) validateRuns(ctx context.Context, v *Validation) error {
 	runs, err := e.readRuns(ctx)
-	if err != nil && !errors.Is(err, ErrCorruptRecord) {
+	if err != nil && !errors.Is(err, storage.ErrCorruptRecord) {
 		return fmt.Errorf("validate: %w", err)
 	}
 	now := e.clock.Now()

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"mpsync.dev/mpsync/storage"
+
 	"mpsync.dev/internal/safetext"
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
@@ -860,7 +862,7 @@ func (a *app) repair(ctx context.Context) error {
 		doc.Error = a.errText(err)
 		a.output(doc, func(w io.Writer) {
 			for _, name := range doc.SetAside {
-				fmt.Fprintf(w, "set aside the corrupt %s as %s%s and started it afresh\n", name, name, mpsync.CorruptSuffix)
+				fmt.Fprintf(w, "set aside the corrupt %s as %s%s and started it afresh\n", name, name, storage.CorruptSuffix)
 			}
 			for _, c := range doc.Left {
 				fmt.Fprintf(w, "left the corrupt %s: %s\n", c.Record, c.Recovery)

@@ -408,8 +408,8 @@ func (m *Manual) load(ctx context.Context) (manualFile, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		// Regression (issue 15, point 5): a corrupt queue was a bare
 		// decoding error. It names the record and the recovery.
-		return manualFile{}, fmt.Errorf("approval: manual: %w", &mpsync.CorruptRecordError{Record: ManualRecord, Err: err,
-			Recovery: "Manual.Repair (Engine.Repair, mpsync repair) sets it aside as " + ManualRecord + mpsync.CorruptSuffix +
+		return manualFile{}, fmt.Errorf("approval: manual: %w", &storage.CorruptRecordError{Record: ManualRecord, Err: err,
+			Recovery: "Manual.Repair (Engine.Repair, mpsync repair) sets it aside as " + ManualRecord + storage.CorruptSuffix +
 				" and starts the queue empty; the changes ask again at the next run, and approvals given in it must be given again"})
 	}
 	if f.Format > manualFormat {
@@ -464,14 +464,14 @@ func (m *Manual) Repair(ctx context.Context) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, err := m.load(ctx)
-	if err == nil || !errors.Is(err, mpsync.ErrCorruptRecord) {
+	if err == nil || !errors.Is(err, storage.ErrCorruptRecord) {
 		return "", err
 	}
 	raw, err := m.meta.ReadMeta(ctx, ManualRecord)
 	if err != nil {
 		return "", fmt.Errorf("approval: manual: repair: reading %s: %w", ManualRecord, err)
 	}
-	if err := m.meta.WriteMeta(ctx, ManualRecord+mpsync.CorruptSuffix, raw); err != nil {
+	if err := m.meta.WriteMeta(ctx, ManualRecord+storage.CorruptSuffix, raw); err != nil {
 		return "", fmt.Errorf("approval: manual: repair: setting %s aside: %w", ManualRecord, err)
 	}
 	data, err := json.MarshalIndent(manualFile{Format: manualFormat, Changes: []manualEntry{}}, "", "  ")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"mpsync.dev/mpsync/storage"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -38,7 +40,7 @@ func TestRegressionManualCorruptQueue(t *testing.T) {
 			m := approval.NewManual(meta)
 			if tc.wantFixed != "" {
 				_, err := m.Decide(ctx, req(change("chg-b", mpsync.ActionImport, "P", "1.0.0.0", "bb"), t0))
-				var ce *mpsync.CorruptRecordError
+				var ce *storage.CorruptRecordError
 				require.ErrorAs(t, err, &ce)
 				assert.Equal(t, approval.ManualRecord, ce.Record)
 				for _, err := range []error{
@@ -46,14 +48,14 @@ func TestRegressionManualCorruptQueue(t *testing.T) {
 					func() error { _, err := m.Queue(ctx); return err }(),
 					m.Approve(ctx, "chg-a", "alice"),
 				} {
-					assert.True(t, errors.Is(err, mpsync.ErrCorruptRecord), "%v", err)
+					assert.True(t, errors.Is(err, storage.ErrCorruptRecord), "%v", err)
 				}
 			}
 			got, err := m.Repair(ctx)
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantFixed, got)
 			if tc.wantFixed != "" {
-				aside, err := meta.ReadMeta(ctx, approval.ManualRecord+mpsync.CorruptSuffix)
+				aside, err := meta.ReadMeta(ctx, approval.ManualRecord+storage.CorruptSuffix)
 				require.NoError(t, err)
 				assert.Equal(t, bad, aside)
 			}
