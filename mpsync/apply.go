@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync/catalog"
@@ -33,7 +35,7 @@ import (
 // staging of every pack it references before its dependencies are checked,
 // and a removal for every staging in flight. The run's decisions are
 // appended to the ledger together before the commit, and its results
-// together after it, when the ledger offers [LedgerBatcher].
+// together after it, when the ledger offers [ledger.Batcher].
 func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 	var batch storage.Batch
 	if b, ok := e.store.(storage.Batcher); ok {
@@ -46,9 +48,9 @@ func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 		}
 	}
 	outcomes := make([]Outcome, 0, len(p.Changes))
-	var decisions *[]Record
+	var decisions *[]ledger.Record
 	if batch != nil {
-		decisions = new([]Record)
+		decisions = new([]ledger.Record)
 	}
 	st := newStager(runtime.GOMAXPROCS(0))
 	for _, c := range p.Changes {
@@ -91,7 +93,7 @@ func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 			e.emit(Event{Kind: EventChangeApplied, Rule: o.Change.Rule, Change: &o.Change})
 		}
 	}
-	var results []Record
+	var results []ledger.Record
 	for _, o := range outcomes {
 		c := o.Change
 		if c.Action == ActionKeep || c.Action == ActionBlocked && o.Result != ResultFailed ||
@@ -101,7 +103,7 @@ func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 			// entries under 2,016 copies.
 			continue
 		}
-		results = append(results, Record{Kind: RecordResult, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action,
+		results = append(results, ledger.Record{Kind: ledger.KindResult, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action,
 			Pack: c.Pack, Version: target(c), SHA256: c.SHA256, Result: string(o.Result), By: "engine",
 			Reason: c.Reason, Error: errString(o.Err)})
 	}
@@ -203,7 +205,7 @@ func errString(err error) string {
 // not applied: applyOne returns stage true, and the caller stages it with
 // applyChange and fills in the outcome's result. Decisions are appended to
 // *decisions when it is not nil, else recorded at once.
-func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change, batch storage.Batch, decisions *[]Record) (_ Outcome, stage bool) {
+func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change, batch storage.Batch, decisions *[]ledger.Record) (_ Outcome, stage bool) {
 	var view storeView = e.store
 	if batch != nil {
 		view = batch
@@ -320,7 +322,7 @@ func resultText(r Result) string {
 	return string(r)
 }
 
-func (e *Engine) decide(ctx context.Context, run *runState, c Change, decisions *[]Record) (Decision, error) {
+func (e *Engine) decide(ctx context.Context, run *runState, c Change, decisions *[]ledger.Record) (Decision, error) {
 	d, err := e.approver.Decide(ctx, ApprovalRequest{Change: c, Group: e.group.Name, WorkspaceID: run.ws.ID(), Now: e.clock.Now()})
 	if err != nil {
 		return d, err
@@ -331,7 +333,7 @@ func (e *Engine) decide(ctx context.Context, run *runState, c Change, decisions 
 		return d, fmt.Errorf("approver returned verdict %q (want approve, deny or defer)", d.Verdict)
 	}
 	if e.noteChanged("decision", c.ID, string(d.Verdict)+"\x00"+d.By+"\x00"+d.Reason) {
-		r := Record{Kind: RecordDecision, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action, Pack: c.Pack,
+		r := ledger.Record{Kind: ledger.KindDecision, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action, Pack: c.Pack,
 			Version: target(c), SHA256: c.SHA256, Verdict: d.Verdict, By: d.By, Reason: d.Reason}
 		if decisions != nil {
 			*decisions = append(*decisions, e.stamp(r))
@@ -391,7 +393,7 @@ const recordTimeout = 30 * time.Second
 // gave up): what happened to the store is recorded. A decision or result
 // that could not be written is forgotten as noted, so the next run tries
 // again.
-func (e *Engine) record(ctx context.Context, r Record) {
+func (e *Engine) record(ctx context.Context, r ledger.Record) {
 	r = e.stamp(r)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
@@ -403,7 +405,7 @@ func (e *Engine) record(ctx context.Context, r Record) {
 
 // stamp fills in what every record of this engine carries: the time (now,
 // unless set), the group and the workspace.
-func (e *Engine) stamp(r Record) Record {
+func (e *Engine) stamp(r ledger.Record) ledger.Record {
 	if r.Time.IsZero() {
 		r.Time = e.clock.Now()
 	}
@@ -415,13 +417,13 @@ func (e *Engine) stamp(r Record) Record {
 }
 
 // recordAll appends rs to the ledger with one write when it offers
-// [LedgerBatcher], else one by one; like record, it logs what it cannot
+// [ledger.Batcher], else one by one; like record, it logs what it cannot
 // write.
-func (e *Engine) recordAll(ctx context.Context, rs []Record) {
+func (e *Engine) recordAll(ctx context.Context, rs []ledger.Record) {
 	if len(rs) == 0 {
 		return
 	}
-	lb, ok := e.ledger.(LedgerBatcher)
+	lb, ok := e.ledger.(ledger.Batcher)
 	if !ok || len(rs) == 1 {
 		for _, r := range rs {
 			e.record(ctx, r)
@@ -460,8 +462,8 @@ func (e *Engine) noteChanged(kind, changeID, value string) bool {
 
 // forget drops what noteChanged noted for a decision or result record that
 // could not be written, so that the next run records it.
-func (e *Engine) forget(r Record) {
-	kind := map[RecordKind]string{RecordDecision: "decision", RecordResult: "result"}[r.Kind]
+func (e *Engine) forget(r ledger.Record) {
+	kind := map[ledger.Kind]string{ledger.KindDecision: "decision", ledger.KindResult: "result"}[r.Kind]
 	if kind == "" || r.ChangeID == "" {
 		return
 	}

@@ -10,10 +10,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 )
@@ -111,16 +112,16 @@ func TestBatchedRunStagesConcurrentlyInDependencyOrder(t *testing.T) {
 
 	before := s.appends.Load()
 	assert.LessOrEqual(t, before, int64(6), "decisions and results are appended together, not one append per change")
-	recs, err := mpsync.NewStoreLedger(s).Query(ctx, mpsync.LedgerQuery{})
+	recs, err := ledger.NewJSONL(s).Query(ctx, ledger.Query{})
 	require.NoError(t, err)
 	var decisions, resultsN int
 	lastDecision, firstResult := -1, -1
 	for i, r := range recs {
 		switch r.Kind {
-		case mpsync.RecordDecision:
+		case ledger.KindDecision:
 			decisions++
 			lastDecision = i
-		case mpsync.RecordResult:
+		case ledger.KindResult:
 			resultsN++
 			if firstResult < 0 {
 				firstResult = i

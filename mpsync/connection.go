@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/plan"
 	"mpsync.dev/mpsync/scom"
@@ -288,7 +290,7 @@ func (e *Engine) connectVia(ctx context.Context, workspaceID string, proxy Proxy
 	if err := e.writeConnection(ctx, c); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	e.record(ctx, Record{Kind: RecordConnection, WorkspaceID: workspaceID, Result: string(StateConnected), By: "engine"})
+	e.record(ctx, ledger.Record{Kind: ledger.KindConnection, WorkspaceID: workspaceID, Result: string(StateConnected), By: "engine"})
 	e.emit(Event{Kind: EventConnected, Message: "connected to workspace " + workspaceID})
 	if !checked {
 		e.log.Warn("the connection requirement was not checked: the management group's version is not known", "workspace", workspaceID)
@@ -364,7 +366,7 @@ func (e *Engine) SwitchWorkspace(ctx context.Context, ws Workspace) (*Report, er
 	e.mu.Lock()
 	e.ws = ws
 	e.mu.Unlock()
-	e.record(ctx, Record{Kind: RecordConnection, WorkspaceID: ws.ID(), Result: "switched", By: "engine",
+	e.record(ctx, ledger.Record{Kind: ledger.KindConnection, WorkspaceID: ws.ID(), Result: "switched", By: "engine",
 		Reason: fmt.Sprintf("switched from workspace %s", old)})
 	return e.syncLocked(ctx, rules.All(), runOptions{force: true})
 }
@@ -464,7 +466,7 @@ func (e *Engine) Disconnect(ctx context.Context) (*DisconnectReport, error) {
 	if err := e.writeConnection(ctx, conn); err != nil {
 		return rep, fmt.Errorf("disconnect: %w", err)
 	}
-	e.record(ctx, Record{Kind: RecordConnection, WorkspaceID: conn.WorkspaceID, Result: string(StateDisconnected), By: "engine",
+	e.record(ctx, ledger.Record{Kind: ledger.KindConnection, WorkspaceID: conn.WorkspaceID, Result: string(StateDisconnected), By: "engine",
 		Reason: fmt.Sprintf("removed %d packs, kept %d", len(rep.Removed), len(rep.Kept))})
 	e.emit(Event{Kind: EventDisconnected, Message: "disconnected from workspace " + conn.WorkspaceID})
 	return rep, nil
@@ -497,7 +499,7 @@ func (e *Engine) removeWorkspacePacks(ctx context.Context, entries []storage.Ent
 		}
 		rep.Removed = append(rep.Removed, byID[id])
 		remaining = slices.DeleteFunc(remaining, func(en storage.Entry) bool { return en.ID == id })
-		e.record(ctx, Record{Kind: RecordResult, Action: ActionRemove, Pack: id, Version: byID[id].Version,
+		e.record(ctx, ledger.Record{Kind: ledger.KindResult, Action: ActionRemove, Pack: id, Version: byID[id].Version,
 			SHA256: byID[id].SHA256, Result: string(ResultApplied), By: "disconnect", Reason: "integration removed"})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"testing"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync/storage"
 
 	"github.com/stretchr/testify/assert"
@@ -19,9 +21,9 @@ import (
 
 var garbage = []byte(`{"rules": {"MPUpdate": {"lastRun": "2026-`)
 
-func ledgerRepairs(t *testing.T, s mpsync.Store) []mpsync.Record {
+func ledgerRepairs(t *testing.T, s mpsync.Store) []ledger.Record {
 	t.Helper()
-	recs, err := mpsync.NewStoreLedger(s).Query(context.Background(), mpsync.LedgerQuery{Kind: mpsync.RecordRepair})
+	recs, err := ledger.NewJSONL(s).Query(context.Background(), ledger.Query{Kind: ledger.KindRepair})
 	require.NoError(t, err)
 	return recs
 }

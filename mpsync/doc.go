@@ -106,7 +106,7 @@
 // [*TamperedError], and importing the good bytes again repairs it. A
 // metadata record that does not decode is a [*storage.CorruptRecordError] naming
 // it and its recovery: it is set aside (its bytes kept under its name with
-// [storage.CorruptSuffix], a [RecordRepair] in the ledger) before anything writes
+// [storage.CorruptSuffix], a [ledger.KindRepair] in the ledger) before anything writes
 // it afresh, never overwritten silently; [Engine.Repair] sets aside the run
 // history, the pending changes and the approval queue, and Connect a
 // corrupt connection record. Text from the service reaches errors, the
@@ -147,7 +147,7 @@
 // With a directory store ([mpsync.dev/mpsync/store.OpenDir]) everything the
 // engine keeps lives in that directory: the packs and their index, the
 // connection record, the run history, pending approvals and the ledger
-// ([StoreLedger]). Several management groups that share promotion evidence
+// ([ledger.JSONL]). Several management groups that share promotion evidence
 // share a [Ledger] instead.
 //
 // # Errors

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync/clock"
 
 	"mpsync.dev/mpsync/plan"
@@ -50,7 +52,7 @@ type Options struct {
 	Queue ApprovalQueue
 	// Ledger records decisions and results. Nil keeps them in the store's
 	// "ledger.jsonl" metadata record.
-	Ledger Ledger
+	Ledger ledger.Ledger
 	// Settings supplies each rule's effective Frequency and Enabled.
 	//
 	// Overrides live in the management group: nil means the override packs
@@ -134,7 +136,7 @@ type Engine struct {
 	ws       Workspace
 	approver Approver
 	queueOpt ApprovalQueue
-	ledger   Ledger
+	ledger   ledger.Ledger
 	settings SettingsSource
 	// group0 is settings when they come from override packs (the store's,
 	// and files); nil for a caller's own SettingsSource.
@@ -204,7 +206,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 		e.approver = approveAll{}
 	}
 	if e.ledger == nil {
-		e.ledger = NewStoreLedger(s)
+		e.ledger = ledger.NewJSONL(s)
 	}
 	e.ledger = cleanLedger{e.ledger}
 	e.platformName = "the inventory in Options.Platform"

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -300,7 +302,7 @@ func TestImportRefusesInvalidOverridePacks(t *testing.T) {
 			r.sync(t)
 			importOverride(t, r.engine, []byte(hourly))
 			before := r.versions(t)
-			recs, err := mpsync.NewStoreLedger(r.store).Query(ctx, mpsync.LedgerQuery{})
+			recs, err := ledger.NewJSONL(r.store).Query(ctx, ledger.Query{})
 			require.NoError(t, err)
 			_, err = r.engine.Import(ctx, bytes.NewReader(tt.data), mpsync.ImportOptions{Source: "bad.xml"})
 			require.ErrorIs(t, err, mpsync.ErrImportRefused)
@@ -312,7 +314,7 @@ func TestImportRefusesInvalidOverridePacks(t *testing.T) {
 				assert.Contains(t, err.Error(), s)
 			}
 			assert.Equal(t, before, r.versions(t), "the store is as it was")
-			after, err := mpsync.NewStoreLedger(r.store).Query(ctx, mpsync.LedgerQuery{})
+			after, err := ledger.NewJSONL(r.store).Query(ctx, ledger.Query{})
 			require.NoError(t, err)
 			assert.Len(t, after, len(recs), "nothing recorded")
 			_, rs := ruleStatus(t, r.engine)

@@ -95,7 +95,7 @@ func TestImportAppliesSyncsChecks(t *testing.T) {
 			require.NoError(t, err)
 			defer e.Close()
 			res, err := e.Import(ctx, bytes.NewReader(tt.data), mpsync.ImportOptions{Force: tt.opts.Force, Source: "app.xml", By: "alice"})
-			recs, qerr := led.Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordResult})
+			recs, qerr := led.Query(ctx, ledger.Query{Kind: ledger.KindResult})
 			require.NoError(t, qerr)
 			if tt.wantErr != nil {
 				require.Error(t, err)

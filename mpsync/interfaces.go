@@ -136,27 +136,6 @@ func (f ApproverFunc) Decide(ctx context.Context, req ApprovalRequest) (Decision
 	return f(ctx, req)
 }
 
-// Ledger records every decision and result, and answers the questions
-// promotion between groups asks ("was this exact pack imported in QA, and
-// when?"). Several management groups may share one ledger. Implementations
-// must be safe for concurrent use.
-type Ledger interface {
-	// Append records r.
-	Append(ctx context.Context, r Record) error
-	// Query returns the records q selects, oldest first.
-	Query(ctx context.Context, q LedgerQuery) ([]Record, error)
-}
-
-// LedgerBatcher is implemented by a [Ledger] that can append several
-// records with one write. The engine appends a run's decisions, and then its
-// results, through AppendBatch when the ledger offers it, so that a run of
-// 1,000 changes costs two ledger writes rather than 2,000.
-type LedgerBatcher interface {
-	// AppendBatch records rs, in order, as Append would one by one. It
-	// checks every record before writing any; on error none is recorded.
-	AppendBatch(ctx context.Context, rs []Record) error
-}
-
 // Lease decides which of several processes may run the rules now. A
 // management group has several management servers; when the one running the
 // rules is down, another takes over (connection guide). Each engine names itself with

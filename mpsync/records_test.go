@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/storage"
 
 	"github.com/stretchr/testify/assert"
@@ -28,7 +29,7 @@ func TestRecordNames(t *testing.T) {
 		{connectionRecord.name, "connection.json"},
 		{runsRecord.name, "runs.json"},
 		{pendingRecord.name, "pending.json"},
-		{ledgerRecordName, "ledger.jsonl"},
+		{ledger.RecordName, "ledger.jsonl"},
 	} {
 		assert.Equal(t, tt.want, tt.got)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync/storage"
 
 	"mpsync.dev/rules"
@@ -43,7 +45,7 @@ type QueueRepairer interface {
 //     it aside and connects.
 //
 // Each record set aside keeps its bytes under its name with
-// [storage.CorruptSuffix] and is recorded in the ledger ([RecordRepair]). Records
+// [storage.CorruptSuffix] and is recorded in the ledger ([ledger.KindRepair]). Records
 // that decode are not touched, so Repair on a sound store does nothing. A
 // run would set a corrupt run history or pending record aside by itself;
 // Repair does it now, so that Status and Validate are whole again.
@@ -74,7 +76,7 @@ func (e *Engine) Repair(ctx context.Context) (*RepairReport, error) {
 			if name != "" {
 				rep.SetAside = append(rep.SetAside, name)
 				e.log.Warn("corrupt approval queue set aside; starting it empty", "record", name, "copy", name+storage.CorruptSuffix)
-				e.record(ctx, Record{Kind: RecordRepair, Result: "set-aside", By: "operator",
+				e.record(ctx, ledger.Record{Kind: ledger.KindRepair, Result: "set-aside", By: "operator",
 					Reason: fmt.Sprintf("the approval queue %s was corrupt; its bytes were kept as %s and it was started empty", name, name+storage.CorruptSuffix)})
 			}
 		}

@@ -229,7 +229,7 @@ func TestRunTimeoutBoundsTheRun(t *testing.T) {
 	assert.Equal(t, mpsync.RunFailed, st.Rules[0].LastResult, "the run history is written after the deadline")
 	// Review: the ledger records used to be written with the expired
 	// context, and so dropped.
-	recs, err := led.Query(context.Background(), mpsync.LedgerQuery{Kind: mpsync.RecordResult})
+	recs, err := led.Query(context.Background(), ledger.Query{Kind: ledger.KindResult})
 	require.NoError(t, err)
 	failed := 0
 	for _, rec := range recs {

@@ -243,7 +243,7 @@ func TestManualApprovalInvalidatedByCatalogChange(t *testing.T) {
 	rep = r.sync(t, rules.MPUpdate)
 	assert.Equal(t, "import/applied", results(rep)[advisorID])
 
-	recs, err := mpsync.NewStoreLedger(r.store).Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordDecision, Pack: advisorID})
+	recs, err := ledger.NewJSONL(r.store).Query(ctx, ledger.Query{Kind: ledger.KindDecision, Pack: advisorID})
 	require.NoError(t, err)
 	require.NotEmpty(t, recs)
 	assert.Equal(t, plan.Approve, recs[len(recs)-1].Verdict)

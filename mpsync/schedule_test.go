@@ -10,6 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync/clock"
 
 	"mpsync.dev/mpsync/plan"
@@ -214,7 +216,7 @@ func TestDeferredChangeRunsWhenTheWindowOpens(t *testing.T) {
 	assert.Equal(t, "import/applied", results(atOpening)[advisorID])
 	assert.Contains(t, r.versions(t), advisorID)
 
-	recs, err := mpsync.NewStoreLedger(r.store).Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordDecision, Pack: advisorID})
+	recs, err := ledger.NewJSONL(r.store).Query(ctx, ledger.Query{Kind: ledger.KindDecision, Pack: advisorID})
 	require.NoError(t, err)
 	assert.Len(t, recs, 2, "one deferral and one approval recorded, not one per run: %v", recs)
 }

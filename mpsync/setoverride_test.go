@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -63,7 +65,7 @@ func TestSetOverrideFreezeAndThaw(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, rep.Skipped)
 
-	recs, err := mpsync.NewStoreLedger(r.store).Query(ctx, mpsync.LedgerQuery{Pack: mpsync.DefaultOverridePackID})
+	recs, err := ledger.NewJSONL(r.store).Query(ctx, ledger.Query{Pack: mpsync.DefaultOverridePackID})
 	require.NoError(t, err)
 	require.Len(t, recs, 4, "each write is in the ledger; the unchanged request is not")
 	assert.Equal(t, "pipeline", recs[0].By)
@@ -147,7 +149,7 @@ func TestSetOverrideRefusals(t *testing.T) {
 			require.ErrorIs(t, err, tt.is)
 			assert.Contains(t, err.Error(), tt.inErr)
 			assert.Equal(t, before, r.versions(t), "nothing changed")
-			recs, err := mpsync.NewStoreLedger(r.store).Query(ctx, mpsync.LedgerQuery{Pack: mpsync.DefaultOverridePackID})
+			recs, err := ledger.NewJSONL(r.store).Query(ctx, ledger.Query{Pack: mpsync.DefaultOverridePackID})
 			require.NoError(t, err)
 			assert.Empty(t, recs)
 		})

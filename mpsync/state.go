@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/internal/safetext"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
@@ -166,7 +168,7 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 		if !quiet {
 			// Runs that found nothing to do are in the run history
 			// (the runs record), not in the ledger: 288 a day would bury it.
-			e.record(ctx, Record{Kind: RecordRun, Rule: string(r), Result: string(result), Error: msg, By: "engine"})
+			e.record(ctx, ledger.Record{Kind: ledger.KindRun, Rule: string(r), Result: string(result), Error: msg, By: "engine"})
 		}
 		ev := Event{Kind: EventRunFinished, Rule: r, Message: string(result)}
 		if runErr != nil {
@@ -319,7 +321,7 @@ func (e *Engine) setAsideCorrupt(ctx context.Context, rec setAsider, raw []byte,
 		return fmt.Errorf("%w; %w", err, serr)
 	}
 	e.log.Warn("corrupt metadata record set aside; starting it afresh", "record", name, "copy", name+storage.CorruptSuffix, "err", err)
-	e.record(ctx, Record{Kind: RecordRepair, Result: "set-aside", By: "engine",
+	e.record(ctx, ledger.Record{Kind: ledger.KindRepair, Result: "set-aside", By: "engine",
 		Reason: fmt.Sprintf("%s was corrupt (%v); its bytes were kept as %s and it was started afresh", name, errors.Unwrap(err), name+storage.CorruptSuffix)})
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/store"
@@ -16,7 +15,7 @@ import (
 // meta (the store), promotion reads l (the store's ledger: until the
 // command can share a database between groups, only the results recorded
 // in this store count). A bad file is bad configuration (exit 2).
-func loadPolicy(name string, meta approval.Meta, l mpsync.Ledger) (*approval.PolicyFile, error) {
+func loadPolicy(name string, meta approval.Meta, l ledger.Ledger) (*approval.PolicyFile, error) {
 	pf, err := approval.LoadPolicyFile(name, approval.PolicyOptions{Meta: meta, Ledger: l})
 	if err != nil {
 		return nil, usagef("flag --approval-file: %v", err)

@@ -7,10 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/store"
 )
 
@@ -204,13 +205,13 @@ func copyLedger(t *testing.T, from, to string) int {
 	ctx := context.Background()
 	src, err := store.OpenDir(from, nil)
 	require.NoError(t, err)
-	recs, err := mpsync.NewStoreLedger(src).Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordResult})
+	recs, err := ledger.NewJSONL(src).Query(ctx, ledger.Query{Kind: ledger.KindResult})
 	require.NoError(t, err)
 	require.NoError(t, src.Close())
 	dst, err := store.OpenDir(to, nil)
 	require.NoError(t, err)
 	defer dst.Close()
-	l := mpsync.NewStoreLedger(dst)
+	l := ledger.NewJSONL(dst)
 	for _, r := range recs {
 		require.NoError(t, l.Append(ctx, r))
 	}

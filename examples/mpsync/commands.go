@@ -291,7 +291,7 @@ func (a *app) newEngine(st cmdStore, ws *workspace.Client) (*mpsync.Engine, erro
 	// promotion reads what the engine recorded: the store's own, or with
 	// --database pgledger's table in the same database, which every group
 	// and server sharing the database reads.
-	var led mpsync.Ledger = mpsync.NewStoreLedger(st)
+	var led ledger.Ledger = ledger.NewJSONL(st)
 	pg, isPG := st.(pgStore)
 	if isPG {
 		led = pg.Ledger()

@@ -96,10 +96,10 @@ type simulation struct {
 	Ledger *ledger.Memory
 	Window *approval.Window
 	// Bad is the pack version QA marked bad.
-	Bad mpsync.LedgerQuery
+	Bad ledger.Query
 	// Late is the pack version published too late in the week to soak before
 	// the window closed.
-	Late mpsync.LedgerQuery
+	Late ledger.Query
 }
 
 // happening is something that happens to the workspace or in QA at a moment
@@ -222,8 +222,8 @@ func run(ctx context.Context, w io.Writer) (*simulation, error) {
 	return &simulation{
 		Ledger: shared,
 		Window: window,
-		Bad:    mpsync.LedgerQuery{Pack: updatesPack, Version: bad},
-		Late:   mpsync.LedgerQuery{Pack: alertPack, Version: pack.MustParseVersion("7.2.11800.0")},
+		Bad:    ledger.Query{Pack: updatesPack, Version: bad},
+		Late:   ledger.Query{Pack: alertPack, Version: pack.MustParseVersion("7.2.11800.0")},
 	}, nil
 }
 
@@ -241,7 +241,7 @@ func workspaceDir() string {
 
 // newGroup makes a management group with its own store, clock and workspace
 // client, writing to the shared ledger.
-func newGroup(name string, start time.Time, srv *mpsynctest.Server, shared mpsync.Ledger, a mpsync.Approver, sched rules.ScheduleOptions) (*group, error) {
+func newGroup(name string, start time.Time, srv *mpsynctest.Server, shared ledger.Ledger, a mpsync.Approver, sched rules.ScheduleOptions) (*group, error) {
 	client, err := workspace.New(srv.ClientConfig())
 	if err != nil {
 		return nil, fmt.Errorf("%s: workspace client: %w", name, err)
@@ -338,13 +338,13 @@ func why(o mpsync.Outcome) string {
 
 // summary prints, for every pack version QA imported, when it reached each
 // group, reading the shared ledger.
-func summary(ctx context.Context, w io.Writer, l mpsync.Ledger, qa, prod *group, loc *time.Location) error {
-	applied := func(g string) (map[string]mpsync.Record, error) {
-		recs, err := l.Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordResult, Group: g})
+func summary(ctx context.Context, w io.Writer, l ledger.Ledger, qa, prod *group, loc *time.Location) error {
+	applied := func(g string) (map[string]ledger.Record, error) {
+		recs, err := l.Query(ctx, ledger.Query{Kind: ledger.KindResult, Group: g})
 		if err != nil {
 			return nil, fmt.Errorf("summary: ledger of %s: %w", g, err)
 		}
-		out := map[string]mpsync.Record{}
+		out := map[string]ledger.Record{}
 		for _, r := range recs {
 			if r.Result == string(mpsync.ResultApplied) && r.Action != mpsync.ActionRemove {
 				out[r.Pack+" "+r.Version.String()] = r
@@ -395,8 +395,8 @@ func summary(ctx context.Context, w io.Writer, l mpsync.Ledger, qa, prod *group,
 }
 
 // notPromoted says why a version QA imported is not in Production.
-func notPromoted(ctx context.Context, l mpsync.Ledger, prod *group, q mpsync.Record, loc *time.Location) (string, error) {
-	bad, err := l.Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordMarkBad, Pack: q.Pack, Version: q.Version})
+func notPromoted(ctx context.Context, l ledger.Ledger, prod *group, q ledger.Record, loc *time.Location) (string, error) {
+	bad, err := l.Query(ctx, ledger.Query{Kind: ledger.KindMarkBad, Pack: q.Pack, Version: q.Version})
 	if err != nil {
 		return "", fmt.Errorf("summary: mark-bad records of %s %s: %w", q.Pack, q.Version, err)
 	}

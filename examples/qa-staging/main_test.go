@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync"
@@ -21,13 +23,13 @@ func TestPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v\noutput:\n%s", err, out.String())
 	}
-	applied := func(group string) []mpsync.Record {
+	applied := func(group string) []ledger.Record {
 		t.Helper()
-		recs, err := sim.Ledger.Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordResult, Group: group})
+		recs, err := sim.Ledger.Query(ctx, ledger.Query{Kind: ledger.KindResult, Group: group})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []mpsync.Record
+		var out []ledger.Record
 		for _, r := range recs {
 			if r.Result == string(mpsync.ResultApplied) && (r.Action == mpsync.ActionImport || r.Action == mpsync.ActionUpgrade) {
 				out = append(out, r)
@@ -73,7 +75,7 @@ func TestPipeline(t *testing.T) {
 		t.Errorf("the version marked bad, %s %s, reached Production", sim.Bad.Pack, sim.Bad.Version)
 	}
 	q := sim.Bad
-	q.Kind, q.Group = mpsync.RecordDecision, prodGroup
+	q.Kind, q.Group = ledger.KindDecision, prodGroup
 	decisions, err := sim.Ledger.Query(ctx, q)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +94,7 @@ func TestPipeline(t *testing.T) {
 		t.Errorf("%s %s: in QA %t, in Production %t; want QA only", sim.Late.Pack, sim.Late.Version, contains(qa, sim.Late), contains(prod, sim.Late))
 	}
 	q = sim.Late
-	q.Kind, q.Group = mpsync.RecordDecision, prodGroup
+	q.Kind, q.Group = ledger.KindDecision, prodGroup
 	decisions, err = sim.Ledger.Query(ctx, q)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +120,7 @@ func TestPipeline(t *testing.T) {
 	}
 }
 
-func contains(recs []mpsync.Record, q mpsync.LedgerQuery) bool {
+func contains(recs []ledger.Record, q ledger.Query) bool {
 	for _, r := range recs {
 		if r.Pack == q.Pack && r.Version.Equal(q.Version) {
 			return true

@@ -82,7 +82,7 @@ func ExampleNewPromotion() {
 	shared := ledger.NewMemory()
 	v := pack.MustParseVersion("7.1.10226.1240")
 	applied := time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
-	_ = shared.Append(ctx, mpsync.Record{Time: applied, Kind: mpsync.RecordResult, Group: "QA",
+	_ = shared.Append(ctx, ledger.Record{Time: applied, Kind: ledger.KindResult, Group: "QA",
 		Action: mpsync.ActionUpgrade, Pack: "Microsoft.IntelligencePacks.Updates", Version: v,
 		SHA256: "ab12", Result: "applied"})
 

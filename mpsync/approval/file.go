@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"go.yaml.in/yaml/v3"
 
 	"mpsync.dev/mpsync"
@@ -53,7 +55,7 @@ type PolicyOptions struct {
 	// a promotion. The policy names the source group; the program decides
 	// which ledger holds its records (a ledger the groups share, such as
 	// [mpsync.dev/mpsync/pgledger]'s).
-	Ledger mpsync.Ledger
+	Ledger ledger.Ledger
 }
 
 // PolicyError is an error in a policy file. It names the line and column

@@ -236,7 +236,7 @@ func TestParsedPolicyDecides(t *testing.T) {
 	l := opts.Ledger
 	v := pack.MustParseVersion("7.1.10226.1240")
 	applied := time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
-	require.NoError(t, l.Append(ctx, mpsync.Record{Time: applied, Kind: mpsync.RecordResult, Group: "QA",
+	require.NoError(t, l.Append(ctx, ledger.Record{Time: applied, Kind: ledger.KindResult, Group: "QA",
 		Action: mpsync.ActionUpgrade, Pack: "Microsoft.IntelligencePacks.Updates", Version: v, Result: "applied"}))
 	pf, err := approval.ParsePolicy(strings.NewReader(`
 policy:

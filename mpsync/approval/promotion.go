@@ -5,21 +5,23 @@ import (
 	"fmt"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
 )
 
-// ResultApplied is the [mpsync.Record] Result of a change that was applied;
+// ResultApplied is the [ledger.Record] Result of a change that was applied;
 // [Promotion] looks for it.
 const ResultApplied = "applied"
 
 // Promotion is an approver that lets a pack into a group only after the
 // exact same pack (id, version and SHA-256) has been applied in another
 // group, such as "QA", for at least a soak duration, and has not been
-// marked bad. It reads that evidence from an [mpsync.Ledger] the groups
-// share: result records (Kind [mpsync.RecordResult], Result "applied",
+// marked bad. It reads that evidence from an [ledger.Ledger] the groups
+// share: result records (Kind [ledger.KindResult], Result "applied",
 // Action import or upgrade) of the source group, and mark-bad records
 // ([MarkBad]) of any group.
 //
@@ -42,7 +44,7 @@ const ResultApplied = "applied"
 // longer supports. Combine with [Manual] through [All] to gate removals by
 // hand.
 type Promotion struct {
-	ledger mpsync.Ledger
+	ledger ledger.Ledger
 	from   string
 	soak   time.Duration
 }
@@ -51,7 +53,7 @@ type Promotion struct {
 // from from l and requires soak (≥ 0) to have passed since the pack was
 // applied there. It returns an error wrapping [ErrInvalid] for a nil ledger,
 // an empty group or a negative soak.
-func NewPromotion(l mpsync.Ledger, from string, soak time.Duration) (*Promotion, error) {
+func NewPromotion(l ledger.Ledger, from string, soak time.Duration) (*Promotion, error) {
 	switch {
 	case l == nil:
 		return nil, fmt.Errorf("approval: promotion: %w: nil ledger", ErrInvalid)
@@ -81,7 +83,7 @@ func (p *Promotion) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mps
 		what += " (sha256 " + short(c.SHA256) + ")"
 	}
 
-	bad, err := p.ledger.Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordMarkBad, Pack: c.Pack, Version: c.To})
+	bad, err := p.ledger.Query(ctx, ledger.Query{Kind: ledger.KindMarkBad, Pack: c.Pack, Version: c.To})
 	if err != nil {
 		return mpsync.Decision{}, fmt.Errorf("approval: promotion of %s: reading mark-bad records: %w", what, err)
 	}
@@ -95,7 +97,7 @@ func (p *Promotion) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mps
 		}
 	}
 
-	recs, err := p.ledger.Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordResult, Group: p.from, Pack: c.Pack, Version: c.To, SHA256: c.SHA256})
+	recs, err := p.ledger.Query(ctx, ledger.Query{Kind: ledger.KindResult, Group: p.from, Pack: c.Pack, Version: c.To, SHA256: c.SHA256})
 	if err != nil {
 		return mpsync.Decision{}, fmt.Errorf("approval: promotion of %s: reading results of %s: %w", what, p.from, err)
 	}
@@ -143,11 +145,11 @@ type BadMark struct {
 	Time time.Time
 }
 
-// MarkBad records m in l as a [mpsync.RecordMarkBad] record, so that every
+// MarkBad records m in l as a [ledger.KindMarkBad] record, so that every
 // [Promotion] reading l denies the version from then on. It returns an error
 // wrapping [ErrInvalid] when Pack, Version or By is missing, and the
 // ledger's error when it cannot append.
-func MarkBad(ctx context.Context, l mpsync.Ledger, m BadMark) error {
+func MarkBad(ctx context.Context, l ledger.Ledger, m BadMark) error {
 	switch {
 	case m.Pack == "":
 		return fmt.Errorf("approval: mark bad: %w: empty pack id", ErrInvalid)
@@ -159,7 +161,7 @@ func MarkBad(ctx context.Context, l mpsync.Ledger, m BadMark) error {
 	if m.Time.IsZero() {
 		m.Time = time.Now()
 	}
-	err := l.Append(ctx, mpsync.Record{Time: m.Time, Kind: mpsync.RecordMarkBad, Group: m.Group, Pack: m.Pack,
+	err := l.Append(ctx, ledger.Record{Time: m.Time, Kind: ledger.KindMarkBad, Group: m.Group, Pack: m.Pack,
 		Version: m.Version, SHA256: m.SHA256, By: m.By, Reason: m.Reason})
 	if err != nil {
 		return fmt.Errorf("approval: mark bad %s %s: %w", m.Pack, m.Version, err)

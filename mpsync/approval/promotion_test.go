@@ -15,8 +15,8 @@ import (
 	"mpsync.dev/mpsync/pack"
 )
 
-func applied(group string, at time.Time, action mpsync.Action, p, v, sha, result string) mpsync.Record {
-	return mpsync.Record{Time: at, Kind: mpsync.RecordResult, Group: group, Action: action, Pack: p,
+func applied(group string, at time.Time, action mpsync.Action, p, v, sha, result string) ledger.Record {
+	return ledger.Record{Time: at, Kind: ledger.KindResult, Group: group, Action: action, Pack: p,
 		Version: pack.MustParseVersion(v), SHA256: sha, Result: result}
 }
 
@@ -27,7 +27,7 @@ func TestPromotion(t *testing.T) {
 	qaAt := t0
 	cases := []struct {
 		name      string
-		records   []mpsync.Record
+		records   []ledger.Record
 		bad       []approval.BadMark
 		change    mpsync.Change
 		now       time.Time
@@ -36,28 +36,28 @@ func TestPromotion(t *testing.T) {
 		reason    string
 	}{
 		{"not imported", nil, nil, up, t0, plan.Defer, time.Time{}, "not yet imported in QA"},
-		{"soaking", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
+		{"soaking", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
 			up, qaAt.Add(time.Hour), plan.Defer, qaAt.Add(soak), "soaking until"},
-		{"soaked exactly", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
+		{"soaked exactly", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
 			up, qaAt.Add(soak), plan.Approve, time.Time{}, "soaked 24h"},
-		{"earliest application counts", []mpsync.Record{
+		{"earliest application counts", []ledger.Record{
 			applied("QA", qaAt.Add(10*time.Hour), mpsync.ActionImport, p, "7.1.0.2", "aa", "applied"),
 			applied("QA", qaAt, mpsync.ActionImport, p, "7.1.0.2", "aa", "applied")}, nil,
 			up, qaAt.Add(soak), plan.Approve, time.Time{}, ""},
-		{"failed in QA does not count", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "failed")}, nil,
+		{"failed in QA does not count", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "failed")}, nil,
 			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
-		{"other group does not count", []mpsync.Record{applied("DEV", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
+		{"other group does not count", []ledger.Record{applied("DEV", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
 			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
-		{"other hash does not count", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "zz", "applied")}, nil,
+		{"other hash does not count", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "zz", "applied")}, nil,
 			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
-		{"other version does not count", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.1", "aa", "applied")}, nil,
+		{"other version does not count", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.1", "aa", "applied")}, nil,
 			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
-		{"removal in QA does not count", []mpsync.Record{applied("QA", qaAt, mpsync.ActionRemove, p, "7.1.0.2", "aa", "applied")}, nil,
+		{"removal in QA does not count", []ledger.Record{applied("QA", qaAt, mpsync.ActionRemove, p, "7.1.0.2", "aa", "applied")}, nil,
 			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
-		{"marked bad", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")},
+		{"marked bad", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")},
 			[]approval.BadMark{{Group: "QA", Pack: p, Version: pack.MustParseVersion("7.1.0.2"), By: "bob", Reason: "floods alerts", Time: qaAt.Add(time.Hour)}},
 			up, qaAt.Add(48 * time.Hour), plan.Deny, time.Time{}, "floods alerts"},
-		{"marked bad for another hash", []mpsync.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")},
+		{"marked bad for another hash", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")},
 			[]approval.BadMark{{Group: "QA", Pack: p, Version: pack.MustParseVersion("7.1.0.2"), SHA256: "zz", By: "bob", Time: qaAt}},
 			up, qaAt.Add(48 * time.Hour), plan.Approve, time.Time{}, ""},
 		{"marked bad before import", nil,
@@ -96,8 +96,8 @@ func TestPromotion(t *testing.T) {
 
 type failingLedger struct{ err error }
 
-func (f failingLedger) Append(context.Context, mpsync.Record) error { return f.err }
-func (f failingLedger) Query(context.Context, mpsync.LedgerQuery) ([]mpsync.Record, error) {
+func (f failingLedger) Append(context.Context, ledger.Record) error { return f.err }
+func (f failingLedger) Query(context.Context, ledger.Query) ([]ledger.Record, error) {
 	return nil, f.err
 }
 
@@ -105,7 +105,7 @@ func TestPromotionErrors(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []struct {
 		name string
-		l    mpsync.Ledger
+		l    ledger.Ledger
 		from string
 		soak time.Duration
 	}{

@@ -18,12 +18,12 @@ func Example() {
 	at := time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
 	v := pack.MustParseVersion("7.1.10226.1239")
 
-	_ = l.Append(ctx, mpsync.Record{Time: at, Kind: mpsync.RecordResult, Group: "QA",
+	_ = l.Append(ctx, ledger.Record{Time: at, Kind: ledger.KindResult, Group: "QA",
 		Action: mpsync.ActionImport, Pack: "Microsoft.IntelligencePacks.Updates", Version: v,
 		SHA256: "ab12", Result: "applied", By: "engine"})
-	_ = l.Append(ctx, mpsync.Record{Time: at.Add(time.Hour), Kind: mpsync.RecordRun, Group: "QA", Result: "ok"})
+	_ = l.Append(ctx, ledger.Record{Time: at.Add(time.Hour), Kind: ledger.KindRun, Group: "QA", Result: "ok"})
 
-	recs, err := l.Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordResult, Group: "QA",
+	recs, err := l.Query(ctx, ledger.Query{Kind: ledger.KindResult, Group: "QA",
 		Pack: "Microsoft.IntelligencePacks.Updates", Version: v})
 	if err != nil {
 		fmt.Println(err)

@@ -4,58 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/ledger/ledgertest"
-	"mpsync.dev/mpsync/storage"
 )
 
-// metaMap is a minimal in-memory mpsync.LedgerAppender, for the tests that
-// hold ledger.Memory and mpsync.StoreLedger to the same rule side by side
-// (the StoreLedger's own tests are in mpsync/storeledger_test.go).
-type metaMap struct {
-	mu      sync.Mutex
-	records map[string][]byte
-}
-
-func newMetaMap() *metaMap { return &metaMap{records: map[string][]byte{}} }
-
-func (m *metaMap) ReadMeta(_ context.Context, name string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	b, ok := m.records[name]
-	if !ok {
-		return nil, fmt.Errorf("meta %s: %w", name, storage.ErrNotFound)
-	}
-	return append([]byte(nil), b...), nil
-}
-
-func (m *metaMap) AppendMeta(_ context.Context, name string, data []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.records[name] = append(m.records[name], data...)
-	return nil
-}
-
 func TestMemoryConformance(t *testing.T) {
-	ledgertest.Run(t, func(*testing.T) mpsync.Ledger { return ledger.NewMemory() })
+	ledgertest.Run(t, func(*testing.T) ledger.Ledger { return ledger.NewMemory() })
 }
 
 var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
-func rec(reason string) mpsync.Record {
-	return mpsync.Record{Time: t0, Kind: mpsync.RecordRun, Reason: reason}
+func rec(reason string) ledger.Record {
+	return ledger.Record{Time: t0, Kind: ledger.KindRun, Reason: reason}
 }
 
 func TestAppendRefusesIncompleteRecords(t *testing.T) {
-	for _, l := range []mpsync.Ledger{ledger.NewMemory(), mpsync.NewStoreLedger(newMetaMap())} {
-		for _, r := range []mpsync.Record{{Time: t0}, {Kind: mpsync.RecordRun}} {
+	for _, l := range []ledger.Ledger{ledger.NewMemory(), ledger.NewJSONL(newMetaMap())} {
+		for _, r := range []ledger.Record{{Time: t0}, {Kind: ledger.KindRun}} {
 			err := l.Append(context.Background(), r)
-			if !errors.Is(err, mpsync.ErrInvalidRecord) {
+			if !errors.Is(err, ledger.ErrInvalidRecord) {
 				t.Errorf("%T.Append(%+v) = %v, want ErrInvalidRecord", l, r, err)
 			}
 		}
@@ -65,11 +35,11 @@ func TestAppendRefusesIncompleteRecords(t *testing.T) {
 func TestAppendHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, l := range []mpsync.Ledger{ledger.NewMemory(), mpsync.NewStoreLedger(newMetaMap())} {
+	for _, l := range []ledger.Ledger{ledger.NewMemory(), ledger.NewJSONL(newMetaMap())} {
 		if err := l.Append(ctx, rec("x")); !errors.Is(err, context.Canceled) {
 			t.Errorf("%T.Append on a cancelled context = %v", l, err)
 		}
-		if _, err := l.Query(ctx, mpsync.LedgerQuery{}); !errors.Is(err, context.Canceled) {
+		if _, err := l.Query(ctx, ledger.Query{}); !errors.Is(err, context.Canceled) {
 			t.Errorf("%T.Query on a cancelled context = %v", l, err)
 		}
 	}

@@ -3,23 +3,21 @@ package ledger
 import (
 	"context"
 	"sync"
-
-	"mpsync.dev/mpsync"
 )
 
-// Memory is an [mpsync.Ledger] that keeps records in memory. The zero value
+// Memory is an [Ledger] that keeps records in memory. The zero value
 // is not ready for use; call [NewMemory]. It is safe for concurrent use.
 type Memory struct {
 	mu      sync.Mutex
-	records []mpsync.Record
+	records []Record
 }
 
 // NewMemory returns an empty in-memory ledger.
 func NewMemory() *Memory { return &Memory{} }
 
-// Append records r. It returns an error wrapping [mpsync.ErrInvalidRecord] when
+// Append records r. It returns an error wrapping [ErrInvalidRecord] when
 // r.Kind or r.Time is not set, and ctx.Err() when ctx is done.
-func (m *Memory) Append(ctx context.Context, r mpsync.Record) error {
+func (m *Memory) Append(ctx context.Context, r Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -33,8 +31,8 @@ func (m *Memory) Append(ctx context.Context, r mpsync.Record) error {
 }
 
 // AppendBatch records rs in order, or none of them when one fails
-// [mpsync.Record.Check].
-func (m *Memory) AppendBatch(ctx context.Context, rs []mpsync.Record) error {
+// [Record.Check].
+func (m *Memory) AppendBatch(ctx context.Context, rs []Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -51,7 +49,7 @@ func (m *Memory) AppendBatch(ctx context.Context, rs []mpsync.Record) error {
 
 // Query returns the records q selects, oldest first; records with equal
 // times come in the order they were appended.
-func (m *Memory) Query(ctx context.Context, q mpsync.LedgerQuery) ([]mpsync.Record, error) {
+func (m *Memory) Query(ctx context.Context, q Query) ([]Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

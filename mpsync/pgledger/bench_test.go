@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
 )
@@ -13,10 +15,10 @@ import (
 const benchRecords = 10_000
 
 // benchRecord is record i of a ledger spread over 10 groups and 100 packs.
-func benchRecord(i int) mpsync.Record {
-	return mpsync.Record{
+func benchRecord(i int) ledger.Record {
+	return ledger.Record{
 		Time:    leaseT0.Add(time.Duration(i) * time.Second),
-		Kind:    mpsync.RecordResult,
+		Kind:    ledger.KindResult,
 		Group:   fmt.Sprintf("G%d", i%10),
 		Pack:    fmt.Sprintf("Microsoft.IntelligencePacks.P%03d", i%100),
 		Version: pack.Version{Major: 7, Minor: 2, Build: uint32(i % 7), Revision: 1},
@@ -58,7 +60,7 @@ func BenchmarkQueryGroupPack(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	q := mpsync.LedgerQuery{Kind: mpsync.RecordResult, Group: "G3", Pack: "Microsoft.IntelligencePacks.P013"}
+	q := ledger.Query{Kind: ledger.KindResult, Group: "G3", Pack: "Microsoft.IntelligencePacks.P013"}
 	got, err := l.Query(ctx, q)
 	if err != nil || len(got) != benchRecords/100 {
 		b.Fatalf("Query returned %d records, %v; want %d", len(got), err, benchRecords/100)

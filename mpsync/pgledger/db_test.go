@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync/pgledger"
 )
 
@@ -105,7 +106,7 @@ func TestLogsNeverShowPassword(t *testing.T) {
 	if _, err := db.Lease("PROD").Acquire(ctx, "MS01", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Ledger().Append(ctx, mpsync.Record{Time: time.Now(), Kind: mpsync.RecordRun}); err != nil {
+	if err := db.Ledger().Append(ctx, ledger.Record{Time: time.Now(), Kind: ledger.KindRun}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "pgledger: connected") {
@@ -119,7 +120,7 @@ func TestLogsNeverShowPassword(t *testing.T) {
 func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 	db := openDB(t, nil)
 	ctx := context.Background()
-	if err := db.Ledger().Append(ctx, mpsync.Record{Time: time.Now(), Kind: mpsync.RecordRun}); err != nil {
+	if err := db.Ledger().Append(ctx, ledger.Record{Time: time.Now(), Kind: ledger.KindRun}); err != nil {
 		t.Fatal(err)
 	}
 	errs := make(chan error, 4)
@@ -138,7 +139,7 @@ func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 			t.Errorf("concurrent Open/Migrate: %v", err)
 		}
 	}
-	got, err := db.Ledger().Query(ctx, mpsync.LedgerQuery{})
+	got, err := db.Ledger().Query(ctx, ledger.Query{})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("Migrate lost records: %d, %v", len(got), err)
 	}
@@ -169,10 +170,10 @@ func TestClosed(t *testing.T) {
 	db.Close()
 	db.Close() // idempotent
 	ctx := context.Background()
-	_, qerr := db.Ledger().Query(ctx, mpsync.LedgerQuery{})
+	_, qerr := db.Ledger().Query(ctx, ledger.Query{})
 	_, lerr := db.Lease("PROD").Acquire(ctx, "MS01", time.Minute)
 	for _, err := range []error{
-		db.Ledger().Append(ctx, mpsync.Record{Time: time.Now(), Kind: mpsync.RecordRun}),
+		db.Ledger().Append(ctx, ledger.Record{Time: time.Now(), Kind: ledger.KindRun}),
 		qerr, lerr,
 		db.Lease("PROD").Release(ctx, "MS01"),
 		db.Migrate(ctx),

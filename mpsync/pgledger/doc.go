@@ -1,4 +1,4 @@
-// Package pgledger keeps the [mpsync.Ledger] and the [mpsync.Lease] in
+// Package pgledger keeps the [ledger.Ledger] and the [mpsync.Lease] in
 // PostgreSQL, so that several management groups share promotion evidence
 // and several management servers of one group agree on which of them runs
 // the rules.
@@ -41,15 +41,15 @@
 //	ledger  id bigint identity primary key,
 //	        at timestamptz, at_ns smallint,      -- the record's Time
 //	        kind, grp, pack, version, sha256 text -- the fields a query selects on
-//	        record jsonb                          -- the whole mpsync.Record
+//	        record jsonb                          -- the whole ledger.Record
 //	lease   name text primary key, holder text,
 //	        acquired_at timestamptz, expires_at timestamptz
 //
 // The ledger keeps the whole record as JSON, so a field added to
-// [mpsync.Record] later round-trips without a migration; the other
+// [ledger.Record] later round-trips without a migration; the other
 // columns exist to be indexed. at holds the time to the microsecond, which
 // is all timestamptz keeps, and at_ns the nanoseconds below it, so that
-// queries order and filter by Time exactly as [mpsync.LedgerQuery.Match]
+// queries order and filter by Time exactly as [ledger.Query.Match]
 // does. Migrate uses CREATE ... IF NOT EXISTS under an advisory lock: it is
 // idempotent and several servers may run it at once.
 //
@@ -62,12 +62,12 @@
 //
 //	promo, err := approval.NewPromotion(db.Ledger(), "QA", 72*time.Hour)
 //
-// Query turns a [mpsync.LedgerQuery] into a parameterised WHERE clause —
+// Query turns a [ledger.Query] into a parameterised WHERE clause —
 // values travel as query arguments, never in the SQL text — and returns
 // records oldest first, records with equal times in the order they were
 // appended (the identity column). The index on (grp, pack, at) serves the
 // promotion approver's question. PostgreSQL cannot store a NUL byte in text
-// or jsonb, so Append refuses a record with one ([mpsync.ErrInvalidRecord],
+// or jsonb, so Append refuses a record with one ([ledger.ErrInvalidRecord],
 // naming the field); invalid UTF-8 is stored as encoding/json encodes it,
 // with each bad byte replaced by U+FFFD.
 //

@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/pgledger"
@@ -72,7 +74,7 @@ func ExampleLedger_Query() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	recs, err := db.Ledger().Query(ctx, mpsync.LedgerQuery{Kind: mpsync.RecordResult, Pack: "Microsoft.IntelligencePacks.AlertManagement"})
+	recs, err := db.Ledger().Query(ctx, ledger.Query{Kind: ledger.KindResult, Pack: "Microsoft.IntelligencePacks.AlertManagement"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,10 +9,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/ledger"
 )
 
-// Ledger is an [mpsync.Ledger] kept in the table <schema>.ledger. Get it
+// Ledger is an [ledger.Ledger] kept in the table <schema>.ledger. Get it
 // from [DB.Ledger]; every Ledger of a DB shares the same table, so engines
 // of several management groups that open the same database and schema see
 // each other's records. It is safe for concurrent use.
@@ -20,21 +20,21 @@ type Ledger struct {
 	db *DB
 }
 
-var _ mpsync.Ledger = (*Ledger)(nil)
+var _ ledger.Ledger = (*Ledger)(nil)
 
 // Ledger returns the shared ledger.
 func (db *DB) Ledger() *Ledger { return &Ledger{db: db} }
 
-// Append stores r. It returns an error wrapping [mpsync.ErrInvalidRecord]
+// Append stores r. It returns an error wrapping [ledger.ErrInvalidRecord]
 // when r.Kind or r.Time is not set or a text field holds a NUL byte (which
 // PostgreSQL cannot store), and an [*Error] naming the table when the
 // database refuses the row.
-func (l *Ledger) Append(ctx context.Context, r mpsync.Record) error {
+func (l *Ledger) Append(ctx context.Context, r ledger.Record) error {
 	if err := r.Check(); err != nil {
 		return err
 	}
 	if field := nulField(r); field != "" {
-		return fmt.Errorf("pgledger: append %s record to %s: %w: field %s contains a NUL byte", r.Kind, l.db.ledgerTable, mpsync.ErrInvalidRecord, field)
+		return fmt.Errorf("pgledger: append %s record to %s: %w: field %s contains a NUL byte", r.Kind, l.db.ledgerTable, ledger.ErrInvalidRecord, field)
 	}
 	if l.db.closed.Load() {
 		return fmt.Errorf("pgledger: append to %s: %w", l.db.ledgerTable, ErrClosed)
@@ -58,8 +58,8 @@ func (l *Ledger) Append(ctx context.Context, r mpsync.Record) error {
 
 // Query returns the records q selects, oldest first by Time; records with
 // equal times come in the order they were appended. Times compare at
-// nanosecond precision, as [mpsync.LedgerQuery.Match] does.
-func (l *Ledger) Query(ctx context.Context, q mpsync.LedgerQuery) ([]mpsync.Record, error) {
+// nanosecond precision, as [ledger.Query.Match] does.
+func (l *Ledger) Query(ctx context.Context, q ledger.Query) ([]ledger.Record, error) {
 	if l.db.closed.Load() {
 		return nil, fmt.Errorf("pgledger: query %s: %w", l.db.ledgerTable, ErrClosed)
 	}
@@ -69,13 +69,13 @@ func (l *Ledger) Query(ctx context.Context, q mpsync.LedgerQuery) ([]mpsync.Reco
 		return nil, l.db.wrap(err, "query %s", l.db.ledgerTable)
 	}
 	defer rows.Close()
-	var out []mpsync.Record
+	var out []ledger.Record
 	for rows.Next() {
 		var doc []byte
 		if err := rows.Scan(&doc); err != nil {
 			return nil, l.db.wrap(err, "query %s: read row", l.db.ledgerTable)
 		}
-		var r mpsync.Record
+		var r ledger.Record
 		if err := json.Unmarshal(doc, &r); err != nil {
 			return nil, fmt.Errorf("pgledger: query %s: decode record %.120s: %w", l.db.ledgerTable, doc, err)
 		}
@@ -89,7 +89,7 @@ func (l *Ledger) Query(ctx context.Context, q mpsync.LedgerQuery) ([]mpsync.Reco
 
 // whereClause turns q into a parameterised WHERE clause ("" when q selects
 // everything) and its arguments. Values only ever travel as arguments.
-func whereClause(q mpsync.LedgerQuery) (string, []any) {
+func whereClause(q ledger.Query) (string, []any) {
 	var conds []string
 	var args []any
 	arg := func(v any) string {
@@ -136,7 +136,7 @@ func text(s string) string {
 }
 
 // nulField names the first text field of r that contains a NUL byte, or "".
-func nulField(r mpsync.Record) string {
+func nulField(r ledger.Record) string {
 	fields := []struct{ name, v string }{
 		{"kind", string(r.Kind)}, {"group", r.Group}, {"workspaceId", r.WorkspaceID},
 		{"rule", r.Rule}, {"changeId", r.ChangeID}, {"action", string(r.Action)},

@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync/ledger/ledgertest"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/pgledger"
@@ -15,7 +16,7 @@ import (
 
 func TestLedgerConformance(t *testing.T) {
 	needServer(t)
-	ledgertest.Run(t, func(t *testing.T) mpsync.Ledger { return openDB(t, nil).Ledger() })
+	ledgertest.Run(t, func(t *testing.T) ledger.Ledger { return openDB(t, nil).Ledger() })
 }
 
 func TestLedgerSharedBetweenOpens(t *testing.T) {
@@ -26,7 +27,7 @@ func TestLedgerSharedBetweenOpens(t *testing.T) {
 	if err := qa.Ledger().Append(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	got, err := prod.Ledger().Query(ctx, mpsync.LedgerQuery{Group: r.Group, Pack: r.Pack, Version: r.Version, SHA256: r.SHA256})
+	got, err := prod.Ledger().Query(ctx, ledger.Query{Group: r.Group, Pack: r.Pack, Version: r.Version, SHA256: r.SHA256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestLedgerSinceNanoseconds(t *testing.T) {
 	l := openDB(t, nil).Ledger()
 	at := time.Date(2026, 5, 1, 12, 0, 0, 1_000_500, time.UTC)
 	for i, d := range []time.Duration{0, 499, 500, 501} {
-		r := mpsync.Record{Time: at.Add(d - 500), Kind: mpsync.RecordRun, Reason: string(rune('a' + i))}
+		r := ledger.Record{Time: at.Add(d - 500), Kind: ledger.KindRun, Reason: string(rune('a' + i))}
 		if err := l.Append(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +59,7 @@ func TestLedgerSinceNanoseconds(t *testing.T) {
 		{at.Add(2), ""},
 	}
 	for _, c := range cases {
-		got, err := l.Query(ctx, mpsync.LedgerQuery{Since: c.since})
+		got, err := l.Query(ctx, ledger.Query{Since: c.since})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,18 +79,18 @@ func TestLedgerRejects(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	cases := []struct {
 		name string
-		r    mpsync.Record
+		r    ledger.Record
 		want string
 	}{
-		{"no kind", mpsync.Record{Time: now}, "kind"},
-		{"no time", mpsync.Record{Kind: mpsync.RecordRun}, "time"},
-		{"NUL in reason", mpsync.Record{Time: now, Kind: mpsync.RecordRun, Reason: "a\x00b"}, "field reason"},
-		{"NUL in pack", mpsync.Record{Time: now, Kind: mpsync.RecordResult, Pack: "P\x00"}, "field pack"},
+		{"no kind", ledger.Record{Time: now}, "kind"},
+		{"no time", ledger.Record{Kind: ledger.KindRun}, "time"},
+		{"NUL in reason", ledger.Record{Time: now, Kind: ledger.KindRun, Reason: "a\x00b"}, "field reason"},
+		{"NUL in pack", ledger.Record{Time: now, Kind: ledger.KindResult, Pack: "P\x00"}, "field pack"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := l.Append(ctx, c.r)
-			if !errors.Is(err, mpsync.ErrInvalidRecord) {
+			if !errors.Is(err, ledger.ErrInvalidRecord) {
 				t.Fatalf("Append = %v, want ErrInvalidRecord", err)
 			}
 			if !strings.Contains(err.Error(), c.want) {
@@ -97,7 +98,7 @@ func TestLedgerRejects(t *testing.T) {
 			}
 		})
 	}
-	all, err := l.Query(ctx, mpsync.LedgerQuery{})
+	all, err := l.Query(ctx, ledger.Query{})
 	if err != nil || len(all) != 0 {
 		t.Fatalf("after refused appends Query = %d records, %v; want none", len(all), err)
 	}
@@ -106,11 +107,11 @@ func TestLedgerRejects(t *testing.T) {
 func TestLedgerInvalidUTF8MatchesJSON(t *testing.T) {
 	ctx := context.Background()
 	l := openDB(t, nil).Ledger()
-	r := mpsync.Record{Time: time.Now(), Kind: mpsync.RecordResult, Group: "Q\xffA", Pack: "P", Version: pack.MustParseVersion("1.0.0.0")}
+	r := ledger.Record{Time: time.Now(), Kind: ledger.KindResult, Group: "Q\xffA", Pack: "P", Version: pack.MustParseVersion("1.0.0.0")}
 	if err := l.Append(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	got, err := l.Query(ctx, mpsync.LedgerQuery{Group: "Q\xffA"})
+	got, err := l.Query(ctx, ledger.Query{Group: "Q\xffA"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +124,11 @@ func TestLedgerQueryIsParameterised(t *testing.T) {
 	ctx := context.Background()
 	l := openDB(t, nil).Ledger()
 	now := time.Now()
-	if err := l.Append(ctx, mpsync.Record{Time: now, Kind: mpsync.RecordRun, Group: "QA"}); err != nil {
+	if err := l.Append(ctx, ledger.Record{Time: now, Kind: ledger.KindRun, Group: "QA"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, evil := range []string{"' OR '1'='1", "QA'; DROP TABLE ledger; --", `QA" OR TRUE --`} {
-		got, err := l.Query(ctx, mpsync.LedgerQuery{Group: evil, Pack: evil})
+		got, err := l.Query(ctx, ledger.Query{Group: evil, Pack: evil})
 		if err != nil {
 			t.Fatalf("Query(%q): %v", evil, err)
 		}
@@ -135,7 +136,7 @@ func TestLedgerQueryIsParameterised(t *testing.T) {
 			t.Errorf("Query(%q) returned %d records, want 0", evil, len(got))
 		}
 	}
-	if got, err := l.Query(ctx, mpsync.LedgerQuery{Group: "QA"}); err != nil || len(got) != 1 {
+	if got, err := l.Query(ctx, ledger.Query{Group: "QA"}); err != nil || len(got) != 1 {
 		t.Fatalf("the table is damaged: %d records, %v", len(got), err)
 	}
 }
@@ -144,11 +145,11 @@ func TestLedgerCancelledContext(t *testing.T) {
 	l := openDB(t, nil).Ledger()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := l.Append(ctx, mpsync.Record{Time: time.Now(), Kind: mpsync.RecordRun})
+	err := l.Append(ctx, ledger.Record{Time: time.Now(), Kind: ledger.KindRun})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Append with a cancelled context = %v, want context.Canceled", err)
 	}
-	_, err = l.Query(ctx, mpsync.LedgerQuery{})
+	_, err = l.Query(ctx, ledger.Query{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Query with a cancelled context = %v, want context.Canceled", err)
 	}

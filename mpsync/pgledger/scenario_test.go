@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/catalog"
@@ -124,7 +126,7 @@ func TestPromotionThroughPostgres(t *testing.T) {
 	}
 
 	// Both groups' evidence is in the one table.
-	recs, err := qaDB.Ledger().Query(context.Background(), mpsync.LedgerQuery{Kind: mpsync.RecordResult, Pack: alertID})
+	recs, err := qaDB.Ledger().Query(context.Background(), ledger.Query{Kind: ledger.KindResult, Pack: alertID})
 	if err != nil {
 		t.Fatal(err)
 	}

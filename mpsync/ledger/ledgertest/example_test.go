@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/ledger/ledgertest"
 )
@@ -20,7 +19,7 @@ func ExampleSample() {
 		fmt.Println(err)
 		return
 	}
-	got, err := l.Query(ctx, mpsync.LedgerQuery{Group: rec.Group, Pack: rec.Pack})
+	got, err := l.Query(ctx, ledger.Query{Group: rec.Group, Pack: rec.Pack})
 	if err != nil {
 		fmt.Println(err)
 		return

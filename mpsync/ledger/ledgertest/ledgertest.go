@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync"
@@ -30,7 +32,7 @@ func base() time.Time { return time.Date(2026, 3, 28, 22, 0, 0, 0, time.UTC) }
 // Run checks the ledgers newLedger returns: append and query with each
 // filter field, oldest-first order, concurrent appends (run it with -race),
 // and that records come back as a JSON round trip returns them.
-func Run(t *testing.T, newLedger func(t *testing.T) mpsync.Ledger) {
+func Run(t *testing.T, newLedger func(t *testing.T) ledger.Ledger) {
 	t.Helper()
 	t.Run("Empty", func(t *testing.T) { testEmpty(t, newLedger(t)) })
 	t.Run("Filters", func(t *testing.T) { testFilters(t, newLedger) })
@@ -42,11 +44,11 @@ func Run(t *testing.T, newLedger func(t *testing.T) mpsync.Ledger) {
 // Sample returns a fully populated record: every field set, a time in a
 // non-UTC zone with nanoseconds, so a round trip through any encoding is
 // checked on all of them.
-func Sample() mpsync.Record {
+func Sample() ledger.Record {
 	berlin := time.FixedZone("CET", 3600)
-	return mpsync.Record{
+	return ledger.Record{
 		Time:        time.Date(2026, 3, 29, 3, 4, 5, 123456789, berlin),
-		Kind:        mpsync.RecordResult,
+		Kind:        ledger.KindResult,
 		Group:       "QA",
 		WorkspaceID: "ws-00000000-0000-0000-0000-000000000001",
 		Rule:        string(rules.GetIntelligencePacks),
@@ -63,7 +65,7 @@ func Sample() mpsync.Record {
 	}
 }
 
-func mustAppend(t *testing.T, l mpsync.Ledger, recs ...mpsync.Record) {
+func mustAppend(t *testing.T, l ledger.Ledger, recs ...ledger.Record) {
 	t.Helper()
 	for _, r := range recs {
 		if err := l.Append(context.Background(), r); err != nil {
@@ -72,7 +74,7 @@ func mustAppend(t *testing.T, l mpsync.Ledger, recs ...mpsync.Record) {
 	}
 }
 
-func query(t *testing.T, l mpsync.Ledger, q mpsync.LedgerQuery) []mpsync.Record {
+func query(t *testing.T, l ledger.Ledger, q ledger.Query) []ledger.Record {
 	t.Helper()
 	got, err := l.Query(context.Background(), q)
 	if err != nil {
@@ -81,31 +83,31 @@ func query(t *testing.T, l mpsync.Ledger, q mpsync.LedgerQuery) []mpsync.Record 
 	return got
 }
 
-func testEmpty(t *testing.T, l mpsync.Ledger) {
-	if got := query(t, l, mpsync.LedgerQuery{}); len(got) != 0 {
+func testEmpty(t *testing.T, l ledger.Ledger) {
+	if got := query(t, l, ledger.Query{}); len(got) != 0 {
 		t.Fatalf("Query on an empty ledger returned %d records, want 0", len(got))
 	}
 }
 
 // fixture is the record set the filter cases query.
-func fixture() []mpsync.Record {
+func fixture() []ledger.Record {
 	v1 := pack.MustParseVersion("7.1.0.1")
 	v2 := pack.MustParseVersion("7.2.0.0")
-	rec := func(min int, kind mpsync.RecordKind, group, p string, v pack.Version, sha, tag string) mpsync.Record {
-		return mpsync.Record{Time: base().Add(time.Duration(min) * time.Minute), Kind: kind, Group: group, Pack: p, Version: v, SHA256: sha, Reason: tag}
+	rec := func(min int, kind ledger.Kind, group, p string, v pack.Version, sha, tag string) ledger.Record {
+		return ledger.Record{Time: base().Add(time.Duration(min) * time.Minute), Kind: kind, Group: group, Pack: p, Version: v, SHA256: sha, Reason: tag}
 	}
-	return []mpsync.Record{
-		rec(0, mpsync.RecordDecision, "QA", "A", v1, "aa", "r0"),
-		rec(1, mpsync.RecordResult, "QA", "A", v1, "aa", "r1"),
-		rec(2, mpsync.RecordResult, "PROD", "A", v1, "aa", "r2"),
-		rec(3, mpsync.RecordResult, "QA", "A", v2, "bb", "r3"),
-		rec(4, mpsync.RecordResult, "QA", "B", v1, "cc", "r4"),
-		rec(5, mpsync.RecordMarkBad, "QA", "A", v2, "", "r5"),
-		rec(6, mpsync.RecordRun, "PROD", "", pack.Version{}, "", "r6"),
+	return []ledger.Record{
+		rec(0, ledger.KindDecision, "QA", "A", v1, "aa", "r0"),
+		rec(1, ledger.KindResult, "QA", "A", v1, "aa", "r1"),
+		rec(2, ledger.KindResult, "PROD", "A", v1, "aa", "r2"),
+		rec(3, ledger.KindResult, "QA", "A", v2, "bb", "r3"),
+		rec(4, ledger.KindResult, "QA", "B", v1, "cc", "r4"),
+		rec(5, ledger.KindMarkBad, "QA", "A", v2, "", "r5"),
+		rec(6, ledger.KindRun, "PROD", "", pack.Version{}, "", "r6"),
 	}
 }
 
-func tags(recs []mpsync.Record) string {
+func tags(recs []ledger.Record) string {
 	s := ""
 	for i, r := range recs {
 		if i > 0 {
@@ -116,24 +118,24 @@ func tags(recs []mpsync.Record) string {
 	return s
 }
 
-func testFilters(t *testing.T, newLedger func(t *testing.T) mpsync.Ledger) {
+func testFilters(t *testing.T, newLedger func(t *testing.T) ledger.Ledger) {
 	l := newLedger(t)
 	mustAppend(t, l, fixture()...)
 	cases := []struct {
 		name string
-		q    mpsync.LedgerQuery
+		q    ledger.Query
 		want string
 	}{
-		{"all", mpsync.LedgerQuery{}, "r0,r1,r2,r3,r4,r5,r6"},
-		{"kind", mpsync.LedgerQuery{Kind: mpsync.RecordResult}, "r1,r2,r3,r4"},
-		{"group", mpsync.LedgerQuery{Group: "PROD"}, "r2,r6"},
-		{"pack", mpsync.LedgerQuery{Pack: "B"}, "r4"},
-		{"version", mpsync.LedgerQuery{Version: pack.MustParseVersion("7.2")}, "r3,r5"},
-		{"sha", mpsync.LedgerQuery{SHA256: "aa"}, "r0,r1,r2"},
-		{"since inclusive", mpsync.LedgerQuery{Since: base().Add(4 * time.Minute)}, "r4,r5,r6"},
-		{"since other zone", mpsync.LedgerQuery{Since: base().Add(5 * time.Minute).In(time.FixedZone("X", -7*3600))}, "r5,r6"},
-		{"combined", mpsync.LedgerQuery{Kind: mpsync.RecordResult, Group: "QA", Pack: "A", Version: pack.MustParseVersion("7.1.0.1"), SHA256: "aa"}, "r1"},
-		{"no match", mpsync.LedgerQuery{Group: "DEV"}, ""},
+		{"all", ledger.Query{}, "r0,r1,r2,r3,r4,r5,r6"},
+		{"kind", ledger.Query{Kind: ledger.KindResult}, "r1,r2,r3,r4"},
+		{"group", ledger.Query{Group: "PROD"}, "r2,r6"},
+		{"pack", ledger.Query{Pack: "B"}, "r4"},
+		{"version", ledger.Query{Version: pack.MustParseVersion("7.2")}, "r3,r5"},
+		{"sha", ledger.Query{SHA256: "aa"}, "r0,r1,r2"},
+		{"since inclusive", ledger.Query{Since: base().Add(4 * time.Minute)}, "r4,r5,r6"},
+		{"since other zone", ledger.Query{Since: base().Add(5 * time.Minute).In(time.FixedZone("X", -7*3600))}, "r5,r6"},
+		{"combined", ledger.Query{Kind: ledger.KindResult, Group: "QA", Pack: "A", Version: pack.MustParseVersion("7.1.0.1"), SHA256: "aa"}, "r1"},
+		{"no match", ledger.Query{Group: "DEV"}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -144,22 +146,22 @@ func testFilters(t *testing.T, newLedger func(t *testing.T) mpsync.Ledger) {
 	}
 }
 
-func testOrder(t *testing.T, l mpsync.Ledger) {
+func testOrder(t *testing.T, l ledger.Ledger) {
 	// Appended out of time order (two groups with their own clocks), and two
 	// records at the same time: sorted by time, ties in append order.
-	at := func(min int, tag string) mpsync.Record {
-		return mpsync.Record{Time: base().Add(time.Duration(min) * time.Minute), Kind: mpsync.RecordRun, Reason: tag}
+	at := func(min int, tag string) ledger.Record {
+		return ledger.Record{Time: base().Add(time.Duration(min) * time.Minute), Kind: ledger.KindRun, Reason: tag}
 	}
 	mustAppend(t, l, at(5, "c"), at(1, "a"), at(5, "d"), at(3, "b"), at(9, "e"))
-	if got := tags(query(t, l, mpsync.LedgerQuery{})); got != "a,b,c,d,e" {
+	if got := tags(query(t, l, ledger.Query{})); got != "a,b,c,d,e" {
 		t.Fatalf("Query order = [%s], want [a,b,c,d,e]", got)
 	}
 }
 
-func testRoundTrip(t *testing.T, l mpsync.Ledger) {
+func testRoundTrip(t *testing.T, l ledger.Ledger) {
 	want := Sample()
 	mustAppend(t, l, want)
-	got := query(t, l, mpsync.LedgerQuery{})
+	got := query(t, l, ledger.Query{})
 	if len(got) != 1 {
 		t.Fatalf("Query returned %d records, want 1", len(got))
 	}
@@ -176,7 +178,7 @@ func testRoundTrip(t *testing.T, l mpsync.Ledger) {
 	if err != nil {
 		t.Fatalf("marshal: %v", err)
 	}
-	var back mpsync.Record
+	var back ledger.Record
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatalf("unmarshal %s: %v", data, err)
 	}
@@ -189,7 +191,7 @@ func testRoundTrip(t *testing.T, l mpsync.Ledger) {
 	}
 }
 
-func testConcurrent(t *testing.T, l mpsync.Ledger) {
+func testConcurrent(t *testing.T, l ledger.Ledger) {
 	const writers, each = 8, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each)
@@ -198,12 +200,12 @@ func testConcurrent(t *testing.T, l mpsync.Ledger) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				r := mpsync.Record{Time: base().Add(time.Duration(i) * time.Second), Kind: mpsync.RecordDecision, Group: fmt.Sprintf("G%d", w), Reason: fmt.Sprintf("%d/%d", w, i)}
+				r := ledger.Record{Time: base().Add(time.Duration(i) * time.Second), Kind: ledger.KindDecision, Group: fmt.Sprintf("G%d", w), Reason: fmt.Sprintf("%d/%d", w, i)}
 				if err := l.Append(context.Background(), r); err != nil {
 					errs <- err
 				}
 				if i%5 == 0 {
-					if _, err := l.Query(context.Background(), mpsync.LedgerQuery{Group: r.Group}); err != nil {
+					if _, err := l.Query(context.Background(), ledger.Query{Group: r.Group}); err != nil {
 						errs <- err
 					}
 				}
@@ -215,7 +217,7 @@ func testConcurrent(t *testing.T, l mpsync.Ledger) {
 	for err := range errs {
 		t.Errorf("concurrent use: %v", err)
 	}
-	got := query(t, l, mpsync.LedgerQuery{})
+	got := query(t, l, ledger.Query{})
 	if len(got) != writers*each {
 		t.Fatalf("after %d concurrent appends Query returned %d records", writers*each, len(got))
 	}
@@ -227,7 +229,7 @@ func testConcurrent(t *testing.T, l mpsync.Ledger) {
 		seen[r.Reason] = true
 	}
 	for w := range writers {
-		g := query(t, l, mpsync.LedgerQuery{Group: fmt.Sprintf("G%d", w)})
+		g := query(t, l, ledger.Query{Group: fmt.Sprintf("G%d", w)})
 		for i, r := range g {
 			if want := fmt.Sprintf("%d/%d", w, i); r.Reason != want {
 				t.Fatalf("group G%d record %d = %s, want %s (one writer's records out of order)", w, i, r.Reason, want)

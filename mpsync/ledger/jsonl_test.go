@@ -1,4 +1,4 @@
-package mpsync_test
+package ledger_test
 
 import (
 	"context"
@@ -9,17 +9,18 @@ import (
 	"testing"
 	"time"
 
-	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/ledger"
+
 	"mpsync.dev/mpsync/ledger/ledgertest"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 )
 
-// Tests of StoreLedger (storeledger.go), the default ledger. The ledger
+// Tests of JSONL (storeledger.go), the default ledger. The ledger
 // package's tests cover ledger.Memory and the two implementations side by
 // side.
 
-// ledgerRecord is the metadata record a StoreLedger appends to: part of the
+// ledgerRecord is the metadata record a JSONL appends to: part of the
 // store's layout, which these tests pin.
 const ledgerRecord = "ledger.jsonl"
 
@@ -69,12 +70,12 @@ func (m *metaMap) get(name string) string {
 // ledgerT0 is the time the records of these tests carry.
 var ledgerT0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
-func ledgerRec(reason string) mpsync.Record {
-	return mpsync.Record{Time: ledgerT0, Kind: mpsync.RecordRun, Reason: reason}
+func ledgerRec(reason string) ledger.Record {
+	return ledger.Record{Time: ledgerT0, Kind: ledger.KindRun, Reason: reason}
 }
 
 func TestStoreConformance(t *testing.T) {
-	ledgertest.Run(t, func(*testing.T) mpsync.Ledger { return mpsync.NewStoreLedger(newMetaMap()) })
+	ledgertest.Run(t, func(*testing.T) ledger.Ledger { return ledger.NewJSONL(newMetaMap()) })
 }
 
 func TestStoreReadsDamagedRecords(t *testing.T) {
@@ -99,13 +100,13 @@ func TestStoreReadsDamagedRecords(t *testing.T) {
 			if c.data != "" {
 				m.set(ledgerRecord, c.data)
 			}
-			got, err := mpsync.NewStoreLedger(m).Query(context.Background(), mpsync.LedgerQuery{})
+			got, err := ledger.NewJSONL(m).Query(context.Background(), ledger.Query{})
 			if c.wantLine > 0 {
-				var ce *mpsync.LedgerCorruptError
+				var ce *ledger.CorruptError
 				if !errors.As(err, &ce) || ce.Line != c.wantLine || ce.Name != ledgerRecord {
 					t.Fatalf("Query error = %v, want CorruptError on line %d", err, c.wantLine)
 				}
-				if !errors.Is(err, mpsync.ErrLedgerCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("line %d", c.wantLine)) {
+				if !errors.Is(err, ledger.ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("line %d", c.wantLine)) {
 					t.Errorf("error %q does not match ErrCorrupt or name the line", err)
 				}
 				return
@@ -127,7 +128,7 @@ func TestStoreReadsDamagedRecords(t *testing.T) {
 func TestStoreFinishesTornLineOnFirstAppend(t *testing.T) {
 	m := newMetaMap()
 	m.set(ledgerRecord, `{"time":"2026-05-01T12:00:00Z","kind":"run","reason":"a"}`+"\n"+`{"time":"2026-05-`)
-	l := mpsync.NewStoreLedger(m)
+	l := ledger.NewJSONL(m)
 	for _, r := range []string{"b", "c"} {
 		if err := l.Append(context.Background(), ledgerRec(r)); err != nil {
 			t.Fatal(err)
@@ -137,7 +138,7 @@ func TestStoreFinishesTornLineOnFirstAppend(t *testing.T) {
 	if n := strings.Count(data, "\n"); n != 4 {
 		t.Fatalf("record has %d newlines, want 4 (torn line finished once):\n%s", n, data)
 	}
-	got, err := l.Query(context.Background(), mpsync.LedgerQuery{})
+	got, err := l.Query(context.Background(), ledger.Query{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestStoreWrapsAppendErrors(t *testing.T) {
 	m := newMetaMap()
 	boom := errors.New("disk full")
 	m.failErr = boom
-	err := mpsync.NewStoreLedger(m).Append(context.Background(), ledgerRec("x"))
+	err := ledger.NewJSONL(m).Append(context.Background(), ledgerRec("x"))
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), ledgerRecord) {
 		t.Fatalf("Append = %v, want the store error wrapped with the record name", err)
 	}
@@ -160,7 +161,7 @@ func TestStoreWrapsAppendErrors(t *testing.T) {
 // process start).
 func BenchmarkStoreQuery10k(b *testing.B) {
 	m := newMetaMap()
-	l := mpsync.NewStoreLedger(m)
+	l := ledger.NewJSONL(m)
 	ctx := context.Background()
 	for i := range 10000 {
 		r := ledgertest.Sample()
@@ -170,17 +171,17 @@ func BenchmarkStoreQuery10k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	q := mpsync.LedgerQuery{Kind: mpsync.RecordResult, Group: "QA", Pack: "Microsoft.IntelligencePacks.Updates"}
+	q := ledger.Query{Kind: ledger.KindResult, Group: "QA", Pack: "Microsoft.IntelligencePacks.Updates"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := mpsync.NewStoreLedger(m).Query(ctx, q); err != nil {
+		if _, err := ledger.NewJSONL(m).Query(ctx, q); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkStoreAppend(b *testing.B) {
-	l := mpsync.NewStoreLedger(newMetaMap())
+	l := ledger.NewJSONL(newMetaMap())
 	ctx := context.Background()
 	r := ledgertest.Sample()
 	b.ReportAllocs()
@@ -191,9 +192,9 @@ func BenchmarkStoreAppend(b *testing.B) {
 	}
 }
 
-func ledgerReasons(t *testing.T, l mpsync.Ledger) string {
+func ledgerReasons(t *testing.T, l ledger.Ledger) string {
 	t.Helper()
-	got, err := l.Query(context.Background(), mpsync.LedgerQuery{})
+	got, err := l.Query(context.Background(), ledger.Query{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +213,7 @@ func ledgerLine(reason string) string {
 // notices when the record was rewritten underneath it.
 func TestStoreQuerySeesEveryChange(t *testing.T) {
 	m := newMetaMap()
-	l := mpsync.NewStoreLedger(m)
+	l := ledger.NewJSONL(m)
 	steps := []struct {
 		name string
 		data string
@@ -237,12 +238,12 @@ func TestStoreQuerySeesEveryChange(t *testing.T) {
 
 func TestStoreCorruptLineNumberAfterCache(t *testing.T) {
 	m := newMetaMap()
-	l := mpsync.NewStoreLedger(m)
+	l := ledger.NewJSONL(m)
 	m.set(ledgerRecord, ledgerLine("a")+"\n"+ledgerLine("b")+"\n")
 	ledgerReasons(t, l)
 	m.set(ledgerRecord, ledgerLine("a")+"\n"+ledgerLine("b")+"\n\n"+"oops\n")
-	_, err := l.Query(context.Background(), mpsync.LedgerQuery{})
-	var ce *mpsync.LedgerCorruptError
+	_, err := l.Query(context.Background(), ledger.Query{})
+	var ce *ledger.CorruptError
 	if !errors.As(err, &ce) || ce.Line != 4 {
 		t.Fatalf("Query = %v, want a CorruptError on line 4", err)
 	}
@@ -252,7 +253,7 @@ func TestStoreCorruptLineNumberAfterCache(t *testing.T) {
 // records, query, on a ledger of 10k records.
 func BenchmarkStoreQueryIncremental(b *testing.B) {
 	m := newMetaMap()
-	l := mpsync.NewStoreLedger(m)
+	l := ledger.NewJSONL(m)
 	ctx := context.Background()
 	r := ledgertest.Sample()
 	for i := range 10000 {
@@ -261,7 +262,7 @@ func BenchmarkStoreQueryIncremental(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	q := mpsync.LedgerQuery{Kind: mpsync.RecordMarkBad}
+	q := ledger.Query{Kind: ledger.KindMarkBad}
 	if _, err := l.Query(ctx, q); err != nil {
 		b.Fatal(err)
 	}
@@ -279,17 +280,17 @@ func BenchmarkStoreQueryIncremental(b *testing.B) {
 // The store ledger on the two stores the library ships.
 
 func TestStoreLedgerOnMemoryStore(t *testing.T) {
-	ledgertest.Run(t, func(*testing.T) mpsync.Ledger { return mpsync.NewStoreLedger(store.NewMemory()) })
+	ledgertest.Run(t, func(*testing.T) ledger.Ledger { return ledger.NewJSONL(store.NewMemory()) })
 }
 
 func TestStoreLedgerOnDirStore(t *testing.T) {
-	ledgertest.Run(t, func(t *testing.T) mpsync.Ledger {
+	ledgertest.Run(t, func(t *testing.T) ledger.Ledger {
 		d, err := store.OpenDir(t.TempDir(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { d.Close() })
-		return mpsync.NewStoreLedger(d)
+		return ledger.NewJSONL(d)
 	})
 }
 
@@ -303,7 +304,7 @@ func TestStoreLedgerSurvivesTornAppendOnDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mpsync.NewStoreLedger(d).Append(ctx, ledgerRec("before")); err != nil {
+	if err := ledger.NewJSONL(d).Append(ctx, ledgerRec("before")); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.AppendMeta(ctx, ledgerRecord, []byte(`{"time":"2026-05-01T12:00:00Z","ki`)); err != nil {
@@ -318,14 +319,14 @@ func TestStoreLedgerSurvivesTornAppendOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	l := mpsync.NewStoreLedger(d)
-	if got, err := l.Query(ctx, mpsync.LedgerQuery{}); err != nil || len(got) != 1 {
+	l := ledger.NewJSONL(d)
+	if got, err := l.Query(ctx, ledger.Query{}); err != nil || len(got) != 1 {
 		t.Fatalf("Query after a torn append = %d records, %v; want 1", len(got), err)
 	}
 	if err := l.Append(ctx, ledgerRec("after")); err != nil {
 		t.Fatal(err)
 	}
-	got, err := l.Query(ctx, mpsync.LedgerQuery{})
+	got, err := l.Query(ctx, ledger.Query{})
 	if err != nil || len(got) != 2 || got[1].Reason != "after" {
 		t.Fatalf("Query = %+v, %v; want before, after", got, err)
 	}
@@ -334,14 +335,14 @@ func TestStoreLedgerSurvivesTornAppendOnDisk(t *testing.T) {
 	}
 }
 
-// mpsync.NewStoreLedger keeps the ledger in a store's "ledger.jsonl" record; any
+// ledger.NewJSONL keeps the ledger in a store's "ledger.jsonl" record; any
 // mpsync.Store works, here a minimal in-memory one.
 func Example_storeLedger() {
 	ctx := context.Background()
 	m := newMetaMap()
-	l := mpsync.NewStoreLedger(m)
-	_ = l.Append(ctx, mpsync.Record{Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC),
-		Kind: mpsync.RecordRun, Rule: "Microsoft.SystemCenter.Advisor.MPUpdate", Result: "ok"})
+	l := ledger.NewJSONL(m)
+	_ = l.Append(ctx, ledger.Record{Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC),
+		Kind: ledger.KindRun, Rule: "Microsoft.SystemCenter.Advisor.MPUpdate", Result: "ok"})
 	fmt.Print(m.get(ledgerRecord))
 	// Output:
 	// {"time":"2026-06-01T00:00:00Z","kind":"run","rule":"Microsoft.SystemCenter.Advisor.MPUpdate","result":"ok"}

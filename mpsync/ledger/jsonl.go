@@ -1,4 +1,4 @@
-package mpsync
+package ledger
 
 import (
 	"bytes"
@@ -13,41 +13,37 @@ import (
 	"mpsync.dev/mpsync/storage"
 )
 
-// ledgerRecordName is the store metadata record in which a [StoreLedger]
-// keeps its records, one JSON object per line.
-const ledgerRecordName = "ledger.jsonl"
-
-// LedgerAppender is the part of a store a [StoreLedger] needs. [Store]
-// satisfies it. ReadMeta reports a record that does not exist yet with an
+// MetaStore is the part of a store a [JSONL] needs; every
+// mpsync.Store satisfies it. ReadMeta reports a record that does not exist yet with an
 // error matching [storage.ErrNotFound]; AppendMeta creates the record when
 // needed, and a crash may leave only its last append incomplete.
-type LedgerAppender interface {
+type MetaStore interface {
 	ReadMeta(ctx context.Context, name string) ([]byte, error)
 	AppendMeta(ctx context.Context, name string, data []byte) error
 }
 
-// StoreLedger is a [Ledger] that keeps records as JSON lines in the
+// JSONL is a [Ledger] that keeps records as JSON lines in the
 // "ledger.jsonl" metadata record of a store: the embedded default. It is safe
 // for concurrent use within one process; several processes must not append
 // through one store at once (the directory store allows one process only).
-type StoreLedger struct {
-	meta LedgerAppender
+type JSONL struct {
+	meta MetaStore
 
 	mu      sync.Mutex // serialises appends and guards the cache
 	checked bool       // the tail was checked for a torn line
 	cache   decodeCache
 }
 
-// NewStoreLedger returns a ledger that keeps its records in s; it is the
+// NewJSONL returns a ledger that keeps its records in s; it is the
 // engine's default ledger (Options.Ledger nil), kept in the store beside the
 // packs.
-func NewStoreLedger(s LedgerAppender) *StoreLedger { return &StoreLedger{meta: s} }
+func NewJSONL(s MetaStore) *JSONL { return &JSONL{meta: s} }
 
 // Append encodes r as one JSON line and appends it to the "ledger.jsonl" record. The
-// first Append of a Store value finishes a line a crash left cut short, so
+// first Append of a JSONL value finishes a line a crash left cut short, so
 // the new record starts on a line of its own. It returns an error wrapping
 // [ErrInvalidRecord] when r.Kind or r.Time is not set.
-func (l *StoreLedger) Append(ctx context.Context, r Record) error {
+func (l *JSONL) Append(ctx context.Context, r Record) error {
 	return l.AppendBatch(ctx, []Record{r})
 }
 
@@ -55,7 +51,7 @@ func (l *StoreLedger) Append(ctx context.Context, r Record) error {
 // "ledger.jsonl" record with one AppendMeta: one database transaction for
 // the directory store, however many records. Every record is checked
 // before anything is written.
-func (l *StoreLedger) AppendBatch(ctx context.Context, rs []Record) error {
+func (l *JSONL) AppendBatch(ctx context.Context, rs []Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -69,7 +65,7 @@ func (l *StoreLedger) AppendBatch(ctx context.Context, rs []Record) error {
 		}
 		b, err := json.Marshal(r)
 		if err != nil {
-			return fmt.Errorf("ledger: encoding %s record for %s: %w", r.Kind, ledgerRecordName, err)
+			return fmt.Errorf("ledger: encoding %s record for %s: %w", r.Kind, RecordName, err)
 		}
 		line = append(append(line, b...), '\n')
 	}
@@ -80,21 +76,21 @@ func (l *StoreLedger) AppendBatch(ctx context.Context, rs []Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.checked {
-		data, err := l.meta.ReadMeta(ctx, ledgerRecordName)
+		data, err := l.meta.ReadMeta(ctx, RecordName)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 		case err != nil:
-			return fmt.Errorf("ledger: reading %s before the first append: %w", ledgerRecordName, err)
+			return fmt.Errorf("ledger: reading %s before the first append: %w", RecordName, err)
 		case len(data) > 0 && data[len(data)-1] != '\n':
 			line = append([]byte{'\n'}, line...)
 		}
 		l.checked = true
 	}
-	if err := l.meta.AppendMeta(ctx, ledgerRecordName, line); err != nil {
+	if err := l.meta.AppendMeta(ctx, RecordName, line); err != nil {
 		// Part of the line may have been written: check the tail again
 		// before the next append, so it starts on a line of its own.
 		l.checked = false
-		return fmt.Errorf("ledger: appending %s to %s: %w", what, ledgerRecordName, err)
+		return fmt.Errorf("ledger: appending %s to %s: %w", what, RecordName, err)
 	}
 	return nil
 }
@@ -102,23 +98,23 @@ func (l *StoreLedger) AppendBatch(ctx context.Context, rs []Record) error {
 // Query reads the "ledger.jsonl" record and returns the records q selects, oldest
 // first; records with equal times come in the order they were appended. A
 // missing record is an empty ledger. A line a crash cut short is skipped;
-// any other bad line is reported as a [*LedgerCorruptError].
+// any other bad line is reported as a [*CorruptError].
 //
 // The Store keeps the records it has decoded and, as long as the bytes it
 // decoded are still the record's prefix, decodes only the lines appended
 // since; otherwise it decodes the whole record again.
-func (l *StoreLedger) Query(ctx context.Context, q LedgerQuery) ([]Record, error) {
+func (l *JSONL) Query(ctx context.Context, q Query) ([]Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	data, err := l.meta.ReadMeta(ctx, ledgerRecordName)
+	data, err := l.meta.ReadMeta(ctx, RecordName)
 	if errors.Is(err, storage.ErrNotFound) {
 		data, err = nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ledger: reading %s: %w", ledgerRecordName, err)
+		return nil, fmt.Errorf("ledger: reading %s: %w", RecordName, err)
 	}
 	if !l.cache.valid(data) {
 		l.cache = decodeCache{}
@@ -136,6 +132,40 @@ func (l *StoreLedger) Query(ctx context.Context, q LedgerQuery) ([]Record, error
 	slices.SortStableFunc(out, func(a, b Record) int { return a.Time.Compare(b.Time) })
 	return out, nil
 }
+
+var (
+	// ErrInvalidRecord is wrapped by Append when a record lacks a field every
+	// record needs (Kind, Time).
+	ErrInvalidRecord = errors.New("invalid ledger record")
+	// ErrCorrupt is matched (with errors.Is) by every [*CorruptError].
+	ErrCorrupt = errors.New("ledger record is corrupt")
+)
+
+// CorruptError reports a line of a [JSONL]'s record that is not a JSON
+// ledger record (other than a cut-short last line, which is skipped).
+type CorruptError struct {
+	// Name is the metadata record read, such as "ledger.jsonl".
+	Name string
+	// Line is the 1-based line number of the bad line.
+	Line int
+	// Err is the decoding error.
+	Err error
+}
+
+// Error names the record, the line and the cause.
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("ledger: %s line %d: %v", e.Name, e.Line, e.Err)
+}
+
+// Unwrap returns the decoding error.
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// Is reports whether target is [ErrCorrupt].
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// RecordName is the store metadata record in which a [JSONL]
+// keeps its records, one JSON object per line.
+const RecordName = "ledger.jsonl"
 
 // decodeCache holds the records decoded from the complete lines of a
 // record's prefix.
@@ -157,7 +187,7 @@ func (c *decodeCache) valid(data []byte) bool {
 // the cache, and returns the records of a last line without a newline
 // (which may still grow, so it is not cached). Blank lines are ignored. A
 // line that ends before its JSON value does is a torn append and skipped;
-// any other bad line is a *LedgerCorruptError.
+// any other bad line is a *CorruptError.
 func (c *decodeCache) decode(data []byte) ([]Record, error) {
 	rest := data[c.offset:]
 	for {
@@ -197,7 +227,7 @@ func decodeLine(line []byte, lineNo int) (r Record, ok bool, err error) {
 		if isTruncated(line) {
 			return r, false, nil
 		}
-		return r, false, &LedgerCorruptError{Name: ledgerRecordName, Line: lineNo, Err: err}
+		return r, false, &CorruptError{Name: RecordName, Line: lineNo, Err: err}
 	}
 	return r, true, nil
 }
@@ -209,46 +239,4 @@ func isTruncated(line []byte) bool {
 	var v any
 	err := dec.Decode(&v)
 	return errors.Is(err, io.ErrUnexpectedEOF)
-}
-
-var (
-	// ErrInvalidRecord is wrapped by Append when a record lacks a field every
-	// record needs (Kind, Time).
-	ErrInvalidRecord = errors.New("invalid ledger record")
-	// ErrLedgerCorrupt is matched (with errors.Is) by every [*LedgerCorruptError].
-	ErrLedgerCorrupt = errors.New("ledger record is corrupt")
-)
-
-// LedgerCorruptError reports a line of a [StoreLedger]'s record that is not a JSON
-// ledger record (other than a cut-short last line, which is skipped).
-type LedgerCorruptError struct {
-	// Name is the metadata record read, such as "ledger.jsonl".
-	Name string
-	// Line is the 1-based line number of the bad line.
-	Line int
-	// Err is the decoding error.
-	Err error
-}
-
-// Error names the record, the line and the cause.
-func (e *LedgerCorruptError) Error() string {
-	return fmt.Sprintf("ledger: %s line %d: %v", e.Name, e.Line, e.Err)
-}
-
-// Unwrap returns the decoding error.
-func (e *LedgerCorruptError) Unwrap() error { return e.Err }
-
-// Is reports whether target is [ErrLedgerCorrupt].
-func (e *LedgerCorruptError) Is(target error) bool { return target == ErrLedgerCorrupt }
-
-// Check reports whether r has the fields every record needs (Kind and
-// Time); ledgers refuse others with an error wrapping [ErrInvalidRecord].
-func (r Record) Check() error {
-	switch {
-	case r.Kind == "":
-		return fmt.Errorf("ledger: append: %w: field kind is empty", ErrInvalidRecord)
-	case r.Time.IsZero():
-		return fmt.Errorf("ledger: append %s record: %w: field time is zero", r.Kind, ErrInvalidRecord)
-	}
-	return nil
 }
