@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/ledger"
 
 	"mpsync.dev/mpsync/plan"
@@ -55,7 +57,7 @@ func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 	st := newStager(runtime.GOMAXPROCS(0))
 	for _, c := range p.Changes {
 		if batch != nil {
-			if c.Action == ActionRemove {
+			if c.Action == plan.ActionRemove {
 				st.settleAll(e, run, outcomes)
 			} else {
 				e.mu.Lock()
@@ -96,7 +98,7 @@ func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 	var results []ledger.Record
 	for _, o := range outcomes {
 		c := o.Change
-		if c.Action == ActionKeep || c.Action == ActionBlocked && o.Result != ResultFailed ||
+		if c.Action == plan.ActionKeep || c.Action == plan.ActionBlocked && o.Result != ResultFailed ||
 			!e.noteChanged("result", c.ID, string(o.Result)) {
 			// Nothing was asked or done, or the same result as last run: a
 			// change pending for a week must not bury the ledger's real
@@ -188,7 +190,7 @@ type storeView interface {
 }
 
 func target(c Change) pack.Version {
-	if c.Action == ActionRemove {
+	if c.Action == plan.ActionRemove {
 		return c.From
 	}
 	return c.To
@@ -212,10 +214,10 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change,
 	}
 	o := Outcome{Change: c}
 	switch c.Action {
-	case ActionKeep:
+	case plan.ActionKeep:
 		o.Result = ResultSkipped
 		return o, false
-	case ActionBlocked:
+	case plan.ActionBlocked:
 		if c.Error != "" {
 			// The pack could not be downloaded or read: a failure the
 			// operator must see, not a policy decision.
@@ -260,7 +262,7 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change,
 			return o, false
 		}
 	}
-	if batch != nil && c.Action != ActionRemove {
+	if batch != nil && c.Action != plan.ActionRemove {
 		return o, true
 	}
 	if err := e.applyChange(ctx, run, c, batch); err != nil {
@@ -283,7 +285,7 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change,
 // checked against the store as it is now, so an upgrade that would have
 // dropped the reference but was denied keeps the pack.
 func (e *Engine) unmetDependency(ctx context.Context, view storeView, run *runState, p *Plan, c Change) string {
-	if c.Action == ActionRemove {
+	if c.Action == plan.ActionRemove {
 		entries, err := view.List(ctx)
 		if err != nil {
 			return "cannot list the store to check dependents: " + err.Error()
@@ -322,8 +324,8 @@ func resultText(r Result) string {
 	return string(r)
 }
 
-func (e *Engine) decide(ctx context.Context, run *runState, c Change, decisions *[]ledger.Record) (Decision, error) {
-	d, err := e.approver.Decide(ctx, ApprovalRequest{Change: c, Group: e.group.Name, WorkspaceID: run.ws.ID(), Now: e.clock.Now()})
+func (e *Engine) decide(ctx context.Context, run *runState, c Change, decisions *[]ledger.Record) (approval.Decision, error) {
+	d, err := e.approver.Decide(ctx, approval.Request{Change: c, Group: e.group.Name, WorkspaceID: run.ws.ID(), Now: e.clock.Now()})
 	if err != nil {
 		return d, err
 	}
@@ -351,7 +353,7 @@ func (e *Engine) applyChange(ctx context.Context, run *runState, c Change, batch
 	if batch != nil {
 		remove, imp = batch.Remove, batch.Import
 	}
-	if c.Action == ActionRemove {
+	if c.Action == plan.ActionRemove {
 		if err := remove(ctx, c.Pack); err != nil {
 			return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "remove", Err: err}
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/plan"
 
 	"github.com/stretchr/testify/assert"
@@ -25,11 +27,11 @@ func TestRegressionDeniedUpgradeKeepsTheReferencedPack(t *testing.T) {
 	ws.put("Y", "1.0.0.0", "S", rref("X", "1.0.0.0"))
 	s := store.NewMemory()
 	deny := false
-	e := newFakeEngine(t, ws, s, &mpsync.Options{Approver: mpsync.ApproverFunc(func(ctx context.Context, r mpsync.ApprovalRequest) (mpsync.Decision, error) {
-		if deny && r.Change.Action == mpsync.ActionUpgrade {
-			return mpsync.Decision{Verdict: plan.Deny, Reason: "policy holds Y", By: "policy"}, nil
+	e := newFakeEngine(t, ws, s, &mpsync.Options{Approver: approval.ApproverFunc(func(ctx context.Context, r approval.Request) (approval.Decision, error) {
+		if deny && r.Change.Action == plan.ActionUpgrade {
+			return approval.Decision{Verdict: plan.Deny, Reason: "policy holds Y", By: "policy"}, nil
 		}
-		return mpsync.Decision{Verdict: plan.Approve, By: "t"}, nil
+		return approval.Decision{Verdict: plan.Approve, By: "t"}, nil
 	})})
 	_, err := e.Sync(ctx)
 	require.NoError(t, err)

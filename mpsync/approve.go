@@ -5,62 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
+
+	"mpsync.dev/mpsync/approval"
 
 	"mpsync.dev/rules"
-)
-
-// ApprovalQueue is an approver's queue of changes waiting for a person
-// (approval.Manual keeps one). [Engine.Approve] and [Engine.ApproveAll]
-// decide through it and [Engine.Status] lists it; the engine finds it in
-// Options.Approver, or among the parts of a combination of approvers.
-type ApprovalQueue interface {
-	// Approve approves a queued change. It returns an error wrapping
-	// [ErrUnknownChange] when the change was never queued.
-	Approve(ctx context.Context, changeID, by string) error
-	// ApproveAll approves every waiting change and returns their ids.
-	ApproveAll(ctx context.Context, by string) ([]string, error)
-	// Preapprove approves a change a person saw in a plan before any run
-	// queued it.
-	Preapprove(ctx context.Context, c Change, group, by string) error
-	// Queue returns the changes the queue holds and where each stands.
-	Queue(ctx context.Context) ([]QueuedChange, error)
-}
-
-// QueuedChange is one change in an [ApprovalQueue].
-type QueuedChange struct {
-	Change Change `json:"change"`
-	// Group is the management group the change is for.
-	Group string `json:"group,omitempty"`
-	// RequestedAt is when the change first asked for approval.
-	RequestedAt time.Time `json:"requestedAt"`
-	// State is ApprovalWaiting, ApprovalApproved, ApprovalDenied or
-	// ApprovalSuperseded.
-	State ApprovalState `json:"state"`
-}
-
-// ApprovalState is where a pending change stands with the approvers.
-type ApprovalState string
-
-const (
-	// ApprovalWaiting: queued, waiting for a person.
-	ApprovalWaiting ApprovalState = "waiting"
-	// ApprovalApproved: a person approved it; the next run applies it.
-	ApprovalApproved ApprovalState = "approved"
-	// ApprovalDenied: a person denied it.
-	ApprovalDenied ApprovalState = "denied"
-	// ApprovalSuperseded: the catalog changed and a newer change replaced
-	// it; it needs no decision any more.
-	ApprovalSuperseded ApprovalState = "superseded"
-	// ApprovalDeferred: another approver (a change window, a promotion
-	// soak) holds it back; no person is asked.
-	ApprovalDeferred ApprovalState = "deferred"
 )
 
 // PendingApproval is a change waiting for approval, as [Status] lists it.
 type PendingApproval struct {
 	Change
-	Approval ApprovalState `json:"approval"`
+	Approval approval.State `json:"approval"`
 }
 
 // ApproveResult says what [Engine.Approve] did.
@@ -76,7 +30,7 @@ type ApproveResult struct {
 // in the queue; an id no run queued yet is looked for in a fresh plan (it
 // may come from an earlier Plan) and approved ahead. Ids that can be
 // approved are, whatever happens to the others; the error joins one error
-// per id that could not be, each naming it. It needs an [ApprovalQueue] in
+// per id that could not be, each naming it. It needs an [approval.Queue] in
 // the engine's approver ([ErrNoApprovalQueue] otherwise), and a workspace
 // only for ids never queued.
 func (e *Engine) Approve(ctx context.Context, by string, ids ...string) (*ApproveResult, error) {
@@ -98,7 +52,7 @@ func (e *Engine) Approve(ctx context.Context, by string, ids ...string) (*Approv
 		case err == nil:
 			res.Approved = append(res.Approved, id)
 			continue
-		case !errors.Is(err, ErrUnknownChange):
+		case !errors.Is(err, approval.ErrUnknownChange):
 			errs = append(errs, fmt.Errorf("change %s: %w", id, err))
 			continue
 		}
@@ -110,7 +64,7 @@ func (e *Engine) Approve(ctx context.Context, by string, ids ...string) (*Approv
 		}
 		i := slices.IndexFunc(plan.Actionable(), func(c Change) bool { return c.ID == id })
 		if i < 0 {
-			errs = append(errs, fmt.Errorf("change %s is neither pending nor in the current plan (the catalog or the store changed since it was planned; plan again): %w", id, ErrUnknownChange))
+			errs = append(errs, fmt.Errorf("change %s is neither pending nor in the current plan (the catalog or the store changed since it was planned; plan again): %w", id, approval.ErrUnknownChange))
 			continue
 		}
 		if err := q.Preapprove(ctx, plan.Actionable()[i], e.group.Name, by); err != nil {
@@ -151,14 +105,14 @@ func (e *Engine) planForApproval(ctx context.Context) (*Plan, error) {
 
 // queue returns Options.Queue, or finds the approval queue in the engine's
 // approver.
-func (e *Engine) queue() (ApprovalQueue, error) {
+func (e *Engine) queue() (approval.Queue, error) {
 	if e.queueOpt != nil {
 		return e.queueOpt, nil
 	}
-	var found ApprovalQueue
-	var visit func(Approver)
-	visit = func(a Approver) {
-		if q, ok := a.(ApprovalQueue); ok && found == nil {
+	var found approval.Queue
+	var visit func(approval.Approver)
+	visit = func(a approval.Approver) {
+		if q, ok := a.(approval.Queue); ok && found == nil {
 			found = q
 		}
 		if c, ok := a.(composite); ok {
@@ -178,14 +132,14 @@ func (e *Engine) queue() (ApprovalQueue, error) {
 // approval queue: queued changes still undecided are waiting, changes the
 // queue has decided carry its state, and the others are deferred by
 // another approver.
-func pendingApprovals(pending []Change, queued []QueuedChange) []PendingApproval {
-	state := map[string]ApprovalState{}
+func pendingApprovals(pending []Change, queued []approval.QueuedChange) []PendingApproval {
+	state := map[string]approval.State{}
 	for _, q := range queued {
 		state[q.Change.ID] = q.State
 	}
 	out := []PendingApproval{}
 	seen := map[string]bool{}
-	add := func(c Change, s ApprovalState) {
+	add := func(c Change, s approval.State) {
 		if !seen[c.ID] {
 			seen[c.ID] = true
 			out = append(out, PendingApproval{Change: c, Approval: s})
@@ -194,13 +148,13 @@ func pendingApprovals(pending []Change, queued []QueuedChange) []PendingApproval
 	for _, c := range pending {
 		s, ok := state[c.ID]
 		if !ok {
-			s = ApprovalDeferred
+			s = approval.StateDeferred
 		}
 		add(c, s)
 	}
 	for _, q := range queued {
-		if q.State == ApprovalWaiting {
-			add(q.Change, ApprovalWaiting)
+		if q.State == approval.StateWaiting {
+			add(q.Change, approval.StateWaiting)
 		}
 	}
 	return out

@@ -3,6 +3,10 @@ package mpsync
 import (
 	"testing"
 
+	"mpsync.dev/mpsync/plan"
+
+	"mpsync.dev/mpsync/approval"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -11,23 +15,23 @@ import (
 
 // Moved from the command, which merged the queue by reading its raw record.
 func TestPendingApprovals(t *testing.T) {
-	a := Change{ID: "chg-a", Pack: "A", Action: ActionImport, To: pack.MustParseVersion("1.0")}
-	b := Change{ID: "chg-b", Pack: "B", Action: ActionUpgrade, From: pack.MustParseVersion("1.0"), To: pack.MustParseVersion("2.0")}
-	c := Change{ID: "chg-c", Pack: "C", Action: ActionRemove, From: pack.MustParseVersion("1.0")}
-	d := Change{ID: "chg-d", Pack: "D", Action: ActionImport, To: pack.MustParseVersion("1.0")}
-	queue := []QueuedChange{
-		{Change: a, State: ApprovalWaiting}, {Change: b, State: ApprovalDenied},
-		{Change: c, State: ApprovalWaiting}, {Change: d, State: ApprovalSuperseded},
+	a := Change{ID: "chg-a", Pack: "A", Action: plan.ActionImport, To: pack.MustParseVersion("1.0")}
+	b := Change{ID: "chg-b", Pack: "B", Action: plan.ActionUpgrade, From: pack.MustParseVersion("1.0"), To: pack.MustParseVersion("2.0")}
+	c := Change{ID: "chg-c", Pack: "C", Action: plan.ActionRemove, From: pack.MustParseVersion("1.0")}
+	d := Change{ID: "chg-d", Pack: "D", Action: plan.ActionImport, To: pack.MustParseVersion("1.0")}
+	queue := []approval.QueuedChange{
+		{Change: a, State: approval.StateWaiting}, {Change: b, State: approval.StateDenied},
+		{Change: c, State: approval.StateWaiting}, {Change: d, State: approval.StateSuperseded},
 	}
 	got := pendingApprovals([]Change{a, b}, queue)
 	require.Len(t, got, 3)
-	assert.Equal(t, PendingApproval{Change: a, Approval: ApprovalWaiting}, got[0])
-	assert.Equal(t, ApprovalDenied, got[1].Approval, "held by the engine, denied in the queue")
-	assert.Equal(t, PendingApproval{Change: c, Approval: ApprovalWaiting}, got[2], "queued, not left pending by a run")
+	assert.Equal(t, PendingApproval{Change: a, Approval: approval.StateWaiting}, got[0])
+	assert.Equal(t, approval.StateDenied, got[1].Approval, "held by the engine, denied in the queue")
+	assert.Equal(t, PendingApproval{Change: c, Approval: approval.StateWaiting}, got[2], "queued, not left pending by a run")
 
 	got = pendingApprovals([]Change{b}, nil)
 	require.Len(t, got, 1)
-	assert.Equal(t, ApprovalDeferred, got[0].Approval, "no manual queue: another approver holds it")
+	assert.Equal(t, approval.StateDeferred, got[0].Approval, "no manual queue: another approver holds it")
 	assert.NotNil(t, pendingApprovals(nil, nil), "an empty list is [] in JSON, not null")
 }
 
@@ -41,8 +45,8 @@ func TestOutcomeExplain(t *testing.T) {
 		{"applied", Outcome{Change: Change{Reason: planned}, Result: ResultApplied}, planned, ""},
 		{"failed", Outcome{Change: Change{Reason: planned}, Result: ResultFailed,
 			Err: &ChangeError{Pack: "F", Step: "import", Err: errString2("disk\nfull")}}, planned, "pack F: import: disk; full"},
-		{"denied", Outcome{Change: Change{Reason: planned}, Result: ResultDenied, Decision: &Decision{Reason: "frozen"}}, "frozen", ""},
-		{"pending", Outcome{Change: Change{Reason: planned}, Result: ResultPending, Decision: &Decision{Reason: "window closed"}},
+		{"denied", Outcome{Change: Change{Reason: planned}, Result: ResultDenied, Decision: &approval.Decision{Reason: "frozen"}}, "frozen", ""},
+		{"pending", Outcome{Change: Change{Reason: planned}, Result: ResultPending, Decision: &approval.Decision{Reason: "window closed"}},
 			planned + "; window closed", ""},
 		{"skipped", Outcome{Change: Change{Reason: planned}, Result: ResultSkipped,
 			Err: &ChangeError{Pack: "S", Step: "dependency", Err: errString2("waits for F")}}, planned + "; waits for F", ""},

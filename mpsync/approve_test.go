@@ -31,7 +31,7 @@ func TestApproveThroughTheEngine(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, st.Approvals, len(pending))
 	for _, a := range st.Approvals {
-		assert.Equal(t, mpsync.ApprovalWaiting, a.Approval, a.Pack)
+		assert.Equal(t, approval.StateWaiting, a.Approval, a.Pack)
 	}
 
 	res, err := e.Approve(ctx, "alice", first)
@@ -39,7 +39,7 @@ func TestApproveThroughTheEngine(t *testing.T) {
 	assert.Equal(t, []string{first}, res.Approved)
 	st, err = e.Status(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, mpsync.ApprovalApproved, st.Approvals[0].Approval, "Status shows the decision")
+	assert.Equal(t, approval.StateApproved, st.Approvals[0].Approval, "Status shows the decision")
 
 	// An id from a fresh plan that no run queued yet is approved ahead.
 	p, err := e.Plan(ctx)
@@ -54,7 +54,7 @@ func TestApproveThroughTheEngine(t *testing.T) {
 	require.NotEmpty(t, planned, "the plan has solution packs no run asked about")
 	res, err = e.Approve(ctx, "alice", planned, "chg-00000000deadbeef")
 	require.Error(t, err)
-	assert.ErrorIs(t, err, mpsync.ErrUnknownChange)
+	assert.ErrorIs(t, err, approval.ErrUnknownChange)
 	assert.Contains(t, err.Error(), "chg-00000000deadbeef")
 	assert.Equal(t, []string{planned}, res.Preapproved, "the good id is approved whatever happens to the bad one")
 

@@ -499,7 +499,7 @@ func (e *Engine) removeWorkspacePacks(ctx context.Context, entries []storage.Ent
 		}
 		rep.Removed = append(rep.Removed, byID[id])
 		remaining = slices.DeleteFunc(remaining, func(en storage.Entry) bool { return en.ID == id })
-		e.record(ctx, ledger.Record{Kind: ledger.KindResult, Action: ActionRemove, Pack: id, Version: byID[id].Version,
+		e.record(ctx, ledger.Record{Kind: ledger.KindResult, Action: plan.ActionRemove, Pack: id, Version: byID[id].Version,
 			SHA256: byID[id].SHA256, Result: string(ResultApplied), By: "disconnect", Reason: "integration removed"})
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -76,7 +78,7 @@ func TestCorpusImportsOnEachReleasesPlatform(t *testing.T) {
 			rep, err := e.Sync(context.Background(), rules.GetIntelligencePacks)
 			require.NoError(t, err)
 			for _, c := range rep.Plan.Changes {
-				assert.NotEqual(t, mpsync.ActionBlocked, c.Action, "%s: %s", c.Pack, c.Reason)
+				assert.NotEqual(t, plan.ActionBlocked, c.Action, "%s: %s", c.Pack, c.Reason)
 			}
 			applied := rep.Applied()
 			require.Len(t, applied, len(manifests), "every corpus pack imports")
@@ -112,7 +114,7 @@ func TestUnsatisfiedPlatformReferenceNamesTheInventory(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, p.Changes, 1)
 	c := p.Changes[0]
-	assert.Equal(t, mpsync.ActionBlocked, c.Action)
+	assert.Equal(t, plan.ActionBlocked, c.Action)
 	for _, want := range []string{"System.Image.Library >= 9.9.0.0", "the group has System.Image.Library 7.5.8501",
 		"built-in inventory of Operations Manager 2019", "--platform FILE"} {
 		assert.True(t, strings.Contains(c.Reason, want), "reason %q lacks %q", c.Reason, want)
@@ -153,7 +155,7 @@ func TestSealedPackAndReferenceToken(t *testing.T) {
 	assert.Equal(t, []string{libID, goodID}, applied, "the sealed library first, then the pack naming its token")
 	for _, c := range rep.Plan.Changes {
 		if c.Pack == badID {
-			assert.Equal(t, mpsync.ActionBlocked, c.Action)
+			assert.Equal(t, plan.ActionBlocked, c.Action)
 			assert.Contains(t, c.Reason, "wants public key token 31bf3856ad364e35, but "+libID+" is sealed with key token "+token)
 		}
 	}

@@ -14,7 +14,7 @@
 // management packs: those in the store, as in a management group (imported
 // with [Engine.Import] or written by [Engine.SetOverride]), and files
 // ([OverrideSettings]), resolved together; and every import, upgrade and
-// removal passes a pluggable change-control [Approver] (windows, manual
+// removal passes a pluggable change-control [approval.Approver] (windows, manual
 // approval, promotion from a QA group: package
 // [mpsync.dev/mpsync/approval]).
 //
@@ -36,7 +36,7 @@
 // references first, removals dependents first. The approver decides on each
 // change; approved changes are applied one by one, each atomic in the store;
 // a change whose dependency was not applied is skipped, and every decision
-// and result goes to the [Ledger]. A [Report] says what happened to each
+// and result goes to the [ledger.Ledger]. A [Report] says what happened to each
 // change. Nothing is ever removed on the strength of a stale or missing
 // catalog.
 //
@@ -92,7 +92,7 @@
 // checks and the same ledger as a run: [Engine.Import] brings in a pack by
 // hand (no downgrade, references satisfied, a workspace's pack only with
 // Force), [Engine.Approve] approves changes by id through the
-// [ApprovalQueue], [Engine.Rollback] restores a previous version, and
+// [approval.Queue], [Engine.Rollback] restores a previous version, and
 // [Engine.Status] lists packs, rules, runs and what waits for approval;
 // [Engine.Probe] asks the service whether it answers. The mpsync command is a
 // thin layer over these.
@@ -148,7 +148,7 @@
 // engine keeps lives in that directory: the packs and their index, the
 // connection record, the run history, pending approvals and the ledger
 // ([ledger.JSONL]). Several management groups that share promotion evidence
-// share a [Ledger] instead.
+// share a [ledger.Ledger] instead.
 //
 // # Errors
 //

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/ledger"
 
 	"mpsync.dev/mpsync/clock"
@@ -43,13 +45,13 @@ type Options struct {
 	Workspace Workspace
 	// Approver decides on every import, upgrade and removal. Nil approves
 	// everything.
-	Approver Approver
+	Approver approval.Approver
 	// Queue is the approval queue Status lists and Approve decides
 	// through. Nil means the one Approver holds (an approval.Manual, alone
 	// or in a combination), if any. Set it when the queue is not part of the
 	// approver in force: `mpsync approve` works on the store's manual queue
 	// whatever --approval says.
-	Queue ApprovalQueue
+	Queue approval.Queue
 	// Ledger records decisions and results. Nil keeps them in the store's
 	// "ledger.jsonl" metadata record.
 	Ledger ledger.Ledger
@@ -134,8 +136,8 @@ const DefaultRunTimeout = time.Hour
 type Engine struct {
 	store    Store
 	ws       Workspace
-	approver Approver
-	queueOpt ApprovalQueue
+	approver approval.Approver
+	queueOpt approval.Queue
 	ledger   ledger.Ledger
 	settings SettingsSource
 	// group0 is settings when they come from override packs (the store's,
@@ -337,6 +339,6 @@ type approveAll struct{}
 
 func (approveAll) String() string { return "auto" }
 
-func (approveAll) Decide(context.Context, ApprovalRequest) (Decision, error) {
-	return Decision{Verdict: plan.Approve, Reason: "no approver configured", By: "auto"}, nil
+func (approveAll) Decide(context.Context, approval.Request) (approval.Decision, error) {
+	return approval.Decision{Verdict: plan.Approve, Reason: "no approver configured", By: "auto"}, nil
 }

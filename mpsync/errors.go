@@ -37,11 +37,9 @@ var (
 	// ErrRunTimeout is the cause of the context of a run that went past
 	// Options.RunTimeout (context.Cause tells it from a caller's cancel).
 	ErrRunTimeout = errors.New("run timed out")
-	// ErrUnknownChange is wrapped when a change id is neither queued for
-	// approval nor in the current plan.
-	ErrUnknownChange = errors.New("no such change awaits approval")
+
 	// ErrNoApprovalQueue is returned by Approve and ApproveAll when the
-	// engine's approver keeps no [ApprovalQueue] (use approval.Manual).
+	// engine's approver keeps no [approval.Queue] (use approval.Manual).
 	ErrNoApprovalQueue = errors.New("the engine's approver keeps no approval queue")
 	// ErrImportRefused is wrapped by the error [Engine.Import] returns for
 	// a pack sync's rules refuse: a downgrade, other content at the same

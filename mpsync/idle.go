@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync/catalog"
@@ -58,11 +60,11 @@ func (e *Engine) idleRecord(run *runState, rs []rules.Rule, settings []rules.Set
 	}
 	for i, o := range outcomes {
 		switch {
-		case o.Action == ActionKeep:
+		case o.Action == plan.ActionKeep:
 			continue
 		case o.Result == ResultApplied, o.Result == ResultFailed:
 			return nil
-		case o.Result == ResultSkipped && o.Action != ActionBlocked && !isStep(o.Err, "dependency"):
+		case o.Result == ResultSkipped && o.Action != plan.ActionBlocked && !isStep(o.Err, "dependency"):
 			return nil // a lost lease: run again in full
 		}
 		st.notable = append(st.notable, i)
@@ -83,7 +85,7 @@ func (e *Engine) snapshot(ctx context.Context, run *runState) {
 			run.gen, run.hasGen = gen, true
 		}
 	}
-	if v, ok := e.approver.(ApprovalVersioner); ok {
+	if v, ok := e.approver.(approval.Versioner); ok {
 		if ver, err := v.ApprovalVersion(ctx); err == nil {
 			run.version, run.hasVersion = ver, true
 		}
@@ -96,7 +98,7 @@ func (e *Engine) snapshot(ctx context.Context, run *runState) {
 // for a store without [storage.Generationer], its listing) is the same, and
 // the changes left pending or denied would be decided the same way. A
 // pending change is asked about again only when its Decision.NotBefore has
-// passed or the approver's [ApprovalVersioner] number moved (every time,
+// passed or the approver's [approval.Versioner] number moved (every time,
 // for an approver without one); any other answer than last time's means a
 // full run. It makes the run's one catalog request: when it returns false,
 // the full run plans from the answer kept in run.
@@ -166,7 +168,7 @@ func (e *Engine) idleRun(ctx context.Context, run *runState, rs []rules.Rule, se
 		case ResultDenied:
 			e.emit(Event{Kind: EventChangeDenied, Rule: c.Rule, Change: c, Message: o.Decision.Reason})
 		case ResultSkipped:
-			if c.Action == ActionBlocked {
+			if c.Action == plan.ActionBlocked {
 				e.emit(Event{Kind: EventChangeBlocked, Rule: c.Rule, Change: c, Message: c.Reason})
 			}
 		}
@@ -185,7 +187,7 @@ func (e *Engine) idleRun(ctx context.Context, run *runState, rs []rules.Rule, se
 
 // decisionErr is the error applyOne gives a change the approver did not
 // approve.
-func decisionErr(d Decision) error {
+func decisionErr(d approval.Decision) error {
 	if d.Verdict == plan.Deny {
 		return fmt.Errorf("%w: denied by %s: %s", ErrNotApproved, d.By, d.Reason)
 	}

@@ -143,7 +143,7 @@ func (a *testApprover) approve(id string) {
 	a.version++
 }
 
-func (a *testApprover) Decide(_ context.Context, req mpsync.ApprovalRequest) (mpsync.Decision, error) {
+func (a *testApprover) Decide(_ context.Context, req approval.Request) (approval.Decision, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	kind := map[string]int{advisorID: 2, internalID: 0, alertID: 1, "Microsoft.IntelligencePacks.Updates": 0,
@@ -151,18 +151,18 @@ func (a *testApprover) Decide(_ context.Context, req mpsync.ApprovalRequest) (mp
 	switch kind {
 	case 0:
 		if req.Now.Before(a.until) {
-			return mpsync.Decision{Verdict: plan.Defer, By: "window", Reason: "closed", NotBefore: a.until}, nil
+			return approval.Decision{Verdict: plan.Defer, By: "window", Reason: "closed", NotBefore: a.until}, nil
 		}
 	case 1:
 		if !a.approved[req.Change.ID] {
-			return mpsync.Decision{Verdict: plan.Defer, By: "manual", Reason: "waiting for " + req.Change.ID}, nil
+			return approval.Decision{Verdict: plan.Defer, By: "manual", Reason: "waiting for " + req.Change.ID}, nil
 		}
 	case 2:
-		if req.Change.Action == mpsync.ActionRemove {
-			return mpsync.Decision{Verdict: plan.Deny, By: "policy", Reason: "no removals"}, nil
+		if req.Change.Action == plan.ActionRemove {
+			return approval.Decision{Verdict: plan.Deny, By: "policy", Reason: "no removals"}, nil
 		}
 	}
-	return mpsync.Decision{Verdict: plan.Approve, By: "auto"}, nil
+	return approval.Decision{Verdict: plan.Approve, By: "auto"}, nil
 }
 
 // world is one engine with its own workspace, store, clock and approver;

@@ -146,7 +146,7 @@ func (e *Engine) importLocked(ctx context.Context, r io.ReadSeeker, m pack.Manif
 	if res.TookOver {
 		reason += "; taken over from the workspace (forced)"
 	}
-	e.record(ctx, ledger.Record{Kind: ledger.KindResult, Action: ActionImport, Pack: m.ID, Version: m.Version, SHA256: sum,
+	e.record(ctx, ledger.Record{Kind: ledger.KindResult, Action: plan.ActionImport, Pack: m.ID, Version: m.Version, SHA256: sum,
 		Result: string(ResultApplied), By: by, Reason: reason})
 	return res, nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -120,7 +122,7 @@ func TestImportAppliesSyncsChecks(t *testing.T) {
 			} else {
 				require.Len(t, recs, 1)
 				assert.Equal(t, "alice", recs[0].By)
-				assert.Equal(t, mpsync.ActionImport, recs[0].Action)
+				assert.Equal(t, plan.ActionImport, recs[0].Action)
 				assert.True(t, strings.HasPrefix(recs[0].Reason, "imported by hand from app.xml"), recs[0].Reason)
 			}
 			if tt.check != nil {

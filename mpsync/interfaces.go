@@ -5,8 +5,6 @@ import (
 	"io"
 	"time"
 
-	"mpsync.dev/mpsync/plan"
-
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
@@ -83,57 +81,6 @@ type Workspace interface {
 	// manifest identity. Closing the returned reader releases any temporary
 	// file.
 	Fetch(ctx context.Context, p catalog.Pack) (io.ReadCloser, error)
-}
-
-// Decision is an approver's answer for one change.
-type Decision struct {
-	Verdict plan.Verdict `json:"verdict"`
-	// Reason says why, in words an operator reads in a report.
-	Reason string `json:"reason,omitempty"`
-	// NotBefore, for Defer, is the earliest time the change may be approved.
-	NotBefore time.Time `json:"notBefore,omitzero"`
-	// By names the approver (or person) that decided.
-	By string `json:"by,omitempty"`
-}
-
-// ApprovalRequest is what an [Approver] decides on.
-type ApprovalRequest struct {
-	// Change is the change to decide on; Change.ID binds the decision to its
-	// exact rule, pack, target version and hash.
-	Change Change
-	// Group is the management group the change is for.
-	Group string
-	// WorkspaceID is the workspace the change comes from.
-	WorkspaceID string
-	// Now is the engine's clock reading; approvers use it, not time.Now.
-	Now time.Time
-}
-
-// Approver decides whether a change may be applied. Implementations are in
-// [mpsync.dev/mpsync/approval]. Decide must be safe for concurrent use.
-type Approver interface {
-	Decide(ctx context.Context, req ApprovalRequest) (Decision, error)
-}
-
-// ApprovalVersioner is implemented by an approver whose answers on the
-// changes it deferred or denied can change only when ApprovalVersion's
-// number changes (a person approved in a queue, a policy was edited) or when
-// a deferral's [Decision].NotBefore passes. When the catalog, the store and
-// the settings are unchanged too, a run then reuses the previous plan and
-// asks the approver nothing; an approver without it (or whose
-// ApprovalVersion fails) is asked again about every pending and denied
-// change on every run, as a full run would. The number must change for
-// decisions taken by any process sharing the approver's state.
-type ApprovalVersioner interface {
-	ApprovalVersion(ctx context.Context) (uint64, error)
-}
-
-// ApproverFunc adapts a function to [Approver].
-type ApproverFunc func(ctx context.Context, req ApprovalRequest) (Decision, error)
-
-// Decide calls f.
-func (f ApproverFunc) Decide(ctx context.Context, req ApprovalRequest) (Decision, error) {
-	return f(ctx, req)
 }
 
 // Lease decides which of several processes may run the rules now. A

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/plan"
 
 	"github.com/stretchr/testify/assert"
@@ -33,7 +35,7 @@ func TestRegressionRunThatLostItsLeaseChangesNothing(t *testing.T) {
 	var running atomic.Int32
 	var overlap atomic.Bool
 	var holdOnce sync.Once
-	slow := mpsync.ApproverFunc(func(ctx context.Context, r mpsync.ApprovalRequest) (mpsync.Decision, error) {
+	slow := approval.ApproverFunc(func(ctx context.Context, r approval.Request) (approval.Decision, error) {
 		if running.Add(1) > 1 {
 			overlap.Store(true)
 		}
@@ -48,7 +50,7 @@ func TestRegressionRunThatLostItsLeaseChangesNothing(t *testing.T) {
 			inA <- struct{}{}
 			<-releaseA
 		}
-		return mpsync.Decision{Verdict: plan.Approve}, nil
+		return approval.Decision{Verdict: plan.Approve}, nil
 	})
 	a := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clock, Lease: lease, Holder: "A", Approver: slow})
 	b := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clock, Lease: lease, Holder: "B", Approver: slow})
@@ -64,7 +66,7 @@ func TestRegressionRunThatLostItsLeaseChangesNothing(t *testing.T) {
 	repA := <-done
 	require.NotNil(t, repA)
 	for _, o := range repA.Outcomes {
-		if o.Action == mpsync.ActionImport {
+		if o.Action == plan.ActionImport {
 			require.Equal(t, mpsync.ResultSkipped, o.Result, "A lost the lease: it must not change the store")
 			require.ErrorContains(t, o.Err, "lease")
 		}

@@ -7,9 +7,10 @@ import (
 	"context"
 	"testing"
 
+	"mpsync.dev/mpsync/plan"
+
 	"github.com/stretchr/testify/require"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/rules"
@@ -32,7 +33,7 @@ func TestRegressionChannelMoveKeepsAWantedPack(t *testing.T) {
 	p, err := e.Plan(ctx, rules.MPUpdate)
 	require.NoError(t, err)
 	t.Log("\n" + p.String())
-	require.Zero(t, p.Count(mpsync.ActionRemove), "MPUpdate plans to remove P although the catalog lists and wants it")
+	require.Zero(t, p.Count(plan.ActionRemove), "MPUpdate plans to remove P although the catalog lists and wants it")
 }
 
 // Regression: a pack referencing a member of a blocked reference cycle was

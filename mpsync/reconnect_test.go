@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"testing"
 
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/plan"
 
 	"github.com/stretchr/testify/assert"
@@ -385,11 +387,11 @@ func TestValidateFlagsPacksOfAPreviousWorkspace(t *testing.T) {
 	require.NoError(t, err)
 	// The old pack stays: the store is rebound by hand, as a failed or
 	// denied removal would leave it.
-	e2 := newFakeEngine(t, ws2, s, &mpsync.Options{Approver: mpsync.ApproverFunc(func(_ context.Context, r mpsync.ApprovalRequest) (mpsync.Decision, error) {
-		if r.Change.Action == mpsync.ActionRemove {
-			return mpsync.Decision{Verdict: plan.Deny, Reason: "change freeze"}, nil
+	e2 := newFakeEngine(t, ws2, s, &mpsync.Options{Approver: approval.ApproverFunc(func(_ context.Context, r approval.Request) (approval.Decision, error) {
+		if r.Change.Action == plan.ActionRemove {
+			return approval.Decision{Verdict: plan.Deny, Reason: "change freeze"}, nil
 		}
-		return mpsync.Decision{Verdict: plan.Approve}, nil
+		return approval.Decision{Verdict: plan.Approve}, nil
 	})})
 	_, err = e2.SwitchWorkspace(ctx, ws2)
 	require.NoError(t, err)

@@ -16,7 +16,7 @@ import (
 type record[T any] struct {
 	name string
 	// recovery says what an operator does about a corrupt copy, for
-	// [CorruptRecordError.Recovery].
+	// [storage.CorruptRecordError.Recovery].
 	recovery string
 }
 

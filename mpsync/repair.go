@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/ledger"
 
 	"mpsync.dev/mpsync/storage"
@@ -22,14 +24,6 @@ type RepairReport struct {
 	Left []CorruptRecord `json:"left,omitempty"`
 }
 
-// QueueRepairer is implemented by an [ApprovalQueue] that keeps its queue
-// in a record that can be corrupt, as approval.Manual does. Repair sets a
-// corrupt queue aside (with [storage.CorruptSuffix]) and starts it empty; it
-// returns the name of the record it set aside, "" when the queue decoded.
-type QueueRepairer interface {
-	Repair(ctx context.Context) (setAside string, err error)
-}
-
 // Repair sets aside every corrupt metadata record the engine can start
 // afresh, and reports the ones it leaves:
 //
@@ -37,7 +31,7 @@ type QueueRepairer interface {
 //     run until they run again;
 //   - the pending changes (pending.json) start empty: the next run of each
 //     rule lists what waits again;
-//   - the approval queue, when it is a [QueueRepairer] (approval.Manual's
+//   - the approval queue, when it is a [approval.Repairer] (approval.Manual's
 //     approvals.json), starts empty: the changes ask again at the next
 //     run, and approvals given in the corrupt queue must be given again
 //     (the copy set aside shows them);
@@ -68,7 +62,7 @@ func (e *Engine) Repair(ctx context.Context) (*RepairReport, error) {
 		return rep, fmt.Errorf("repair: %w", err)
 	}
 	if q, qerr := e.queue(); qerr == nil {
-		if r, ok := q.(QueueRepairer); ok {
+		if r, ok := q.(approval.Repairer); ok {
 			name, err := r.Repair(ctx)
 			if err != nil {
 				return rep, fmt.Errorf("repair: approval queue: %w", err)

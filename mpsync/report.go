@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/plan"
 	"mpsync.dev/rules"
 )
@@ -34,7 +36,7 @@ type Outcome struct {
 	Change
 	Result Result `json:"result"`
 	// Decision is the approver's answer, for changes that asked.
-	Decision *Decision `json:"decision,omitempty"`
+	Decision *approval.Decision `json:"decision,omitempty"`
 	// Err is why the change failed or was skipped; in JSON it is the
 	// "error" string.
 	Err error `json:"-"`

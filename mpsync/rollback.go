@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync/ledger"
 
 	"mpsync.dev/mpsync/storage"
@@ -61,7 +63,7 @@ func (e *Engine) Rollback(ctx context.Context, packID string) (storage.Entry, er
 		}
 		return storage.Entry{}, fmt.Errorf("rollback %s to %s refused, %s stays: %w", packID, en.Version, cur.Version, verr)
 	}
-	e.record(ctx, ledger.Record{Kind: ledger.KindResult, Action: ActionRollback, Pack: packID, Version: en.Version, SHA256: en.SHA256,
+	e.record(ctx, ledger.Record{Kind: ledger.KindResult, Action: plan.ActionRollback, Pack: packID, Version: en.Version, SHA256: en.SHA256,
 		Result: string(ResultApplied), By: "operator", Reason: fmt.Sprintf("rolled back from %s", cur.Version)})
 	return en, nil
 }

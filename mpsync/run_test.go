@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/approval"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -210,9 +212,9 @@ func TestCatalogWithoutPacksRemovesNothing(t *testing.T) {
 // scheduler with it, forever; Options.RunTimeout bounds the run whole, and
 // what the run did is still recorded.
 func TestRunTimeoutBoundsTheRun(t *testing.T) {
-	stuck := mpsync.ApproverFunc(func(ctx context.Context, _ mpsync.ApprovalRequest) (mpsync.Decision, error) {
+	stuck := approval.ApproverFunc(func(ctx context.Context, _ approval.Request) (approval.Decision, error) {
 		<-ctx.Done()
-		return mpsync.Decision{}, ctx.Err()
+		return approval.Decision{}, ctx.Err()
 	})
 	r := newRig(t, nil)
 	led := ledger.NewMemory()

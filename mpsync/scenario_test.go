@@ -120,7 +120,7 @@ func TestMissingReferenceAndWaitForMPUpdate(t *testing.T) {
 			waits++
 		}
 		if o.Pack == "Microsoft.IntelligencePacks.Broken" {
-			assert.Equal(t, mpsync.ActionBlocked, o.Action)
+			assert.Equal(t, plan.ActionBlocked, o.Action)
 			assert.Contains(t, o.Reason, "Contoso.Nowhere")
 			missing++
 		}

@@ -233,13 +233,13 @@ func newBlockingApprover() *blockingApprover {
 	return &blockingApprover{entered: make(chan struct{}), release: make(chan struct{})}
 }
 
-func (b *blockingApprover) Decide(ctx context.Context, _ mpsync.ApprovalRequest) (mpsync.Decision, error) {
+func (b *blockingApprover) Decide(ctx context.Context, _ approval.Request) (approval.Decision, error) {
 	b.once.Do(func() { close(b.entered) })
 	select {
 	case <-b.release:
-		return mpsync.Decision{Verdict: plan.Approve, By: "test"}, nil
+		return approval.Decision{Verdict: plan.Approve, By: "test"}, nil
 	case <-ctx.Done():
-		return mpsync.Decision{}, ctx.Err()
+		return approval.Decision{}, ctx.Err()
 	}
 }
 
@@ -337,7 +337,7 @@ func TestStopHonoursContext(t *testing.T) {
 		defer e.Close()
 		// Hold the approver past cancellation: the run in flight ignores
 		// its cancelled context until released.
-		held := mpsync.ApproverFunc(func(ctx context.Context, req mpsync.ApprovalRequest) (mpsync.Decision, error) {
+		held := approval.ApproverFunc(func(ctx context.Context, req approval.Request) (approval.Decision, error) {
 			return ap.Decide(context.WithoutCancel(ctx), req)
 		})
 		e2, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv), Approver: held})

@@ -7,6 +7,10 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/ledger"
 
 	"mpsync.dev/internal/safetext"
@@ -216,18 +220,6 @@ func (e *Engine) notePending(ctx context.Context, rep *Report) {
 	e.pruneQueue(ctx, rep)
 }
 
-// QueuePruner is implemented by an [ApprovalQueue] that can drop changes
-// no run will ask about again, as approval.Manual does. After each run the
-// engine calls Prune with a func that gives the reason a queued change is
-// done or overtaken: the store holds the pack at the change's target
-// version or later; a removal's pack is gone or at another version; or a
-// run of the change's rule from a fresh catalog no longer plans it. The
-// queue marks the changes waiting for a person that the func reports
-// superseded and returns their ids.
-type QueuePruner interface {
-	Prune(ctx context.Context, done func(QueuedChange) (reason string, ok bool)) ([]string, error)
-}
-
 // pruneQueue has the approval queue drop the waiting changes the store has
 // overtaken, and those of the rules rep covered that its plan, made from a
 // fresh catalog, no longer holds.
@@ -241,7 +233,7 @@ func (e *Engine) pruneQueue(ctx context.Context, rep *Report) {
 	if err != nil {
 		return
 	}
-	p, ok := q.(QueuePruner)
+	p, ok := q.(approval.Pruner)
 	if !ok {
 		return
 	}
@@ -258,7 +250,7 @@ func (e *Engine) pruneQueue(ctx context.Context, rep *Report) {
 			planned[c.ID] = true
 		}
 	}
-	ids, err := p.Prune(ctx, func(qc QueuedChange) (string, bool) {
+	ids, err := p.Prune(ctx, func(qc approval.QueuedChange) (string, bool) {
 		if qc.Group != "" && qc.Group != e.group.Name {
 			return "", false // another group's, in a shared queue
 		}
@@ -288,7 +280,7 @@ func overtaken(entries []storage.Entry) func(Change) (string, bool) {
 	}
 	return func(c Change) (string, bool) {
 		en, ok := byID[c.Pack]
-		if c.Action == ActionRemove {
+		if c.Action == plan.ActionRemove {
 			switch {
 			case !ok:
 				return fmt.Sprintf("the store no longer holds %s", c.Pack), true

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
@@ -73,16 +75,16 @@ type windowed interface {
 
 // composite is what Status looks for in a combination of approvers.
 type composite interface {
-	Parts() []Approver
+	Parts() []approval.Approver
 }
 
-func approvalStatus(a Approver, now time.Time) ApprovalStatus {
+func approvalStatus(a approval.Approver, now time.Time) ApprovalStatus {
 	st := ApprovalStatus{Approver: fmt.Sprintf("%T", a)}
 	if s, ok := a.(fmt.Stringer); ok {
 		st.Approver = s.String()
 	}
-	var visit func(Approver)
-	visit = func(a Approver) {
+	var visit func(approval.Approver)
+	visit = func(a approval.Approver) {
 		if w, ok := a.(windowed); ok {
 			if next := w.NextOpen(now); next.After(now) && (st.NextWindow.IsZero() || next.After(st.NextWindow)) {
 				st.NextWindow = next // all windows must be open: the latest opening counts
@@ -167,7 +169,7 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	st.Pending = pend
-	var queued []QueuedChange
+	var queued []approval.QueuedChange
 	if q, err := e.queue(); err == nil {
 		all, err := q.Queue(ctx)
 		if err := tolerate(err); err != nil {
@@ -182,7 +184,7 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 	// Changes the store has overtaken are not listed (issue 15, point 6);
 	// the next run prunes them from the queue.
 	overtook := overtaken(entries)
-	queued = slices.DeleteFunc(queued, func(q QueuedChange) bool { _, ok := overtook(q.Change); return ok })
+	queued = slices.DeleteFunc(queued, func(q approval.QueuedChange) bool { _, ok := overtook(q.Change); return ok })
 	current := slices.DeleteFunc(slices.Clone(pend), func(c Change) bool { _, ok := overtook(c); return ok })
 	st.Approvals = pendingApprovals(current, queued)
 	st.Approval = approvalStatus(e.approver, e.clock.Now())

@@ -296,7 +296,7 @@ func (a *app) newEngine(st cmdStore, ws *workspace.Client) (*mpsync.Engine, erro
 	if isPG {
 		led = pg.Ledger()
 	}
-	var appr mpsync.Approver
+	var appr approval.Approver
 	if a.cfg.approvalFile != "" {
 		pf, err := loadPolicy(a.cfg.approvalFile, st, led)
 		if err != nil {

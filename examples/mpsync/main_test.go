@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/plan"
 
 	"github.com/stretchr/testify/assert"
@@ -132,9 +134,9 @@ func TestHumanBytes(t *testing.T) {
 }
 
 func TestPendingList(t *testing.T) {
-	b := mpsync.Change{ID: "chg-b", Pack: "B", Action: mpsync.ActionUpgrade, Rule: rules.MPUpdate,
+	b := mpsync.Change{ID: "chg-b", Pack: "B", Action: plan.ActionUpgrade, Rule: rules.MPUpdate,
 		From: pack.MustParseVersion("1.0"), To: pack.MustParseVersion("2.0")}
-	got := pendingList([]mpsync.PendingApproval{{Change: b, Approval: mpsync.ApprovalDenied}})
+	got := pendingList([]mpsync.PendingApproval{{Change: b, Approval: approval.StateDenied}})
 	require.Len(t, got, 1)
 	assert.Equal(t, pendingJSON{ID: "chg-b", Pack: "B", To: "2.0.0.0", Action: "upgrade", Rule: string(rules.MPUpdate),
 		From: "1.0.0.0", Approval: "denied"}, got[0])
@@ -142,16 +144,16 @@ func TestPendingList(t *testing.T) {
 }
 
 func TestReportToJSONReasons(t *testing.T) {
-	keep := mpsync.Change{ID: "chg-k", Action: mpsync.ActionKeep, Pack: "K"}
-	failed := mpsync.Change{ID: "chg-f", Action: mpsync.ActionImport, Pack: "F", Reason: "base pack"}
-	denied := mpsync.Change{ID: "chg-d", Action: mpsync.ActionImport, Pack: "D", Reason: "base pack"}
-	skipped := mpsync.Change{ID: "chg-s", Action: mpsync.ActionImport, Pack: "S", Reason: "solution X"}
+	keep := mpsync.Change{ID: "chg-k", Action: plan.ActionKeep, Pack: "K"}
+	failed := mpsync.Change{ID: "chg-f", Action: plan.ActionImport, Pack: "F", Reason: "base pack"}
+	denied := mpsync.Change{ID: "chg-d", Action: plan.ActionImport, Pack: "D", Reason: "base pack"}
+	skipped := mpsync.Change{ID: "chg-s", Action: plan.ActionImport, Pack: "S", Reason: "solution X"}
 	rep := &mpsync.Report{
 		Plan: &mpsync.Plan{WorkspaceID: "ws", Changes: []mpsync.Change{keep, failed, denied, skipped}},
 		Outcomes: []mpsync.Outcome{
 			{Change: keep, Result: mpsync.ResultSkipped},
 			{Change: failed, Result: mpsync.ResultFailed, Err: &mpsync.ChangeError{Pack: "F", Step: "import", Err: errors.New("disk\nfull")}},
-			{Change: denied, Result: mpsync.ResultDenied, Decision: &mpsync.Decision{Verdict: plan.Deny, Reason: "changes are frozen", By: "freeze"}},
+			{Change: denied, Result: mpsync.ResultDenied, Decision: &approval.Decision{Verdict: plan.Deny, Reason: "changes are frozen", By: "freeze"}},
 			{Change: skipped, Result: mpsync.ResultSkipped, Err: &mpsync.ChangeError{Pack: "S", Step: "dependency", Err: errors.New("waits for F")}},
 		},
 	}
@@ -217,7 +219,7 @@ func TestProgress(t *testing.T) {
 	var total bytes.Buffer
 	p = newProgress(&total, true)
 	p.event(mpsync.Event{Kind: mpsync.EventPlanReady, Plan: &mpsync.Plan{Changes: []mpsync.Change{
-		{Action: mpsync.ActionImport}, {Action: mpsync.ActionRemove}, {Action: mpsync.ActionKeep}}}})
+		{Action: plan.ActionImport}, {Action: plan.ActionRemove}, {Action: plan.ActionKeep}}}})
 	p.event(mpsync.Event{Kind: mpsync.EventChangeApplied})
 	assert.Contains(t, total.String(), "changes 1/2;", "progress counts against the planned changes")
 }

@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/storage"
@@ -231,7 +233,7 @@ func planToJSON(p *mpsync.Plan, verbose bool) changesDoc {
 		doc.Rules = append(doc.Rules, string(r))
 	}
 	for _, c := range p.Changes {
-		if c.Action == mpsync.ActionKeep && !verbose {
+		if c.Action == plan.ActionKeep && !verbose {
 			continue
 		}
 		doc.Changes = append(doc.Changes, changeToJSON(c))
@@ -246,7 +248,7 @@ func reportToJSON(r *mpsync.Report, verbose bool) changesDoc {
 	doc := planToJSON(r.Plan, verbose)
 	doc.Changes = doc.Changes[:0]
 	for _, o := range r.Outcomes {
-		if o.Action == mpsync.ActionKeep && !verbose {
+		if o.Action == plan.ActionKeep && !verbose {
 			continue
 		}
 		c := changeToJSON(o.Change)

@@ -39,6 +39,8 @@ import (
 	"time"
 	_ "time/tzdata" // the window is in Europe/Berlin even where the system has no zone database
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/catalog"
@@ -241,7 +243,7 @@ func workspaceDir() string {
 
 // newGroup makes a management group with its own store, clock and workspace
 // client, writing to the shared ledger.
-func newGroup(name string, start time.Time, srv *mpsynctest.Server, shared ledger.Ledger, a mpsync.Approver, sched rules.ScheduleOptions) (*group, error) {
+func newGroup(name string, start time.Time, srv *mpsynctest.Server, shared ledger.Ledger, a approval.Approver, sched rules.ScheduleOptions) (*group, error) {
 	client, err := workspace.New(srv.ClientConfig())
 	if err != nil {
 		return nil, fmt.Errorf("%s: workspace client: %w", name, err)
@@ -285,7 +287,7 @@ func references(dir string, ids ...string) (map[string][]pack.Reference, error) 
 // printed for the same pack and target version.
 func (g *group) show(w io.Writer, rep *mpsync.Report, loc *time.Location) {
 	for _, o := range rep.Outcomes {
-		if o.Action == mpsync.ActionKeep {
+		if o.Action == plan.ActionKeep {
 			continue
 		}
 		g.latest[o.Pack] = o
@@ -296,7 +298,7 @@ func (g *group) show(w io.Writer, rep *mpsync.Report, loc *time.Location) {
 			continue
 		}
 		version := o.To
-		if o.Action == mpsync.ActionRemove {
+		if o.Action == plan.ActionRemove {
 			version = o.From
 		}
 		fmt.Fprintf(w, "%s  %-10s  %-7s %s %s: %s\n", stamp(rep.Started, loc), g.name, o.Action, o.Pack, version, o.Result)
@@ -346,7 +348,7 @@ func summary(ctx context.Context, w io.Writer, l ledger.Ledger, qa, prod *group,
 		}
 		out := map[string]ledger.Record{}
 		for _, r := range recs {
-			if r.Result == string(mpsync.ResultApplied) && r.Action != mpsync.ActionRemove {
+			if r.Result == string(mpsync.ResultApplied) && r.Action != plan.ActionRemove {
 				out[r.Pack+" "+r.Version.String()] = r
 			}
 		}

@@ -31,7 +31,7 @@ func TestPipeline(t *testing.T) {
 		}
 		var out []ledger.Record
 		for _, r := range recs {
-			if r.Result == string(mpsync.ResultApplied) && (r.Action == mpsync.ActionImport || r.Action == mpsync.ActionUpgrade) {
+			if r.Result == string(mpsync.ResultApplied) && (r.Action == plan.ActionImport || r.Action == plan.ActionUpgrade) {
 				out = append(out, r)
 			}
 		}

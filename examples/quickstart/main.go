@@ -35,6 +35,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/mpsynctest"
@@ -180,12 +182,12 @@ func syncAndShow(ctx context.Context, w io.Writer, e *mpsync.Engine) error {
 		return err
 	}
 	fmt.Fprint(w, rep.String())
-	counts := map[mpsync.Action]int{}
+	counts := map[plan.Action]int{}
 	for _, o := range rep.Applied() {
 		counts[o.Action]++
 	}
 	fmt.Fprintf(w, "Applied: %d imported, %d upgraded, %d removed.\n",
-		counts[mpsync.ActionImport], counts[mpsync.ActionUpgrade], counts[mpsync.ActionRemove])
+		counts[plan.ActionImport], counts[plan.ActionUpgrade], counts[plan.ActionRemove])
 	return rep.Err()
 }
 

@@ -6,8 +6,6 @@ import (
 	"fmt"
 
 	"mpsync.dev/mpsync/plan"
-
-	"mpsync.dev/mpsync"
 )
 
 var (
@@ -15,17 +13,17 @@ var (
 	// expression, duration, time zone, pattern, constraint or mode.
 	ErrInvalid = errors.New("invalid approval configuration")
 	// ErrUnknownChange is wrapped by [Manual] methods given a change id that
-	// was never queued.
-	// It is [mpsync.ErrUnknownChange].
-	ErrUnknownChange = mpsync.ErrUnknownChange
+	// was never queued, and by the engine's Approve given an id that is
+	// neither queued for approval nor in the current plan.
+	ErrUnknownChange = errors.New("no such change awaits approval")
 	// ErrSuperseded is wrapped by [Manual] methods given a change id that a
 	// newer change for the same rule and pack replaced.
 	ErrSuperseded = errors.New("change was superseded by a newer one")
 )
 
-// Name returns the name an approver reports in [mpsync.Decision.By]: its
+// Name returns the name an approver reports in [Decision.By]: its
 // String method when it has one, otherwise its Go type.
-func Name(a mpsync.Approver) string {
+func Name(a Approver) string {
 	if s, ok := a.(fmt.Stringer); ok {
 		return s.String()
 	}
@@ -34,20 +32,20 @@ func Name(a mpsync.Approver) string {
 
 // Auto returns an approver that approves every change. It is the default
 // mode of the command.
-func Auto() mpsync.Approver { return autoApprover{} }
+func Auto() Approver { return autoApprover{} }
 
 type autoApprover struct{}
 
 func (autoApprover) String() string { return "auto" }
 
-func (autoApprover) Decide(context.Context, mpsync.ApprovalRequest) (mpsync.Decision, error) {
-	return mpsync.Decision{Verdict: plan.Approve, By: "auto", Reason: "automatic approval"}, nil
+func (autoApprover) Decide(context.Context, Request) (Decision, error) {
+	return Decision{Verdict: plan.Approve, By: "auto", Reason: "automatic approval"}, nil
 }
 
 // Freeze returns an approver that denies every change with the given
 // reason; an empty reason reads "changes are frozen". Use it to stop all
 // imports during an incident without disabling the rules.
-func Freeze(reason string) mpsync.Approver {
+func Freeze(reason string) Approver {
 	if reason == "" {
 		reason = "changes are frozen"
 	}
@@ -58,9 +56,9 @@ type freezeApprover struct{ reason string }
 
 func (f freezeApprover) String() string { return "freeze" }
 
-func (f freezeApprover) Decide(context.Context, mpsync.ApprovalRequest) (mpsync.Decision, error) {
-	return mpsync.Decision{Verdict: plan.Deny, By: "freeze", Reason: f.reason}, nil
+func (f freezeApprover) Decide(context.Context, Request) (Decision, error) {
+	return Decision{Verdict: plan.Deny, By: "freeze", Reason: f.reason}, nil
 }
 
 // isRemoval reports whether c removes a pack.
-func isRemoval(c mpsync.Change) bool { return c.Action == mpsync.ActionRemove }
+func isRemoval(c plan.Change) bool { return c.Action == plan.ActionRemove }

@@ -7,15 +7,13 @@ import (
 	"time"
 
 	"mpsync.dev/mpsync/plan"
-
-	"mpsync.dev/mpsync"
 )
 
 // Combined is an approver built from others by [All] or [Any]. It is
 // immutable and safe for concurrent use when its parts are.
 type Combined struct {
 	any   bool
-	parts []mpsync.Approver
+	parts []Approver
 }
 
 // All returns an approver that approves a change only when every part
@@ -33,7 +31,7 @@ type Combined struct {
 // the part's name. By joins the names of the deciding parts, Reason their
 // reasons, with "; ". All returns an error wrapping [ErrInvalid] when given
 // no approvers or a nil one.
-func All(approvers ...mpsync.Approver) (*Combined, error) {
+func All(approvers ...Approver) (*Combined, error) {
 	return combine("all", false, approvers)
 }
 
@@ -45,11 +43,11 @@ func All(approvers ...mpsync.Approver) (*Combined, error) {
 // Deny when all denied. An error from a part stops the evaluation. Any
 // returns an error wrapping [ErrInvalid] when given no approvers or a nil
 // one.
-func Any(approvers ...mpsync.Approver) (*Combined, error) {
+func Any(approvers ...Approver) (*Combined, error) {
 	return combine("any", true, approvers)
 }
 
-func combine(kind string, anyOf bool, approvers []mpsync.Approver) (*Combined, error) {
+func combine(kind string, anyOf bool, approvers []Approver) (*Combined, error) {
 	if len(approvers) == 0 {
 		return nil, fmt.Errorf("approval: %s: %w: no approvers", kind, ErrInvalid)
 	}
@@ -58,11 +56,11 @@ func combine(kind string, anyOf bool, approvers []mpsync.Approver) (*Combined, e
 			return nil, fmt.Errorf("approval: %s: %w: approver %d is nil", kind, ErrInvalid, i+1)
 		}
 	}
-	return &Combined{any: anyOf, parts: append([]mpsync.Approver(nil), approvers...)}, nil
+	return &Combined{any: anyOf, parts: append([]Approver(nil), approvers...)}, nil
 }
 
 // Parts returns the approvers combined, in order.
-func (c *Combined) Parts() []mpsync.Approver { return append([]mpsync.Approver(nil), c.parts...) }
+func (c *Combined) Parts() []Approver { return append([]Approver(nil), c.parts...) }
 
 // String returns "all(a, b)" or "any(a, b)" with the parts' names.
 func (c *Combined) String() string {
@@ -78,16 +76,16 @@ func (c *Combined) String() string {
 }
 
 // Decide asks the parts in order as [All] or [Any] describes.
-func (c *Combined) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mpsync.Decision, error) {
+func (c *Combined) Decide(ctx context.Context, req Request) (Decision, error) {
 	var (
-		approved, deferred, denied []mpsync.Decision
+		approved, deferred, denied []Decision
 		notBefore                  time.Time
 		unknownTime                bool
 	)
 	for _, p := range c.parts {
 		d, err := p.Decide(ctx, req)
 		if err != nil {
-			return mpsync.Decision{}, fmt.Errorf("approval: %s: change %s (%s): %w", Name(p), req.Change.ID, req.Change.Pack, err)
+			return Decision{}, fmt.Errorf("approval: %s: change %s (%s): %w", Name(p), req.Change.ID, req.Change.Pack, err)
 		}
 		if d.By == "" {
 			d.By = Name(p)
@@ -114,7 +112,7 @@ func (c *Combined) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mpsy
 				notBefore = d.NotBefore
 			}
 		default:
-			return mpsync.Decision{}, fmt.Errorf("approval: %s: change %s (%s): unknown verdict %q", Name(p), req.Change.ID, req.Change.Pack, d.Verdict)
+			return Decision{}, fmt.Errorf("approval: %s: change %s (%s): unknown verdict %q", Name(p), req.Change.ID, req.Change.Pack, d.Verdict)
 		}
 	}
 	switch {
@@ -132,7 +130,7 @@ func (c *Combined) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mpsy
 	}
 }
 
-func join(v plan.Verdict, ds []mpsync.Decision) mpsync.Decision {
+func join(v plan.Verdict, ds []Decision) Decision {
 	by := make([]string, 0, len(ds))
 	reasons := make([]string, 0, len(ds))
 	for _, d := range ds {
@@ -141,5 +139,5 @@ func join(v plan.Verdict, ds []mpsync.Decision) mpsync.Decision {
 			reasons = append(reasons, d.Reason)
 		}
 	}
-	return mpsync.Decision{Verdict: v, By: strings.Join(by, "; "), Reason: strings.Join(reasons, "; ")}
+	return Decision{Verdict: v, By: strings.Join(by, "; "), Reason: strings.Join(reasons, "; ")}
 }

@@ -9,57 +9,56 @@ import (
 
 	"mpsync.dev/mpsync/plan"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 )
 
 // fixed is an approver with a canned answer that counts its calls.
 type fixed struct {
 	name  string
-	d     mpsync.Decision
+	d     approval.Decision
 	err   error
 	calls *int
 }
 
 func (f fixed) String() string { return f.name }
 
-func (f fixed) Decide(context.Context, mpsync.ApprovalRequest) (mpsync.Decision, error) {
+func (f fixed) Decide(context.Context, approval.Request) (approval.Decision, error) {
 	*f.calls++
 	return f.d, f.err
 }
 
 func TestCombinators(t *testing.T) {
 	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
-	yes := mpsync.Decision{Verdict: plan.Approve, Reason: "ok"}
-	no := mpsync.Decision{Verdict: plan.Deny, Reason: "no"}
-	later := func(h int) mpsync.Decision {
-		return mpsync.Decision{Verdict: plan.Defer, Reason: "later", NotBefore: at(h)}
+	yes := approval.Decision{Verdict: plan.Approve, Reason: "ok"}
+	no := approval.Decision{Verdict: plan.Deny, Reason: "no"}
+	later := func(h int) approval.Decision {
+		return approval.Decision{Verdict: plan.Defer, Reason: "later", NotBefore: at(h)}
 	}
-	someday := mpsync.Decision{Verdict: plan.Defer, Reason: "someday"}
+	someday := approval.Decision{Verdict: plan.Defer, Reason: "someday"}
 
 	cases := []struct {
 		name      string
 		any       bool
-		parts     []mpsync.Decision
+		parts     []approval.Decision
 		want      plan.Verdict
 		notBefore time.Time
 		by        string
 		calls     []int // calls per part
 	}{
-		{"all approve", false, []mpsync.Decision{yes, yes}, plan.Approve, time.Time{}, "p0; p1", []int{1, 1}},
-		{"all: deny short-circuits", false, []mpsync.Decision{yes, no, yes}, plan.Deny, time.Time{}, "p1", []int{1, 1, 0}},
-		{"all: deny after defer wins", false, []mpsync.Decision{later(2), no}, plan.Deny, time.Time{}, "p1", []int{1, 1}},
-		{"all: defer asks every part", false, []mpsync.Decision{later(2), yes, someday}, plan.Defer, at(2), "p0; p2", []int{1, 1, 1}},
-		{"all: latest NotBefore", false, []mpsync.Decision{later(2), later(5), later(3)}, plan.Defer, at(5), "p0; p1; p2", []int{1, 1, 1}},
-		{"any: approve short-circuits", true, []mpsync.Decision{no, yes, no}, plan.Approve, time.Time{}, "p1", []int{1, 1, 0}},
-		{"any: all deny", true, []mpsync.Decision{no, no}, plan.Deny, time.Time{}, "p0; p1", []int{1, 1}},
-		{"any: earliest NotBefore", true, []mpsync.Decision{later(5), no, later(3)}, plan.Defer, at(3), "p0; p2", []int{1, 1, 1}},
-		{"any: unknown time wins", true, []mpsync.Decision{later(5), someday}, plan.Defer, time.Time{}, "p0; p1", []int{1, 1}},
+		{"all approve", false, []approval.Decision{yes, yes}, plan.Approve, time.Time{}, "p0; p1", []int{1, 1}},
+		{"all: deny short-circuits", false, []approval.Decision{yes, no, yes}, plan.Deny, time.Time{}, "p1", []int{1, 1, 0}},
+		{"all: deny after defer wins", false, []approval.Decision{later(2), no}, plan.Deny, time.Time{}, "p1", []int{1, 1}},
+		{"all: defer asks every part", false, []approval.Decision{later(2), yes, someday}, plan.Defer, at(2), "p0; p2", []int{1, 1, 1}},
+		{"all: latest NotBefore", false, []approval.Decision{later(2), later(5), later(3)}, plan.Defer, at(5), "p0; p1; p2", []int{1, 1, 1}},
+		{"any: approve short-circuits", true, []approval.Decision{no, yes, no}, plan.Approve, time.Time{}, "p1", []int{1, 1, 0}},
+		{"any: all deny", true, []approval.Decision{no, no}, plan.Deny, time.Time{}, "p0; p1", []int{1, 1}},
+		{"any: earliest NotBefore", true, []approval.Decision{later(5), no, later(3)}, plan.Defer, at(3), "p0; p2", []int{1, 1, 1}},
+		{"any: unknown time wins", true, []approval.Decision{later(5), someday}, plan.Defer, time.Time{}, "p0; p1", []int{1, 1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			calls := make([]int, len(c.parts))
-			var parts []mpsync.Approver
+			var parts []approval.Approver
 			for i, d := range c.parts {
 				parts = append(parts, fixed{name: "p" + string(rune('0'+i)), d: d, calls: &calls[i]})
 			}
@@ -71,7 +70,7 @@ func TestCombinators(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := decide(t, comb, req(change("chg", mpsync.ActionImport, "P", "1.0", ""), t0))
+			d := decide(t, comb, req(change("chg", plan.ActionImport, "P", "1.0", ""), t0))
 			if d.Verdict != c.want || !d.NotBefore.Equal(c.notBefore) || d.By != c.by {
 				t.Errorf("Decide = %+v, want %s NotBefore %v By %q", d, c.want, c.notBefore, c.by)
 			}
@@ -97,13 +96,13 @@ func TestCombinatorErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = comb.Decide(context.Background(), req(change("chg-9", mpsync.ActionImport, "P", "1.0", ""), t0))
+	_, err = comb.Decide(context.Background(), req(change("chg-9", plan.ActionImport, "P", "1.0", ""), t0))
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "broken") || !strings.Contains(err.Error(), "chg-9") {
 		t.Errorf("Decide with a failing part = %v", err)
 	}
 	n = 0
-	odd, _ := approval.All(fixed{name: "odd", d: mpsync.Decision{Verdict: "maybe"}, calls: &n})
-	if _, err := odd.Decide(context.Background(), req(change("c", mpsync.ActionImport, "P", "1.0", ""), t0)); err == nil {
+	odd, _ := approval.All(fixed{name: "odd", d: approval.Decision{Verdict: "maybe"}, calls: &n})
+	if _, err := odd.Decide(context.Background(), req(change("c", plan.ActionImport, "P", "1.0", ""), t0)); err == nil {
 		t.Error("an unknown verdict was accepted")
 	}
 	if s := comb.String(); s != "all(broken, freeze)" {
@@ -115,7 +114,7 @@ func TestCombinatorErrors(t *testing.T) {
 }
 
 func TestAutoFreezeName(t *testing.T) {
-	r := req(change("c", mpsync.ActionImport, "P", "1.0", ""), t0)
+	r := req(change("c", plan.ActionImport, "P", "1.0", ""), t0)
 	if d := decide(t, approval.Auto(), r); d.Verdict != plan.Approve || d.By != "auto" {
 		t.Errorf("Auto = %+v", d)
 	}
@@ -125,7 +124,7 @@ func TestAutoFreezeName(t *testing.T) {
 	if d := decide(t, approval.Freeze(""), r); d.Reason == "" {
 		t.Error("Freeze without reason gives no reason")
 	}
-	if got := approval.Name(mpsync.ApproverFunc(nil)); got != "mpsync.ApproverFunc" {
+	if got := approval.Name(approval.ApproverFunc(nil)); got != "mpsync.ApproverFunc" {
 		t.Errorf("Name(func) = %q", got)
 	}
 }
@@ -174,7 +173,7 @@ func TestParseMode(t *testing.T) {
 		t.Errorf("manual without a store = %v", err)
 	}
 	a, _ := approval.ParseMode("freeze:quarter close", nil)
-	if d := decide(t, a, req(change("c", mpsync.ActionImport, "P", "1.0", ""), t0)); d.Reason != "quarter close" {
+	if d := decide(t, a, req(change("c", plan.ActionImport, "P", "1.0", ""), t0)); d.Reason != "quarter close" {
 		t.Errorf("freeze reason = %q", d.Reason)
 	}
 }

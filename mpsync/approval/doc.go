@@ -1,7 +1,7 @@
 // Package approval provides the change-control approvers the engine asks
 // before it imports, upgrades or removes a management pack.
 //
-// The engine calls [mpsync.Approver.Decide] once for every import, upgrade
+// The engine calls [Approver.Decide] once for every import, upgrade
 // and removal of a plan, with the request's Now read from its clock. An
 // approver answers Approve (apply now), Deny (refuse, with a reason) or
 // Defer (ask again later, not before NotBefore when it is known). Every
@@ -25,7 +25,7 @@
 //     is kept in the store ([Meta]) and [Manual.Pending] lists what waits.
 //   - [Promotion] approves only a pack (id, version, hash) that has been
 //     applied in another group, such as QA, for a soak time, according to a
-//     shared [mpsync.Ledger]; [MarkBad] stops a version.
+//     shared [ledger.Ledger]; [MarkBad] stops a version.
 //   - [Policy] denies targets outside version constraints per pack-id
 //     pattern ("Microsoft.IntelligencePacks.*" must satisfy "~7.1").
 //

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/ledger"
@@ -52,21 +54,21 @@ func ExampleAll() {
 	manual := approval.NewManual(newMemMeta()) // any mpsync.Store in production
 	both, _ := approval.All(win, manual)
 
-	c := mpsync.Change{ID: "chg-1", Rule: rules.GetIntelligencePacks, Action: mpsync.ActionUpgrade,
+	c := mpsync.Change{ID: "chg-1", Rule: rules.GetIntelligencePacks, Action: plan.ActionUpgrade,
 		Pack: "Microsoft.IntelligencePacks.Updates", To: pack.MustParseVersion("7.1.10226.1240")}
 	wed := time.Date(2026, 6, 3, 12, 0, 0, 0, time.UTC)
 
-	d, _ := both.Decide(ctx, mpsync.ApprovalRequest{Change: c, Group: "PROD", Now: wed})
+	d, _ := both.Decide(ctx, approval.Request{Change: c, Group: "PROD", Now: wed})
 	fmt.Println(d.Verdict, d.NotBefore.Format(time.RFC3339))
 
 	pending, _ := manual.Pending(ctx)
 	fmt.Println(len(pending), pending[0].Change.ID)
 	_ = manual.Approve(ctx, "chg-1", "alice")
 
-	d, _ = both.Decide(ctx, mpsync.ApprovalRequest{Change: c, Group: "PROD", Now: wed})
+	d, _ = both.Decide(ctx, approval.Request{Change: c, Group: "PROD", Now: wed})
 	fmt.Println(d.Verdict, "(window still closed)")
 	sat := time.Date(2026, 6, 6, 3, 0, 0, 0, time.UTC)
-	d, _ = both.Decide(ctx, mpsync.ApprovalRequest{Change: c, Group: "PROD", Now: sat})
+	d, _ = both.Decide(ctx, approval.Request{Change: c, Group: "PROD", Now: sat})
 	fmt.Println(d.Verdict)
 	// Output:
 	// defer 2026-06-06T02:00:00Z
@@ -83,20 +85,20 @@ func ExampleNewPromotion() {
 	v := pack.MustParseVersion("7.1.10226.1240")
 	applied := time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
 	_ = shared.Append(ctx, ledger.Record{Time: applied, Kind: ledger.KindResult, Group: "QA",
-		Action: mpsync.ActionUpgrade, Pack: "Microsoft.IntelligencePacks.Updates", Version: v,
+		Action: plan.ActionUpgrade, Pack: "Microsoft.IntelligencePacks.Updates", Version: v,
 		SHA256: "ab12", Result: "applied"})
 
 	promo, _ := approval.NewPromotion(shared, "QA", 72*time.Hour)
-	c := mpsync.Change{ID: "chg-2", Action: mpsync.ActionUpgrade, Pack: "Microsoft.IntelligencePacks.Updates", To: v, SHA256: "ab12"}
+	c := mpsync.Change{ID: "chg-2", Action: plan.ActionUpgrade, Pack: "Microsoft.IntelligencePacks.Updates", To: v, SHA256: "ab12"}
 
-	d, _ := promo.Decide(ctx, mpsync.ApprovalRequest{Change: c, Group: "PROD", Now: applied.Add(24 * time.Hour)})
+	d, _ := promo.Decide(ctx, approval.Request{Change: c, Group: "PROD", Now: applied.Add(24 * time.Hour)})
 	fmt.Println(d.Verdict, d.NotBefore.Format(time.RFC3339))
-	d, _ = promo.Decide(ctx, mpsync.ApprovalRequest{Change: c, Group: "PROD", Now: applied.Add(80 * time.Hour)})
+	d, _ = promo.Decide(ctx, approval.Request{Change: c, Group: "PROD", Now: applied.Add(80 * time.Hour)})
 	fmt.Println(d.Verdict)
 
 	_ = approval.MarkBad(ctx, shared, approval.BadMark{Group: "QA", Pack: c.Pack, Version: v, By: "bob",
 		Reason: "floods the alert view", Time: applied.Add(81 * time.Hour)})
-	d, _ = promo.Decide(ctx, mpsync.ApprovalRequest{Change: c, Group: "PROD", Now: applied.Add(82 * time.Hour)})
+	d, _ = promo.Decide(ctx, approval.Request{Change: c, Group: "PROD", Now: applied.Add(82 * time.Hour)})
 	fmt.Println(d.Verdict, "-", d.Reason)
 	// Output:
 	// defer 2026-06-04T02:00:00Z
@@ -107,8 +109,8 @@ func ExampleNewPromotion() {
 // A version policy: solution packs stay on 7.1.x.
 func ExampleNewPolicy() {
 	pol, _ := approval.NewPolicy(approval.PolicyRule{Pattern: "Microsoft.IntelligencePacks.*", Constraint: "~7.1"})
-	c := mpsync.Change{ID: "chg-3", Action: mpsync.ActionUpgrade, Pack: "Microsoft.IntelligencePacks.Updates", To: pack.MustParseVersion("7.2.0.0")}
-	d, _ := pol.Decide(context.Background(), mpsync.ApprovalRequest{Change: c})
+	c := mpsync.Change{ID: "chg-3", Action: plan.ActionUpgrade, Pack: "Microsoft.IntelligencePacks.Updates", To: pack.MustParseVersion("7.2.0.0")}
+	d, _ := pol.Decide(context.Background(), approval.Request{Change: c})
 	fmt.Println(d.Verdict, "-", d.Reason)
 	// Output:
 	// deny - pack Microsoft.IntelligencePacks.Updates version 7.2.0.0 violates policy rule 1 (Microsoft.IntelligencePacks.* must satisfy "~7.1")

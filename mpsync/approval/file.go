@@ -16,7 +16,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
 )
 
@@ -108,7 +107,7 @@ type PolicyNode struct {
 	Line int
 	// Approver is the approver the node built: [Auto], a [*Manual],
 	// [Freeze], a [*Window], a [*Promotion], a [*Policy] or a [*Combined].
-	Approver mpsync.Approver
+	Approver Approver
 	// Parts are the nodes an all or any combines, in order.
 	Parts []*PolicyNode
 }
@@ -126,7 +125,7 @@ type PolicyFile struct {
 
 // Approver returns the approver the policy describes, for
 // [mpsync.Options.Approver].
-func (p *PolicyFile) Approver() mpsync.Approver { return p.Root.Approver }
+func (p *PolicyFile) Approver() Approver { return p.Root.Approver }
 
 // Windows returns the window nodes of the policy in file order, for a
 // display of when each opens next ([Window.NextOpen]).
@@ -488,7 +487,7 @@ func (p *parser) noSettings(val *yaml.Node, field string) error {
 	return p.errorf(val, field, "takes no settings, got %s", describe(val))
 }
 
-func (p *parser) manualApprover(n *yaml.Node, field string) (mpsync.Approver, error) {
+func (p *parser) manualApprover(n *yaml.Node, field string) (Approver, error) {
 	if p.opts.Meta == nil {
 		return nil, p.errorf(n, field, "manual approval needs a store to keep its queue (PolicyOptions.Meta)")
 	}
@@ -498,7 +497,7 @@ func (p *parser) manualApprover(n *yaml.Node, field string) (mpsync.Approver, er
 	return p.manual, nil
 }
 
-func (p *parser) freeze(val *yaml.Node, field string) (mpsync.Approver, error) {
+func (p *parser) freeze(val *yaml.Node, field string) (Approver, error) {
 	switch {
 	case val == nil || isNull(val):
 		return Freeze(""), nil
@@ -520,7 +519,7 @@ func (p *parser) freeze(val *yaml.Node, field string) (mpsync.Approver, error) {
 	return nil, p.errorf(val, field, "want a reason or {reason: ...}, got %s", describe(val))
 }
 
-func (p *parser) window(val *yaml.Node, field string) (mpsync.Approver, error) {
+func (p *parser) window(val *yaml.Node, field string) (Approver, error) {
 	if val.Kind != yaml.MappingNode {
 		return nil, p.errorf(val, field, "want a mapping with allow, deny and zone, got %s", describe(val))
 	}
@@ -620,7 +619,7 @@ func (p *parser) span(n *yaml.Node, field string, zone *time.Location) (Span, er
 	return s, nil
 }
 
-func (p *parser) promotion(val *yaml.Node, field string) (mpsync.Approver, error) {
+func (p *parser) promotion(val *yaml.Node, field string) (Approver, error) {
 	if val.Kind != yaml.MappingNode {
 		return nil, p.errorf(val, field, "want a mapping with from and soak, got %s", describe(val))
 	}
@@ -657,7 +656,7 @@ func (p *parser) promotion(val *yaml.Node, field string) (mpsync.Approver, error
 	return pr, nil
 }
 
-func (p *parser) versions(val *yaml.Node, field string) (mpsync.Approver, error) {
+func (p *parser) versions(val *yaml.Node, field string) (Approver, error) {
 	items, err := p.list(val, field, "rule ({pack, constraint})")
 	if err != nil {
 		return nil, err
@@ -703,13 +702,13 @@ func (p *parser) versions(val *yaml.Node, field string) (mpsync.Approver, error)
 	return pol, nil
 }
 
-func (p *parser) combine(kind string, val *yaml.Node, field string) ([]*PolicyNode, mpsync.Approver, error) {
+func (p *parser) combine(kind string, val *yaml.Node, field string) ([]*PolicyNode, Approver, error) {
 	items, err := p.list(val, field, "approver")
 	if err != nil {
 		return nil, nil, err
 	}
 	parts := make([]*PolicyNode, 0, len(items))
-	approvers := make([]mpsync.Approver, 0, len(items))
+	approvers := make([]Approver, 0, len(items))
 	for i, it := range items {
 		n, err := p.node(it, fmt.Sprintf("%s[%d]", field, i))
 		if err != nil {

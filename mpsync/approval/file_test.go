@@ -83,7 +83,7 @@ func TestParsePolicyTree(t *testing.T) {
 
 	// The freeze inside any is asked after manual.
 	f := root.Parts[3].Parts[1].Approver
-	d, err := f.Decide(context.Background(), mpsync.ApprovalRequest{Change: mpsync.Change{ID: "c"}})
+	d, err := f.Decide(context.Background(), approval.Request{Change: mpsync.Change{ID: "c"}})
 	require.NoError(t, err)
 	assert.Equal(t, "quarter close", d.Reason)
 }
@@ -127,7 +127,7 @@ func TestParsePolicyScalarsAndDefaults(t *testing.T) {
 		})
 	}
 
-	d, _ := parse(t, "policy: freeze").Approver().Decide(context.Background(), mpsync.ApprovalRequest{})
+	d, _ := parse(t, "policy: freeze").Approver().Decide(context.Background(), approval.Request{})
 	assert.Equal(t, "changes are frozen", d.Reason)
 }
 
@@ -237,7 +237,7 @@ func TestParsedPolicyDecides(t *testing.T) {
 	v := pack.MustParseVersion("7.1.10226.1240")
 	applied := time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)
 	require.NoError(t, l.Append(ctx, ledger.Record{Time: applied, Kind: ledger.KindResult, Group: "QA",
-		Action: mpsync.ActionUpgrade, Pack: "Microsoft.IntelligencePacks.Updates", Version: v, Result: "applied"}))
+		Action: plan.ActionUpgrade, Pack: "Microsoft.IntelligencePacks.Updates", Version: v, Result: "applied"}))
 	pf, err := approval.ParsePolicy(strings.NewReader(`
 policy:
   all:
@@ -247,19 +247,19 @@ policy:
 `), opts)
 	require.NoError(t, err)
 	a := pf.Approver()
-	c := mpsync.Change{ID: "chg-1", Action: mpsync.ActionUpgrade, Pack: "Microsoft.IntelligencePacks.Updates", To: v}
+	c := mpsync.Change{ID: "chg-1", Action: plan.ActionUpgrade, Pack: "Microsoft.IntelligencePacks.Updates", To: v}
 
-	d, err := a.Decide(ctx, mpsync.ApprovalRequest{Change: c, Now: time.Date(2026, 6, 2, 3, 0, 0, 0, time.UTC)})
+	d, err := a.Decide(ctx, approval.Request{Change: c, Now: time.Date(2026, 6, 2, 3, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
 	assert.Equal(t, plan.Defer, d.Verdict, "soaking and outside the window")
 	assert.Equal(t, time.Date(2026, 6, 6, 2, 0, 0, 0, time.UTC), d.NotBefore)
 
-	d, err = a.Decide(ctx, mpsync.ApprovalRequest{Change: c, Now: time.Date(2026, 6, 6, 3, 0, 0, 0, time.UTC)})
+	d, err = a.Decide(ctx, approval.Request{Change: c, Now: time.Date(2026, 6, 6, 3, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
 	assert.Equal(t, plan.Approve, d.Verdict)
 
 	c.To = pack.MustParseVersion("7.2.0.0")
-	d, err = a.Decide(ctx, mpsync.ApprovalRequest{Change: c, Now: time.Date(2026, 6, 6, 3, 0, 0, 0, time.UTC)})
+	d, err = a.Decide(ctx, approval.Request{Change: c, Now: time.Date(2026, 6, 6, 3, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
 	assert.Equal(t, plan.Deny, d.Verdict)
 }

@@ -7,6 +7,10 @@ import (
 	"time"
 	_ "time/tzdata" // the window tests need Europe/Berlin on any machine
 
+	"mpsync.dev/mpsync/plan"
+
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/clock"
 
 	"mpsync.dev/mpsync"
@@ -61,7 +65,7 @@ func (c fixedClock) NewTimer(time.Duration) clock.Timer { panic("not used") }
 var t0 = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // change builds a change the way the engine would (ids are opaque here).
-func change(id string, action mpsync.Action, packID, to, sha string) mpsync.Change {
+func change(id string, action plan.Action, packID, to, sha string) mpsync.Change {
 	c := mpsync.Change{ID: id, Rule: rules.GetIntelligencePacks, Action: action, Pack: packID, SHA256: sha}
 	if to != "" {
 		c.To = pack.MustParseVersion(to)
@@ -69,6 +73,6 @@ func change(id string, action mpsync.Action, packID, to, sha string) mpsync.Chan
 	return c
 }
 
-func req(c mpsync.Change, now time.Time) mpsync.ApprovalRequest {
-	return mpsync.ApprovalRequest{Change: c, Group: "PROD", WorkspaceID: "ws1", Now: now}
+func req(c mpsync.Change, now time.Time) approval.Request {
+	return approval.Request{Change: c, Group: "PROD", WorkspaceID: "ws1", Now: now}
 }

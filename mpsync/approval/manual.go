@@ -14,7 +14,6 @@ import (
 
 	"mpsync.dev/mpsync/plan"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/storage"
 )
 
@@ -47,7 +46,7 @@ const (
 type PendingChange struct {
 	// Change is the change as the engine planned it; Change.ID is what
 	// [Manual.Approve] takes.
-	Change mpsync.Change `json:"change"`
+	Change plan.Change `json:"change"`
 	// Group is the management group the change is for.
 	Group string `json:"group,omitempty"`
 	// RequestedAt is the engine's clock reading when the change first asked.
@@ -132,12 +131,12 @@ func (m *Manual) String() string { return "manual" }
 
 // Decide answers from the queue as [Manual] describes, queueing a change it
 // has not seen.
-func (m *Manual) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mpsync.Decision, error) {
+func (m *Manual) Decide(ctx context.Context, req Request) (Decision, error) {
 	c := req.Change
 	if c.ID == "" {
-		return mpsync.Decision{}, fmt.Errorf("approval: manual: change for pack %s has no id", c.Pack)
+		return Decision{}, fmt.Errorf("approval: manual: change for pack %s has no id", c.Pack)
 	}
-	var d mpsync.Decision
+	var d Decision
 	err := m.update(ctx, "decide on "+c.ID, func(f *manualFile) (bool, error) {
 		// The change id does not name the group: in a queue several groups
 		// share, one group's approval must not approve another's change.
@@ -146,10 +145,10 @@ func (m *Manual) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mpsync
 			e := f.Changes[i]
 			switch e.State {
 			case stateApproved:
-				d = mpsync.Decision{Verdict: plan.Approve, By: e.By, Reason: decidedReason("approved", e)}
+				d = Decision{Verdict: plan.Approve, By: e.By, Reason: decidedReason("approved", e)}
 				return false, nil
 			case stateDenied:
-				d = mpsync.Decision{Verdict: plan.Deny, By: e.By, Reason: decidedReason("denied", e)}
+				d = Decision{Verdict: plan.Deny, By: e.By, Reason: decidedReason("denied", e)}
 				return false, nil
 			case statePending:
 				d = waiting(c.ID)
@@ -162,13 +161,13 @@ func (m *Manual) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mpsync
 		return true, nil
 	})
 	if err != nil {
-		return mpsync.Decision{}, err
+		return Decision{}, err
 	}
 	return d, nil
 }
 
-func waiting(id string) mpsync.Decision {
-	return mpsync.Decision{Verdict: plan.Defer, By: "manual", Reason: "waiting for manual approval of change " + id}
+func waiting(id string) Decision {
+	return Decision{Verdict: plan.Defer, By: "manual", Reason: "waiting for manual approval of change " + id}
 }
 
 func decidedReason(verb string, e manualEntry) string {
@@ -265,7 +264,7 @@ func (m *Manual) ApproveAll(ctx context.Context, by string) ([]string, error) {
 // Preapprove queues c as already approved by by, for a change an operator
 // saw in a plan before any run asked for it. It supersedes other queued
 // changes for the same rule, pack and group, as Decide would.
-func (m *Manual) Preapprove(ctx context.Context, c mpsync.Change, group, by string) error {
+func (m *Manual) Preapprove(ctx context.Context, c plan.Change, group, by string) error {
 	if c.ID == "" || by == "" {
 		return fmt.Errorf("approval: manual: preapprove change %q for pack %s: %w: change id and by are required", c.ID, c.Pack, ErrInvalid)
 	}
@@ -300,25 +299,25 @@ func (m *Manual) Pending(ctx context.Context) ([]PendingChange, error) {
 	return out, nil
 }
 
-var _ mpsync.ApprovalQueue = (*Manual)(nil)
+var _ Queue = (*Manual)(nil)
 
 // Queue returns every change the queue holds and where it stands, oldest
-// request first: the engine's view of the queue ([mpsync.ApprovalQueue]),
+// request first: the engine's view of the queue ([Queue]),
 // which Status lists.
-func (m *Manual) Queue(ctx context.Context) ([]mpsync.QueuedChange, error) {
+func (m *Manual) Queue(ctx context.Context) ([]QueuedChange, error) {
 	f, err := m.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]mpsync.QueuedChange, 0, len(f.Changes))
+	out := make([]QueuedChange, 0, len(f.Changes))
 	for _, e := range f.Changes {
-		st := mpsync.ApprovalState(e.State)
+		st := State(e.State)
 		if e.State == statePending {
-			st = mpsync.ApprovalWaiting
+			st = StateWaiting
 		}
-		out = append(out, mpsync.QueuedChange{Change: e.Change, Group: e.Group, RequestedAt: e.RequestedAt, State: st})
+		out = append(out, QueuedChange{Change: e.Change, Group: e.Group, RequestedAt: e.RequestedAt, State: st})
 	}
-	slices.SortFunc(out, func(a, b mpsync.QueuedChange) int {
+	slices.SortFunc(out, func(a, b QueuedChange) int {
 		return cmp.Or(a.RequestedAt.Compare(b.RequestedAt), cmp.Compare(a.Change.ID, b.Change.ID))
 	})
 	return out, nil
@@ -448,10 +447,10 @@ func (f *manualFile) queue(e manualEntry) {
 	f.Changes = append(kept, e)
 }
 
-var _ mpsync.QueueRepairer = (*Manual)(nil)
+var _ Repairer = (*Manual)(nil)
 
 // Repair sets a corrupt queue aside and starts it empty: the record's
-// bytes are kept as [ManualRecord] with [mpsync.CorruptSuffix] (for a
+// bytes are kept as [ManualRecord] with [storage.CorruptSuffix] (for a
 // person to read the approvals it held) before the empty queue is
 // written. It returns ManualRecord when it did, "" when the queue decoded
 // (or does not exist yet) and nothing changed. The changes ask again at
@@ -484,7 +483,7 @@ func (m *Manual) Repair(ctx context.Context) (string, error) {
 	return ManualRecord, nil
 }
 
-var _ mpsync.QueuePruner = (*Manual)(nil)
+var _ Pruner = (*Manual)(nil)
 
 // Prune marks superseded every change still waiting for a person for
 // which done reports a reason (the engine's: the store already holds the
@@ -494,7 +493,7 @@ var _ mpsync.QueuePruner = (*Manual)(nil)
 // would otherwise stay listed forever, since no run asks about it again.
 // It returns the ids marked. Approved, denied and superseded changes are
 // left as they are.
-func (m *Manual) Prune(ctx context.Context, done func(mpsync.QueuedChange) (reason string, ok bool)) ([]string, error) {
+func (m *Manual) Prune(ctx context.Context, done func(QueuedChange) (reason string, ok bool)) ([]string, error) {
 	var ids []string
 	err := m.update(ctx, "prune", func(f *manualFile) (bool, error) {
 		for i := range f.Changes {
@@ -502,7 +501,7 @@ func (m *Manual) Prune(ctx context.Context, done func(mpsync.QueuedChange) (reas
 			if e.State != statePending {
 				continue
 			}
-			qc := mpsync.QueuedChange{Change: e.Change, Group: e.Group, RequestedAt: e.RequestedAt, State: mpsync.ApprovalWaiting}
+			qc := QueuedChange{Change: e.Change, Group: e.Group, RequestedAt: e.RequestedAt, State: StateWaiting}
 			if why, ok := done(qc); ok {
 				e.State, e.Note = stateSuperseded, why
 				ids = append(ids, e.Change.ID)

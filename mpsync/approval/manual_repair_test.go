@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync/storage"
 
 	"github.com/stretchr/testify/assert"
@@ -16,7 +18,7 @@ import (
 
 // Regression (issue 15, point 5): a corrupt queue was a bare decoding
 // error with no way out but deleting the file by hand. It is a
-// *mpsync.CorruptRecordError naming the record and the recovery, every
+// *storage.CorruptRecordError naming the record and the recovery, every
 // method reports it (so no run drops an approval silently), and Repair
 // sets it aside and starts the queue empty.
 func TestRegressionManualCorruptQueue(t *testing.T) {
@@ -39,7 +41,7 @@ func TestRegressionManualCorruptQueue(t *testing.T) {
 			}
 			m := approval.NewManual(meta)
 			if tc.wantFixed != "" {
-				_, err := m.Decide(ctx, req(change("chg-b", mpsync.ActionImport, "P", "1.0.0.0", "bb"), t0))
+				_, err := m.Decide(ctx, req(change("chg-b", plan.ActionImport, "P", "1.0.0.0", "bb"), t0))
 				var ce *storage.CorruptRecordError
 				require.ErrorAs(t, err, &ce)
 				assert.Equal(t, approval.ManualRecord, ce.Record)
@@ -72,14 +74,14 @@ func TestRegressionManualCorruptQueue(t *testing.T) {
 func TestRegressionManualPrune(t *testing.T) {
 	ctx := context.Background()
 	m := approval.NewManual(newMemMeta(), approval.ManualClock(fixedClock{t0}))
-	a := change("chg-a", mpsync.ActionImport, "A", "1.0.0.0", "aa")
-	b := change("chg-b", mpsync.ActionImport, "B", "1.0.0.0", "bb")
-	c := change("chg-c", mpsync.ActionImport, "C", "1.0.0.0", "cc")
+	a := change("chg-a", plan.ActionImport, "A", "1.0.0.0", "aa")
+	b := change("chg-b", plan.ActionImport, "B", "1.0.0.0", "bb")
+	c := change("chg-c", plan.ActionImport, "C", "1.0.0.0", "cc")
 	for _, ch := range []mpsync.Change{a, b, c} {
 		decide(t, m, req(ch, t0))
 	}
 	require.NoError(t, m.Approve(ctx, "chg-c", "alice"))
-	ids, err := m.Prune(ctx, func(q mpsync.QueuedChange) (string, bool) {
+	ids, err := m.Prune(ctx, func(q approval.QueuedChange) (string, bool) {
 		return "the store already holds it", q.Change.Pack != "B"
 	})
 	require.NoError(t, err)

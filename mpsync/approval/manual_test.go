@@ -17,7 +17,7 @@ import (
 	"mpsync.dev/mpsync/approval"
 )
 
-func decide(t *testing.T, a mpsync.Approver, r mpsync.ApprovalRequest) mpsync.Decision {
+func decide(t *testing.T, a approval.Approver, r approval.Request) approval.Decision {
 	t.Helper()
 	d, err := a.Decide(context.Background(), r)
 	if err != nil {
@@ -31,8 +31,8 @@ func TestManualLifecycle(t *testing.T) {
 	meta := newMemMeta()
 	decidedAt := t0.Add(time.Hour)
 	m := approval.NewManual(meta, approval.ManualClock(fixedClock{decidedAt}))
-	a := change("chg-a", mpsync.ActionUpgrade, "Microsoft.IntelligencePacks.Updates", "7.1.0.2", "aa")
-	b := change("chg-b", mpsync.ActionImport, "Microsoft.IntelligencePacks.LogManagement", "7.0.0.1", "bb")
+	a := change("chg-a", plan.ActionUpgrade, "Microsoft.IntelligencePacks.Updates", "7.1.0.2", "aa")
+	b := change("chg-b", plan.ActionImport, "Microsoft.IntelligencePacks.LogManagement", "7.0.0.1", "bb")
 
 	// Unknown changes are queued and deferred.
 	for _, c := range []mpsync.Change{a, b} {
@@ -97,15 +97,15 @@ func TestManualLifecycle(t *testing.T) {
 func TestManualSupersedes(t *testing.T) {
 	ctx := context.Background()
 	m := approval.NewManual(newMemMeta())
-	old := change("chg-old", mpsync.ActionUpgrade, "P", "1.0.0.2", "aa")
-	other := change("chg-other", mpsync.ActionUpgrade, "Q", "1.0.0.2", "cc")
+	old := change("chg-old", plan.ActionUpgrade, "P", "1.0.0.2", "aa")
+	other := change("chg-other", plan.ActionUpgrade, "Q", "1.0.0.2", "cc")
 	decide(t, m, req(old, t0))
 	decide(t, m, req(other, t0))
 	if err := m.Approve(ctx, "chg-old", "alice"); err != nil {
 		t.Fatal(err)
 	}
 	// The catalog publishes another hash: a new change id for the same pack.
-	repl := change("chg-new", mpsync.ActionUpgrade, "P", "1.0.0.2", "bb")
+	repl := change("chg-new", plan.ActionUpgrade, "P", "1.0.0.2", "bb")
 	if d := decide(t, m, req(repl, t0.Add(time.Minute))); d.Verdict != plan.Defer {
 		t.Fatalf("Decide(new id) = %+v, want Defer: the old approval must not carry over", d)
 	}
@@ -126,7 +126,7 @@ func TestManualSupersedes(t *testing.T) {
 		t.Errorf("Decide(old id again) = %+v, want Defer", d)
 	}
 	// A third change drops the entries already superseded.
-	decide(t, m, req(change("chg-third", mpsync.ActionRemove, "P", "", ""), t0.Add(3*time.Minute)))
+	decide(t, m, req(change("chg-third", plan.ActionRemove, "P", "", ""), t0.Add(3*time.Minute)))
 	if err := m.Approve(ctx, "chg-new", "x"); !errors.Is(err, approval.ErrUnknownChange) {
 		t.Errorf("Approve of a twice-superseded id = %v, want ErrUnknownChange (dropped)", err)
 	}
@@ -151,7 +151,7 @@ func TestManualErrors(t *testing.T) {
 		t.Error("Decide of a change without id succeeded")
 	}
 	nilMeta := approval.NewManual(nil)
-	if _, err := nilMeta.Decide(ctx, req(change("c", mpsync.ActionImport, "P", "1.0", ""), t0)); !errors.Is(err, approval.ErrInvalid) {
+	if _, err := nilMeta.Decide(ctx, req(change("c", plan.ActionImport, "P", "1.0", ""), t0)); !errors.Is(err, approval.ErrInvalid) {
 		t.Errorf("Decide with nil meta = %v", err)
 	}
 	if _, err := nilMeta.Pending(ctx); !errors.Is(err, approval.ErrInvalid) {
@@ -171,7 +171,7 @@ func TestManualErrors(t *testing.T) {
 	boom := errors.New("disk gone")
 	failing := newMemMeta()
 	failing.readErr = boom
-	if _, err := approval.NewManual(failing).Decide(ctx, req(change("c", mpsync.ActionImport, "P", "1.0", ""), t0)); !errors.Is(err, boom) {
+	if _, err := approval.NewManual(failing).Decide(ctx, req(change("c", plan.ActionImport, "P", "1.0", ""), t0)); !errors.Is(err, boom) {
 		t.Errorf("Decide with a failing store = %v, want it wrapped", err)
 	}
 }
@@ -179,7 +179,7 @@ func TestManualErrors(t *testing.T) {
 func TestManualPreapprove(t *testing.T) {
 	ctx := context.Background()
 	m := approval.NewManual(newMemMeta())
-	c := change("chg-p", mpsync.ActionImport, "P", "1.0.0.0", "aa")
+	c := change("chg-p", plan.ActionImport, "P", "1.0.0.0", "aa")
 	if err := m.Preapprove(ctx, c, "PROD", "alice"); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestManualConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := change(fmt.Sprintf("chg-%02d", i), mpsync.ActionImport, fmt.Sprintf("P%02d", i), "1.0", "")
+			c := change(fmt.Sprintf("chg-%02d", i), plan.ActionImport, fmt.Sprintf("P%02d", i), "1.0", "")
 			if _, err := m.Decide(ctx, req(c, t0)); err != nil {
 				t.Error(err)
 			}
@@ -220,9 +220,9 @@ func TestManualConcurrent(t *testing.T) {
 func TestManualState(t *testing.T) {
 	ctx := context.Background()
 	m := approval.NewManual(newMemMeta())
-	a := change("chg-a", mpsync.ActionUpgrade, "Microsoft.IntelligencePacks.Updates", "7.1.0.2", "aa")
-	b := change("chg-b", mpsync.ActionImport, "Microsoft.IntelligencePacks.LogManagement", "7.0.0.1", "bb")
-	newer := change("chg-a2", mpsync.ActionUpgrade, "Microsoft.IntelligencePacks.Updates", "7.1.0.3", "ab")
+	a := change("chg-a", plan.ActionUpgrade, "Microsoft.IntelligencePacks.Updates", "7.1.0.2", "aa")
+	b := change("chg-b", plan.ActionImport, "Microsoft.IntelligencePacks.LogManagement", "7.0.0.1", "bb")
+	newer := change("chg-a2", plan.ActionUpgrade, "Microsoft.IntelligencePacks.Updates", "7.1.0.3", "ab")
 	state := func(id string) approval.QueueState {
 		t.Helper()
 		s, err := m.State(ctx, id)
@@ -265,9 +265,9 @@ func TestManualState(t *testing.T) {
 func TestRegressionManualCrossGroup(t *testing.T) {
 	ctx := context.Background()
 	m := approval.NewManual(newMemMeta(), approval.ManualClock(fixedClock{t0}))
-	c := change("chg-1", mpsync.ActionImport, "Microsoft.IntelligencePacks.X", "7.1.0.1", "aa")
-	qa := mpsync.ApprovalRequest{Change: c, Group: "QA", Now: t0}
-	prod := mpsync.ApprovalRequest{Change: c, Group: "PROD", Now: t0}
+	c := change("chg-1", plan.ActionImport, "Microsoft.IntelligencePacks.X", "7.1.0.1", "aa")
+	qa := approval.Request{Change: c, Group: "QA", Now: t0}
+	prod := approval.Request{Change: c, Group: "PROD", Now: t0}
 	d, err := m.Decide(ctx, qa)
 	require.NoError(t, err)
 	require.Equal(t, plan.Defer, d.Verdict)

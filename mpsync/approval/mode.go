@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"mpsync.dev/mpsync"
 )
 
 // ParseMode returns the approver a command-line mode names (the command's
@@ -20,7 +18,7 @@ import (
 // The duration is in [time.ParseDuration] form; without a zone the window is
 // in UTC. meta is needed only for manual. Errors wrap [ErrInvalid] and quote
 // the mode.
-func ParseMode(s string, meta Meta) (mpsync.Approver, error) {
+func ParseMode(s string, meta Meta) (Approver, error) {
 	kind, rest, hasRest := strings.Cut(strings.TrimSpace(s), ":")
 	switch kind {
 	case "auto", "manual":

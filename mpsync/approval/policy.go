@@ -8,7 +8,6 @@ import (
 
 	"mpsync.dev/mpsync/plan"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
 )
 
@@ -81,21 +80,21 @@ func (p *Policy) String() string {
 }
 
 // Decide approves or denies as [Policy] describes; it never defers.
-func (p *Policy) Decide(_ context.Context, req mpsync.ApprovalRequest) (mpsync.Decision, error) {
+func (p *Policy) Decide(_ context.Context, req Request) (Decision, error) {
 	c := req.Change
 	if isRemoval(c) {
-		return mpsync.Decision{Verdict: plan.Approve, By: "policy", Reason: "removals are not limited by version policy"}, nil
+		return Decision{Verdict: plan.Approve, By: "policy", Reason: "removals are not limited by version policy"}, nil
 	}
 	for i, r := range p.rules {
 		if ok, _ := path.Match(r.Pattern, c.Pack); !ok {
 			continue
 		}
 		if !r.c.Check(c.To) {
-			return mpsync.Decision{Verdict: plan.Deny, By: "policy",
+			return Decision{Verdict: plan.Deny, By: "policy",
 				Reason: fmt.Sprintf("pack %s version %s violates policy rule %d (%s must satisfy %q)", c.Pack, c.To, i+1, r.Pattern, r.Constraint)}, nil
 		}
-		return mpsync.Decision{Verdict: plan.Approve, By: "policy",
+		return Decision{Verdict: plan.Approve, By: "policy",
 			Reason: fmt.Sprintf("pack %s version %s satisfies policy rule %d (%s %q)", c.Pack, c.To, i+1, r.Pattern, r.Constraint)}, nil
 	}
-	return mpsync.Decision{Verdict: plan.Approve, By: "policy", Reason: fmt.Sprintf("no policy rule matches pack %s", c.Pack)}, nil
+	return Decision{Verdict: plan.Approve, By: "policy", Reason: fmt.Sprintf("no policy rule matches pack %s", c.Pack)}, nil
 }

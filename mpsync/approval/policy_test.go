@@ -7,7 +7,6 @@ import (
 
 	"mpsync.dev/mpsync/plan"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 )
 
@@ -22,20 +21,20 @@ func TestPolicy(t *testing.T) {
 	}
 	cases := []struct {
 		pack, to string
-		action   mpsync.Action
+		action   plan.Action
 		want     plan.Verdict
 		reason   string
 	}{
-		{"Microsoft.IntelligencePacks.Updates", "7.1.10226.1240", mpsync.ActionUpgrade, plan.Approve, "rule 1"},
-		{"Microsoft.IntelligencePacks.Updates", "7.1.10226.1239", mpsync.ActionUpgrade, plan.Deny, `rule 1 (Microsoft.IntelligencePacks.Updates must satisfy "!= 7.1.10226.1239")`},
+		{"Microsoft.IntelligencePacks.Updates", "7.1.10226.1240", plan.ActionUpgrade, plan.Approve, "rule 1"},
+		{"Microsoft.IntelligencePacks.Updates", "7.1.10226.1239", plan.ActionUpgrade, plan.Deny, `rule 1 (Microsoft.IntelligencePacks.Updates must satisfy "!= 7.1.10226.1239")`},
 		// First match wins: rule 1 matched, so rule 2's ~7.1 is not applied.
-		{"Microsoft.IntelligencePacks.Updates", "8.0.0.0", mpsync.ActionUpgrade, plan.Approve, "rule 1"},
-		{"Microsoft.IntelligencePacks.LogManagement", "7.1.99.3", mpsync.ActionImport, plan.Approve, "rule 2"},
-		{"Microsoft.IntelligencePacks.LogManagement", "7.2.0.0", mpsync.ActionImport, plan.Deny, `rule 2 (Microsoft.IntelligencePacks.* must satisfy "~7.1")`},
-		{"Microsoft.SystemCenter.Advisor", "7.0.8433.0", mpsync.ActionUpgrade, plan.Approve, "rule 3"},
-		{"Microsoft.SystemCenter.Advisor.Internal", "8.0.0.0", mpsync.ActionUpgrade, plan.Deny, "rule 3"},
-		{"Contoso.Custom", "99.0", mpsync.ActionImport, plan.Approve, "no policy rule"},
-		{"Microsoft.IntelligencePacks.LogManagement", "", mpsync.ActionRemove, plan.Approve, "removals"},
+		{"Microsoft.IntelligencePacks.Updates", "8.0.0.0", plan.ActionUpgrade, plan.Approve, "rule 1"},
+		{"Microsoft.IntelligencePacks.LogManagement", "7.1.99.3", plan.ActionImport, plan.Approve, "rule 2"},
+		{"Microsoft.IntelligencePacks.LogManagement", "7.2.0.0", plan.ActionImport, plan.Deny, `rule 2 (Microsoft.IntelligencePacks.* must satisfy "~7.1")`},
+		{"Microsoft.SystemCenter.Advisor", "7.0.8433.0", plan.ActionUpgrade, plan.Approve, "rule 3"},
+		{"Microsoft.SystemCenter.Advisor.Internal", "8.0.0.0", plan.ActionUpgrade, plan.Deny, "rule 3"},
+		{"Contoso.Custom", "99.0", plan.ActionImport, plan.Approve, "no policy rule"},
+		{"Microsoft.IntelligencePacks.LogManagement", "", plan.ActionRemove, plan.Approve, "removals"},
 	}
 	for _, c := range cases {
 		t.Run(c.pack+" "+c.to, func(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 
 	"mpsync.dev/mpsync/plan"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
 )
 
@@ -72,11 +71,11 @@ func (p *Promotion) String() string {
 
 // Decide answers as [Promotion] describes. It returns an error when the
 // ledger cannot be read.
-func (p *Promotion) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mpsync.Decision, error) {
+func (p *Promotion) Decide(ctx context.Context, req Request) (Decision, error) {
 	c := req.Change
 	by := p.String()
 	if isRemoval(c) {
-		return mpsync.Decision{Verdict: plan.Approve, By: by, Reason: "removals need no promotion"}, nil
+		return Decision{Verdict: plan.Approve, By: by, Reason: "removals need no promotion"}, nil
 	}
 	what := fmt.Sprintf("pack %s %s", c.Pack, c.To)
 	if c.SHA256 != "" {
@@ -85,7 +84,7 @@ func (p *Promotion) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mps
 
 	bad, err := p.ledger.Query(ctx, ledger.Query{Kind: ledger.KindMarkBad, Pack: c.Pack, Version: c.To})
 	if err != nil {
-		return mpsync.Decision{}, fmt.Errorf("approval: promotion of %s: reading mark-bad records: %w", what, err)
+		return Decision{}, fmt.Errorf("approval: promotion of %s: reading mark-bad records: %w", what, err)
 	}
 	for _, r := range bad {
 		if r.SHA256 == "" || c.SHA256 == "" || r.SHA256 == c.SHA256 {
@@ -93,30 +92,30 @@ func (p *Promotion) Decide(ctx context.Context, req mpsync.ApprovalRequest) (mps
 			if r.Reason != "" {
 				reason += ": " + r.Reason
 			}
-			return mpsync.Decision{Verdict: plan.Deny, By: by, Reason: reason}, nil
+			return Decision{Verdict: plan.Deny, By: by, Reason: reason}, nil
 		}
 	}
 
 	recs, err := p.ledger.Query(ctx, ledger.Query{Kind: ledger.KindResult, Group: p.from, Pack: c.Pack, Version: c.To, SHA256: c.SHA256})
 	if err != nil {
-		return mpsync.Decision{}, fmt.Errorf("approval: promotion of %s: reading results of %s: %w", what, p.from, err)
+		return Decision{}, fmt.Errorf("approval: promotion of %s: reading results of %s: %w", what, p.from, err)
 	}
 	var appliedAt time.Time
 	for _, r := range recs {
-		if r.Result == ResultApplied && (r.Action == mpsync.ActionImport || r.Action == mpsync.ActionUpgrade) {
+		if r.Result == ResultApplied && (r.Action == plan.ActionImport || r.Action == plan.ActionUpgrade) {
 			appliedAt = r.Time // records come oldest first
 			break
 		}
 	}
 	if appliedAt.IsZero() {
-		return mpsync.Decision{Verdict: plan.Defer, By: by, Reason: fmt.Sprintf("%s not yet imported in %s", what, p.from)}, nil
+		return Decision{Verdict: plan.Defer, By: by, Reason: fmt.Sprintf("%s not yet imported in %s", what, p.from)}, nil
 	}
 	ready := appliedAt.Add(p.soak)
 	if req.Now.Before(ready) {
-		return mpsync.Decision{Verdict: plan.Defer, By: by, NotBefore: ready,
+		return Decision{Verdict: plan.Defer, By: by, NotBefore: ready,
 			Reason: fmt.Sprintf("%s imported in %s at %s; soaking until %s", what, p.from, appliedAt.Format(time.RFC3339), ready.Format(time.RFC3339))}, nil
 	}
-	return mpsync.Decision{Verdict: plan.Approve, By: by,
+	return Decision{Verdict: plan.Approve, By: by,
 		Reason: fmt.Sprintf("%s imported in %s at %s, soaked %v", what, p.from, appliedAt.Format(time.RFC3339), req.Now.Sub(appliedAt).Truncate(time.Second))}, nil
 }
 

@@ -15,7 +15,7 @@ import (
 	"mpsync.dev/mpsync/pack"
 )
 
-func applied(group string, at time.Time, action mpsync.Action, p, v, sha, result string) ledger.Record {
+func applied(group string, at time.Time, action plan.Action, p, v, sha, result string) ledger.Record {
 	return ledger.Record{Time: at, Kind: ledger.KindResult, Group: group, Action: action, Pack: p,
 		Version: pack.MustParseVersion(v), SHA256: sha, Result: result}
 }
@@ -23,7 +23,7 @@ func applied(group string, at time.Time, action mpsync.Action, p, v, sha, result
 func TestPromotion(t *testing.T) {
 	const p = "Microsoft.IntelligencePacks.Updates"
 	soak := 24 * time.Hour
-	up := change("chg-1", mpsync.ActionUpgrade, p, "7.1.0.2", "aa")
+	up := change("chg-1", plan.ActionUpgrade, p, "7.1.0.2", "aa")
 	qaAt := t0
 	cases := []struct {
 		name      string
@@ -36,34 +36,34 @@ func TestPromotion(t *testing.T) {
 		reason    string
 	}{
 		{"not imported", nil, nil, up, t0, plan.Defer, time.Time{}, "not yet imported in QA"},
-		{"soaking", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
+		{"soaking", []ledger.Record{applied("QA", qaAt, plan.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
 			up, qaAt.Add(time.Hour), plan.Defer, qaAt.Add(soak), "soaking until"},
-		{"soaked exactly", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
+		{"soaked exactly", []ledger.Record{applied("QA", qaAt, plan.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
 			up, qaAt.Add(soak), plan.Approve, time.Time{}, "soaked 24h"},
 		{"earliest application counts", []ledger.Record{
-			applied("QA", qaAt.Add(10*time.Hour), mpsync.ActionImport, p, "7.1.0.2", "aa", "applied"),
-			applied("QA", qaAt, mpsync.ActionImport, p, "7.1.0.2", "aa", "applied")}, nil,
+			applied("QA", qaAt.Add(10*time.Hour), plan.ActionImport, p, "7.1.0.2", "aa", "applied"),
+			applied("QA", qaAt, plan.ActionImport, p, "7.1.0.2", "aa", "applied")}, nil,
 			up, qaAt.Add(soak), plan.Approve, time.Time{}, ""},
-		{"failed in QA does not count", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "failed")}, nil,
+		{"failed in QA does not count", []ledger.Record{applied("QA", qaAt, plan.ActionUpgrade, p, "7.1.0.2", "aa", "failed")}, nil,
 			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
-		{"other group does not count", []ledger.Record{applied("DEV", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
+		{"other group does not count", []ledger.Record{applied("DEV", qaAt, plan.ActionUpgrade, p, "7.1.0.2", "aa", "applied")}, nil,
 			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
-		{"other hash does not count", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "zz", "applied")}, nil,
+		{"other hash does not count", []ledger.Record{applied("QA", qaAt, plan.ActionUpgrade, p, "7.1.0.2", "zz", "applied")}, nil,
 			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
-		{"other version does not count", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.1", "aa", "applied")}, nil,
+		{"other version does not count", []ledger.Record{applied("QA", qaAt, plan.ActionUpgrade, p, "7.1.0.1", "aa", "applied")}, nil,
 			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
-		{"removal in QA does not count", []ledger.Record{applied("QA", qaAt, mpsync.ActionRemove, p, "7.1.0.2", "aa", "applied")}, nil,
+		{"removal in QA does not count", []ledger.Record{applied("QA", qaAt, plan.ActionRemove, p, "7.1.0.2", "aa", "applied")}, nil,
 			up, qaAt.Add(48 * time.Hour), plan.Defer, time.Time{}, "not yet imported"},
-		{"marked bad", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")},
+		{"marked bad", []ledger.Record{applied("QA", qaAt, plan.ActionUpgrade, p, "7.1.0.2", "aa", "applied")},
 			[]approval.BadMark{{Group: "QA", Pack: p, Version: pack.MustParseVersion("7.1.0.2"), By: "bob", Reason: "floods alerts", Time: qaAt.Add(time.Hour)}},
 			up, qaAt.Add(48 * time.Hour), plan.Deny, time.Time{}, "floods alerts"},
-		{"marked bad for another hash", []ledger.Record{applied("QA", qaAt, mpsync.ActionUpgrade, p, "7.1.0.2", "aa", "applied")},
+		{"marked bad for another hash", []ledger.Record{applied("QA", qaAt, plan.ActionUpgrade, p, "7.1.0.2", "aa", "applied")},
 			[]approval.BadMark{{Group: "QA", Pack: p, Version: pack.MustParseVersion("7.1.0.2"), SHA256: "zz", By: "bob", Time: qaAt}},
 			up, qaAt.Add(48 * time.Hour), plan.Approve, time.Time{}, ""},
 		{"marked bad before import", nil,
 			[]approval.BadMark{{Group: "PROD", Pack: p, Version: pack.MustParseVersion("7.1.0.2"), SHA256: "aa", By: "bob", Time: qaAt}},
 			up, qaAt, plan.Deny, time.Time{}, "marked bad in PROD by bob"},
-		{"removal approved", nil, nil, change("chg-r", mpsync.ActionRemove, p, "", ""), t0, plan.Approve, time.Time{}, "removals"},
+		{"removal approved", nil, nil, change("chg-r", plan.ActionRemove, p, "", ""), t0, plan.Approve, time.Time{}, "removals"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -122,7 +122,7 @@ func TestPromotionErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = pr.Decide(ctx, req(change("chg-1", mpsync.ActionImport, "P", "1.0", "aa"), t0))
+	_, err = pr.Decide(ctx, req(change("chg-1", plan.ActionImport, "P", "1.0", "aa"), t0))
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "pack P") {
 		t.Errorf("Decide on a failing ledger = %v", err)
 	}

@@ -22,7 +22,7 @@ func TestManualOnDirStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := change("chg-d", mpsync.ActionImport, "Microsoft.IntelligencePacks.Updates", "7.1.0.1", "aa")
+	c := change("chg-d", plan.ActionImport, "Microsoft.IntelligencePacks.Updates", "7.1.0.1", "aa")
 	if got := decide(t, approval.NewManual(d), req(c, t0)); got.Verdict != plan.Defer {
 		t.Fatalf("first Decide = %+v", got)
 	}

@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"hash/fnv"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/storage"
 )
 
-// ApprovalVersion implements [mpsync.ApprovalVersioner]: a hash of the
+// ApprovalVersion implements [Versioner]: a hash of the
 // queue's record, so that it moves when a person approves, denies or
 // revokes in any process sharing the store, and when a run queues a
 // change. The engine then asks the queue again about pending changes only
@@ -31,13 +30,13 @@ func (m *Manual) ApprovalVersion(ctx context.Context) (uint64, error) {
 	return h.Sum64() | 1, nil // never 0, the version of no record
 }
 
-// ApprovalVersion implements [mpsync.ApprovalVersioner] when every part
+// ApprovalVersion implements [Versioner] when every part
 // does: a hash of the parts' versions. It fails with errors.ErrUnsupported
 // when a part cannot tell (the engine then asks again on every run).
 func (c *Combined) ApprovalVersion(ctx context.Context) (uint64, error) {
 	h := fnv.New64a()
 	for _, p := range c.parts {
-		v, ok := p.(mpsync.ApprovalVersioner)
+		v, ok := p.(Versioner)
 		if !ok {
 			return 0, fmt.Errorf("approval: %s cannot say when its answers change: %w", Name(p), errors.ErrUnsupported)
 		}

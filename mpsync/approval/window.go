@@ -10,8 +10,6 @@ import (
 	"mpsync.dev/mpsync/plan"
 
 	"github.com/robfig/cron/v3"
-
-	"mpsync.dev/mpsync"
 )
 
 // SearchHorizon is how far ahead [Window.NextOpen] looks for the next
@@ -280,10 +278,10 @@ func (w *Window) nextOpen(now time.Time) time.Time {
 // Decide approves when req.Now is inside the window and defers otherwise,
 // with NotBefore set to [Window.NextOpen]. The verdict depends only on
 // req.Now and the change is not looked at.
-func (w *Window) Decide(_ context.Context, req mpsync.ApprovalRequest) (mpsync.Decision, error) {
+func (w *Window) Decide(_ context.Context, req Request) (Decision, error) {
 	by := w.String()
 	if w.Open(req.Now) {
-		return mpsync.Decision{Verdict: plan.Approve, By: by, Reason: "inside the change window"}, nil
+		return Decision{Verdict: plan.Approve, By: by, Reason: "inside the change window"}, nil
 	}
 	why := "outside the allowed change windows"
 	if w.inAllow(req.Now) {
@@ -291,10 +289,10 @@ func (w *Window) Decide(_ context.Context, req mpsync.ApprovalRequest) (mpsync.D
 	}
 	next := w.NextOpen(req.Now)
 	if next.IsZero() {
-		return mpsync.Decision{Verdict: plan.Defer, By: by,
+		return Decision{Verdict: plan.Defer, By: by,
 			Reason: fmt.Sprintf("%s; no allowed moment within %v", why, SearchHorizon)}, nil
 	}
-	return mpsync.Decision{Verdict: plan.Defer, By: by, NotBefore: next,
+	return Decision{Verdict: plan.Defer, By: by, NotBefore: next,
 		Reason: fmt.Sprintf("%s; next opens at %s", why, next.In(w.zone()).Format(time.RFC3339))}, nil
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 )
 
@@ -103,7 +102,7 @@ func TestWindowDecide(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := at(c.now).UTC() // the engine's clock may be in any zone
-			d, err := w.Decide(context.Background(), mpsync.ApprovalRequest{Now: now})
+			d, err := w.Decide(context.Background(), approval.Request{Now: now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,7 +195,7 @@ func BenchmarkWindowDecide(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := mpsync.ApprovalRequest{Now: time.Date(2026, 6, 3, 12, 0, 0, 0, time.UTC)}
+	r := approval.Request{Now: time.Date(2026, 6, 3, 12, 0, 0, 0, time.UTC)}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/pack"
 )
@@ -19,7 +20,7 @@ func Example() {
 	v := pack.MustParseVersion("7.1.10226.1239")
 
 	_ = l.Append(ctx, ledger.Record{Time: at, Kind: ledger.KindResult, Group: "QA",
-		Action: mpsync.ActionImport, Pack: "Microsoft.IntelligencePacks.Updates", Version: v,
+		Action: plan.ActionImport, Pack: "Microsoft.IntelligencePacks.Updates", Version: v,
 		SHA256: "ab12", Result: "applied", By: "engine"})
 	_ = l.Append(ctx, ledger.Record{Time: at.Add(time.Hour), Kind: ledger.KindRun, Group: "QA", Result: "ok"})
 

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/metrics"
 	"mpsync.dev/rules"
@@ -17,7 +19,7 @@ import (
 // /readyz), and serves m.Handler() on its metrics address.
 func Example() {
 	m := metrics.New(nil)
-	change := &mpsync.Change{Action: mpsync.ActionImport, Pack: "Microsoft.SystemCenter.Advisor"}
+	change := &mpsync.Change{Action: plan.ActionImport, Pack: "Microsoft.SystemCenter.Advisor"}
 	for _, ev := range []mpsync.Event{
 		{Kind: mpsync.EventSchedulerStarted},
 		{Kind: mpsync.EventPlanReady, Plan: &mpsync.Plan{CatalogSerial: 42}},

@@ -12,7 +12,7 @@ import (
 	"mpsync.dev/rules"
 )
 
-// ManualClock is an [mpsync.Clock] whose time moves only when told to. A
+// ManualClock is an [clock.Clock] whose time moves only when told to. A
 // test harness or a staging pipeline that simulates a week uses it to drive
 // the engine's 12-hour and 5-minute rules without sleeping.
 //

@@ -61,6 +61,6 @@
 //
 // # Time
 //
-// [ManualClock] is an mpsync.Clock moved by hand, for driving the engine's
+// [ManualClock] is an clock.Clock moved by hand, for driving the engine's
 // rules without sleeping.
 package mpsynctest

@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/plan"
+
 	"mpsync.dev/mpsync/ledger"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
 )
 
@@ -23,7 +24,7 @@ func benchRecord(i int) ledger.Record {
 		Pack:    fmt.Sprintf("Microsoft.IntelligencePacks.P%03d", i%100),
 		Version: pack.Version{Major: 7, Minor: 2, Build: uint32(i % 7), Revision: 1},
 		SHA256:  fmt.Sprintf("%064x", i),
-		Action:  mpsync.ActionImport,
+		Action:  plan.ActionImport,
 		Result:  "applied",
 		By:      "engine",
 	}

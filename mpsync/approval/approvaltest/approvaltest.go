@@ -1,9 +1,9 @@
-// Package approvaltest checks an [mpsync.Approver] against the contract the
+// Package approvaltest checks an [approval.Approver] against the contract the
 // engine relies on, in one call from a test, as testing/slogtest does for
 // log handlers:
 //
 //	func TestMyApprover(t *testing.T) {
-//		approvaltest.Run(t, func(t *testing.T) mpsync.Approver { return newMyApprover(t) })
+//		approvaltest.Run(t, func(t *testing.T) approval.Approver { return newMyApprover(t) })
 //	}
 //
 // The contract: Decide answers every kind of change the engine asks about
@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync"
@@ -36,28 +38,28 @@ func requestTime() time.Time { return time.Date(2026, 11, 25, 9, 30, 0, 0, time.
 func Changes() []mpsync.Change {
 	v := pack.MustParseVersion
 	return []mpsync.Change{
-		{ID: "chg-approvaltest-import", Rule: rules.GetIntelligencePacks, Action: mpsync.ActionImport,
+		{ID: "chg-approvaltest-import", Rule: rules.GetIntelligencePacks, Action: plan.ActionImport,
 			Pack: "Microsoft.IntelligencePacks.AlertManagement", To: v("7.2.11719.0"), Solution: "AlertManagement",
 			SHA256: "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae", Size: 10422,
 			Reason: "solution AlertManagement is enabled"},
-		{ID: "chg-approvaltest-upgrade", Rule: rules.MPUpdate, Action: mpsync.ActionUpgrade,
+		{ID: "chg-approvaltest-upgrade", Rule: rules.MPUpdate, Action: plan.ActionUpgrade,
 			Pack: "Microsoft.SystemCenter.Advisor", From: v("7.1.10226.1000"), To: v("7.1.10226.1239"),
 			SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Size: 48213,
 			Reason: "catalog has 7.1.10226.1239, store has 7.1.10226.1000"},
-		{ID: "chg-approvaltest-remove", Rule: rules.GetIntelligencePacks, Action: mpsync.ActionRemove,
+		{ID: "chg-approvaltest-remove", Rule: rules.GetIntelligencePacks, Action: plan.ActionRemove,
 			Pack: "Microsoft.IntelligencePacks.Updates", From: v("7.2.100.0"), Solution: "Updates",
 			SHA256: "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9", Reason: "solution Updates is disabled"},
 	}
 }
 
 // Request returns the approval request [Run] sends for c.
-func Request(c mpsync.Change) mpsync.ApprovalRequest {
-	return mpsync.ApprovalRequest{Change: c, Group: "approvaltest", WorkspaceID: "ws-approvaltest", Now: requestTime()}
+func Request(c mpsync.Change) approval.Request {
+	return approval.Request{Change: c, Group: "approvaltest", WorkspaceID: "ws-approvaltest", Now: requestTime()}
 }
 
 // Run checks the approvers newApprover returns against the contract in the
 // package doc. newApprover is called once per subtest, so each starts fresh.
-func Run(t *testing.T, newApprover func(t *testing.T) mpsync.Approver) {
+func Run(t *testing.T, newApprover func(t *testing.T) approval.Approver) {
 	t.Helper()
 	t.Run("verdicts", func(t *testing.T) {
 		a := newApprover(t)
@@ -135,7 +137,7 @@ func Run(t *testing.T, newApprover func(t *testing.T) mpsync.Approver) {
 
 // Check reports what is wrong with an approver's decision d on req, by the
 // contract in the package doc; nil when nothing is.
-func Check(d mpsync.Decision, req mpsync.ApprovalRequest) error {
+func Check(d approval.Decision, req approval.Request) error {
 	now := req.Now
 	switch d.Verdict {
 	case plan.Approve:

@@ -6,7 +6,6 @@ import (
 
 	"mpsync.dev/mpsync/plan"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/approval/approvaltest"
 	"mpsync.dev/mpsync/ledger"
@@ -14,11 +13,11 @@ import (
 )
 
 func TestBuiltInApprovers(t *testing.T) {
-	must := func(a mpsync.Approver, err error) func(*testing.T) mpsync.Approver {
+	must := func(a approval.Approver, err error) func(*testing.T) approval.Approver {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return func(*testing.T) mpsync.Approver { return a }
+		return func(*testing.T) approval.Approver { return a }
 	}
 	win, err := approval.ParseWindow("0 2 * * SAT", 4*time.Hour, "Europe/Berlin")
 	if err != nil {
@@ -28,19 +27,19 @@ func TestBuiltInApprovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, newApprover := range map[string]func(*testing.T) mpsync.Approver{
-		"auto":   func(*testing.T) mpsync.Approver { return approval.Auto() },
-		"freeze": func(*testing.T) mpsync.Approver { return approval.Freeze("change freeze") },
-		"window": func(*testing.T) mpsync.Approver { return win },
-		"manual": func(*testing.T) mpsync.Approver { return approval.NewManual(store.NewMemory()) },
-		"promotion": func(*testing.T) mpsync.Approver {
+	for name, newApprover := range map[string]func(*testing.T) approval.Approver{
+		"auto":   func(*testing.T) approval.Approver { return approval.Auto() },
+		"freeze": func(*testing.T) approval.Approver { return approval.Freeze("change freeze") },
+		"window": func(*testing.T) approval.Approver { return win },
+		"manual": func(*testing.T) approval.Approver { return approval.NewManual(store.NewMemory()) },
+		"promotion": func(*testing.T) approval.Approver {
 			p, err := approval.NewPromotion(ledger.NewMemory(), "QA", 72*time.Hour)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return p
 		},
-		"policy": func(*testing.T) mpsync.Approver { return pol },
+		"policy": func(*testing.T) approval.Approver { return pol },
 		"all":    must(approval.All(win, approval.NewManual(store.NewMemory()))),
 		"any":    must(approval.Any(approval.Freeze("frozen"), approval.Auto())),
 	} {
@@ -52,18 +51,18 @@ func TestCheck(t *testing.T) {
 	req := approvaltest.Request(approvaltest.Changes()[0])
 	for _, tt := range []struct {
 		name string
-		d    mpsync.Decision
+		d    approval.Decision
 		ok   bool
 	}{
-		{"approve", mpsync.Decision{Verdict: plan.Approve}, true},
-		{"deny with a reason", mpsync.Decision{Verdict: plan.Deny, Reason: "frozen"}, true},
-		{"deny without a reason", mpsync.Decision{Verdict: plan.Deny}, false},
-		{"defer", mpsync.Decision{Verdict: plan.Defer}, true},
-		{"defer until later", mpsync.Decision{Verdict: plan.Defer, NotBefore: req.Now.Add(time.Hour)}, true},
-		{"defer until the past", mpsync.Decision{Verdict: plan.Defer, NotBefore: req.Now.Add(-time.Hour)}, false},
-		{"defer until now", mpsync.Decision{Verdict: plan.Defer, NotBefore: req.Now}, false},
-		{"unknown verdict", mpsync.Decision{Verdict: "maybe"}, false},
-		{"empty verdict", mpsync.Decision{}, false},
+		{"approve", approval.Decision{Verdict: plan.Approve}, true},
+		{"deny with a reason", approval.Decision{Verdict: plan.Deny, Reason: "frozen"}, true},
+		{"deny without a reason", approval.Decision{Verdict: plan.Deny}, false},
+		{"defer", approval.Decision{Verdict: plan.Defer}, true},
+		{"defer until later", approval.Decision{Verdict: plan.Defer, NotBefore: req.Now.Add(time.Hour)}, true},
+		{"defer until the past", approval.Decision{Verdict: plan.Defer, NotBefore: req.Now.Add(-time.Hour)}, false},
+		{"defer until now", approval.Decision{Verdict: plan.Defer, NotBefore: req.Now}, false},
+		{"unknown verdict", approval.Decision{Verdict: "maybe"}, false},
+		{"empty verdict", approval.Decision{}, false},
 	} {
 		if err := approvaltest.Check(tt.d, req); (err == nil) != tt.ok {
 			t.Errorf("%s: Check = %v, want ok=%t", tt.name, err, tt.ok)

@@ -4,20 +4,21 @@ import (
 	"context"
 	"fmt"
 
+	"mpsync.dev/mpsync/approval"
+
 	"mpsync.dev/mpsync/plan"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval/approvaltest"
 )
 
 // Check tells what is wrong with one decision; Run applies it (and more) to
 // an approver from a test.
 func ExampleCheck() {
-	mine := mpsync.ApproverFunc(func(_ context.Context, req mpsync.ApprovalRequest) (mpsync.Decision, error) {
-		if req.Change.Action == mpsync.ActionRemove {
-			return mpsync.Decision{Verdict: plan.Deny}, nil // forgot to say why
+	mine := approval.ApproverFunc(func(_ context.Context, req approval.Request) (approval.Decision, error) {
+		if req.Change.Action == plan.ActionRemove {
+			return approval.Decision{Verdict: plan.Deny}, nil // forgot to say why
 		}
-		return mpsync.Decision{Verdict: plan.Approve, By: "mine"}, nil
+		return approval.Decision{Verdict: plan.Approve, By: "mine"}, nil
 	})
 	for _, c := range approvaltest.Changes() {
 		req := approvaltest.Request(c)

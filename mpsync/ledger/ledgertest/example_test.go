@@ -10,7 +10,7 @@ import (
 
 // Sample is a record with every field set, for checking that a ledger
 // returns records exactly as appended. A ledger's own tests call
-// ledgertest.Run(t, func(t *testing.T) mpsync.Ledger { return newLedger() }).
+// ledgertest.Run(t, func(t *testing.T) ledger.Ledger { return newLedger() }).
 func ExampleSample() {
 	ctx := context.Background()
 	l := ledger.NewMemory()

@@ -1,9 +1,9 @@
-// Package ledgertest checks an [mpsync.Ledger] implementation against the
+// Package ledgertest checks an [ledger.Ledger] implementation against the
 // contract the engine and the promotion approver rely on. Call [Run] from a
 // test of your implementation:
 //
 //	func TestMyLedger(t *testing.T) {
-//		ledgertest.Run(t, func(t *testing.T) mpsync.Ledger { return newMyLedger(t) })
+//		ledgertest.Run(t, func(t *testing.T) ledger.Ledger { return newMyLedger(t) })
 //	}
 //
 // Run uses subtests; each calls newLedger for a fresh, empty ledger.
@@ -21,7 +21,6 @@ import (
 
 	"mpsync.dev/mpsync/plan"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/rules"
 )
@@ -53,7 +52,7 @@ func Sample() ledger.Record {
 		WorkspaceID: "ws-00000000-0000-0000-0000-000000000001",
 		Rule:        string(rules.GetIntelligencePacks),
 		ChangeID:    "chg-0123456789abcdef",
-		Action:      mpsync.ActionUpgrade,
+		Action:      plan.ActionUpgrade,
 		Pack:        "Microsoft.IntelligencePacks.Updates",
 		Version:     pack.MustParseVersion("7.1.10226.1239"),
 		SHA256:      "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
