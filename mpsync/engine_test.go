@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 
+	"mpsync.dev/mpsync/lease"
+
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
@@ -24,7 +26,7 @@ func TestRegressionRaceAll(t *testing.T) {
 	ws.put(advisor, "1.0.0.0", "")
 	ws.put("X", "1.0.0.0", "S")
 	clock := mpsynctest.NewManualClock(t0)
-	e := newFakeEngine(t, ws, store.NewMemory(), &mpsync.Options{Clock: clock, Lease: mpsync.NewMemoryLease(clock), Holder: "A"})
+	e := newFakeEngine(t, ws, store.NewMemory(), &mpsync.Options{Clock: clock, Lease: lease.NewMemory(clock), Holder: "A"})
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(6)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/lease"
+
 	"mpsync.dev/mpsync/approval"
 
 	"mpsync.dev/mpsync/plan"
@@ -29,7 +31,7 @@ func TestRegressionRunThatLostItsLeaseChangesNothing(t *testing.T) {
 	ws.put(advisor, "1.0.0.0", "")
 	s := store.NewMemory()
 	clock := mpsynctest.NewManualClock(t0)
-	lease := mpsync.NewMemoryLease(clock)
+	lease := lease.NewMemory(clock)
 	inA := make(chan struct{})
 	releaseA := make(chan struct{})
 	var running atomic.Int32
@@ -77,7 +79,7 @@ func TestRegressionRunThatLostItsLeaseChangesNothing(t *testing.T) {
 func TestLeaseLetsOneManagementServerRun(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, nil)
-	lease := mpsync.NewMemoryLease(r.clock)
+	lease := lease.NewMemory(r.clock)
 	ms1 := r.newEngine(t, r.store, &mpsync.Options{Lease: lease, Holder: "MS01"})
 	ms2 := r.newEngine(t, r.store, &mpsync.Options{Lease: lease, Holder: "MS02"})
 

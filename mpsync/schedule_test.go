@@ -10,6 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"mpsync.dev/mpsync/lease"
+
 	"mpsync.dev/mpsync/ledger"
 
 	"mpsync.dev/mpsync/clock"
@@ -412,7 +414,7 @@ func TestRegressionStandbyDoesNotSpinWhileAnotherHoldsTheLease(t *testing.T) {
 		ws := newFakeWS("ws1")
 		ws.put(advisor, "1.0.0.0", "")
 		s := store.NewMemory()
-		ml := mpsync.NewMemoryLease(nil)
+		ml := lease.NewMemory(nil)
 		ok, _ := ml.Acquire(context.Background(), "B", time.Hour)
 		require.True(t, ok)
 		cl := &countingLease{Lease: ml}

@@ -53,7 +53,7 @@ func TestLeaseTwoHolders(t *testing.T) {
 		{9 * time.Minute, "MS01", true, "MS01"},   // renew before expiry
 		{9 * time.Minute, "MS02", false, "MS01"},  // at 18 min: renewed at 9, held until 19
 		{59 * time.Second, "MS02", false, "MS01"}, // 18:59
-		{time.Second, "MS02", true, "MS02"},       // 19:00: the expiry instant is free, as in MemoryLease
+		{time.Second, "MS02", true, "MS02"},       // 19:00: the expiry instant is free, as in lease.Memory
 		{0, "MS01", false, "MS02"},                // the old holder comes back: waits
 	}
 	for i, s := range steps {
