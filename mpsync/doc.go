@@ -13,7 +13,7 @@
 // Both honour SCOM-style Frequency and Enabled overrides read from override
 // management packs: those in the store, as in a management group (imported
 // with [Engine.Import] or written by [Engine.SetOverride]), and files
-// ([OverrideSettings]), resolved together; and every import, upgrade and
+// ([rules.FromOverrides]), resolved together; and every import, upgrade and
 // removal passes a pluggable change-control [approval.Approver] (windows, manual
 // approval, promotion from a QA group: package
 // [mpsync.dev/mpsync/approval]).

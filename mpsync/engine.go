@@ -60,11 +60,11 @@ type Options struct {
 	// Overrides live in the management group: nil means the override packs
 	// in the store (imported by Import, written by SetOverride) on top of the
 	// rules' defaults (12 h and 5 min, both enabled). An
-	// [*OverrideSettingsSource] (from [OverrideSettings]) adds its files to
+	// [*rules.OverrideSource] (from [rules.FromOverrides]) adds its files to
 	// the store's packs, resolved together with SCOM's precedence as if the
 	// files were imported too; a pack id in both counts once, at the higher
 	// version (the file's when equal). Any other SettingsSource (a
-	// [SettingsFunc], [DefaultSettings]) decides the settings alone and the
+	// [rules.SettingsFunc], [rules.DefaultSettings]) decides the settings alone and the
 	// store's override packs are not consulted.
 	Settings SettingsSource
 	// Schedule shapes the scheduler's run times: alignment to a time of day
@@ -234,8 +234,8 @@ func New(s Store, opts *Options) (*Engine, error) {
 	case nil:
 		e.group0 = &groupSettings{store: e.storeOv}
 		e.settings = e.group0
-	case *OverrideSettingsSource:
-		e.group0 = &groupSettings{files: src, target: src.target, store: e.storeOv}
+	case *rules.OverrideSource:
+		e.group0 = &groupSettings{files: src, target: src.Target(), store: e.storeOv}
 		e.settings = e.group0
 	}
 	if e.group.Name == "" {

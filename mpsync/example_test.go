@@ -167,7 +167,7 @@ func ExampleEngine_Disconnect() {
 // here GetIntelligencePacks runs hourly and MPUpdate is disabled. The engine
 // reads the directory before every run, so an edited pack takes effect
 // without a restart.
-func ExampleOverrideSettings() {
+func ExampleOptions_overrideFiles() {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "mpsync-overrides-")
 	if err != nil {
@@ -196,7 +196,7 @@ func ExampleOverrideSettings() {
 		log.Fatal(err)
 	}
 
-	settings := mpsync.OverrideSettings(overrides.NewSource(overrides.SourceOptions{Paths: []string{dir}}), overrides.Target{})
+	settings := rules.FromOverrides(overrides.NewSource(overrides.SourceOptions{Paths: []string{dir}}), overrides.Target{})
 	for _, r := range rules.All() {
 		s, err := settings.Settings(ctx, r)
 		if err != nil {

@@ -346,7 +346,7 @@ type OverridesStatus struct {
 
 // groupSettings is the engine's [SettingsSource] when the settings come
 // from override packs: those of the store, combined with the files of an
-// [OverrideSettingsSource] when one was given.
+// [rules.OverrideSource] when one was given.
 //
 // Combining: the packs of both are put in one [overrides.Set] and resolved
 // with SCOM's precedence, as if the files were imported into the group. A
@@ -356,7 +356,7 @@ type OverridesStatus struct {
 // Operations Manager refuses such an import: the last valid combination
 // stays in force.
 type groupSettings struct {
-	files  *OverrideSettingsSource // nil without files
+	files  *rules.OverrideSource // nil without files
 	store  *storeOverrides
 	target overrides.Target
 
@@ -388,8 +388,7 @@ func (g *groupSettings) load(ctx context.Context) (*overrides.Set, error) {
 	var fileSet *overrides.Set
 	var fileErr error
 	if g.files != nil {
-		fileSet, fileErr = g.files.src.Load(ctx)
-		g.files.setErr(fileErr)
+		fileSet, fileErr = g.files.Load(ctx)
 		if fileSet == nil && fileErr != nil {
 			g.mu.Lock()
 			g.err = fileErr

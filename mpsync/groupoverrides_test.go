@@ -229,7 +229,7 @@ func TestFileAndStoreOverridesCombine(t *testing.T) {
 			for name, data := range tt.files {
 				write(name, data)
 			}
-			src := mpsync.OverrideSettings(overrides.NewSource(overrides.SourceOptions{Paths: []string{dir}}), overrides.Target{})
+			src := rules.FromOverrides(overrides.NewSource(overrides.SourceOptions{Paths: []string{dir}}), overrides.Target{})
 			r := newRig(t, &mpsync.Options{Settings: src})
 			r.sync(t)
 			for _, data := range tt.store {

@@ -182,7 +182,7 @@ func newWorld(t *testing.T, name string, s mpsync.Store, reuse bool) *world {
 	w := &world{name: name, ws: &notModWS{fakeWS: newFakeWS("ws-1")}, store: s, clock: mpsynctest.NewManualClock(t0),
 		appr:    &testApprover{approved: map[string]bool{}, until: t0.Add(3 * time.Hour)},
 		enabled: map[rules.Rule]bool{rules.MPUpdate: true, rules.GetIntelligencePacks: true}}
-	settings := mpsync.SettingsFunc(func(_ context.Context, r rules.Rule) (rules.Settings, error) {
+	settings := rules.SettingsFunc(func(_ context.Context, r rules.Rule) (rules.Settings, error) {
 		return rules.Settings{Rule: r, Enabled: w.enabled[r], Frequency: r.DefaultFrequency()}, nil
 	})
 	w.e = newFakeEngine(t, w.ws, s, &mpsync.Options{Clock: w.clock, Approver: w.appr, Settings: settings})

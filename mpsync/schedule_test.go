@@ -167,7 +167,7 @@ func TestOverridePacksDriveTheSchedule(t *testing.T) {
 	dir := t.TempDir()
 	copyFile(t, filepath.Join("..", "testdata", "overrides", "mpupdate-disabled.xml"), filepath.Join(dir, "freeze.xml"))
 	copyFile(t, filepath.Join("..", "testdata", "overrides", "gip-hourly.xml"), filepath.Join(dir, "hourly.xml"))
-	src := mpsync.OverrideSettings(overrides.NewSource(overrides.SourceOptions{Paths: []string{dir}}), overrides.Target{})
+	src := rules.FromOverrides(overrides.NewSource(overrides.SourceOptions{Paths: []string{dir}}), overrides.Target{})
 	r := newRig(t, &mpsync.Options{Settings: src})
 	ctx := context.Background()
 

@@ -18,8 +18,8 @@ func TestRegressionValidateDisabledRule(t *testing.T) {
 	ws := newFakeWS("ws1")
 	ws.put(advisor, "1.0.0.0", "")
 	frozen := false
-	set := mpsync.SettingsFunc(func(ctx context.Context, r rules.Rule) (rules.Settings, error) {
-		st, err := mpsync.DefaultSettings().Settings(ctx, r)
+	set := rules.SettingsFunc(func(ctx context.Context, r rules.Rule) (rules.Settings, error) {
+		st, err := rules.DefaultSettings().Settings(ctx, r)
 		if r == rules.GetIntelligencePacks && frozen {
 			st.Enabled = false
 		}

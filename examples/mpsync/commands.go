@@ -160,7 +160,7 @@ func (a *app) prepare(ctx context.Context) error {
 		if err != nil {
 			return usagef("invalid override pack: %v", err)
 		}
-		a.settings = mpsync.OverrideSettings(src, overrides.Target{})
+		a.settings = rules.FromOverrides(src, overrides.Target{})
 	}
 	return nil
 }
