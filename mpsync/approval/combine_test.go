@@ -124,7 +124,7 @@ func TestAutoFreezeName(t *testing.T) {
 	if d := decide(t, approval.Freeze(""), r); d.Reason == "" {
 		t.Error("Freeze without reason gives no reason")
 	}
-	if got := approval.Name(approval.ApproverFunc(nil)); got != "mpsync.ApproverFunc" {
+	if got := approval.Name(approval.ApproverFunc(nil)); got != "approval.ApproverFunc" {
 		t.Errorf("Name(func) = %q", got)
 	}
 }
