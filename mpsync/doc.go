@@ -115,15 +115,31 @@
 //
 // # The layout of the module, and why
 //
-// The engine consumes interfaces (interfaces.go) and is written in values
-// that small packages own, so each can be used and tested alone: the planner
-// is the pure package [mpsync.dev/mpsync/plan] (the engine gathers inputs
-// and calls it; Plan, Change and Action are aliased here); the store
-// contract is [mpsync.dev/mpsync/storage], a leaf, so that a third-party
-// store does not import the directory store; the facts about Operations
-// Manager releases (requirements, platform inventories, connection parts)
-// are [mpsync.dev/mpsync/scom]. The workspace protocol is docs/protocol.md
-// in the repository and the command's contract docs/cli.md.
+// The engine consumes interfaces and is written in values that small
+// packages own, so each can be used and tested alone, and none of them
+// imports the engine:
+//
+//   - the planner is the pure package [mpsync.dev/mpsync/plan] (the engine
+//     gathers inputs and calls it; Plan and Change are aliased here, the
+//     actions and an approver's Verdict are plan's);
+//   - the store contract is [mpsync.dev/mpsync/storage], a leaf, so that a
+//     third-party store does not import the directory store;
+//   - change control is [mpsync.dev/mpsync/approval]: the Approver interface,
+//     its Request and Decision, the approval Queue, and the approvers;
+//   - the audit trail is [mpsync.dev/mpsync/ledger]: Record, Query, the
+//     Ledger interface and the default ledger (JSONL, kept in the store);
+//     approval.Promotion reads it without importing the engine;
+//   - time is [mpsync.dev/mpsync/clock], and the in-process lease
+//     [mpsync.dev/mpsync/lease];
+//   - where the rules' settings come from is [mpsync.dev/rules] (defaults,
+//     override files);
+//   - the facts about Operations Manager releases (requirements, platform
+//     inventories, connection parts) are [mpsync.dev/mpsync/scom].
+//
+// The interfaces the engine alone consumes (Store, Workspace, Lease,
+// SettingsSource) are in interfaces.go. The workspace protocol is
+// docs/protocol.md in the repository and the command's contract
+// docs/cli.md.
 //
 // # Several management servers
 //
