@@ -9,7 +9,6 @@ import (
 
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
-	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/rules"
 )
 
@@ -80,23 +79,4 @@ func TestApproveNeedsAQueue(t *testing.T) {
 	assert.ErrorIs(t, err, mpsync.ErrNoApprovalQueue)
 	_, err = r.engine.ApproveAll(context.Background(), "alice")
 	assert.ErrorIs(t, err, mpsync.ErrNoApprovalQueue)
-}
-
-// Probe asks the service once and records nothing.
-func TestProbe(t *testing.T) {
-	ctx := context.Background()
-	r := newRig(t, nil)
-	h, err := r.engine.Probe(ctx)
-	require.NoError(t, err)
-	assert.True(t, h.Reachable)
-	assert.NotZero(t, h.LastCatalogSerial)
-	st, err := r.engine.Status(ctx)
-	require.NoError(t, err)
-	assert.Zero(t, st.Workspace.CheckedAt, "a probe records nothing")
-
-	r.srv.Fail("catalog", mpsynctest.Fault{Status: 503})
-	h, err = r.engine.Probe(ctx)
-	require.NoError(t, err)
-	assert.False(t, h.Reachable)
-	assert.NotEmpty(t, h.LastError)
 }

@@ -186,3 +186,120 @@ func TestSwitchWorkspaceRemovesOldPacksThroughApprover(t *testing.T) {
 	_, err = e2.Sync(ctx)
 	assert.ErrorIs(t, err, mpsync.ErrOtherWorkspace, "one workspace at a time")
 }
+
+// Connect without the group's version used to skip the requirement
+// without a word.
+func TestConnectSaysWhetherTheRequirementWasChecked(t *testing.T) {
+	tests := []struct {
+		name, version string
+		checked       bool
+		detail        string
+	}{
+		{"version unknown", "", false, "not checked"},
+		{"2012 R2 UR14", "7.1.10226.1239", true, "Operations Manager 2012 R2, at or above Update Rollup 2 (7.1.10226.1015)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			ws := newFakeWS("ws1")
+			ws.put(advisor, "7.1.10226.1239", "")
+			var g mpsync.ManagementGroup
+			if tc.version != "" {
+				g.Version = pack.MustParseVersion(tc.version)
+			}
+			e := newFakeEngine(t, ws, store.NewMemory(), &mpsync.Options{Group: g})
+			_, err := e.Connect(ctx)
+			require.NoError(t, err)
+			conn, err := e.Connection(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, tc.checked, conn.RequirementChecked)
+			assert.Contains(t, conn.Requirement, tc.detail)
+		})
+	}
+}
+
+// The proxy minimum (2012 SP1 UR7, 2012 R2 UR3) applies whenever the
+// workspace client goes through a proxy, with no second setting to forget.
+func TestProxyMinimumFollowsTheWorkspace(t *testing.T) {
+	corp := mpsync.ProxyInfo{URL: "http://corpproxy:80", User: "svc"}
+	ur2 := pack.MustParseVersion("7.1.10226.1015") // 2012 R2 UR2: no proxy support
+	tests := []struct {
+		name      string
+		ws        func(*fakeWS) mpsync.Workspace
+		opt       mpsync.ProxyInfo
+		newErr    string // New refuses
+		refused   bool   // Connect refuses for the proxy minimum
+		wantProxy mpsync.ProxyInfo
+	}{
+		{name: "workspace without proxy", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, mpsync.ProxyInfo{}, true} }},
+		{name: "workspace with proxy", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, corp, true} },
+			refused: true},
+		{name: "Options.Proxy agrees", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, corp, true} }, opt: corp,
+			refused: true},
+		{name: "Options.Proxy disagrees", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, corp, true} },
+			opt: mpsync.ProxyInfo{URL: "http://other:3128"}, newErr: "disagrees"},
+		{name: "Options.Proxy set, workspace has none", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, mpsync.ProxyInfo{}, true} },
+			opt: corp, newErr: "disagrees"},
+		{name: "workspace cannot tell: Options.Proxy decides", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, mpsync.ProxyInfo{}, false} },
+			opt: corp, refused: true},
+		{name: "no reporter: Options.Proxy decides", ws: func(f *fakeWS) mpsync.Workspace { return f }, opt: corp, refused: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFakeWS("ws1")
+			f.put(advisor, "7.1.10226.1239", "")
+			s := store.NewMemory()
+			e, err := mpsync.New(s, &mpsync.Options{Workspace: tc.ws(f), Proxy: tc.opt,
+				Group: mpsync.ManagementGroup{Version: ur2}, Clock: mpsynctest.NewManualClock(t0)})
+			if tc.newErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.newErr)
+				return
+			}
+			require.NoError(t, err)
+			defer e.Close()
+			_, err = e.Connect(ctx)
+			conn, cerr := e.Connection(ctx)
+			require.NoError(t, cerr)
+			if tc.refused {
+				var re *scom.RequirementError
+				require.ErrorAs(t, err, &re)
+				assert.True(t, re.Proxy)
+				assert.Contains(t, err.Error(), "Update Rollup 3")
+				assert.Equal(t, mpsync.StateNever, conn.State)
+				assert.Empty(t, storeVersions(t, s))
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, conn.RequirementChecked)
+			assert.False(t, conn.Proxy.Configured())
+		})
+	}
+}
+
+// workspace.Client reports its proxy: a 2012 R2 UR2 group is refused
+// through a proxy before any request is sent.
+func TestWorkspaceClientProxyRefusedBeforeAnyRequest(t *testing.T) {
+	srv := mpsynctest.NewServer()
+	t.Cleanup(srv.Close)
+	cfg := srv.ClientConfig()
+	cfg.Proxy, cfg.ProxyUser, cfg.ProxyPassword = "http://127.0.0.1:1", "svc", "secret"
+	cl, err := newClientFrom(cfg)
+	require.NoError(t, err)
+	p, ok := cl.ProxyInfo()
+	require.True(t, ok)
+	assert.Equal(t, mpsync.ProxyInfo{URL: "http://127.0.0.1:1", User: "svc"}, p)
+	e := newFakeEngine(t, cl, store.NewMemory(), &mpsync.Options{Group: mpsync.ManagementGroup{Version: pack.MustParseVersion("7.1.10226.1015")}})
+	_, err = e.Connect(context.Background())
+	require.ErrorIs(t, err, mpsync.ErrRequirement)
+	assert.Contains(t, err.Error(), "through a proxy")
+	assert.Zero(t, srv.Stats().Requests, "refused before the service was asked")
+
+	cfg = srv.ClientConfig()
+	cfg.Transport = srv.Transport()
+	cl, err = newClientFrom(cfg)
+	require.NoError(t, err)
+	_, ok = cl.ProxyInfo()
+	assert.False(t, ok, "a client with its own transport cannot tell")
+}

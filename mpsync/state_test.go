@@ -1,14 +1,18 @@
 package mpsync_test
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/approval"
+	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/store"
 )
 
@@ -105,4 +109,61 @@ func TestRunWritesTheRunHistoryOnce(t *testing.T) {
 	_, err = e.Plan(ctx)
 	require.NoError(t, err)
 	require.Equal(t, before+1, s.count("runs.json"))
+}
+
+// Regression (issue 15, point 6): pending approvals for versions already
+// superseded stayed listed forever: a change waiting for X 1.0 after the
+// operator imported X 2.0, or one the catalog no longer plans.
+func TestRegressionOvertakenApprovalsArePruned(t *testing.T) {
+	ctx := context.Background()
+	ws := newFakeWS("ws1")
+	ws.put(advisor, "1.0.0.0", "")
+	ws.solution("S", true)
+	ws.put("X", "1.0.0.0", "S")
+	ws.put("Y", "1.0.0.0", "S")
+	s := store.NewMemory()
+	clock := mpsynctest.NewManualClock(t0)
+	manual := approval.NewManual(s, approval.ManualClock(clock))
+	e := newFakeEngine(t, ws, s, &mpsync.Options{Approver: manual, Clock: clock})
+	_, err := e.Sync(ctx)
+	require.NoError(t, err)
+	waiting := func() []string {
+		t.Helper()
+		p, err := manual.Pending(ctx)
+		require.NoError(t, err)
+		var out []string
+		for _, c := range p {
+			out = append(out, c.Change.Pack)
+		}
+		return out
+	}
+	require.ElementsMatch(t, []string{advisor, "X", "Y"}, waiting())
+
+	// The operator imports X 2.0 by hand; the catalog stops serving Y.
+	_, err = e.Import(ctx, bytes.NewReader(mpsynctest.Pack("X", "2.0.0.0")), mpsync.ImportOptions{})
+	require.NoError(t, err)
+	ws.drop("Y")
+	st, err := e.Status(ctx)
+	require.NoError(t, err)
+	for _, a := range st.Approvals {
+		assert.NotEqual(t, "X", a.Pack, "status lists a change the store has overtaken")
+	}
+
+	_, err = e.Sync(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{advisor}, waiting(), "the queue drops what is overtaken")
+	for _, id := range []string{"X", "Y"} {
+		for _, c := range st.Pending {
+			if c.Pack == id {
+				state, err := manual.State(ctx, c.ID)
+				require.NoError(t, err)
+				assert.Equal(t, approval.QueueSuperseded, state, id)
+			}
+		}
+	}
+	st, err = e.Status(ctx)
+	require.NoError(t, err)
+	for _, a := range st.Approvals {
+		assert.Equal(t, advisor, a.Pack)
+	}
 }
