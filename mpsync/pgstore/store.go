@@ -31,6 +31,12 @@ const DefaultSchema = pgledger.DefaultSchema
 // under when Options.Group is empty.
 const DefaultGroup = "default"
 
+// IdleInTransactionTimeout is the idle_in_transaction_session_timeout the
+// store's connections use unless the DSN sets one: a server stopped inside
+// a write transaction holds the lease row locked, and so holds off every
+// takeover until the database ends its session.
+const IdleInTransactionTimeout = 15 * time.Second
+
 // ChunkSize is the size of the bytea rows a pack's bytes are stored in.
 const ChunkSize = 256 << 10
 
@@ -173,6 +179,13 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 	q := func(t string) string { return pgx.Identifier{o.Schema, t}.Sanitize() }
 	s.tPacks, s.tBlobs, s.tChunks, s.tMeta, s.tLease, s.tMig, s.tGen = q("store_packs"), q("store_blobs"), q("store_chunks"), q("store_meta"), q("lease"), q("store_migrations"), q("store_gen")
 	cfg.ConnConfig.Tracer = tripCounter{&s.trips}
+	// A server stopped (SIGSTOP, a frozen VM) inside a write transaction
+	// holds the lease row FOR SHARE, which would keep every other server
+	// from taking the lease over: the database ends such a session, unless
+	// the DSN says otherwise.
+	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.Itoa(int(IdleInTransactionTimeout / time.Millisecond))
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		led.Close()
@@ -214,8 +227,21 @@ func (tripCounter) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFro
 func (s *Store) RoundTrips() int64 { return s.trips.Load() }
 
 // Ledger returns the shared ledger (pgledger's) in the store's database and
-// schema, for mpsync.Options.Ledger and a promotion approver.
-func (s *Store) Ledger() *pgledger.Ledger { return s.ledger.Ledger() }
+// schema, for mpsync.Options.Ledger and a promotion approver. Its appends
+// are fenced as the store's writes are: once the store is bound to a lease
+// ([Store.Lease]), an append is made only if it carries the lease's current
+// token (one statement, the check included), else it is refused with an
+// error wrapping [ErrFenced] and nothing is recorded; an unbound store's
+// ledger appends whoever holds the lease.
+func (s *Store) Ledger() *pgledger.Ledger {
+	return s.ledger.FencedLedger(func() (string, int64, bool) {
+		name := s.fenceName.Load()
+		if name == nil {
+			return "", 0, false
+		}
+		return *name, s.token.Load(), true
+	})
+}
 
 // String describes the store without its password:
 // "postgres://user@host:port/db (schema s, group g)".
