@@ -31,8 +31,9 @@ const maxCachedMeta = 1 << 20
 //
 // Writes through this store keep it right (a meta write records the
 // version the database gave it; a pack write forgets the listing). A
-// validation that overlapped a write is thrown away (epoch), so that it
-// cannot put back what the write replaced.
+// validation that overlapped a write or another validation's answer is
+// thrown away (epoch), so that it cannot put back what the write replaced
+// or an older snapshot.
 type cache struct {
 	mu    sync.Mutex
 	at    time.Time // real time of the last validation; zero: not fresh
@@ -162,6 +163,9 @@ func (s *Store) applyValidation(rows pgx.Rows, epoch uint64, started time.Time) 
 		}
 		meta[n] = r
 	}
+	// A validation sent before this one and answered after it must not
+	// put an older snapshot back: it finds the epoch moved.
+	s.c.epoch++
 	s.c.meta, s.c.gen, s.c.at = meta, gen, started
 	return true, nil
 }

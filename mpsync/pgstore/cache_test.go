@@ -3,6 +3,8 @@ package pgstore_test
 import (
 	"bytes"
 	"context"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,4 +166,60 @@ func TestCacheOff(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, v, got)
 	}
+}
+
+// Goroutines writing and reading through one cached store, while another
+// store writes the same group and the lease is renewed (validations), each
+// read their own last write at once; the race detector watches the cache.
+func TestCacheConcurrentReadYourWrites(t *testing.T) {
+	ctx := context.Background()
+	schema := "cachec_" + time.Now().Format("150405")
+	st := open(t, &pgstore.Options{Schema: schema, CacheFor: 50 * time.Millisecond})
+	other := open(t, &pgstore.Options{Schema: schema, CacheFor: -1})
+	lease := st.Lease("PROD")
+	ok, err := lease.Acquire(ctx, "MS01", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	done := make(chan struct{})
+	var bg sync.WaitGroup
+	bg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			other.WriteMeta(ctx, "other.json", []byte(strconv.Itoa(i))) //nolint:errcheck // background noise
+			lease.Acquire(ctx, "MS01", time.Hour)                       //nolint:errcheck // background noise
+			st.Generation(ctx)                                          //nolint:errcheck // background noise
+		}
+	})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			name := "rec" + strconv.Itoa(g)
+			for i := range 40 {
+				want := name + ":" + strconv.Itoa(i)
+				if err := st.WriteMeta(ctx, name, []byte(want)); err != nil {
+					t.Error(err)
+					return
+				}
+				if i%3 == 0 {
+					if err := st.AppendMeta(ctx, name, []byte("+")); err != nil {
+						t.Error(err)
+						return
+					}
+					want += "+"
+				}
+				got, err := st.ReadMeta(ctx, name)
+				if err != nil || string(got) != want {
+					t.Errorf("%s: read %q, %v; wrote %q", name, got, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	bg.Wait()
 }
