@@ -332,6 +332,9 @@ func TestDatabaseStoppedHolderWritesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL and two command processes; skipped with -short")
 	}
+	if sigStop == nil {
+		t.Skip("no SIGSTOP on this platform")
+	}
 	const ttl = 3 * time.Second
 	deadline := time.Now().Add(55 * time.Second) // the whole test is bounded
 	left := func() time.Duration { return time.Until(deadline) }
@@ -380,9 +383,9 @@ func TestDatabaseStoppedHolderWritesNothing(t *testing.T) {
 		t.Fatal("A did not fetch the approved pack")
 	}
 	require.Equal(t, a.cmd.Process.Pid, holderPID(t, c), "A holds the lease when stopped")
-	require.NoError(t, a.cmd.Process.Signal(syscall.SIGSTOP))
+	require.NoError(t, a.cmd.Process.Signal(sigStop))
 	stopped := time.Now()
-	defer a.cmd.Process.Signal(syscall.SIGCONT) //nolint:errcheck // a failed test must not leave it stopped
+	defer a.cmd.Process.Signal(sigCont) //nolint:errcheck // a failed test must not leave it stopped
 
 	// B takes over once A's lease expired, and applies the change.
 	if !assert.Eventually(t, func() bool { return applied(t, c, alertID, v) == 1 }, min(left(), ttl+15*time.Second), 50*time.Millisecond, "B applies the change") {
@@ -401,7 +404,7 @@ func TestDatabaseStoppedHolderWritesNothing(t *testing.T) {
 	// A resumes: its download finishes, it stages the pack and tries to
 	// commit, record and note its run; the database refuses each.
 	g.release()
-	require.NoError(t, a.cmd.Process.Signal(syscall.SIGCONT))
+	require.NoError(t, a.cmd.Process.Signal(sigCont))
 	if !assert.Eventually(t, func() bool { return strings.Contains(a.log.String(), "stale fencing token") }, min(left(), 20*time.Second), 100*time.Millisecond, "A's writes are refused and it says so") {
 		dump()
 		t.FailNow()
