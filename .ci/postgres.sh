@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure a PostgreSQL server (initdb, pg_ctl, postgres) is installed for
-# the mpsync/pgledger tests. It only installs: the tests start and stop
+# the tests of mpsync/pgledger, mpsync/pgstore and the mpsync command's
+# --database (internal/pgtest). It only installs: the tests start and stop
 # their own server in a temporary directory, on a free loopback port, as
 # the postgres user when run as root. Prints the directory holding the
-# binaries. With CI=true the pgledger tests fail instead of skipping when
+# binaries. With CI=true those tests fail instead of skipping when
 # no server can be found, so run this first in CI.
 set -euo pipefail
 

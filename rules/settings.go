@@ -46,7 +46,7 @@ func FromOverrides(src *overrides.Source, t overrides.Target) *OverrideSource {
 	return &OverrideSource{src: src, target: t}
 }
 
-// OverrideSettingsSource is the [SettingsSource] of [FromOverrides].
+// OverrideSource is the settings source [FromOverrides] returns.
 type OverrideSource struct {
 	src    *overrides.Source
 	target overrides.Target

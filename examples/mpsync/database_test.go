@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -99,18 +102,37 @@ func TestDatabaseCommandsAndPassword(t *testing.T) {
 // runner is one `mpsync run` process on the shared database.
 type runner struct {
 	cmd *exec.Cmd
-	log *bytes.Buffer
+	log *syncBuffer
 }
 
-func (f *pgFixture) startRunner(t *testing.T, i int, ttl time.Duration) *runner {
+// syncBuffer is the output of a process, readable while it runs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startRunner starts `mpsync run` as server i, with extra flags.
+func (f *pgFixture) startRunner(t *testing.T, i int, ttl time.Duration, extra ...string) *runner {
 	t.Helper()
-	args := f.pgArgs(filepath.Join(f.dir, fmt.Sprintf("server%d", i)), "run", "--lease-ttl", ttl.String(), "-v")
+	args := f.pgArgs(filepath.Join(f.dir, fmt.Sprintf("server%d", i)), append([]string{"run", "--lease-ttl", ttl.String(), "-v"}, extra...)...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = cleanEnv()
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
+	log := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
 	require.NoError(t, cmd.Start())
-	r := &runner{cmd: cmd, log: &log}
+	r := &runner{cmd: cmd, log: log}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
@@ -246,5 +268,182 @@ WHERE kind = 'result' AND record->>'result' = 'applied' GROUP BY pack, version H
 		if sp.ID == alertID {
 			assert.Equal(t, published[len(published)-1], sp.Version)
 		}
+	}
+}
+
+// gate is a pack's bytes served by the fake workspace; once armed, the
+// next download stops before its first byte until released (and later
+// downloads do not).
+type gate struct {
+	data     []byte
+	armed    atomic.Bool
+	entered  chan struct{}
+	released chan struct{}
+	once     sync.Once
+}
+
+func newGate(data []byte) *gate {
+	return &gate{data: data, entered: make(chan struct{}), released: make(chan struct{})}
+}
+
+func (g *gate) open() io.ReadCloser {
+	if g.armed.CompareAndSwap(true, false) {
+		return &gatedReader{g: g, r: bytes.NewReader(g.data)}
+	}
+	return io.NopCloser(bytes.NewReader(g.data))
+}
+
+func (g *gate) release() { g.once.Do(func() { close(g.released) }) }
+
+type gatedReader struct {
+	g      *gate
+	r      io.Reader
+	passed bool
+}
+
+func (r *gatedReader) Read(p []byte) (int, error) {
+	if !r.passed {
+		r.passed = true
+		close(r.g.entered)
+		<-r.g.released
+	}
+	return r.r.Read(p)
+}
+
+func (r *gatedReader) Close() error { return nil }
+
+// ledgerRows counts the ledger's records.
+func ledgerRows(t *testing.T, c *pgx.Conn) int {
+	var n int
+	require.NoError(t, c.QueryRow(context.Background(), `SELECT count(*) FROM mpsync.ledger`).Scan(&n))
+	return n
+}
+
+// A holder stopped with SIGSTOP after it renewed its lease and before it
+// wrote, and resumed after another server took over and applied the
+// change, writes nothing: the database refuses its stale token for the
+// batch's commit, the ledger appends and the run history (its log says
+// so for each), and the ledger holds exactly what it held before it
+// resumed. The stop is
+// placed exactly: the holder's download of the approved pack is held by the
+// fake workspace, so the holder is stopped between its lease renewal
+// (before staging) and its writes.
+func TestDatabaseStoppedHolderWritesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and two command processes; skipped with -short")
+	}
+	if sigStop == nil {
+		t.Skip("no SIGSTOP on this platform")
+	}
+	const ttl = 3 * time.Second
+	deadline := time.Now().Add(55 * time.Second) // the whole test is bounded
+	left := func() time.Duration { return time.Until(deadline) }
+	f := newPGFixture(t)
+	f.mustPG(t, "connect")
+	f.mustPG(t, "sync") // the store matches the catalog
+	f.mustPG(t, "override", "--rule", "GetIntelligencePacks", "--frequency", "2")
+	c := f.conn(t)
+
+	a := f.startRunner(t, 0, ttl, "--approval", "manual")
+	require.Eventually(t, func() bool { return holderPID(t, c) == a.cmd.Process.Pid }, left(), 50*time.Millisecond, "the first server holds the lease")
+	b := f.startRunner(t, 1, ttl, "--approval", "manual")
+	dump := func() {
+		t.Logf("server A log:\n%s", a.log.String())
+		t.Logf("server B log:\n%s", b.log.String())
+	}
+
+	// A plans the new version, which waits for an operator.
+	const v = "7.2.11720.77"
+	g := newGate(mpsynctest.Pack(alertID, v))
+	f.srv.PublishStream(alertID, v, catalog.ChannelSolution, "AlertManagement", g.open)
+	pending := func() bool {
+		var s statusOut
+		oneJSON(t, f.mustPG(t, "status", "--json").stdout, &s)
+		return slices.ContainsFunc(s.Pending, func(p struct {
+			ID     string `json:"id"`
+			Pack   string `json:"pack"`
+			To     string `json:"to"`
+			Action string `json:"action"`
+		}) bool {
+			return p.Pack == alertID && p.To == v
+		})
+	}
+	if !assert.Eventually(t, pending, left(), 200*time.Millisecond, "A lists the change as pending") {
+		dump()
+		t.FailNow()
+	}
+	// The operator approves; A renews its lease, fetches the pack to stage
+	// it, and is held there; then it is stopped.
+	g.armed.Store(true)
+	f.mustPG(t, "approve", "--all")
+	select {
+	case <-g.entered:
+	case <-time.After(left()):
+		dump()
+		t.Fatal("A did not fetch the approved pack")
+	}
+	require.Equal(t, a.cmd.Process.Pid, holderPID(t, c), "A holds the lease when stopped")
+	require.NoError(t, a.cmd.Process.Signal(sigStop))
+	stopped := time.Now()
+	defer a.cmd.Process.Signal(sigCont) //nolint:errcheck // a failed test must not leave it stopped
+
+	// B takes over once A's lease expired, and applies the change.
+	if !assert.Eventually(t, func() bool { return applied(t, c, alertID, v) == 1 }, min(left(), ttl+15*time.Second), 50*time.Millisecond, "B applies the change") {
+		dump()
+		t.FailNow()
+	}
+	t.Logf("B applied %s %v after A was stopped (ttl %v)", v, time.Since(stopped).Round(time.Millisecond), ttl)
+	require.Equal(t, b.cmd.Process.Pid, holderPID(t, c), "B holds the lease")
+	// B's run ends (results, run record); then the ledger stays as it is.
+	rows := ledgerRows(t, c)
+	for stable := time.Now(); time.Since(stable) < 2500*time.Millisecond && left() > 20*time.Second; time.Sleep(100 * time.Millisecond) {
+		if n := ledgerRows(t, c); n != rows {
+			rows, stable = n, time.Now()
+		}
+	}
+	// A resumes: its download finishes, it stages the pack and tries to
+	// commit, record and note its run; the database refuses each.
+	g.release()
+	require.NoError(t, a.cmd.Process.Signal(sigCont))
+	if !assert.Eventually(t, func() bool { return strings.Contains(a.log.String(), "stale fencing token") }, min(left(), 20*time.Second), 100*time.Millisecond, "A's writes are refused and it says so") {
+		dump()
+		t.FailNow()
+	}
+	time.Sleep(1500 * time.Millisecond) // A's run ends; anything it could still write would be in by now
+	log := a.log.String()
+	refused := func(what string) {
+		t.Helper()
+		for _, line := range strings.Split(log, "\n") {
+			if strings.Contains(line, what) && strings.Contains(line, "stale fencing token") {
+				return
+			}
+		}
+		dump()
+		t.Errorf("A's log has no refusal of %q", what)
+	}
+	refused("commit: fence")        // the batch with the pack
+	refused("ledger append failed") // its result and its run's record
+	refused("write meta runs.json") // the run history
+
+	assert.Equal(t, rows, ledgerRows(t, c), "A recorded nothing in the ledger")
+	assert.Equal(t, 1, applied(t, c, alertID, v), "the change is applied once, by B")
+	var failed int
+	require.NoError(t, c.QueryRow(context.Background(), `SELECT count(*) FROM mpsync.ledger
+WHERE kind = 'result' AND pack = $1 AND version = $2 AND record->>'result' = 'failed'`, alertID, v).Scan(&failed))
+	assert.Zero(t, failed, "A's failed commit is not in the ledger")
+	var s statusOut
+	oneJSON(t, f.mustPG(t, "status", "--json").stdout, &s)
+	for _, sp := range s.Packs {
+		if sp.ID == alertID {
+			assert.Equal(t, v, sp.Version)
+		}
+	}
+	require.Equal(t, b.cmd.Process.Pid, holderPID(t, c), "B still holds the lease; A stands by")
+
+	for _, r := range []*runner{a, b} {
+		r.cmd.Process.Signal(syscall.SIGINT)
+	}
+	for _, r := range []*runner{a, b} {
+		assert.Equal(t, 0, waitExit(t, r.cmd))
 	}
 }

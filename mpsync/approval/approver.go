@@ -7,7 +7,7 @@ import (
 	"mpsync.dev/mpsync/plan"
 )
 
-// StateQueue is an approver's queue of changes waiting for a person
+// Queue is an approver's queue of changes waiting for a person
 // (approval.Manual keeps one). [Engine.Approve] and [Engine.ApproveAll]
 // decide through it and [Engine.Status] lists it; the engine finds it in
 // Options.Approver, or among the parts of a combination of approvers.
@@ -24,7 +24,7 @@ type Queue interface {
 	Queue(ctx context.Context) ([]QueuedChange, error)
 }
 
-// QueuedChange is one change in an [Queue].
+// QueuedChange is one change in a [Queue].
 type QueuedChange struct {
 	Change plan.Change `json:"change"`
 	// Group is the management group the change is for.
@@ -36,7 +36,7 @@ type QueuedChange struct {
 	State State `json:"state"`
 }
 
-// StateState is where a pending change stands with the approvers.
+// State is where a pending change stands with the approvers.
 type State string
 
 const (
@@ -84,13 +84,13 @@ type Approver interface {
 	Decide(ctx context.Context, req Request) (Decision, error)
 }
 
-// StateVersioner is implemented by an approver whose answers on the
+// Versioner is implemented by an approver whose answers on the
 // changes it deferred or denied can change only when ApprovalVersion's
 // number changes (a person approved in a queue, a policy was edited) or when
 // a deferral's [Decision].NotBefore passes. When the catalog, the store and
 // the settings are unchanged too, a run then reuses the previous plan and
 // asks the approver nothing; an approver without it (or whose
-// StateVersion fails) is asked again about every pending and denied
+// ApprovalVersion fails) is asked again about every pending and denied
 // change on every run, as a full run would. The number must change for
 // decisions taken by any process sharing the approver's state.
 type Versioner interface {
@@ -105,7 +105,7 @@ func (f ApproverFunc) Decide(ctx context.Context, req Request) (Decision, error)
 	return f(ctx, req)
 }
 
-// QueueRepairer is implemented by an [Queue] that keeps its queue
+// Repairer is implemented by a [Queue] that keeps its queue
 // in a record that can be corrupt, as approval.Manual does. Repair sets a
 // corrupt queue aside (with [storage.CorruptSuffix]) and starts it empty; it
 // returns the name of the record it set aside, "" when the queue decoded.
@@ -113,7 +113,7 @@ type Repairer interface {
 	Repair(ctx context.Context) (setAside string, err error)
 }
 
-// QueuePruner is implemented by an [Queue] that can drop changes
+// Pruner is implemented by a [Queue] that can drop changes
 // no run will ask about again, as approval.Manual does. After each run the
 // engine calls Prune with a func that gives the reason a queued change is
 // done or overtaken: the store holds the pack at the change's target

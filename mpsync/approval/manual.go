@@ -87,7 +87,7 @@ func ManualClock(c clock.Clock) ManualOption {
 // it through [Manual.Approve] (or the command's approve). Decide queues a
 // change it has not seen as pending, with the details [Manual.Pending]
 // lists; once approved, Decide approves it; once denied, Decide denies it.
-// Entries are kept per management group (ApprovalRequest.Group): in a queue
+// Entries are kept per management group (Request.Group): in a queue
 // several groups share, a change one group asked about is decided for that
 // group only, while Approve and Deny, which name a change id, decide it for
 // every group that asked about that id.

@@ -90,6 +90,16 @@
 // server to ask takes it. Release deletes the row if the caller holds it.
 // [Lease.State] tells who holds a lease and since when, for status pages.
 //
+// # Fencing
+//
+// A holder paused past its lease (GC, SIGSTOP, a frozen VM) may resume
+// believing it still holds it. [DB.FencedLedger] returns a ledger whose
+// appends carry a fencing token and are made, in the same statement, only
+// while it is the lease's current one ([ErrFenced] otherwise, nothing
+// appended). The token column and the trigger that moves it are
+// mpsync/pgstore's; pgstore.Store.Ledger returns such a ledger, fenced by
+// the store's lease.
+//
 // # Clock
 //
 // By default lease times come from the database server's clock (now()), so

@@ -157,3 +157,43 @@ func TestLedgerCancelledContext(t *testing.T) {
 		t.Errorf("error %q does not name the table", err)
 	}
 }
+
+// AppendBatch records in order, in one statement, and all or nothing: a
+// bad record anywhere in the batch means none is recorded.
+func TestLedgerAppendBatch(t *testing.T) {
+	ctx := context.Background()
+	l := openDB(t, nil).Ledger()
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	var rs []ledger.Record
+	for i := range 50 {
+		rs = append(rs, ledger.Record{Time: at, Kind: ledger.KindRun, Reason: string(rune('A' + i))})
+	}
+	if err := l.AppendBatch(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	bad := []ledger.Record{{Time: at, Kind: ledger.KindRun, Reason: "x"}, {Time: at, Kind: ledger.KindRun, Reason: "nul\x00"}}
+	if err := l.AppendBatch(ctx, bad); !errors.Is(err, ledger.ErrInvalidRecord) {
+		t.Fatalf("a batch with a NUL byte: %v, want ErrInvalidRecord", err)
+	}
+	if err := l.AppendBatch(ctx, []ledger.Record{{Time: at, Kind: ledger.KindRun}, {Kind: ledger.KindRun}}); !errors.Is(err, ledger.ErrInvalidRecord) || !strings.Contains(err.Error(), "record 2 of 2") {
+		t.Fatalf("a batch with a record without time: %v, want ErrInvalidRecord naming record 2", err)
+	}
+	got, err := l.Query(ctx, ledger.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order strings.Builder
+	for _, r := range got {
+		order.WriteString(r.Reason)
+	}
+	var want strings.Builder
+	for _, r := range rs {
+		want.WriteString(r.Reason)
+	}
+	if order.String() != want.String() {
+		t.Fatalf("records %q, want %q (in order, and nothing of the refused batches)", order.String(), want.String())
+	}
+	if err := l.AppendBatch(ctx, nil); err != nil {
+		t.Fatalf("an empty batch: %v", err)
+	}
+}

@@ -31,21 +31,41 @@ type batch struct {
 	mu   sync.Mutex
 	ops  []*staged
 	done bool
+	// view is the store at generation gen (hasView) with ops applied,
+	// kept up to date as changes are staged: rebuilt only when the store's
+	// packs changed under the batch, so that staging n changes costs n
+	// small steps, not n listings.
+	view    map[string]storage.Entry
+	gen     uint64
+	hasView bool
 }
 
-// view is the store as it is now with the staged changes applied.
-func (b *batch) view(ctx context.Context) (map[string]storage.Entry, error) {
-	base, err := b.s.list(ctx, b.s.pool)
+// viewLocked is the store as it is now with the staged changes applied;
+// the caller holds b.mu. It costs one query at most (the store's
+// generation, none while the store's cache is fresh), and a listing when
+// the store's packs changed since the view was built.
+func (b *batch) viewLocked(ctx context.Context) (map[string]storage.Entry, error) {
+	if b.hasView {
+		g, err := b.s.generation(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if g == b.gen {
+			return b.view, nil
+		}
+	}
+	base, gen, err := b.s.listGen(ctx)
 	if err != nil {
 		return nil, err
 	}
-	v := make(map[string]storage.Entry, len(base))
+	v := make(map[string]storage.Entry, len(base)+len(b.ops))
 	for _, e := range base {
 		v[e.ID] = e
 	}
 	for _, op := range b.ops {
 		applyView(v, op)
 	}
+	b.view, b.gen, b.hasView = v, uint64(gen), true
 	return v, nil
 }
 
@@ -79,7 +99,7 @@ func (b *batch) List(ctx context.Context) ([]storage.Entry, error) {
 	if err := b.begin(ctx, "list", ""); err != nil {
 		return nil, err
 	}
-	v, err := b.view(ctx)
+	v, err := b.viewLocked(ctx)
 	if err != nil {
 		return nil, b.s.dbErr(ctx, "list", "", err)
 	}
@@ -100,7 +120,7 @@ func (b *batch) Get(ctx context.Context, id string) (storage.Entry, error) {
 	if err := pack.CheckID(id); err != nil {
 		return storage.Entry{}, b.s.opErr("get", id, stepRequest, err)
 	}
-	v, err := b.view(ctx)
+	v, err := b.viewLocked(ctx)
 	if err != nil {
 		return storage.Entry{}, b.s.dbErr(ctx, "get", id, err)
 	}
@@ -128,7 +148,7 @@ func (b *batch) Import(ctx context.Context, req storage.ImportRequest, r io.Read
 		op.sp.close()
 		return storage.Entry{}, err
 	}
-	v, err := b.view(ctx)
+	v, err := b.viewLocked(ctx)
 	if err != nil {
 		op.sp.close()
 		return storage.Entry{}, b.s.dbErr(ctx, "import", req.ID, err)
@@ -147,14 +167,16 @@ func (b *batch) Remove(ctx context.Context, id string) error {
 	if err := pack.CheckID(id); err != nil {
 		return b.s.opErr("remove", id, stepRequest, err)
 	}
-	v, err := b.view(ctx)
+	v, err := b.viewLocked(ctx)
 	if err != nil {
 		return b.s.dbErr(ctx, "remove", id, err)
 	}
 	if _, ok := v[id]; !ok {
 		return b.s.opErr("remove", id, "", storage.ErrNotFound)
 	}
-	b.ops = append(b.ops, &staged{remove: true, id: id})
+	op := &staged{remove: true, id: id}
+	applyView(v, op)
+	b.ops = append(b.ops, op)
 	return nil
 }
 
@@ -183,5 +205,5 @@ func (b *batch) release() {
 	for _, op := range b.ops {
 		op.sp.close()
 	}
-	b.ops = nil
+	b.ops, b.view, b.hasView = nil, nil, false
 }

@@ -53,9 +53,24 @@
 // The store implements [storage.Batcher]: a run's changes are staged into
 // spools and committed in one transaction.
 //
+// # Cache
+//
+// The store answers List, Get, [Store.Generation] and ReadMeta from what it
+// last validated against the database, for Options.CacheFor (one second by
+// default) after the validation: one query returns the group's pack
+// generation (a row moved by a trigger on every pack change) and every meta
+// record's version (moved by a trigger on every write), with the bytes of
+// the records whose version changed, and [Lease.Acquire] sends that query in
+// the same round trip as the lease statement. Its own writes are seen at
+// once; another server's within CacheFor, and at the latest at this
+// server's next Acquire, which starts every scheduled run. So an idle
+// scheduler tick of the lease holder costs three round trips: one
+// validation, the lease renewal, the write of the run history.
+//
 // # Fencing
 //
-// [Store.Lease] binds the store to a lease: every write carries the token
+// [Store.Lease] binds the store to a lease: every write, and every append
+// to the ledger [Store.Ledger] returns, carries the token
 // the last successful Acquire returned, and the database checks it in the
 // same transaction or statement (a FOR SHARE lock on the lease row, so a
 // takeover waits for a write in flight, and a write after a takeover is

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"mpsync.dev/mpsync/pgledger"
 )
 
 var (
@@ -11,8 +13,10 @@ var (
 	// store is bound to a lease ([Store.Lease]) whose fencing token in the
 	// database is not the one this store last received: another holder
 	// took the lease over (or this holder released it, or never held it).
-	// Nothing of the refused write was applied.
-	ErrFenced = errors.New("write refused: stale fencing token (another server holds the lease)")
+	// Nothing of the refused write was applied. It is pgledger's
+	// ErrFenced, so that a refused ledger append ([Store.Ledger]) matches
+	// it too.
+	ErrFenced = pgledger.ErrFenced
 	// ErrInvalid is wrapped by errors about options: a DSN that does not
 	// parse, a bad schema name.
 	ErrInvalid = errors.New("invalid argument")

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/ledger"
+
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync/pgstore"
@@ -156,4 +158,49 @@ func TestConcurrentFirstStart(t *testing.T) {
 	require.NoError(t, err)
 	_, err = stores[0].ReadMeta(context.Background(), "nothing")
 	require.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+// Ledger appends by a lease holder carry the fencing token too: once
+// another server took the lease over, the paused holder's appends (one or
+// a batch) are refused and nothing of them is recorded; an operator's
+// unbound store appends whoever holds the lease.
+func TestLedgerFencedAfterTakeover(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{}
+	c.ns.Store(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC).UnixNano())
+	schema := "lfence_" + time.Now().Format("150405")
+	a := open(t, &pgstore.Options{Schema: schema, Now: c.now})
+	b := open(t, &pgstore.Options{Schema: schema, Now: c.now})
+	op := open(t, &pgstore.Options{Schema: schema, Now: c.now})
+	la, lb := a.Lease("PROD"), b.Lease("PROD")
+	rec := func(reason string) ledger.Record {
+		return ledger.Record{Time: c.now(), Kind: ledger.KindResult, Group: "PROD", Pack: "Contoso.Fence", Reason: reason}
+	}
+	require.ErrorIs(t, a.Ledger().Append(ctx, rec("a0")), pgstore.ErrFenced, "bound but never acquired")
+
+	ok, err := la.Acquire(ctx, "a", 10*time.Second)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, a.Ledger().Append(ctx, rec("a1")))
+	require.NoError(t, a.Ledger().AppendBatch(ctx, []ledger.Record{rec("a2"), rec("a3")}))
+
+	c.add(11 * time.Second) // a is paused past its lease; b takes over
+	ok, err = lb.Acquire(ctx, "b", 10*time.Second)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, b.Ledger().Append(ctx, rec("b1")))
+
+	err = a.Ledger().Append(ctx, rec("a4"))
+	require.ErrorIs(t, err, pgstore.ErrFenced)
+	require.Contains(t, err.Error(), "stale fencing token")
+	require.ErrorIs(t, a.Ledger().AppendBatch(ctx, []ledger.Record{rec("a5"), rec("a6")}), pgstore.ErrFenced)
+	require.NoError(t, op.Ledger().Append(ctx, rec("op1")), "an unbound store's ledger is not fenced")
+
+	got, err := op.Ledger().Query(ctx, ledger.Query{Pack: "Contoso.Fence"})
+	require.NoError(t, err)
+	var reasons []string
+	for _, r := range got {
+		reasons = append(reasons, r.Reason)
+	}
+	require.Equal(t, []string{"a1", "a2", "a3", "b1", "op1"}, reasons, "nothing the paused holder appended after the takeover is recorded")
 }

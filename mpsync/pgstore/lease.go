@@ -53,7 +53,9 @@ func (l *Lease) Name() string { return l.name }
 // Acquire makes holder the holder until ttl from now if the lease is free,
 // expired or already held by holder, and reports whether holder holds it;
 // when it does, the store's writes carry the lease's token from now on,
-// and when it does not, they carry none. One statement, one round trip.
+// and when it does not, they carry none. One round trip: the lease
+// statement, and the validation of the store's cache (Options.CacheFor)
+// in the same batch.
 func (l *Lease) Acquire(ctx context.Context, holder string, ttl time.Duration) (bool, error) {
 	s := l.s
 	if holder == "" || l.name == "" {
@@ -72,14 +74,38 @@ func (l *Lease) Acquire(ctx context.Context, holder string, ttl time.Duration) (
 	}
 	const now = `coalesce($3::timestamptz, now())`
 	var token int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO `+s.tLease+` AS l (name, holder, acquired_at, expires_at)
+	// The lease statement and the cache's validation go in one round
+	// trip; the validation is a statement of its own, so that its
+	// snapshot is taken after the lease statement got the row: when a
+	// takeover waited for the last holder's write in flight, the
+	// validation sees that write.
+	var b pgx.Batch
+	b.Queue(`INSERT INTO `+s.tLease+` AS l (name, holder, acquired_at, expires_at)
 VALUES ($1, $2, `+now+`, `+now+` + $4::bigint * interval '1 microsecond')
 ON CONFLICT (name) DO UPDATE
 SET holder = excluded.holder,
     acquired_at = CASE WHEN l.holder = excluded.holder AND l.expires_at > `+now+` THEN l.acquired_at ELSE excluded.acquired_at END,
     expires_at = excluded.expires_at
 WHERE l.holder = excluded.holder OR l.expires_at <= `+now+`
-RETURNING token`, l.name, holder, clock, ttl.Microseconds()).Scan(&token)
+RETURNING token`, l.name, holder, clock, ttl.Microseconds())
+	var epoch uint64
+	var started time.Time
+	if s.cacheFor > 0 {
+		var args []any
+		args, epoch = s.validateArgs()
+		started = time.Now()
+		b.Queue(s.validateSQL(), args...)
+	}
+	br := s.pool.SendBatch(ctx, &b)
+	err := br.QueryRow().Scan(&token)
+	if s.cacheFor > 0 && (err == nil || errors.Is(err, pgx.ErrNoRows)) {
+		if rows, qerr := br.Query(); qerr == nil {
+			s.applyValidation(rows, epoch, started) //nolint:errcheck // a failed validation leaves the cache stale
+		}
+	}
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		s.token.Store(0)

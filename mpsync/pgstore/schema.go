@@ -13,6 +13,9 @@ import (
 func (s *Store) migrations() [][]string {
 	seq := pgx.Identifier{s.schema, "lease_token"}.Sanitize()
 	fn := pgx.Identifier{s.schema, "lease_fence"}.Sanitize()
+	ver := pgx.Identifier{s.schema, "store_version"}.Sanitize()
+	metaFn := pgx.Identifier{s.schema, "store_meta_version"}.Sanitize()
+	genFn := pgx.Identifier{s.schema, "store_packs_gen"}.Sanitize()
 	return [][]string{
 		1: {
 			`CREATE TABLE ` + s.tBlobs + ` (
@@ -59,11 +62,45 @@ BEGIN
 END $$`,
 			`CREATE TRIGGER lease_fence BEFORE INSERT OR UPDATE ON ` + s.tLease + ` FOR EACH ROW EXECUTE FUNCTION ` + fn + `()`,
 		},
+		// Versions, so that a server can tell in one query what changed
+		// since it last looked (the store's cache, Generation): every
+		// meta record carries a version from a sequence, moved by every
+		// write, and store_gen holds one generation per group, moved by
+		// every change of a pack row, by whatever statement makes it.
+		2: {
+			`CREATE SEQUENCE ` + ver,
+			`CREATE TABLE ` + s.tGen + ` (
+	grp   text PRIMARY KEY,
+	packs bigint NOT NULL
+)`,
+			`ALTER TABLE ` + s.tMeta + ` ADD COLUMN version bigint NOT NULL DEFAULT 0`,
+			`UPDATE ` + s.tMeta + ` SET version = nextval('` + ver + `')`,
+			`CREATE FUNCTION ` + metaFn + `() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.version := nextval('` + ver + `');
+	RETURN NEW;
+END $$`,
+			`CREATE TRIGGER store_meta_version BEFORE INSERT OR UPDATE ON ` + s.tMeta + ` FOR EACH ROW EXECUTE FUNCTION ` + metaFn + `()`,
+			`CREATE FUNCTION ` + genFn + `() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE g text;
+BEGIN
+	IF TG_OP = 'DELETE' THEN g := OLD.grp; ELSE g := NEW.grp; END IF;
+	INSERT INTO ` + s.tGen + ` (grp, packs) VALUES (g, nextval('` + ver + `'))
+	ON CONFLICT (grp) DO UPDATE SET packs = excluded.packs;
+	IF TG_OP = 'UPDATE' AND OLD.grp IS DISTINCT FROM NEW.grp THEN
+		INSERT INTO ` + s.tGen + ` (grp, packs) VALUES (OLD.grp, nextval('` + ver + `'))
+		ON CONFLICT (grp) DO UPDATE SET packs = excluded.packs;
+	END IF;
+	RETURN NULL;
+END $$`,
+			`CREATE TRIGGER store_packs_gen AFTER INSERT OR UPDATE OR DELETE ON ` + s.tPacks + ` FOR EACH ROW EXECUTE FUNCTION ` + genFn + `()`,
+			`INSERT INTO ` + s.tGen + ` (grp, packs) SELECT grp, nextval('` + ver + `') FROM (SELECT DISTINCT grp FROM ` + s.tPacks + `) g`,
+		},
 	}
 }
 
 // SchemaVersion is the schema version this package migrates to.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Migrate brings the schema to [SchemaVersion]: it creates the tables on an
 // empty database and applies the versions a database lacks. It is

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,12 @@ const DefaultSchema = pgledger.DefaultSchema
 // DefaultGroup is the management group name the store's rows are kept
 // under when Options.Group is empty.
 const DefaultGroup = "default"
+
+// IdleInTransactionTimeout is the idle_in_transaction_session_timeout the
+// store's connections use unless the DSN sets one: a server stopped inside
+// a write transaction holds the lease row locked, and so holds off every
+// takeover until the database ends its session.
+const IdleInTransactionTimeout = 15 * time.Second
 
 // ChunkSize is the size of the bytea rows a pack's bytes are stored in.
 const ChunkSize = 256 << 10
@@ -61,6 +68,18 @@ type Options struct {
 	// once (by imports and open batches together); beyond it packs are
 	// spooled to TempDir. Zero means 32 MiB; negative means always spool.
 	MemoryBudget int64
+	// CacheFor is how long the store answers List, Get, Generation and
+	// ReadMeta from what it last validated against the database: one
+	// query returns the packs' generation and every meta record's version
+	// (and the bytes of the records that changed), and Lease.Acquire
+	// sends it in the same round trip as the lease statement, so that an
+	// idle scheduler tick costs three round trips (BENCHMARKS.md). Writes
+	// through this store are seen at once; a change made by another
+	// server is seen by the next validation: within CacheFor, and at the
+	// latest at this server's next Acquire, which every scheduled run
+	// starts with. Zero means [DefaultCacheFor]; negative turns the cache
+	// off (every read is a query).
+	CacheFor time.Duration
 }
 
 // Store is an [mpsync.Store] and [storage.Batcher] in PostgreSQL. It is safe
@@ -83,17 +102,20 @@ type Store struct {
 	closed     atomic.Bool
 	trips      atomic.Int64
 	lockKey    string
+	cacheFor   time.Duration
+	c          cache
 
 	// fencing: set by Lease
 	fenceName atomic.Pointer[string]
 	token     atomic.Int64
 
-	tPacks, tBlobs, tChunks, tMeta, tLease, tMig string
+	tPacks, tBlobs, tChunks, tMeta, tLease, tMig, tGen string
 }
 
 var (
-	_ mpsync.Store    = (*Store)(nil)
-	_ storage.Batcher = (*Store)(nil)
+	_ mpsync.Store         = (*Store)(nil)
+	_ storage.Batcher      = (*Store)(nil)
+	_ storage.Generationer = (*Store)(nil)
 )
 
 var schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
@@ -140,6 +162,10 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		where:   fmt.Sprintf("postgres://%s@%s:%d/%s (schema %s, group %s)", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, o.Schema, o.Group),
 		lockKey: "mpsync.pgstore.write." + o.Schema,
 	}
+	s.cacheFor = o.CacheFor
+	if s.cacheFor == 0 {
+		s.cacheFor = DefaultCacheFor
+	}
 	s.nowIsClock = s.now != nil
 	if s.now == nil {
 		s.now = time.Now
@@ -151,8 +177,15 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		s.budget.Store(o.MemoryBudget)
 	}
 	q := func(t string) string { return pgx.Identifier{o.Schema, t}.Sanitize() }
-	s.tPacks, s.tBlobs, s.tChunks, s.tMeta, s.tLease, s.tMig = q("store_packs"), q("store_blobs"), q("store_chunks"), q("store_meta"), q("lease"), q("store_migrations")
+	s.tPacks, s.tBlobs, s.tChunks, s.tMeta, s.tLease, s.tMig, s.tGen = q("store_packs"), q("store_blobs"), q("store_chunks"), q("store_meta"), q("lease"), q("store_migrations"), q("store_gen")
 	cfg.ConnConfig.Tracer = tripCounter{&s.trips}
+	// A server stopped (SIGSTOP, a frozen VM) inside a write transaction
+	// holds the lease row FOR SHARE, which would keep every other server
+	// from taking the lease over: the database ends such a session, unless
+	// the DSN says otherwise.
+	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.Itoa(int(IdleInTransactionTimeout / time.Millisecond))
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		led.Close()
@@ -194,8 +227,21 @@ func (tripCounter) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFro
 func (s *Store) RoundTrips() int64 { return s.trips.Load() }
 
 // Ledger returns the shared ledger (pgledger's) in the store's database and
-// schema, for mpsync.Options.Ledger and a promotion approver.
-func (s *Store) Ledger() *pgledger.Ledger { return s.ledger.Ledger() }
+// schema, for mpsync.Options.Ledger and a promotion approver. Its appends
+// are fenced as the store's writes are: once the store is bound to a lease
+// ([Store.Lease]), an append is made only if it carries the lease's current
+// token (one statement, the check included), else it is refused with an
+// error wrapping [ErrFenced] and nothing is recorded; an unbound store's
+// ledger appends whoever holds the lease.
+func (s *Store) Ledger() *pgledger.Ledger {
+	return s.ledger.FencedLedger(func() (string, int64, bool) {
+		name := s.fenceName.Load()
+		if name == nil {
+			return "", 0, false
+		}
+		return *name, s.token.Load(), true
+	})
+}
 
 // String describes the store without its password:
 // "postgres://user@host:port/db (schema s, group g)".
@@ -262,37 +308,18 @@ func (s *Store) List(ctx context.Context) ([]storage.Entry, error) {
 	if err := s.check(ctx, "list", ""); err != nil {
 		return nil, err
 	}
-	es, err := s.list(ctx, s.pool)
+	if es, ok := s.cachedList(ctx); ok {
+		return es, nil
+	}
+	es, _, err := s.listGen(ctx)
 	if err != nil {
 		return nil, s.dbErr(ctx, "list", "", err)
 	}
-	return es, nil
-}
-
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func (s *Store) list(ctx context.Context, q querier) ([]storage.Entry, error) {
-	rows, err := q.Query(ctx, `SELECT entry FROM `+s.tPacks+` WHERE grp = $1 ORDER BY id`, s.group)
-	if err != nil {
-		return nil, err
+	out := make([]storage.Entry, len(es))
+	for i, e := range es {
+		out[i] = e.Clone()
 	}
-	defer rows.Close()
-	out := []storage.Entry{}
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return nil, err
-		}
-		e, err := decodeEntry(b)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Get returns the imported pack with the given id, or an error wrapping
@@ -300,6 +327,12 @@ func (s *Store) list(ctx context.Context, q querier) ([]storage.Entry, error) {
 func (s *Store) Get(ctx context.Context, id string) (storage.Entry, error) {
 	if err := s.checkID(ctx, "get", id); err != nil {
 		return storage.Entry{}, err
+	}
+	if e, found, ok := s.cachedGet(ctx, id); ok {
+		if !found {
+			return storage.Entry{}, s.opErr("get", id, "", storage.ErrNotFound)
+		}
+		return e, nil
 	}
 	var b []byte
 	err := s.pool.QueryRow(ctx, `SELECT entry FROM `+s.tPacks+` WHERE grp = $1 AND id = $2`, s.group, id).Scan(&b)
@@ -458,6 +491,7 @@ func (s *Store) Rollback(ctx context.Context, id string) (storage.Entry, error) 
 		return storage.Entry{}, err
 	}
 	var out storage.Entry
+	defer s.forget(true, "")
 	err := s.writeTx(ctx, func(tx pgx.Tx) error {
 		var b []byte
 		err := tx.QueryRow(ctx, `SELECT entry FROM `+s.tPacks+` WHERE grp = $1 AND id = $2 FOR UPDATE`, s.group, id).Scan(&b)
@@ -567,6 +601,7 @@ func (s *Store) commit(ctx context.Context, ops []*staged, strict bool) ([]stora
 		return nil, nil
 	}
 	out := make([]storage.Entry, len(ops))
+	defer s.forget(true, "")
 	err := s.writeTx(ctx, func(tx pgx.Tx) error {
 		ids := make([]string, 0, len(ops))
 		for _, op := range ops {
@@ -781,6 +816,12 @@ func (s *Store) ReadMeta(ctx context.Context, name string) ([]byte, error) {
 	if err := s.checkMeta(ctx, "read meta", name); err != nil {
 		return nil, err
 	}
+	if b, found, ok := s.cachedMeta(ctx, name); ok {
+		if !found {
+			return nil, s.opErr("read meta", name, "", storage.ErrNotFound)
+		}
+		return b, nil
+	}
 	var b []byte
 	err := s.pool.QueryRow(ctx, `SELECT data FROM `+s.tMeta+` WHERE grp = $1 AND name = $2`, s.group, name).Scan(&b)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -798,7 +839,7 @@ func (s *Store) ReadMeta(ctx context.Context, name string) ([]byte, error) {
 // WriteMeta replaces the meta record with the given name in one statement,
 // which also carries the fence check when the store is bound to a lease.
 func (s *Store) WriteMeta(ctx context.Context, name string, data []byte) error {
-	return s.metaWrite(ctx, "write meta", name, data, `excluded.data`)
+	return s.metaWrite(ctx, "write meta", name, data, false)
 }
 
 // AppendMeta appends data to the meta record with the given name, creating
@@ -806,41 +847,59 @@ func (s *Store) WriteMeta(ctx context.Context, name string, data []byte) error {
 // The record is one row, rewritten by each append; the engine's records
 // are small (the ledger lives in pgledger's table, not here).
 func (s *Store) AppendMeta(ctx context.Context, name string, data []byte) error {
-	return s.metaWrite(ctx, "append meta", name, data, `m.data || excluded.data`)
+	return s.metaWrite(ctx, "append meta", name, data, true)
 }
 
-func (s *Store) metaWrite(ctx context.Context, op, name string, data []byte, set string) error {
+// metaWrite writes (or with appending, appends to) a record in one
+// statement that returns the record's new version, and its bytes after an
+// append when small, for the cache.
+func (s *Store) metaWrite(ctx context.Context, op, name string, data []byte, appending bool) error {
 	if err := s.checkMeta(ctx, op, name); err != nil {
 		return err
 	}
 	if data == nil {
 		data = []byte{}
 	}
+	set := `excluded.data`
+	if appending {
+		set = `m.data || excluded.data`
+	}
+	// RETURNING: the version the trigger gave the row, and after an
+	// append the record's bytes when the cache would keep them.
+	ret := `m.version, CASE WHEN ` + strconv.FormatBool(appending) + ` AND length(m.data) <= ` + strconv.Itoa(maxCachedMeta) + ` THEN m.data END`
 	fenceName := s.fenceName.Load()
+	var version *int64
+	var after []byte
 	if fenceName == nil {
-		_, err := s.pool.Exec(ctx, `INSERT INTO `+s.tMeta+` AS m (grp, name, data) VALUES ($1, $2, $3)
-ON CONFLICT (grp, name) DO UPDATE SET data = `+set, s.group, name, data)
+		err := s.pool.QueryRow(ctx, `INSERT INTO `+s.tMeta+` AS m (grp, name, data) VALUES ($1, $2, $3)
+ON CONFLICT (grp, name) DO UPDATE SET data = `+set+` RETURNING `+ret, s.group, name, data).Scan(&version, &after)
 		if err != nil {
+			s.forget(false, name)
 			return s.dbErr(ctx, op, name, err)
 		}
-		return nil
-	}
-	have := s.token.Load()
-	var want *int64
-	var wrote bool
-	err := s.pool.QueryRow(ctx, `WITH f AS (SELECT token FROM `+s.tLease+` WHERE name = $4 FOR SHARE),
+	} else {
+		have := s.token.Load()
+		var want *int64
+		err := s.pool.QueryRow(ctx, `WITH f AS (SELECT token FROM `+s.tLease+` WHERE name = $4 FOR SHARE),
 w AS (INSERT INTO `+s.tMeta+` AS m (grp, name, data) SELECT $1, $2, $3 FROM f WHERE f.token = $5 AND $5 <> 0
-  ON CONFLICT (grp, name) DO UPDATE SET data = `+set+` RETURNING 1)
-SELECT (SELECT token FROM f), EXISTS (SELECT 1 FROM w)`, s.group, name, data, *fenceName, have).Scan(&want, &wrote)
-	if err != nil {
-		return s.dbErr(ctx, op, name, err)
-	}
-	if !wrote {
-		var w int64
-		if want != nil {
-			w = *want
+  ON CONFLICT (grp, name) DO UPDATE SET data = `+set+` RETURNING `+ret+`)
+SELECT (SELECT token FROM f), w.* FROM (SELECT 1) one LEFT JOIN w ON true`, s.group, name, data, *fenceName, have).Scan(&want, &version, &after)
+		if err != nil {
+			s.forget(false, name)
+			return s.dbErr(ctx, op, name, err)
 		}
-		return s.opErr(op, name, stepFence, fenced(*fenceName, have, w))
+		if version == nil {
+			var w int64
+			if want != nil {
+				w = *want
+			}
+			return s.opErr(op, name, stepFence, fenced(*fenceName, have, w))
+		}
+	}
+	if appending {
+		s.wroteMeta(name, *version, after, after != nil)
+	} else {
+		s.wroteMeta(name, *version, data, true)
 	}
 	return nil
 }
