@@ -186,7 +186,7 @@ func OpenDir(path string, opts *DirOptions) (*Dir, error) {
 		}
 		d.lock = l
 	}
-	db, err := openDB(filepath.Join(d.path, dbName), false)
+	db, err := openDB(filepath.Join(d.path, dbName), false, !d.shared)
 	if err != nil {
 		d.lock.release()
 		return nil, err

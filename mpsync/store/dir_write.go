@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -447,19 +446,15 @@ func getTx(ctx context.Context, tx *sql.Tx, id string) (storage.Entry, bool, err
 	if err != nil {
 		return storage.Entry{}, false, err
 	}
-	var e storage.Entry
-	if err := json.Unmarshal(b, &e); err != nil {
-		return storage.Entry{}, false, fmt.Errorf("%w: the entry of %s does not decode: %w", ErrDamaged, id, err)
+	e, err := decodeEntry(id, b)
+	if err != nil {
+		return storage.Entry{}, false, err
 	}
 	return e, true, nil
 }
 
 func putTx(ctx context.Context, tx *sql.Tx, e storage.Entry) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO packs (id, entry) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET entry = excluded.entry`, e.ID, b)
+	_, err := tx.ExecContext(ctx, `INSERT INTO packs (id, entry) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET entry = excluded.entry`, e.ID, encodeEntry(e))
 	return err
 }
 
