@@ -205,6 +205,10 @@ func (d *Decoder) Time() time.Time {
 	return time.Unix(sec, int64(nsec)).UTC()
 }
 
+// Fail records a problem the caller found in a value it read (a value out
+// of its range): it becomes the Decoder's failure unless one came first.
+func (d *Decoder) Fail(what string) { d.fail(what) }
+
 // Err returns the first failure, nil when every read succeeded.
 func (d *Decoder) Err() error { return d.err }
 
