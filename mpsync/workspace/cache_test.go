@@ -133,4 +133,3 @@ func BenchmarkNewWithCache(b *testing.B) {
 		}
 	}
 }
-
