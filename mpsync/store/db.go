@@ -158,12 +158,25 @@ func (d *Dir) dbErr(op, id string, err error) error {
 func loadEntries(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }) (map[string]storage.Entry, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, entry FROM packs`)
+	sorted, err := loadSorted(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return byID(sorted), nil
+}
+
+// loadSorted reads every entry in id order: the packs table's own order
+// (its primary key, compared bytewise as Go compares strings), so nothing
+// is sorted.
+func loadSorted(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) ([]storage.Entry, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, entry FROM packs ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	m := map[string]storage.Entry{}
+	var out []storage.Entry
 	for rows.Next() {
 		var id string
 		var b sql.RawBytes
@@ -174,12 +187,20 @@ func loadEntries(ctx context.Context, q interface {
 		if err != nil {
 			return nil, err
 		}
-		m[id] = e
+		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return m, nil
+	return out, nil
+}
+
+func byID(sorted []storage.Entry) map[string]storage.Entry {
+	m := make(map[string]storage.Entry, len(sorted))
+	for _, e := range sorted {
+		m[e.ID] = e
+	}
+	return m
 }
 
 // recover finishes or undoes what an interrupted change left: staged files

@@ -308,11 +308,11 @@ func (d *Dir) entries(ctx context.Context) (*entryCache, error) {
 	if d.cache != nil && d.cache.version == v {
 		return d.cache, nil
 	}
-	m, err := loadEntries(ctx, d.db)
+	sorted, err := loadSorted(ctx, d.db)
 	if err != nil {
 		return nil, d.dbErr("list", "", err)
 	}
-	d.cache = &entryCache{version: v, entries: m, sorted: sortEntries(m)}
+	d.cache = &entryCache{version: v, entries: byID(sorted), sorted: sorted}
 	return d.cache, nil
 }
 
