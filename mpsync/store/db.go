@@ -3,11 +3,14 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -224,7 +227,12 @@ func (d *Dir) recover() error {
 			}
 			if named {
 				final := d.packFile(sum)
-				if _, err := os.Stat(final); errors.Is(err, fs.ErrNotExist) {
+				_, err := os.Stat(final)
+				missing := errors.Is(err, fs.ErrNotExist)
+				// A file there already is replaced only when it no longer
+				// matches its hash and the staged one does: an interrupted
+				// repair (ImportRequest.Rewrite) is finished.
+				if missing || replaces(filepath.Join(d.path, rel), final, sum) {
 					if err := os.Rename(filepath.Join(d.path, rel), final); err != nil {
 						return opErr("open", "", "recover", final, err)
 					}
@@ -271,6 +279,40 @@ func (d *Dir) recover() error {
 		return d.dbErr("open", "", err)
 	}
 	return nil
+}
+
+// replaces reports whether the staged file should replace final, the
+// pack file of the hash sum: final's bytes do not hash to sum and staged's
+// do (staged is synced first, since it may be the file of a change that
+// never reached its commit, and so was never synced).
+func replaces(staged, final, sum string) bool {
+	if ok, err := hashesTo(final, sum); err != nil || ok {
+		return false
+	}
+	f, err := os.Open(staged)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if f.Sync() != nil {
+		return false
+	}
+	ok, err := hashesTo(staged, sum)
+	return err == nil && ok
+}
+
+// hashesTo reports whether the file at p hashes to sum.
+func hashesTo(p, sum string) (bool, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, err
+	}
+	return hex.EncodeToString(h.Sum(nil)) == sum, nil
 }
 
 // named reports whether an entry names the file sum.

@@ -370,7 +370,11 @@ func (d *Dir) commit(ctx context.Context, op, id string, ops []staged) (_ map[st
 		final := d.packFile(o.sum)
 		_, named := newFiles[o.sum]
 		_, statErr := os.Stat(final)
-		if !named || statErr == nil {
+		// A file already there for the hash is kept, unless the request
+		// asked for a rewrite (a repair): then the staged bytes, checked
+		// against the hash and synced, replace it in one rename, so the
+		// pack's file is never missing.
+		if !named || statErr == nil && !o.req.Rewrite {
 			_ = os.Remove(o.file)
 			continue
 		}
