@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/storage"
@@ -482,74 +481,36 @@ func (d *Dir) Batch(ctx context.Context) (storage.Batch, error) {
 var _ storage.Batcher = (*Dir)(nil)
 
 type dirBatch struct {
-	d    *Dir
-	mu   sync.Mutex
-	ops  []staged
-	done bool
-	// view is the store as of base with ops applied, kept up to date as
-	// ops are staged, so that a run's dependency checks cost a lookup.
-	view map[string]storage.Entry
-	base *entryCache
+	d *Dir
+	s batchState
 }
 
-// viewLocked returns the store as it will be after Commit; the caller holds
-// b.mu and must not change the map.
-func (b *dirBatch) viewLocked(ctx context.Context, op string) (map[string]storage.Entry, error) {
-	if b.done {
-		return nil, opErr(op, "", "", "", storage.ErrBatchDone)
+// base is the batch's baseFunc: the Dir's entry cache, whose pointer
+// changes when the entries do.
+func (b *dirBatch) base(ctx context.Context, op string) baseFunc {
+	return func(any) (any, map[string]storage.Entry, error) {
+		if err := b.d.begin(op, ""); err != nil {
+			return nil, nil, err
+		}
+		defer b.d.inflight.Done()
+		c, err := b.d.entries(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, c.entries, nil
 	}
-	if err := b.d.begin(op, ""); err != nil {
-		return nil, err
-	}
-	defer b.d.inflight.Done()
-	c, err := b.d.entries(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if c != b.base || b.view == nil {
-		b.view, b.base = viewOf(c.entries, b.ops), c
-	}
-	return b.view, nil
 }
 
 func (b *dirBatch) List(ctx context.Context) ([]storage.Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, opErr("list", "", "", "", err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	v, err := b.viewLocked(ctx, "list")
-	if err != nil {
-		return nil, err
-	}
-	return sortedCopies(v), nil
+	return b.s.list(ctx, b.base(ctx, "list"))
 }
 
 func (b *dirBatch) Get(ctx context.Context, id string) (storage.Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Entry{}, opErr("get", id, "", "", err)
-	}
-	if err := pack.CheckID(id); err != nil {
-		return storage.Entry{}, opErr("get", id, stepRequest, "", err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	v, err := b.viewLocked(ctx, "get")
-	if err != nil {
-		return storage.Entry{}, err
-	}
-	e, ok := v[id]
-	if !ok {
-		return storage.Entry{}, opErr("get", id, "", "", storage.ErrNotFound)
-	}
-	return e.Clone(), nil
+	return b.s.get(ctx, id, b.base(ctx, "get"))
 }
 
 func (b *dirBatch) Import(ctx context.Context, req storage.ImportRequest, r io.Reader) (storage.Entry, error) {
-	b.mu.Lock()
-	done := b.done
-	b.mu.Unlock()
-	if done {
+	if b.s.isDone() {
 		return storage.Entry{}, opErr("import", req.ID, "", "", storage.ErrBatchDone)
 	}
 	if err := b.d.beginWrite("import", req.ID); err != nil {
@@ -560,68 +521,29 @@ func (b *dirBatch) Import(ctx context.Context, req storage.ImportRequest, r io.R
 	if err != nil {
 		return storage.Entry{}, err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	v, err := b.viewLocked(ctx, "import")
+	e, err := b.s.add(op, b.base(ctx, "import"))
 	if err != nil {
 		discardStaged([]staged{op})
-		return storage.Entry{}, err
 	}
-	e, _ := applyOp(v, op)
-	b.ops = append(b.ops, op)
-	return e.Clone(), nil
+	return e, err
 }
 
 func (b *dirBatch) Remove(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return opErr("remove", id, "", "", err)
-	}
-	if err := pack.CheckID(id); err != nil {
-		return opErr("remove", id, stepRequest, "", err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	v, err := b.viewLocked(ctx, "remove")
-	if err != nil {
-		return err
-	}
-	if _, ok := v[id]; !ok {
-		return opErr("remove", id, "", "", storage.ErrNotFound)
-	}
-	op := staged{remove: true, id: id}
-	_, _ = applyOp(v, op)
-	b.ops = append(b.ops, op)
-	return nil
+	return b.s.remove(ctx, id, b.base(ctx, "remove"))
 }
 
 func (b *dirBatch) Commit(ctx context.Context) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.done {
-		return opErr("commit", "", "", "", storage.ErrBatchDone)
-	}
-	b.done = true
-	ops := b.ops
-	b.ops = nil
-	if len(ops) == 0 {
-		return nil
+	ops, err := b.s.take(nil)
+	if err != nil || len(ops) == 0 {
+		return err
 	}
 	if err := b.d.beginWrite("commit", ""); err != nil {
 		discardStaged(ops)
 		return err
 	}
 	defer b.d.inflight.Done()
-	_, err := b.d.commit(ctx, "commit", "", ops)
+	_, err = b.d.commit(ctx, "commit", "", ops)
 	return err
 }
 
-func (b *dirBatch) Discard() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.done {
-		return
-	}
-	b.done = true
-	discardStaged(b.ops)
-	b.ops = nil
-}
+func (b *dirBatch) Discard() { discardStaged(b.s.discard()) }
