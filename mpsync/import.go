@@ -117,17 +117,23 @@ func (e *Engine) importLocked(ctx context.Context, r io.ReadSeeker, m pack.Manif
 	if res.Unchanged {
 		return res, nil
 	}
+	// A repair asks the store to replace the bytes it holds for the hash
+	// (Rewrite): one atomic step, so the pack is never missing, after a
+	// crash too. The directory and memory stores honour it.
 	req := storage.ImportRequest{ID: m.ID, Version: m.Version, SHA256: sum, Time: e.clock.Now(),
-		Provenance: storage.Provenance{Owner: storage.OwnerCustom}}
+		Provenance: storage.Provenance{Owner: storage.OwnerCustom}, Rewrite: res.Repaired}
 	en, err := e.storeImport(ctx, r, req)
 	if err != nil {
 		return ImportResult{}, err
 	}
 	if res.Repaired {
 		if _, verr := checkStored(ctx, e.store, en, false); errors.Is(verr, ErrTampered) {
-			// The store kept the file it already had for that hash (the
-			// directory store does): remove the pack, then import it anew.
-			// The previous version kept for a rollback goes with it.
+			// A store that ignores Rewrite kept the copy it had for that
+			// hash: the last resort is to remove the pack, then import it
+			// anew, which is not atomic (a crash between the two leaves the
+			// pack out of the store until it is imported again). The
+			// previous version kept for a rollback goes with it.
+			e.log.Warn("the store kept its tampered copy despite ImportRequest.Rewrite; removing and importing the pack again", "pack", m.ID)
 			if err := e.store.Remove(ctx, m.ID); err != nil {
 				return ImportResult{}, fmt.Errorf("repair the stored copy: remove: %w", err)
 			}

@@ -112,6 +112,17 @@ type ImportRequest struct {
 	Provenance Provenance
 	// Time is the import time recorded; zero means the store's clock.
 	Time time.Time
+	// Rewrite asks the store to write the bytes it receives (once checked
+	// and validated, as always) even when it already holds bytes under the
+	// same SHA-256, replacing them in the same commit: the repair of a
+	// stored copy that no longer matches its recorded hash, in one atomic
+	// step (the engine's Import sets it when it finds a tampered copy). A
+	// store that keeps a file or blob per hash replaces it atomically, so
+	// that the pack is never missing, after a crash too; a store that
+	// always writes what it receives has nothing more to do. A store that
+	// ignores it keeps its copy, which the engine then finds still
+	// tampered.
+	Rewrite bool
 }
 
 // Batcher is implemented by a store that can stage several changes and make

@@ -186,7 +186,7 @@ func OpenDir(path string, opts *DirOptions) (*Dir, error) {
 		}
 		d.lock = l
 	}
-	db, err := openDB(filepath.Join(d.path, dbName), false)
+	db, err := openDB(filepath.Join(d.path, dbName), false, !d.shared)
 	if err != nil {
 		d.lock.release()
 		return nil, err
@@ -308,11 +308,11 @@ func (d *Dir) entries(ctx context.Context) (*entryCache, error) {
 	if d.cache != nil && d.cache.version == v {
 		return d.cache, nil
 	}
-	m, err := loadEntries(ctx, d.db)
+	sorted, err := loadSorted(ctx, d.db)
 	if err != nil {
 		return nil, d.dbErr("list", "", err)
 	}
-	d.cache = &entryCache{version: v, entries: m, sorted: sortEntries(m)}
+	d.cache = &entryCache{version: v, entries: byID(sorted), sorted: sorted}
 	return d.cache, nil
 }
 

@@ -6,14 +6,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/storage"
@@ -371,7 +369,11 @@ func (d *Dir) commit(ctx context.Context, op, id string, ops []staged) (_ map[st
 		final := d.packFile(o.sum)
 		_, named := newFiles[o.sum]
 		_, statErr := os.Stat(final)
-		if !named || statErr == nil {
+		// A file already there for the hash is kept, unless the request
+		// asked for a rewrite (a repair): then the staged bytes, checked
+		// against the hash and synced, replace it in one rename, so the
+		// pack's file is never missing.
+		if !named || statErr == nil && !o.req.Rewrite {
 			_ = os.Remove(o.file)
 			continue
 		}
@@ -447,19 +449,15 @@ func getTx(ctx context.Context, tx *sql.Tx, id string) (storage.Entry, bool, err
 	if err != nil {
 		return storage.Entry{}, false, err
 	}
-	var e storage.Entry
-	if err := json.Unmarshal(b, &e); err != nil {
-		return storage.Entry{}, false, fmt.Errorf("%w: the entry of %s does not decode: %w", ErrDamaged, id, err)
+	e, err := decodeEntry(id, b)
+	if err != nil {
+		return storage.Entry{}, false, err
 	}
 	return e, true, nil
 }
 
 func putTx(ctx context.Context, tx *sql.Tx, e storage.Entry) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO packs (id, entry) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET entry = excluded.entry`, e.ID, b)
+	_, err := tx.ExecContext(ctx, `INSERT INTO packs (id, entry) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET entry = excluded.entry`, e.ID, encodeEntry(e))
 	return err
 }
 
@@ -483,74 +481,36 @@ func (d *Dir) Batch(ctx context.Context) (storage.Batch, error) {
 var _ storage.Batcher = (*Dir)(nil)
 
 type dirBatch struct {
-	d    *Dir
-	mu   sync.Mutex
-	ops  []staged
-	done bool
-	// view is the store as of base with ops applied, kept up to date as
-	// ops are staged, so that a run's dependency checks cost a lookup.
-	view map[string]storage.Entry
-	base *entryCache
+	d *Dir
+	s batchState
 }
 
-// viewLocked returns the store as it will be after Commit; the caller holds
-// b.mu and must not change the map.
-func (b *dirBatch) viewLocked(ctx context.Context, op string) (map[string]storage.Entry, error) {
-	if b.done {
-		return nil, opErr(op, "", "", "", storage.ErrBatchDone)
+// base is the batch's baseFunc: the Dir's entry cache, whose pointer
+// changes when the entries do.
+func (b *dirBatch) base(ctx context.Context, op string) baseFunc {
+	return func(any) (any, map[string]storage.Entry, error) {
+		if err := b.d.begin(op, ""); err != nil {
+			return nil, nil, err
+		}
+		defer b.d.inflight.Done()
+		c, err := b.d.entries(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, c.entries, nil
 	}
-	if err := b.d.begin(op, ""); err != nil {
-		return nil, err
-	}
-	defer b.d.inflight.Done()
-	c, err := b.d.entries(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if c != b.base || b.view == nil {
-		b.view, b.base = viewOf(c.entries, b.ops), c
-	}
-	return b.view, nil
 }
 
 func (b *dirBatch) List(ctx context.Context) ([]storage.Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, opErr("list", "", "", "", err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	v, err := b.viewLocked(ctx, "list")
-	if err != nil {
-		return nil, err
-	}
-	return sortedCopies(v), nil
+	return b.s.list(ctx, b.base(ctx, "list"))
 }
 
 func (b *dirBatch) Get(ctx context.Context, id string) (storage.Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.Entry{}, opErr("get", id, "", "", err)
-	}
-	if err := pack.CheckID(id); err != nil {
-		return storage.Entry{}, opErr("get", id, stepRequest, "", err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	v, err := b.viewLocked(ctx, "get")
-	if err != nil {
-		return storage.Entry{}, err
-	}
-	e, ok := v[id]
-	if !ok {
-		return storage.Entry{}, opErr("get", id, "", "", storage.ErrNotFound)
-	}
-	return e.Clone(), nil
+	return b.s.get(ctx, id, b.base(ctx, "get"))
 }
 
 func (b *dirBatch) Import(ctx context.Context, req storage.ImportRequest, r io.Reader) (storage.Entry, error) {
-	b.mu.Lock()
-	done := b.done
-	b.mu.Unlock()
-	if done {
+	if b.s.isDone() {
 		return storage.Entry{}, opErr("import", req.ID, "", "", storage.ErrBatchDone)
 	}
 	if err := b.d.beginWrite("import", req.ID); err != nil {
@@ -561,68 +521,29 @@ func (b *dirBatch) Import(ctx context.Context, req storage.ImportRequest, r io.R
 	if err != nil {
 		return storage.Entry{}, err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	v, err := b.viewLocked(ctx, "import")
+	e, err := b.s.add(op, b.base(ctx, "import"))
 	if err != nil {
 		discardStaged([]staged{op})
-		return storage.Entry{}, err
 	}
-	e, _ := applyOp(v, op)
-	b.ops = append(b.ops, op)
-	return e.Clone(), nil
+	return e, err
 }
 
 func (b *dirBatch) Remove(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return opErr("remove", id, "", "", err)
-	}
-	if err := pack.CheckID(id); err != nil {
-		return opErr("remove", id, stepRequest, "", err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	v, err := b.viewLocked(ctx, "remove")
-	if err != nil {
-		return err
-	}
-	if _, ok := v[id]; !ok {
-		return opErr("remove", id, "", "", storage.ErrNotFound)
-	}
-	op := staged{remove: true, id: id}
-	_, _ = applyOp(v, op)
-	b.ops = append(b.ops, op)
-	return nil
+	return b.s.remove(ctx, id, b.base(ctx, "remove"))
 }
 
 func (b *dirBatch) Commit(ctx context.Context) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.done {
-		return opErr("commit", "", "", "", storage.ErrBatchDone)
-	}
-	b.done = true
-	ops := b.ops
-	b.ops = nil
-	if len(ops) == 0 {
-		return nil
+	ops, err := b.s.take(nil)
+	if err != nil || len(ops) == 0 {
+		return err
 	}
 	if err := b.d.beginWrite("commit", ""); err != nil {
 		discardStaged(ops)
 		return err
 	}
 	defer b.d.inflight.Done()
-	_, err := b.d.commit(ctx, "commit", "", ops)
+	_, err = b.d.commit(ctx, "commit", "", ops)
 	return err
 }
 
-func (b *dirBatch) Discard() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.done {
-		return
-	}
-	b.done = true
-	discardStaged(b.ops)
-	b.ops = nil
-}
+func (b *dirBatch) Discard() { discardStaged(b.s.discard()) }

@@ -147,7 +147,7 @@ func Rebuild(path string, opts *DirOptions) (OpenReport, error) {
 	slices.Sort(rep.Dropped)
 	slices.SortFunc(rep.Unrestored, func(a, b Unrestored) int { return cmp.Compare(a.ID, b.ID) })
 
-	db, err := openDB(dbp, false)
+	db, err := openDB(dbp, false, true)
 	if err != nil {
 		return OpenReport{}, err
 	}
@@ -268,7 +268,7 @@ func salvage(p string) (map[string]storage.Entry, []metaRow, string) {
 	if _, err := os.Stat(p); err != nil {
 		return nil, nil, ""
 	}
-	db, err := openDB(p, true)
+	db, err := openDB(p, true, false)
 	if err != nil {
 		return nil, nil, "the database cannot be read: " + err.Error()
 	}

@@ -43,7 +43,6 @@ type Client struct {
 // heldCatalog is the last good catalog, as kept in memory and in CacheDir.
 type heldCatalog struct {
 	cat       *catalog.Catalog
-	raw       []byte
 	etag      string
 	fetchedAt time.Time
 }
@@ -206,7 +205,7 @@ func (c *Client) Catalog(ctx context.Context) (mpsync.CatalogResult, error) {
 		}
 		c.mu.Lock()
 		if c.held == held {
-			c.held = &heldCatalog{cat: held.cat, raw: held.raw, etag: held.etag, fetchedAt: now}
+			c.held = &heldCatalog{cat: held.cat, etag: held.etag, fetchedAt: now}
 		}
 		c.mu.Unlock()
 		c.log.Debug("catalog not modified", "serial", held.cat.Serial, "etag", held.etag)
@@ -221,7 +220,7 @@ func (c *Client) Catalog(ctx context.Context) (mpsync.CatalogResult, error) {
 		c.log.Warn("refused catalog", "error", err)
 		return mpsync.CatalogResult{}, err
 	}
-	h := &heldCatalog{cat: cat, raw: raw, etag: resp.Header.Get("ETag"), fetchedAt: now}
+	h := &heldCatalog{cat: cat, etag: resp.Header.Get("ETag"), fetchedAt: now}
 	if c.s.CacheDir != "" {
 		if err := c.saveCache(h); err != nil {
 			// The catalog is good; a cache that cannot be written only

@@ -64,8 +64,8 @@ type Config struct {
 	AllowHTTP bool
 
 	// CacheDir keeps the last good catalog (with its ETag, serial and fetch
-	// time) across restarts, in catalog.<WorkspaceID>.json, written
-	// atomically. Empty: no persistent cache, only the in-memory one.
+	// time) across restarts, in catalog.<WorkspaceID>.cache (a compact
+	// binary form, validated again when loaded), written atomically. Empty: no persistent cache, only the in-memory one.
 	CacheDir string
 	// TempDir holds packs while they download and are verified. Empty:
 	// CacheDir when set, else os.TempDir().

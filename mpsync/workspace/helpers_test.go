@@ -101,7 +101,7 @@ func tempFiles(t testing.TB, dir string) []string {
 
 // cacheFile returns the path of the catalog cache for cfg.
 func cacheFile(cfg workspace.Config) string {
-	return filepath.Join(cfg.CacheDir, "catalog."+cfg.WorkspaceID+".json")
+	return filepath.Join(cfg.CacheDir, "catalog."+cfg.WorkspaceID+".cache")
 }
 
 func mustCatalog(t testing.TB, c *workspace.Client) *catalog.Catalog {
