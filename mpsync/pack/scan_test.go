@@ -3,8 +3,8 @@ package pack_test
 import (
 	"bytes"
 	"math/rand/v2"
-	u16 "unicode/utf16"
 	"testing"
+	u16 "unicode/utf16"
 
 	"mpsync.dev/internal/packgen"
 	"mpsync.dev/mpsync/pack"
