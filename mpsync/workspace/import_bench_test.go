@@ -189,4 +189,3 @@ func naiveImport(b *testing.B, c *workspace.Client, p catalog.Pack, req storage.
 		b.Fatal(err)
 	}
 }
-
