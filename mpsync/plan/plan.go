@@ -147,7 +147,7 @@ func Classify(in Input) (changes []Change, targets []catalog.Pack) {
 			gone++
 		}
 	}
-	var targetAt []int // indices into in.Catalog.Packs
+	var targetAt []int             // indices into in.Catalog.Packs
 	reasons := map[string]string{} // wantedReason by solution
 	if in.Catalog != nil {
 		changes = make([]Change, 0, len(in.Catalog.Packs)+gone)
