@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -360,11 +361,22 @@ func (e *Engine) applyChange(ctx context.Context, run *runState, c Change, batch
 		return nil
 	}
 	rc := run.take(c.SHA256)
+	var body *streamBody
 	if rc == nil {
 		// Not kept from planning (a cached manifest, or a reader that cannot
 		// seek): fetch it now; the store checks identity, size and hash.
+		// A workspace that streams hands the body to the store as it
+		// arrives, so the pack is read once, not spooled and read again.
 		var err error
-		if rc, err = run.ws.Fetch(ctx, catalogEntry(c)); err != nil {
+		if sw, ok := run.ws.(streamer); ok {
+			if rc, err = sw.FetchStream(ctx, catalogEntry(c)); err == nil {
+				body = &streamBody{r: rc}
+				rc = body
+			}
+		} else {
+			rc, err = run.ws.Fetch(ctx, catalogEntry(c))
+		}
+		if err != nil {
 			return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "download", Err: err}
 		}
 	}
@@ -374,10 +386,40 @@ func (e *Engine) applyChange(ctx context.Context, run *runState, c Change, batch
 		Provenance: storage.Provenance{Owner: storage.OwnerWorkspace, WorkspaceID: run.ws.ID(), Rule: string(c.Rule), Solution: c.Solution},
 	}
 	if _, err := imp(ctx, req, rc); err != nil {
+		if body != nil && body.err != nil {
+			// The download failed or was refused (size, hash) while the
+			// store read it: report it as Fetch would have.
+			return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "download", Err: body.err}
+		}
 		return &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "import", Err: err}
 	}
 	return nil
 }
+
+// streamer is a [Workspace] that can also hand over a pack's body as it
+// arrives, verified (size, SHA-256) before its last bytes
+// (workspace.Client.FetchStream).
+type streamer interface {
+	FetchStream(ctx context.Context, p catalog.Pack) (io.ReadCloser, error)
+}
+
+// streamBody remembers the first failure of a streamed download other
+// than its end, so that a store error caused by it is reported as the
+// download's.
+type streamBody struct {
+	r   io.ReadCloser
+	err error
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+func (b *streamBody) Close() error { return b.r.Close() }
 
 func catalogEntry(c Change) catalog.Pack {
 	ch := rules.Rule(c.Rule).Channel()

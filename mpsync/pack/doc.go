@@ -102,7 +102,9 @@
 // the root. It returns the manifest, and with an [Expect] it also checks the
 // identity the document declares against the one a catalog promised,
 // failing with [ErrIdentity]. It keeps no tree: memory does not grow with
-// the document. Errors name the pack id (once known) and the line.
+// the document. Errors name the pack id (once known) and the line. A
+// [Validator] is Validate fed by writes, for a caller that copies a pack
+// (to a file, a hash) and checks it in the same pass over the bytes.
 // [CheckID] tells whether an id is safe as a catalog id and a file name.
 //
 // # The reference graph

@@ -2,8 +2,10 @@ package pack_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"mpsync.dev/internal/packgen"
@@ -156,4 +158,21 @@ func ExampleCycleError() {
 	// Output:
 	// [A B A]
 	// management packs reference each other in a cycle: A -> B -> A
+}
+
+// A Validator checks a pack while it is copied: here the copy goes to a
+// hash and to the validator at once, so the document is read one time.
+func ExampleValidator() {
+	const doc = `<ManagementPack><Manifest><Identity><ID>Contoso.Example</ID><Version>1.0.4.0</Version></Identity></Manifest><Monitoring/></ManagementPack>`
+	h := sha256.New()
+	v := pack.NewValidator(pack.Expect{ID: "Contoso.Example"}, pack.Limits{})
+	if _, err := io.Copy(io.MultiWriter(h, v), strings.NewReader(doc)); err != nil {
+		fmt.Println(err)
+	}
+	m, err := v.Close()
+	fmt.Println(m.ID, m.Version, err)
+	fmt.Printf("%x\n", h.Sum(nil)[:4])
+	// Output:
+	// Contoso.Example 1.0.4.0 <nil>
+	// 2b68f8ba
 }

@@ -153,14 +153,16 @@ func ReadManifest(r io.Reader) (Manifest, error) {
 // document (Validate), otherwise it stops at </Manifest> (ReadManifest).
 func read(r io.Reader, want Expect, lim Limits, whole bool) (Manifest, error) {
 	br := bufio.NewReaderSize(r, 4096)
+	readText := func(r io.Reader, desc string) (Manifest, error) { return readXML(r, desc, want, lim, whole) }
 	if head, _ := br.Peek(2); isSealed(head) {
-		return readSealed(br, want, lim, whole)
+		return readSealed(br, lim, readText)
 	}
-	return readXML(br, "", want, lim, whole)
+	return readText(br, "")
 }
 
-// readSealed reads a sealed pack into memory, finds its XML and reads that.
-func readSealed(r io.Reader, want Expect, lim Limits, whole bool) (Manifest, error) {
+// readSealed reads a sealed pack into memory, finds its XML and reads that
+// with readText (desc names the XML in errors).
+func readSealed(r io.Reader, lim Limits, readText func(r io.Reader, desc string) (Manifest, error)) (Manifest, error) {
 	b, err := readAtMost(r, lim.MaxBytes)
 	if err != nil {
 		return Manifest{}, err
@@ -173,7 +175,7 @@ func readSealed(r io.Reader, want Expect, lim Limits, whole bool) (Manifest, err
 	if err != nil {
 		return Manifest{}, err
 	}
-	m, err := readXML(xr, "the decompressed XML", want, lim, whole)
+	m, err := readText(xr, "the decompressed XML")
 	m.Sealed, m.PublicKeyToken = SealedYes, sp.token
 	if err != nil {
 		return m, fmt.Errorf("sealed pack %s: %w", sp.where, err)
@@ -215,6 +217,18 @@ func readXML(r io.Reader, desc string, want Expect, lim Limits, whole bool) (Man
 // newDecoder sniffs the first bytes of r, refuses binary containers and
 // unsupported encodings, and returns a decoder that sees UTF-8.
 func newDecoder(r io.Reader) (*xml.Decoder, error) {
+	src, err := sniff(r)
+	if err != nil {
+		return nil, err
+	}
+	return decoderOn(src), nil
+}
+
+// sniff reads the first bytes of r, refuses binary containers and
+// unsupported encodings, and returns r as UTF-8: a UTF-8 byte-order mark
+// dropped, UTF-16 (with its byte-order mark) transcoded and checked for
+// lone surrogates.
+func sniff(r io.Reader) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 4096)
 	head, _ := br.Peek(4)
 	var src io.Reader = br
@@ -234,6 +248,11 @@ func newDecoder(r io.Reader) (*xml.Decoder, error) {
 	case len(head) >= 2 && (head[0] == 0 || head[1] == 0):
 		return nil, fmt.Errorf("%w: UTF-16 or UTF-32 text without a byte-order mark; save it as UTF-8 or with a byte-order mark", ErrNotManagementPack)
 	}
+	return src, nil
+}
+
+// decoderOn returns the strict decoder for the UTF-8 text sniff returned.
+func decoderOn(src io.Reader) *xml.Decoder {
 	dec := xml.NewDecoder(src)
 	dec.Strict = true
 	// The bytes reaching the decoder are UTF-8 whatever the declaration says
@@ -246,7 +265,7 @@ func newDecoder(r io.Reader) (*xml.Decoder, error) {
 		}
 		return nil, fmt.Errorf("%w: declared encoding %q is not supported (use UTF-8 or UTF-16)", ErrNotManagementPack, label)
 	}
-	return dec, nil
+	return dec
 }
 
 // manifestText collects the text of the manifest fields read by

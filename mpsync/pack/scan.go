@@ -21,7 +21,7 @@ import (
 // faster. Errors wrap [ErrMalformed] (or [ErrNotManagementPack] for a
 // declared encoding other than UTF-8 and UTF-16) and name the line.
 func scanDocument(r io.Reader, lim Limits) error {
-	s := &scanner{r: bufio.NewReaderSize(r, 64<<10), lim: lim, line: 1}
+	s := &scanner{r: bufio.NewReaderSize(r, 64<<10), lim: lim, line: 1, names: map[string]string{}}
 	if head, err := s.r.Peek(3); err == nil && string(head) == "\xEF\xBB\xBF" {
 		_, _ = s.r.Discard(3)
 	}
@@ -37,6 +37,23 @@ type scanner struct {
 	manifest bool     // a <Manifest> child of the root was seen
 	err      error    // a read error other than io.EOF
 	name     []byte
+	// names interns element names (a pack repeats a few hundred), so an
+	// element costs no allocation; at most maxInterned are kept.
+	names map[string]string
+}
+
+const maxInterned = 4096
+
+// intern returns b as a string, the same string for the same bytes.
+func (s *scanner) intern(b []byte) string {
+	if v, ok := s.names[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	if len(s.names) < maxInterned {
+		s.names[v] = v
+	}
+	return v
 }
 
 // errEOF stands for an unexpected end of the document inside a token.
@@ -115,22 +132,30 @@ func (s *scanner) markup() error {
 	}
 	switch b {
 	case '/':
-		name, err := s.nsname("expected element name after </")
+		nb, err := s.nsname("expected element name after </")
 		if err != nil {
 			return err
+		}
+		n := len(s.stack)
+		match := n > 0 && s.stack[n-1] == string(nb)
+		name := ""
+		if !match {
+			name = string(nb)
 		}
 		s.space()
 		if b, ok = s.getc(); !ok {
 			return s.fail()
 		}
 		if b != '>' {
+			if match {
+				name = s.stack[n-1]
+			}
 			return s.syntax("invalid characters between </" + name + " and >")
 		}
-		n := len(s.stack)
 		if n == 0 {
 			return s.syntax("unexpected end element </" + name + ">")
 		}
-		if s.stack[n-1] != name {
+		if !match {
 			return s.syntax("element <" + s.stack[n-1] + "> closed by </" + name + ">")
 		}
 		s.stack = s.stack[:n-1]
@@ -172,10 +197,11 @@ func (s *scanner) markup() error {
 }
 
 func (s *scanner) startTag() error {
-	name, err := s.nsname("expected element name after <")
+	nb, err := s.nsname("expected element name after <")
 	if err != nil {
 		return err
 	}
+	name := s.intern(nb)
 	attrs, empty := 0, false
 	for {
 		s.space()
@@ -350,14 +376,23 @@ func procInstParam(param, s string) string {
 
 func (s *scanner) space() {
 	for {
-		b, ok := s.getc()
+		buf, ok := s.buffered()
 		if !ok {
 			return
 		}
-		switch b {
-		case ' ', '\r', '\n', '\t':
-		default:
-			s.ungetc(b)
+		i := 0
+	bulk:
+		for ; i < len(buf); i++ {
+			switch buf[i] {
+			case ' ', '\r', '\t':
+			case '\n':
+				s.line++
+			default:
+				break bulk
+			}
+		}
+		_, _ = s.r.Discard(i)
+		if i < len(buf) {
 			return
 		}
 	}
@@ -371,41 +406,91 @@ func isNameByte(c byte) bool {
 // readName reads the bytes of a name (name bytes and any byte of a
 // multi-byte sequence) into s.name; ok is false when none comes or the
 // document ends inside it.
+//
+// It takes the bytes from the reader's buffer in bulk (a name holds no
+// newline, so no line is counted).
 func (s *scanner) readName() ([]byte, bool) {
 	s.name = s.name[:0]
-	b, ok := s.getc()
-	if !ok {
-		return nil, false
-	}
-	if b < utf8.RuneSelf && !isNameByte(b) {
-		s.ungetc(b)
-		return nil, false
-	}
-	s.name = append(s.name, b)
 	for {
-		if b, ok = s.getc(); !ok {
+		buf, ok := s.buffered()
+		if !ok {
 			return nil, false
 		}
-		if b < utf8.RuneSelf && !isNameByte(b) {
-			s.ungetc(b)
+		i := 0
+		for i < len(buf) && nameByte[buf[i]] {
+			i++
+		}
+		if i == 0 && len(s.name) == 0 {
+			return nil, false
+		}
+		s.name = append(s.name, buf[:i]...)
+		_, _ = s.r.Discard(i)
+		if i < len(buf) {
 			return s.name, true
 		}
-		s.name = append(s.name, b)
 	}
 }
 
+// buffered returns the bytes in the reader's buffer, filling it when it is
+// empty; ok is false at the end of the input (s.err is set for a failure
+// other than io.EOF).
+func (s *scanner) buffered() ([]byte, bool) {
+	if s.r.Buffered() == 0 {
+		if _, err := s.r.Peek(1); err != nil && s.r.Buffered() == 0 {
+			if err != io.EOF {
+				s.err = err
+			}
+			return nil, false
+		}
+	}
+	buf, _ := s.r.Peek(s.r.Buffered())
+	return buf, true
+}
+
+// nameByte marks the bytes readName takes: isNameByte and every byte of a
+// multi-byte sequence.
+var nameByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= utf8.RuneSelf || isNameByte(byte(c))
+	}
+	return t
+}()
+
+// textClass sorts bytes for text's bulk loop: textStop for what needs a
+// closer look (markup, entities, quotes, control and non-ASCII bytes),
+// textPlain for printable ASCII, textSpace and textNewline for space.
+var textClass = func() (t [256]uint8) {
+	for c := 0x21; c < 0x7F; c++ {
+		t[c] = textPlain
+	}
+	for _, c := range "<&]>\"'" {
+		t[c] = textStop
+	}
+	t[' '], t['\t'], t['\r'] = textSpace, textSpace, textSpace
+	t['\n'] = textNewline
+	return t
+}()
+
+const (
+	textStop = iota
+	textPlain
+	textSpace
+	textNewline
+)
+
 // nsname reads an element or attribute name: a valid XML name with at most
 // one colon.
-func (s *scanner) nsname(missing string) (string, error) {
+// The bytes returned are valid until the next read.
+func (s *scanner) nsname(missing string) ([]byte, error) {
 	b, ok := s.readName()
 	if !ok {
 		if s.err != nil {
-			return "", s.err
+			return nil, s.err
 		}
-		return "", s.syntax(missing)
+		return nil, s.syntax(missing)
 	}
 	if !validName(b) {
-		return "", s.syntax("invalid XML name: " + string(b))
+		return nil, s.syntax("invalid XML name: " + string(b))
 	}
 	n := 0
 	for _, c := range b {
@@ -414,9 +499,9 @@ func (s *scanner) nsname(missing string) (string, error) {
 		}
 	}
 	if n > 1 {
-		return "", s.syntax(missing)
+		return nil, s.syntax(missing)
 	}
-	return string(b), nil
+	return b, nil
 }
 
 // validName is encoding/xml's isName.
@@ -476,15 +561,21 @@ func (s *scanner) text(quote int, cdata bool) (nonSpace bool, err error) {
 			}
 		}
 		buf, _ := s.r.Peek(s.r.Buffered())
-		i := 0
+		i, plain := 0, false
+	bulk:
 		for ; i < len(buf); i++ {
-			c := buf[i]
-			if c < 0x21 || c >= 0x7F || c == '<' || c == '&' || c == ']' || c == '>' || c == '"' || c == '\'' {
-				break
+			switch textClass[buf[i]] {
+			case textPlain:
+				plain = true
+			case textSpace:
+			case textNewline:
+				s.line++
+			default:
+				break bulk
 			}
 		}
 		if i > 0 {
-			nonSpace, brackets = true, 0
+			nonSpace, brackets = nonSpace || plain, 0
 			_, _ = s.r.Discard(i)
 			if i < len(buf) {
 				continue

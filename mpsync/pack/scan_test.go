@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
+	u16 "unicode/utf16"
 
 	"mpsync.dev/internal/packgen"
 	"mpsync.dev/mpsync/pack"
@@ -130,4 +131,94 @@ func FuzzValidateMatchesDecoder(f *testing.F) {
 			t.Fatalf("Validate: %v; the decoder: %v", gotErr, wantErr)
 		}
 	})
+}
+
+// toUTF16 returns doc as UTF-16 with a byte-order mark (invalid UTF-8
+// becomes U+FFFD).
+func toUTF16(doc []byte, big bool) []byte {
+	out := []byte{0xFF, 0xFE}
+	if big {
+		out = []byte{0xFE, 0xFF}
+	}
+	for _, u := range u16.Encode([]rune(string(doc))) {
+		if big {
+			out = append(out, byte(u>>8), byte(u))
+		} else {
+			out = append(out, byte(u), byte(u>>8))
+		}
+	}
+	return out
+}
+
+// TestValidateMatchesDecoderUTF16AndSealed is TestValidateMatchesDecoder
+// for the forms Validate once left to the decoder: UTF-16 in either byte
+// order (edited before transcoding, and as UTF-16 bytes, which makes lone
+// surrogates and odd lengths), and sealed packs (.mp) of edited XML. Both
+// must accept and refuse the same documents with the same manifest, and a
+// sealed pack must say so in its manifest.
+func TestValidateMatchesDecoderUTF16AndSealed(t *testing.T) {
+	spec := packgen.Spec{ID: "Contoso.Scan16", Version: pack.MustParseVersion("1.0.0.0"), TargetSize: 6 << 10,
+		References: []pack.Reference{{Alias: "RA", ID: "Contoso.LibA", Version: pack.MustParseVersion("1.0.0.0")}}}
+	doc, err := spec.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := bytes.Index(doc, []byte("</Manifest>")) + len("</Manifest>")
+	lims := []pack.Limits{{}, {MaxDepth: 6, MaxAttrs: 3}, {MaxBytes: 8 << 10}}
+	rnd := rand.New(rand.NewPCG(16, 61))
+	n := 3_000
+	if testing.Short() {
+		n = 600
+	}
+	accepted := map[string]int{}
+	for i := range n {
+		edited := append(bytes.Clone(doc[:end]), mutate(rnd, doc[end:])...)
+		if i%10 == 0 {
+			edited = mutate(rnd, doc)
+		}
+		if i%5 == 0 {
+			edited = bytes.Clone(doc) // some unedited: the accepting side
+		}
+		var in []byte
+		form := ""
+		switch i % 4 {
+		case 0:
+			form, in = "UTF-16LE", toUTF16(edited, false)
+		case 1:
+			form, in = "UTF-16BE", toUTF16(edited, true)
+		case 2:
+			form = "UTF-16 bytes edited"
+			in = toUTF16(doc, i%8 == 2)
+			in = append(bytes.Clone(in[:2*end]), mutate(rnd, in[2*end:])...)
+		case 3:
+			form = "sealed"
+			if in, err = packgen.Seal(edited, packgen.SealOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lim := lims[rnd.IntN(len(lims))]
+		if form == "sealed" && lim.MaxBytes != 0 {
+			lim.MaxBytes = 64 << 10 // the sealed file is larger than its XML's limit would allow
+		}
+		got, gotErr := pack.Validate(bytes.NewReader(in), pack.Expect{}, lim)
+		want, wantErr := pack.ValidateByDecoder(bytes.NewReader(in), pack.Expect{}, lim)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("case %d (%s): Validate: %v; the decoder: %v", i, form, gotErr, wantErr)
+		}
+		if gotErr == nil {
+			accepted[form]++
+			if got.ID != want.ID || got.Version != want.Version || len(got.References) != len(want.References) || got.Sealed != want.Sealed {
+				t.Fatalf("case %d (%s): manifests differ: %+v and %+v", i, form, got, want)
+			}
+			if (form == "sealed") != (got.Sealed == pack.SealedYes) {
+				t.Fatalf("case %d (%s): Sealed = %v", i, form, got.Sealed)
+			}
+		}
+	}
+	for _, form := range []string{"UTF-16LE", "UTF-16BE", "UTF-16 bytes edited", "sealed"} {
+		if k := accepted[form]; k == 0 || k >= n/4 {
+			t.Errorf("%s: %d of %d accepted: the edits do not exercise both sides", form, k, n/4)
+		}
+	}
+	t.Logf("accepted: %v", accepted)
 }

@@ -47,6 +47,22 @@ func (c *utf16Check) check(b []byte) error {
 		b = b[1:]
 	}
 	for len(b) >= 2 {
+		if c.off != 0 && !c.high {
+			// Most units are not surrogates: skip them in a tight loop
+			// (the high byte of a surrogate is D8 to DF).
+			hi, i := 1, 0
+			if c.big {
+				hi = 0
+			}
+			for i+1 < len(b) && (b[i+hi] < 0xD8 || b[i+hi] > 0xDF) {
+				i += 2
+			}
+			c.off += int64(i)
+			b = b[i:]
+			if len(b) < 2 {
+				break
+			}
+		}
 		if err := c.unit(b[:2]); err != nil {
 			return err
 		}

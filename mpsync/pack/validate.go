@@ -57,33 +57,34 @@ type Expect struct {
 // [ErrMalformed], [ErrNotManagementPack] or, for an identity other than
 // want, [ErrIdentity].
 //
-// An XML pack in UTF-8 is read once: the manifest with encoding/xml (as
-// ReadManifest reads it), the whole document, from the bytes kept of the
-// manifest's part and then the rest as it streams, by a scanner that
-// accepts exactly what encoding/xml's strict decoder accepts but several
-// times faster (see scanDocument). UTF-16 and sealed packs, and a manifest
-// longer than 4 MiB, are checked by encoding/xml whole.
+// Every form is read once, as it streams: the manifest with encoding/xml
+// (as ReadManifest reads it), then the whole document, from the bytes kept
+// of the manifest's part and then the rest, by a scanner that accepts
+// exactly what encoding/xml's strict decoder accepts but several times
+// faster (see scanDocument). UTF-16 text is transcoded to UTF-8 on the way
+// (both readers see the same UTF-8, as the decoder always did), a sealed
+// pack's XML is scanned as it is decompressed, and only a manifest longer
+// than 4 MiB leaves the rest of the document to encoding/xml.
 func Validate(r io.Reader, want Expect, lim Limits) (Manifest, error) {
 	lim = lim.withDefaults()
 	br := bufio.NewReaderSize(r, 4096)
-	head, _ := br.Peek(2)
-	if isSealed(head) || len(head) == 2 && (head[0] == 0 || head[1] == 0 || head[0] >= 0xFE) {
-		// Sealed, UTF-16 (with or without a byte-order mark) or binary:
-		// the decoder's own sniffing and errors.
-		return read(br, want, lim, true)
+	scan := func(r io.Reader, desc string) (Manifest, error) { return validateXML(r, desc, want, lim) }
+	if head, _ := br.Peek(2); isSealed(head) {
+		return readSealed(br, lim, scan)
 	}
-	return validateUTF8(br, want, lim)
+	return scan(br, "")
 }
 
-// validateUTF8 is Validate for a document that is UTF-8 unless its first
-// bytes say otherwise (newDecoder tells).
-func validateUTF8(r io.Reader, want Expect, lim Limits) (Manifest, error) {
-	cr := &countingReader{r: r, limit: lim.MaxBytes}
-	tee := &headTee{r: cr}
-	dec, err := newDecoder(tee)
+// validateXML is Validate for XML text in any encoding sniff accepts; desc
+// names the text in size errors (empty: the input itself).
+func validateXML(r io.Reader, desc string, want Expect, lim Limits) (Manifest, error) {
+	cr := &countingReader{r: r, limit: lim.MaxBytes, desc: desc}
+	src, err := sniff(cr)
 	if err != nil {
 		return Manifest{}, err
 	}
+	tee := &headTee{r: src}
+	dec := decoderOn(tee)
 	m, err := readManifestWith(dec, lim)
 	if err != nil {
 		return m, cr.explain(err)
@@ -91,15 +92,15 @@ func validateUTF8(r io.Reader, want Expect, lim Limits) (Manifest, error) {
 	if err := checkIdentity(m, want); err != nil {
 		return m, err
 	}
-	if tee.over || tee.transcoded() {
-		// Too much kept to scan again, or not UTF-8: the decoder goes on.
+	if tee.over {
+		// Too much kept to scan again: the decoder goes on.
 		if err := drain(dec, 1, lim); err != nil {
 			return m, cr.explain(fmt.Errorf("pack %s: %w", m.ID, err))
 		}
 		return m, nil
 	}
 	kept := tee.stop()
-	if err := scanDocument(io.MultiReader(bytes.NewReader(kept), cr), lim); err != nil {
+	if err := scanDocument(io.MultiReader(bytes.NewReader(kept), src), lim); err != nil {
 		return m, cr.explain(fmt.Errorf("pack %s: %w", m.ID, err))
 	}
 	return m, nil
@@ -109,7 +110,7 @@ func validateUTF8(r io.Reader, want Expect, lim Limits) (Manifest, error) {
 const headTeeMax = 4 << 20
 
 // headTee keeps the bytes read through it, up to headTeeMax, until stop:
-// the bytes the decoder read (and buffered) while reading the manifest.
+// the UTF-8 the decoder read (and buffered) while reading the manifest.
 type headTee struct {
 	r       io.Reader
 	buf     []byte
@@ -127,12 +128,6 @@ func (t *headTee) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
-}
-
-// transcoded reports whether the document starts with a UTF-16 byte-order
-// mark (the decoder then reads it transcoded).
-func (t *headTee) transcoded() bool {
-	return bytes.HasPrefix(t.buf, []byte{0xFF, 0xFE}) || bytes.HasPrefix(t.buf, []byte{0xFE, 0xFF})
 }
 
 func (t *headTee) stop() []byte {

@@ -12,7 +12,7 @@ const (
 	stepRequest  = "request"
 	stepReceive  = storage.StepReceive
 	stepCheck    = storage.StepCheck
-	stepValidate = "validate"
+	stepValidate = storage.StepValidate
 	stepDatabase = "database"
 	stepFence    = "fence"
 )

@@ -435,15 +435,10 @@ func (s *Store) receive(ctx context.Context, req storage.ImportRequest, r io.Rea
 		dir = os.TempDir()
 	}
 	sp := &spool{dir: dir, budget: &s.budget, maxMem: 4 << 20}
-	sum, n, step, err := storage.Receive(ctx, req, r, sp, maxBytes)
+	man, sum, n, step, err := storage.ReceivePack(ctx, req, r, sp, maxBytes, s.limits)
 	if err != nil {
 		sp.close()
 		return nil, s.opErr("import", req.ID, step, err)
-	}
-	man, err := storage.ValidatePack(sp.reader(), req, s.limits)
-	if err != nil {
-		sp.close()
-		return nil, s.opErr("import", req.ID, stepValidate, err)
 	}
 	if err := ctx.Err(); err != nil {
 		sp.close()

@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -111,4 +112,40 @@ func BenchmarkPlan10k(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestAssignIDsInParallel checks that a plan large enough for assignIDs to
+// share the work gives every change the id its fields name, as the serial
+// path does, on the processors available and on one.
+func TestAssignIDsInParallel(t *testing.T) {
+	in := bigInput(10_000, 7)
+	changes, _ := Classify(in)
+	if len(changes) < 4096 {
+		t.Fatalf("%d changes: too few for the parallel path", len(changes))
+	}
+	seen := map[string]bool{}
+	for i := range changes {
+		c := changes[i]
+		want := ChangeID(c.Rule, c.Action, c.Pack, c.To, c.SHA256)
+		if c.Action == ActionRemove {
+			want = ChangeID(c.Rule, c.Action, c.Pack, c.From, c.SHA256)
+		}
+		if c.ID != want {
+			t.Fatalf("change %d (%s %s): id %q, want %q", i, c.Action, c.Pack, c.ID, want)
+		}
+		seen[c.ID] = true
+	}
+	if len(seen) != len(changes) {
+		t.Fatalf("%d distinct ids for %d changes", len(seen), len(changes))
+	}
+	serial := slices.Clone(changes)
+	for i := range serial {
+		serial[i].ID = ""
+	}
+	old := runtime.GOMAXPROCS(1)
+	assignIDs(serial)
+	runtime.GOMAXPROCS(old)
+	if !slices.Equal(serial, changes) {
+		t.Fatal("the serial and parallel ids differ")
+	}
 }

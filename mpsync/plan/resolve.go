@@ -64,16 +64,19 @@ func Resolve(in Input, changes []Change) []Change {
 	r.manifests = make([]*pack.Manifest, len(changes))
 	r.refAt = make([][]int32, len(changes))
 	var at []int32 // one allocation for every target's refAt
-	held := make([]pack.Manifest, 0, len(changes)/2)
-	for i, c := range changes {
-		if c.IsTarget() {
+	targets := 0
+	for i := range changes {
+		if changes[i].IsTarget() {
+			targets++
+		}
+	}
+	held := make([]pack.Manifest, 0, targets) // never grows: the pointers stay valid
+	for i := range changes {
+		if c := &changes[i]; c.IsTarget() {
 			mr, ok := in.Manifests[c.SHA256]
 			if !ok || mr.Err != nil {
 				r.blockUnreadable(i, mr, ok)
 				continue
-			}
-			if len(held) == cap(held) {
-				held = make([]pack.Manifest, 0, len(changes)/2)
 			}
 			held = append(held, mr.Manifest)
 			r.manifests[i] = &held[len(held)-1]

@@ -117,6 +117,9 @@ const (
 	// StepCheck: the bytes are not what the request expects (size, hash,
 	// the size limit).
 	StepCheck = "check"
+	// StepValidate: the document is not a valid pack of the identity the
+	// request expects ([ReceivePack]).
+	StepValidate = "validate"
 )
 
 // CheckImportRequest refuses a request that cannot be imported whatever the
@@ -203,15 +206,40 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // refused with an error wrapping [ErrMismatch] and [pack.ErrIdentity].
 func ValidatePack(r io.Reader, req ImportRequest, lim pack.Limits) (pack.Manifest, error) {
 	m, err := pack.Validate(r, pack.Expect{ID: req.ID, Version: req.Version}, lim)
+	return m, checkValidated(m, err, req)
+}
+
+// checkValidated is ValidatePack's verdict on what pack.Validate returned.
+func checkValidated(m pack.Manifest, err error, req ImportRequest) error {
 	if err != nil {
 		if errors.Is(err, pack.ErrIdentity) {
-			return m, fmt.Errorf("%w: %w", ErrMismatch, err)
+			return fmt.Errorf("%w: %w", ErrMismatch, err)
 		}
-		return m, err
+		return err
 	}
 	if m.ID != req.ID {
 		// Validate checks a non-empty expected id; this guards the contract.
-		return m, fmt.Errorf("%w: %w: document declares %s, expected %s", ErrMismatch, pack.ErrIdentity, m.ID, req.ID)
+		return fmt.Errorf("%w: %w: document declares %s, expected %s", ErrMismatch, pack.ErrIdentity, m.ID, req.ID)
 	}
-	return m, nil
+	return nil
+}
+
+// ReceivePack is [Receive] and [ValidatePack] in one pass over r: the bytes
+// are copied to w, hashed, counted and validated as they stream (the
+// validation runs on its own goroutine, fed by a [pack.Validator]), so a
+// store reads what it receives once instead of writing it and reading it
+// back. The errors are those of Receive then ValidatePack, in that order
+// (a body of the wrong size or hash is refused as a mismatch even when it
+// is also not a valid pack), with [StepValidate] for the second.
+func ReceivePack(ctx context.Context, req ImportRequest, r io.Reader, w io.Writer, maxBytes int64, lim pack.Limits) (m pack.Manifest, sum string, n int64, step string, err error) {
+	v := pack.NewValidator(pack.Expect{ID: req.ID, Version: req.Version}, lim)
+	sum, n, step, err = Receive(ctx, req, r, io.MultiWriter(w, v), maxBytes)
+	m, verr := v.Close()
+	if err != nil {
+		return pack.Manifest{}, sum, n, step, err
+	}
+	if err := checkValidated(m, verr, req); err != nil {
+		return m, sum, n, StepValidate, err
+	}
+	return m, sum, n, "", nil
 }

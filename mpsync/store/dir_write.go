@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -171,19 +170,17 @@ func (d *Dir) stage(ctx context.Context, req storage.ImportRequest, r io.Reader)
 			_ = os.Remove(name)
 		}
 	}()
-	sum, n, step, err := storage.Receive(ctx, req, r, tmp, d.maxBytes())
+	// One pass: the bytes go to the file, the hash and the validator as
+	// they arrive; nothing is read back.
+	man, sum, n, step, err := storage.ReceivePack(ctx, req, r, tmp, d.maxBytes(), d.limits)
 	if err != nil {
+		if step == stepValidate {
+			return staged{}, opErr(op, id, step, "", err)
+		}
 		return staged{}, opErr(op, id, step, name, err)
 	}
 	if err := d.hit(fpWrite); err != nil {
 		return staged{}, opErr(op, id, fpWrite, name, err)
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return staged{}, opErr(op, id, stepValidate, name, err)
-	}
-	man, err := storage.ValidatePack(bufio.NewReaderSize(tmp, 64<<10), req, d.limits)
-	if err != nil {
-		return staged{}, opErr(op, id, stepValidate, "", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return staged{}, opErr(op, id, "", "", err)

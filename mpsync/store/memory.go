@@ -148,15 +148,11 @@ func (m *Memory) receive(ctx context.Context, req storage.ImportRequest, r io.Re
 	if req.Size > 0 && req.Size <= m.maxBytes() {
 		buf.Grow(int(req.Size))
 	}
-	sum, n, step, err := storage.Receive(ctx, req, r, &buf, m.maxBytes())
+	man, sum, n, step, err := storage.ReceivePack(ctx, req, r, &buf, m.maxBytes(), m.limits)
 	if err != nil {
 		return staged{}, opErr("import", req.ID, step, "", err)
 	}
 	data := buf.Bytes()
-	man, err := storage.ValidatePack(bytes.NewReader(data), req, m.limits)
-	if err != nil {
-		return staged{}, opErr("import", req.ID, stepValidate, "", err)
-	}
 	if err := ctx.Err(); err != nil {
 		return staged{}, opErr("import", req.ID, "", "", err)
 	}

@@ -13,7 +13,7 @@ const (
 	stepRequest  = "request"
 	stepReceive  = storage.StepReceive
 	stepCheck    = storage.StepCheck
-	stepValidate = "validate"
+	stepValidate = storage.StepValidate
 )
 
 // newEntry is [storage.NewEntry] at req.Time, or now when it is zero.

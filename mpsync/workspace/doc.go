@@ -37,6 +37,11 @@
 //   - Fetch streams a pack to a temporary file while hashing it, never reads
 //     past the catalog's size, and checks length, SHA-256 and the manifest's
 //     own id and version. A refused pack leaves no file behind.
+//   - FetchStream hands the body over as it arrives, for a consumer (a
+//     store's Import) that hashes, validates and writes it in one pass: the
+//     read that would complete the body fails instead when the length or
+//     the SHA-256 is not the catalog's, and a body cut off by the network is
+//     requested again and resumed where it stopped.
 //   - Pack hrefs must resolve to the BaseURL's host (and scheme https, or
 //     http with AllowHTTP): the signature is never sent to another host, and
 //     redirects are not followed.
