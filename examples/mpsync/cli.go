@@ -177,6 +177,7 @@ func newRoot(p *parsed, getenv func(string) string) *cobra.Command {
 				registerCompletion(cmd, s)
 			}
 		}
+		cmd.InitDefaultHelpFlag() // now, so that "help X" lists it as "X --help" does
 		cmds[parentPath].AddCommand(cmd)
 		cmds[spec.path] = cmd
 	}
