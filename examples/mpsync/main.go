@@ -19,6 +19,11 @@ import (
 )
 
 func main() {
+	// Started by the service control manager (sc.exe create mpsync
+	// binPath= "...\mpsync.exe run ..."): Stop and Shutdown stop the command.
+	if code, ok := runService(os.Args[1:]); ok {
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, isTerminal(os.Stderr))
 	stop()
