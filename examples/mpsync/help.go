@@ -433,7 +433,17 @@ serial, imported packs, bytes downloaded; bytes are not counted with
 store is connected and the last run of each enabled rule did not fail or go
 stale). It logs msg="serving metrics" addr=HOST:PORT; port 0 picks one.
 
+As a Windows service (started by the service control manager) it runs the
+same way: Stop and Shutdown end it as SIGINT does (the service reports
+StopPending while the run in progress finishes), its log goes to the
+Application event log (source mpsync; errors and warnings by level), and its
+exit code is the service's. The service runs in C:\Windows\System32, so give
+absolute paths (--store C:\ProgramData\mpsync). From cmd.exe:
+
+  sc.exe create mpsync binPath= "\"C:\Program Files\mpsync\mpsync.exe\" run --store C:\ProgramData\mpsync ..." start= auto
+
   mpsync --approval-file /etc/mpsync/approval.yaml run --metrics-addr 127.0.0.1:9410
+  mpsync --store C:\ProgramData\mpsync --approval-file C:\ProgramData\mpsync\approval.yaml run
 `, true
 	case "validate":
 		return `mpsync validate [--json]
