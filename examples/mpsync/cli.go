@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -68,14 +69,18 @@ func parse(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	root := newRoot(p, getenv)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.InitDefaultHelpCmd()
-	root.InitDefaultCompletionCmd()
 	if len(args) == 0 || !strings.HasPrefix(args[0], cobra.ShellCompRequestCmd) {
 		args = arrange(args, commandTree(root))
 	}
 	root.SetArgs(append([]string{}, args...))
 	p.handled = true // until a command of the tree runs
 	_, err := root.ExecuteC()
+	var ue *usageError
+	if err != nil && !errors.As(err, &ue) {
+		// cobra's own commands (completion) refuse arguments in cobra's
+		// words: bad usage all the same.
+		err = shapef("%v", err)
+	}
 	return p, err
 }
 
@@ -182,15 +187,53 @@ func newRoot(p *parsed, getenv func(string) string) *cobra.Command {
 		cmds[spec.path] = cmd
 	}
 	root.SetHelpCommand(newHelpCommand(root))
-	defaultHelp := root.HelpFunc()
-	root.SetHelpFunc(func(cmd *cobra.Command, args []string) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, sub := range root.Commands() {
+		if sub.Name() == "completion" {
+			// cobra's completion command shows its help for any argument;
+			// a shell it does not know is bad usage.
+			sub.Use = "completion SHELL"
+			sub.Args = cobra.ArbitraryArgs
+			sub.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return cmd.Help()
+				}
+				e := shapef("unknown shell %q (want bash, zsh, fish or powershell)", args[0])
+				e.(*usageError).cmd = "completion"
+				return e
+			}
+		}
+	}
+	root.SetHelpFunc(func(cmd *cobra.Command, _ []string) {
 		if _, ours := cmd.Annotations["mpsync"]; !ours && cmd != root {
-			defaultHelp(cmd, args) // cobra's own commands: completion
+			writeCobraHelp(cmd.OutOrStdout(), cmd) // cobra's own commands: completion
 			return
 		}
 		writeHelp(cmd.OutOrStdout(), root, cmd)
 	})
 	return root
+}
+
+// writeCobraHelp writes the help of cobra's completion commands: their
+// text, usage, subcommands and own flags (no global flag applies to them).
+func writeCobraHelp(w io.Writer, cmd *cobra.Command) {
+	text := cmd.Long
+	if text == "" {
+		text = cmd.Short
+	}
+	fmt.Fprintf(w, "%s\n\nUsage:\n  %s\n", strings.TrimSpace(text), cmd.UseLine())
+	if cmd.HasAvailableSubCommands() {
+		fmt.Fprintf(w, "\nCommands:\n")
+		for _, sub := range cmd.Commands() {
+			if sub.IsAvailableCommand() {
+				fmt.Fprintf(w, "  %-12s %s\n", sub.Name(), sub.Short)
+			}
+		}
+	}
+	if own := cmd.LocalNonPersistentFlags(); own.HasAvailableFlags() {
+		fmt.Fprintf(w, "\nFlags:\n%s", own.FlagUsagesWrapped(helpWidth))
+	}
 }
 
 // commandPath is cmd's path below the program ("approval check").
@@ -246,7 +289,9 @@ func newHelpCommand(root *cobra.Command) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target, rest, err := root.Find(args)
-			if err != nil || len(rest) > 0 {
+			// "help sync extra" is sync's help, as it has always been; only
+			// a first word that names no command is an error.
+			if err != nil || target == root && len(rest) > 0 {
 				unknown := strings.Join(args, " ")
 				if len(rest) > 0 {
 					unknown = rest[0]

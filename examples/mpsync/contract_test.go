@@ -226,6 +226,7 @@ func TestContractExitCodes(t *testing.T) {
 		{"no command", nil, []string{}, 2, "no command given"},
 		{"unknown command", nil, []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"unknown help topic", nil, []string{"help", "frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"unknown completion shell", nil, []string{"completion", "frobnicate"}, 2, "frobnicate"},
 		{"unknown flag", nil, []string{"status", "--frobnicate"}, 2, "unknown flag --frobnicate"},
 		{"unknown flag before the command", nil, []string{"--frobnicate", "status"}, 2, "unknown flag --frobnicate"},
 		{"unknown short flag", nil, []string{"status", "-x"}, 2, "unknown flag -x"},
