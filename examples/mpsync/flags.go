@@ -422,7 +422,19 @@ func flagError(cmdPath string, err error) error {
 		if u := errors.Unwrap(invalid); u != nil {
 			why = u.Error()
 		}
-		return usagef("invalid value %q for flag %s: %s", invalid.GetValue(), dashes(f.Name), why)
+		if s, ok := lookupFlag(f.Name); ok {
+			switch s.kind {
+			case kindBool:
+				why = "want true or false"
+			case kindInt:
+				why = "want a whole number"
+			case kindDuration:
+				why = "want a duration such as 30s, 10m or 0"
+			}
+		}
+		// As the flag package's were, a malformed value on the command
+		// line is reported with the pointer to the help.
+		return shapef("invalid value %q for flag %s: %s", invalid.GetValue(), dashes(f.Name), why)
 	case errors.As(err, &syntax):
 		return shapef("bad flag syntax: %s", syntax.GetSpecifiedFlag())
 	}
