@@ -23,22 +23,26 @@ type commandSpec struct {
 	globals []string
 }
 
-// allGlobals is every group of global flags but the lease.
-var allGlobals = []string{groupOutput, groupStore, groupService, groupGroup, groupPolicy}
+// allGlobals is the groups of global flags most store commands read;
+// withApprover adds who approves, for the commands that apply changes.
+var (
+	allGlobals   = []string{groupOutput, groupStore, groupService, groupGroup, groupPolicy}
+	withApprover = append(slices.Clone(allGlobals), groupApprove)
+)
 
 // commandTable is every command, in the order of the usage text.
 func commandTable() []commandSpec {
 	local := []string{groupOutput, groupStore, groupGroup, groupPolicy}
 	return []commandSpec{
 		{path: "plan", short: "fetch the catalog, diff, print the plan; changes nothing", globals: allGlobals},
-		{path: "sync", short: "run the selected rule(s) once: plan, approve, apply", globals: allGlobals},
+		{path: "sync", short: "run the selected rule(s) once: plan, approve, apply", globals: withApprover},
 		{path: "status", short: "packs, rules, pending approvals, the service and the connection", globals: allGlobals},
 		{path: "approve", short: "approve pending changes (or --all)", args: true, globals: allGlobals},
 		{path: "import", short: "import packs by hand, owned by the operator (custom)", args: true, globals: local},
 		{path: "override", short: "write an override of a rule into the override pack in the store", globals: local},
-		{path: "connect", short: "bind the store to the workspace and run MPUpdate once", globals: allGlobals},
+		{path: "connect", short: "bind the store to the workspace and run MPUpdate once", globals: withApprover},
 		{path: "disconnect", short: "remove the integration (every workspace pack)", globals: local},
-		{path: "run", short: "run both rules on their schedules until stopped", globals: append(slices.Clone(allGlobals), groupLease)},
+		{path: "run", short: "run both rules on their schedules until stopped", globals: append(slices.Clone(withApprover), groupLease)},
 		{path: "validate", short: "check the integration as the product docs describe", globals: allGlobals},
 		{path: "rollback", short: "restore the previous version of a pack", args: true, globals: []string{groupOutput, groupStore}},
 		{path: "rebuild-store", short: "rebuild a damaged store database from its pack files", globals: []string{groupOutput, groupStore}},

@@ -96,7 +96,8 @@ const (
 	groupStore   = "store"   // where the store is
 	groupService = "service" // how the workspace service is reached
 	groupGroup   = "group"   // the management group
-	groupPolicy  = "policy"  // what the engine runs and who approves
+	groupPolicy  = "policy"  // what the engine runs: the rules and their overrides
+	groupApprove = "approve" // who approves: sync, connect and run
 	groupLease   = "lease"   // several run processes on one database
 )
 
@@ -171,11 +172,11 @@ func flagTable() []flagSpec {
 		{name: "lock-timeout", kind: kindDuration, def: store.DefaultLockTimeout.String(), env: "MPSYNC_LOCK_TIMEOUT", envExample: "10s or 0", group: groupStore,
 			usage: "how long (`DURATION`) a command that changes packs waits while another process holds the store (0 fails at once) [MPSYNC_LOCK_TIMEOUT]",
 			value: func(c *config) any { return &c.lockTimeout }},
-		{name: "approval", kind: kindString, def: "auto", env: "MPSYNC_APPROVAL", group: groupPolicy,
+		{name: "approval", kind: kindString, def: "auto", env: "MPSYNC_APPROVAL", group: groupApprove,
 			complete: []string{"auto", "manual", "freeze", "freeze:", "window:"},
 			usage:    "who approves, `MODE`: auto, manual, freeze[:REASON] or window:<cron>:<duration>[:<tz>] [MPSYNC_APPROVAL]",
 			value:    func(c *config) any { return &c.approval }},
-		{name: "approval-file", kind: kindString, env: "MPSYNC_APPROVAL_FILE", group: groupPolicy, files: true,
+		{name: "approval-file", kind: kindString, env: "MPSYNC_APPROVAL_FILE", group: groupApprove, files: true,
 			usage: "an approval policy `FILE` (YAML or JSON; mpsync help approval) instead of --approval [MPSYNC_APPROVAL_FILE]",
 			value: func(c *config) any { return &c.approvalFile }},
 		{name: "rule", kind: kindString, def: "all", env: "MPSYNC_RULE", group: groupPolicy,
