@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -396,6 +397,18 @@ func (a *app) onEvent(ev mpsync.Event) {
 	a.log.Log(context.Background(), level, "engine event", attrs...)
 }
 
+// userName is the operator's account, recorded as who approved or
+// imported: $USER, or on Windows %USERNAME% when USER is not set.
+func (a *app) userName() string {
+	if u := a.getenv("USER"); u != "" {
+		return u
+	}
+	if runtime.GOOS == "windows" {
+		return a.getenv("USERNAME")
+	}
+	return ""
+}
+
 // output writes doc as JSON with --json, or calls human with stdout.
 func (a *app) output(doc any, human func(io.Writer)) {
 	if a.cfg.json {
@@ -553,7 +566,7 @@ func (a *app) approve(ctx context.Context, ids []string) error {
 	}
 	by := a.cfg.by
 	if by == "" {
-		by = a.getenv("USER")
+		by = a.userName()
 	}
 	if by == "" {
 		by = "operator"
@@ -639,7 +652,7 @@ func (a *app) importFile(ctx context.Context, eng *mpsync.Engine, name string) (
 		return mpsync.ImportResult{}, fmt.Errorf("import %s: %w", name, unwrapPathError(err))
 	}
 	defer f.Close()
-	by := a.getenv("USER")
+	by := a.userName()
 	return eng.Import(ctx, f, mpsync.ImportOptions{Force: a.cfg.force, By: by, Source: "import " + name})
 }
 

@@ -22,7 +22,8 @@
 //	rollback PACK-ID      restore the previous version of a pack
 //	serve-workspace       serve a catalog directory over the workspace protocol
 //	approval check FILE   print an --approval-file policy as the engine reads it
-//	help [COMMAND]        explain the command or one command
+//	completion SHELL      a completion script for bash, zsh, fish or powershell
+//	help [COMMAND]        explain the command or one command (also COMMAND --help)
 //
 // A first sync against the fake workspace the repository ships:
 //
@@ -49,6 +50,10 @@
 // "mpsync --approval-file FILE" reads an approval policy (YAML or JSON;
 // "mpsync help approval"), and "mpsync run --metrics-addr HOST:PORT" serves
 // Prometheus metrics, /healthz and /readyz while the scheduler runs.
+//
+// On Windows, "mpsync run" started by the service control manager runs as a
+// service: Stop and Shutdown end it as SIGINT does, and its log goes to the
+// Application event log (source mpsync).
 //
 // Run "mpsync help" for every flag, the environment variables that set them,
 // and the JSON documents.

@@ -14,7 +14,8 @@ Usage:
   mpsync [flags] <command> [args] [flags]
 
 Flags may come before or after the command: "mpsync --json status" and
-"mpsync status --json" are the same. "--" ends the flags.
+"mpsync status --json" are the same. "--" ends the flags. "mpsync help
+COMMAND" or "mpsync COMMAND --help" shows one command with its flags.
 
 Commands:
   plan                  fetch the catalog, diff it against the store, print the plan;
@@ -45,11 +46,16 @@ Commands:
   serve-workspace       serve a catalog directory over the workspace protocol
   approval check FILE   read an --approval-file policy as sync and run would, print
                         it and when each of its windows opens next
+  completion SHELL      print a completion script for bash, zsh, fish or
+                        powershell ("mpsync completion SHELL --help" says how
+                        to load it)
   help [COMMAND]        this text, or one command's
 
 Flags (environment variable in brackets):
-  --store DIR                  the directory store [MPSYNC_STORE] (default ./mpsync-store);
-                               the catalog cache lives in DIR/cache
+  --store DIR                  the directory store [MPSYNC_STORE] (default ./mpsync-store,
+                               in the working directory, on Windows too), e.g.
+                               /var/lib/mpsync or C:\ProgramData\mpsync; the catalog
+                               cache lives in DIR/cache
   --database URL               a PostgreSQL store shared by the group's management
                                servers instead of --store [MPSYNC_DATABASE], e.g.
                                postgres://mpsync@db/mpsync; run on several servers:
@@ -203,6 +209,12 @@ Examples:
 
   # Only on Saturday nights (Berlin time), solution packs every hour:
   mpsync --approval 'window:0 2 * * SAT:4h:Europe/Berlin' --overrides gip-hourly.xml run
+
+  # On a management server (PowerShell): the same flags, Windows paths.
+  $env:MPSYNC_STORE = 'C:\ProgramData\mpsync'
+  mpsync --workspace-key-file C:\ProgramData\mpsync\key --mg-name PROD status
+  mpsync completion powershell | Out-String | Invoke-Expression
+  # As a Windows service, see "mpsync help run" and the README.
 `
 
 // approvalHelp is the text of "help approval": the policy file format.
@@ -421,7 +433,17 @@ serial, imported packs, bytes downloaded; bytes are not counted with
 store is connected and the last run of each enabled rule did not fail or go
 stale). It logs msg="serving metrics" addr=HOST:PORT; port 0 picks one.
 
+As a Windows service (started by the service control manager) it runs the
+same way: Stop and Shutdown end it as SIGINT does (the service reports
+StopPending while the run in progress finishes), its log goes to the
+Application event log (source mpsync; errors and warnings by level), and its
+exit code is the service's. The service runs in C:\Windows\System32, so give
+absolute paths (--store C:\ProgramData\mpsync). From cmd.exe:
+
+  sc.exe create mpsync binPath= "\"C:\Program Files\mpsync\mpsync.exe\" run --store C:\ProgramData\mpsync ..." start= auto
+
   mpsync --approval-file /etc/mpsync/approval.yaml run --metrics-addr 127.0.0.1:9410
+  mpsync --store C:\ProgramData\mpsync --approval-file C:\ProgramData\mpsync\approval.yaml run
 `, true
 	case "validate":
 		return `mpsync validate [--json]

@@ -19,6 +19,11 @@ import (
 )
 
 func main() {
+	// Started by the service control manager (sc.exe create mpsync
+	// binPath= "...\mpsync.exe run ..."): Stop and Shutdown stop the command.
+	if code, ok := runService(os.Args[1:]); ok {
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, isTerminal(os.Stderr))
 	stop()
@@ -36,52 +41,27 @@ const (
 	programName = "mpsync"
 )
 
-// commands lists every command and whether it takes positional arguments.
-func commands() map[string]bool {
-	return map[string]bool{
-		"plan": false, "sync": false, "status": false, "approve": true, "import": true,
-		"connect": false, "disconnect": false, "run": false, "validate": false,
-		"rollback": true, "override": false, "repair": false, "serve-workspace": false, "help": true,
-		"approval": true, "rebuild-store": false,
-	}
-}
-
 // run is the command: it parses args, runs one command and returns the exit
-// code. ctx is cancelled by SIGINT and SIGTERM. tty says whether stderr is a
-// terminal (progress is shown only then).
+// code. ctx is cancelled by SIGINT and SIGTERM (and, as a Windows service,
+// by Stop and Shutdown). tty says whether stderr is a terminal (progress is
+// shown only then).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, tty bool) int {
-	cfg, pos, err := parseArgs(args, getenv)
+	p, err := parse(args, getenv, stdout, stderr)
 	if err != nil {
 		wantJSON := slices.ContainsFunc(args, func(s string) bool { return s == "--json" || s == "-json" })
-		return report(stdout, stderr, wantJSON, "", err)
-	}
-	if cfg.help {
-		if len(pos) > 0 {
-			return helpCommand(stdout, stderr, pos[0])
+		cmd := ""
+		var ue *usageError
+		if errors.As(err, &ue) {
+			cmd = ue.cmd
 		}
-		io.WriteString(stdout, usageText)
-		return exitOK
+		return report(stdout, stderr, wantJSON, cmd, err)
 	}
-	if len(pos) == 0 {
-		return report(stdout, stderr, cfg.json, "", shapef("no command given"))
+	if p.handled {
+		return exitOK // help or a completion script was written
 	}
-	cmd, cmdArgs := pos[0], pos[1:]
-	takesArgs, ok := commands()[cmd]
-	if !ok {
-		return report(stdout, stderr, cfg.json, "", shapef("unknown command %q", cmd))
-	}
-	if cmd == "help" {
-		if len(cmdArgs) == 0 {
-			io.WriteString(stdout, usageText)
-			return exitOK
-		}
-		return helpCommand(stdout, stderr, cmdArgs[0])
-	}
-	if !takesArgs && len(cmdArgs) > 0 {
+	cfg, cmd, cmdArgs := p.cfg, p.pos[0], p.pos[1:]
+	if !takesArgs(p.path) && len(cmdArgs) > 0 {
 		return report(stdout, stderr, cfg.json, cmd, shapef("unexpected argument %q (%s takes no arguments)", cmdArgs[0], cmd))
-	}
-	if err := cfg.checkCommandFlags(cmd); err != nil {
-		return report(stdout, stderr, cfg.json, cmd, err)
 	}
 
 	level := slog.LevelWarn
@@ -114,6 +94,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		held.writeTo(stderr)
 	}
 	return report(stdout, stderr, cfg.json && !a.wroteJSON, cmd, err)
+}
+
+// takesArgs reports whether the command of path takes positional arguments.
+func takesArgs(path string) bool {
+	for _, c := range commandTable() {
+		if c.path == path {
+			return c.args
+		}
+	}
+	return false
 }
 
 // lockedBuffer collects log records for a one-shot command.

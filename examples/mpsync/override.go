@@ -69,7 +69,7 @@ func (a *app) overrideRequests() ([]mpsync.OverrideRequest, error) {
 		base.Frequency = new(time.Duration(n) * time.Second)
 	}
 	base.PackID, base.Module = c.packID, c.module
-	base.By = a.getenv("USER")
+	base.By = a.userName()
 	rs := a.rules
 	if len(rs) == 0 {
 		rs = rules.All() // --rule all (the default): both rules
