@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,4 +100,45 @@ func TestLockHelperProcess(t *testing.T) {
 	fmt.Println("locked")
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n') // until stdin closes
 	os.Exit(0)                                        // exit holding the lock, as a crash would
+}
+
+// Issue 15: a symlinked lock or holder file was written through (the
+// holder's target was overwritten with "pid N on HOST since ...").
+func TestSymlinkedLockFilesAreRefused(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symbolic links need privileges on Windows")
+	}
+	for _, name := range []string{"lock", "holder"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			d, err := store.OpenDir(dir, nil)
+			require.NoError(t, err)
+			require.NoError(t, d.Close())
+
+			victim := filepath.Join(t.TempDir(), "victim")
+			require.NoError(t, os.WriteFile(victim, []byte("precious\n"), 0o600))
+			require.NoError(t, os.Remove(filepath.Join(dir, name)))
+			require.NoError(t, os.Symlink(victim, filepath.Join(dir, name)))
+
+			_, err = store.OpenDir(dir, nil)
+			require.Error(t, err, "a symlinked %s file is refused", name)
+			assert.Contains(t, err.Error(), filepath.Join(dir, name), "the error names the file")
+			assert.Contains(t, err.Error(), "symbolic link")
+			b, err := os.ReadFile(victim)
+			require.NoError(t, err)
+			assert.Equal(t, "precious\n", string(b), "the link's target is untouched")
+
+			// A dangling link is not created through either.
+			require.NoError(t, os.Remove(victim))
+			_, err = store.OpenDir(dir, nil)
+			require.Error(t, err)
+			assert.NoFileExists(t, victim)
+
+			// The documented recovery: remove the link.
+			require.NoError(t, os.Remove(filepath.Join(dir, name)))
+			d, err = store.OpenDir(dir, nil)
+			require.NoError(t, err)
+			require.NoError(t, d.Close())
+		})
+	}
 }
