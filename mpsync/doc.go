@@ -148,7 +148,7 @@
 // servers share a [Lease] (Options.Lease and Options.Holder): before each
 // scheduled run, and before each change it applies, an engine renews the
 // lease; a standby engine looks again every minute and takes over once the
-// holder's lease expires. [lease.Memory] serves engines in one process; the
+// holder's lease expires. [mpsync.dev/mpsync/lease.Memory] serves engines in one process; the
 // PostgreSQL lease and ledger in [mpsync.dev/mpsync/pgledger] serve several
 // machines and several groups.
 //

@@ -22,7 +22,7 @@ import (
 // is an element of an unsealed management pack imported into the group, and
 // it applies from there. The engine therefore reads the override packs its
 // store holds (storeOverrides) and combines them with the files an operator
-// names (overrides.Source through OverrideSettings) as if all of them were
+// names (overrides.Source through rules.FromOverrides) as if all of them were
 // imported into the group (groupSettings).
 
 // storeOverrides keeps the set of override packs the store holds current.
@@ -326,7 +326,7 @@ type OverridePack struct {
 	Version pack.Version `json:"version"`
 	// From is "store" for a pack imported into the store (by Import,
 	// SetOverride or a workspace) and "file" for an override pack file
-	// (Options.Settings from OverrideSettings).
+	// (Options.Settings from rules.FromOverrides).
 	From string `json:"from"`
 }
 

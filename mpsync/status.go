@@ -34,7 +34,7 @@ type Status struct {
 	Approval ApprovalStatus `json:"approval"`
 	// Overrides lists the override packs in force (the store's and any
 	// files) and a problem reading them, when the settings come from
-	// override packs (Options.Settings nil or from OverrideSettings); each
+	// override packs (Options.Settings nil or from rules.FromOverrides); each
 	// rule's EnabledSource and FrequencySource name the pack that set the
 	// value. Zero for a caller's own SettingsSource.
 	Overrides OverridesStatus `json:"overrides"`

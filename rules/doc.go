@@ -1,6 +1,8 @@
 // Package rules defines the two Operations Manager rules that keep a
 // management group's Advisor management packs current, their defaults,
-// their effective settings after overrides, and the schedule they run on.
+// their effective settings after overrides, where those settings come from
+// (DefaultSettings, FromOverrides, SettingsFunc: the engine's
+// Options.Settings), and the schedule they run on.
 //
 // # The rules
 //

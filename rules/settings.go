@@ -30,7 +30,7 @@ func DefaultSettings() SettingsFunc {
 
 // FromOverrides returns the settings the override packs of src give the
 // management group t (the zero Target is the usual case), resolved with
-// SCOM's precedence by package overrides and  src re-reads a file only
+// SCOM's precedence by packages overrides and rules. src re-reads a file only
 // when it changed, so asking often is cheap.
 //
 // Given to an engine as Options.Settings, the files are combined with the

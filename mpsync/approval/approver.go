@@ -8,8 +8,9 @@ import (
 )
 
 // Queue is an approver's queue of changes waiting for a person
-// (approval.Manual keeps one). [Engine.Approve] and [Engine.ApproveAll]
-// decide through it and [Engine.Status] lists it; the engine finds it in
+// (approval.Manual keeps one). [mpsync.dev/mpsync.Engine.Approve] and
+// [mpsync.dev/mpsync.Engine.ApproveAll] decide through it and
+// [mpsync.dev/mpsync.Engine.Status] lists it; the engine finds it in
 // Options.Approver, or among the parts of a combination of approvers.
 type Queue interface {
 	// Approve approves a queued change. It returns an error wrapping
@@ -31,8 +32,8 @@ type QueuedChange struct {
 	Group string `json:"group,omitempty"`
 	// RequestedAt is when the change first asked for approval.
 	RequestedAt time.Time `json:"requestedAt"`
-	// State is ApprovalWaiting, ApprovalApproved, ApprovalDenied or
-	// StateSuperseded.
+	// State is StateWaiting, StateApproved, StateDenied,
+	// StateSuperseded or StateDeferred.
 	State State `json:"state"`
 }
 
@@ -78,8 +79,9 @@ type Request struct {
 	Now time.Time
 }
 
-// Approver decides whether a change may be applied. Implementations are in
-// [mpsync.dev/mpsync/approval]. Decide must be safe for concurrent use.
+// Approver decides whether a change may be applied. This package's
+// approvers (Auto, Freeze, Window, Manual, Promotion, Policy and their
+// combinations) implement it. Decide must be safe for concurrent use.
 type Approver interface {
 	Decide(ctx context.Context, req Request) (Decision, error)
 }

@@ -1,5 +1,9 @@
-// Package approval provides the change-control approvers the engine asks
-// before it imports, upgrades or removes a management pack.
+// Package approval is change control: the protocol between the engine and
+// whatever decides on a change (the [Approver] interface, its [Request] and
+// [Decision], the approval [Queue] a person works through and its [State]),
+// and the approvers the engine asks before it imports, upgrades or removes a
+// management pack. It does not import the engine, so an approver is written
+// without it.
 //
 // The engine calls [Approver.Decide] once for every import, upgrade
 // and removal of a plan, with the request's Now read from its clock. An
@@ -58,7 +62,7 @@
 // ([PolicyOptions]). An error is a [*PolicyError] naming the line, the
 // column and the field. The result, a [*PolicyFile], keeps the tree with
 // each node's line for display, and its Approver goes into
-// [mpsync.Options.Approver]. The command's --approval-file reads one, and
+// [mpsync.dev/mpsync.Options.Approver]. The command's --approval-file reads one, and
 // "mpsync approval check FILE" prints it as the engine reads it.
 //
 // # Errors

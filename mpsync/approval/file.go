@@ -124,7 +124,7 @@ type PolicyFile struct {
 }
 
 // Approver returns the approver the policy describes, for
-// [mpsync.Options.Approver].
+// [mpsync.dev/mpsync.Options.Approver].
 func (p *PolicyFile) Approver() Approver { return p.Root.Approver }
 
 // Windows returns the window nodes of the policy in file order, for a

@@ -25,7 +25,7 @@ const ManualRecord = "approvals.json"
 const manualFormat = 1
 
 // Meta is the part of a store a [Manual] needs to keep its queue.
-// [mpsync.Store] satisfies it. ReadMeta reports a record that does not exist
+// [mpsync.dev/mpsync.Store] satisfies it. ReadMeta reports a record that does not exist
 // yet with an error matching [storage.ErrNotFound]; WriteMeta replaces a
 // record atomically (readers see the old or the new bytes, never a mix).
 type Meta interface {

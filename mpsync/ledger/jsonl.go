@@ -100,7 +100,7 @@ func (l *JSONL) AppendBatch(ctx context.Context, rs []Record) error {
 // missing record is an empty ledger. A line a crash cut short is skipped;
 // any other bad line is reported as a [*CorruptError].
 //
-// The Store keeps the records it has decoded and, as long as the bytes it
+// A JSONL keeps the records it has decoded and, as long as the bytes it
 // decoded are still the record's prefix, decodes only the lines appended
 // since; otherwise it decodes the whole record again.
 func (l *JSONL) Query(ctx context.Context, q Query) ([]Record, error) {

@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// Memory is an [Ledger] that keeps records in memory. The zero value
+// Memory is a [Ledger] that keeps records in memory. The zero value
 // is not ready for use; call [NewMemory]. It is safe for concurrent use.
 type Memory struct {
 	mu      sync.Mutex

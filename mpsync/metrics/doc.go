@@ -39,7 +39,7 @@
 // workspace client sends its requests through ([Metrics.Transport]), so a
 // client built with another transport, or one that configures a proxy itself
 // (its transport is its own), counts none. The lease holder needs a function
-// that asks the lease ([mpsync.Lease] has no such method; [lease.Memory]
+// that asks the lease ([mpsync.Lease] has no such method; [mpsync.dev/mpsync/lease.Memory]
 // and pgledger's Lease have Holder and State).
 //
 // # Health

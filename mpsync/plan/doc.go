@@ -19,5 +19,6 @@
 // is why the planner is a package of its own: its table tests cover every
 // branch without a server, and a program can plan from values it holds
 // (a catalog file, a store listing) without an engine. Package mpsync
-// re-exports Plan, Change and Action under its own names.
+// aliases Plan and Change. A [Verdict] is change control's answer for a
+// change (package approval decides it, the ledger records it).
 package plan
