@@ -83,6 +83,13 @@ func (s *Store) wroteMeta(name string, version int64, data []byte, known bool) {
 	if s.c.meta == nil {
 		s.c.meta = map[string]metaRec{}
 	}
+	// Concurrent writes to one record can report back out of order; the
+	// database gives each later write of a row a higher version, so an
+	// answer older than what the cache holds must not replace it (two
+	// concurrent appends once left the cache with only the first).
+	if old, ok := s.c.meta[name]; ok && old.version > version {
+		return
+	}
 	r := metaRec{version: version}
 	if known && len(data) <= maxCachedMeta {
 		r.data, r.hasData = slices.Clone(data), true
