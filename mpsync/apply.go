@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	"mpsync.dev/mpsync/approval"
 
 	"mpsync.dev/mpsync/ledger"
@@ -90,10 +92,10 @@ func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 			if err != nil {
 				o.Result, o.Err = ResultFailed, &ChangeError{ChangeID: o.Change.ID, Pack: o.Change.Pack, Step: "commit", Err: err}
 				run.results[o.Change.Pack] = o.Result
-				e.emit(Event{Kind: EventChangeFailed, Rule: o.Change.Rule, Change: &o.Change, Err: o.Err})
+				e.emit(event.Event{Kind: event.ChangeFailed, Rule: o.Change.Rule, Change: &o.Change, Err: o.Err})
 				continue
 			}
-			e.emit(Event{Kind: EventChangeApplied, Rule: o.Change.Rule, Change: &o.Change})
+			e.emit(event.Event{Kind: event.ChangeApplied, Rule: o.Change.Rule, Change: &o.Change})
 		}
 	}
 	var results []ledger.Record
@@ -164,7 +166,7 @@ func (s *stager) settle(e *Engine, run *runState, outcomes []Outcome, pack strin
 	o := &outcomes[g.i]
 	if g.err != nil {
 		o.Result, o.Err = ResultFailed, g.err
-		e.emit(Event{Kind: EventChangeFailed, Rule: o.Change.Rule, Change: &o.Change, Err: g.err})
+		e.emit(event.Event{Kind: event.ChangeFailed, Rule: o.Change.Rule, Change: &o.Change, Err: g.err})
 	} else {
 		o.Result = ResultApplied
 	}
@@ -224,12 +226,12 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change,
 			// operator must see, not a policy decision.
 			o.Result = ResultFailed
 			o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "download", Err: errors.New(c.Error)}
-			e.emit(Event{Kind: EventChangeFailed, Rule: c.Rule, Change: &c, Err: o.Err})
+			e.emit(event.Event{Kind: event.ChangeFailed, Rule: c.Rule, Change: &c, Err: o.Err})
 			return o, false
 		}
 		o.Result = ResultSkipped
 		o.Err = errors.New(c.Reason)
-		e.emit(Event{Kind: EventChangeBlocked, Rule: c.Rule, Change: &c, Message: c.Reason})
+		e.emit(event.Event{Kind: event.ChangeBlocked, Rule: c.Rule, Change: &c, Message: c.Reason})
 		return o, false
 	}
 	if dep := e.unmetDependency(ctx, view, run, p, c); dep != "" {
@@ -241,17 +243,17 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change,
 	o.Decision = &d
 	if err != nil {
 		o.Result, o.Err = ResultFailed, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: err}
-		e.emit(Event{Kind: EventChangeFailed, Rule: c.Rule, Change: &c, Err: o.Err})
+		e.emit(event.Event{Kind: event.ChangeFailed, Rule: c.Rule, Change: &c, Err: o.Err})
 		return o, false
 	}
 	switch d.Verdict {
 	case plan.Deny:
 		o.Result, o.Err = ResultDenied, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: fmt.Errorf("%w: denied by %s: %s", ErrNotApproved, d.By, d.Reason)}
-		e.emit(Event{Kind: EventChangeDenied, Rule: c.Rule, Change: &c, Message: d.Reason})
+		e.emit(event.Event{Kind: event.ChangeDenied, Rule: c.Rule, Change: &c, Message: d.Reason})
 		return o, false
 	case plan.Defer:
 		o.Result, o.Err = ResultPending, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: fmt.Errorf("%w: pending (%s): %s", ErrNotApproved, d.By, d.Reason)}
-		e.emit(Event{Kind: EventApprovalNeeded, Rule: c.Rule, Change: &c, Message: d.Reason})
+		e.emit(event.Event{Kind: event.ApprovalNeeded, Rule: c.Rule, Change: &c, Message: d.Reason})
 		return o, false
 	}
 	if run.leased {
@@ -268,13 +270,13 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change,
 	}
 	if err := e.applyChange(ctx, run, c, batch); err != nil {
 		o.Result, o.Err = ResultFailed, err
-		e.emit(Event{Kind: EventChangeFailed, Rule: c.Rule, Change: &c, Err: err})
+		e.emit(event.Event{Kind: event.ChangeFailed, Rule: c.Rule, Change: &c, Err: err})
 		return o, false
 	}
 	o.Result = ResultApplied
 	if batch == nil {
 		// A staged change is reported applied once the batch commits.
-		e.emit(Event{Kind: EventChangeApplied, Rule: c.Rule, Change: &c})
+		e.emit(event.Event{Kind: event.ChangeApplied, Rule: c.Rule, Change: &c})
 	}
 	return o, false
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	"mpsync.dev/mpsync/ledger"
 
 	"mpsync.dev/mpsync/pack"
@@ -291,7 +293,7 @@ func (e *Engine) connectVia(ctx context.Context, workspaceID string, proxy Proxy
 		return fmt.Errorf("connect: %w", err)
 	}
 	e.record(ctx, ledger.Record{Kind: ledger.KindConnection, WorkspaceID: workspaceID, Result: string(StateConnected), By: "engine"})
-	e.emit(Event{Kind: EventConnected, Message: "connected to workspace " + workspaceID})
+	e.emit(event.Event{Kind: event.Connected, Message: "connected to workspace " + workspaceID})
 	if !checked {
 		e.log.Warn("the connection requirement was not checked: the management group's version is not known", "workspace", workspaceID)
 	}
@@ -468,7 +470,7 @@ func (e *Engine) Disconnect(ctx context.Context) (*DisconnectReport, error) {
 	}
 	e.record(ctx, ledger.Record{Kind: ledger.KindConnection, WorkspaceID: conn.WorkspaceID, Result: string(StateDisconnected), By: "engine",
 		Reason: fmt.Sprintf("removed %d packs, kept %d", len(rep.Removed), len(rep.Kept))})
-	e.emit(Event{Kind: EventDisconnected, Message: "disconnected from workspace " + conn.WorkspaceID})
+	e.emit(event.Event{Kind: event.Disconnected, Message: "disconnected from workspace " + conn.WorkspaceID})
 	return rep, nil
 }
 

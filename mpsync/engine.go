@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	"mpsync.dev/mpsync/approval"
 
 	"mpsync.dev/mpsync/ledger"
@@ -99,7 +101,7 @@ type Options struct {
 	// fast (send to a channel, bump a metric) and do not call the engine's
 	// methods from it (Stop, Sync and the like would wait for the run that
 	// is calling it).
-	OnEvent func(Event)
+	OnEvent func(event.Event)
 	// MaxParallel bounds concurrent pack downloads. <= 0 means 4.
 	MaxParallel int
 	// AcceptLowerSerial accepts a catalog whose serial is lower than one
@@ -154,7 +156,7 @@ type Engine struct {
 	proxy        ProxyInfo
 	clock        clock.Clock
 	log          *slog.Logger
-	onEvent      func(Event)
+	onEvent      func(event.Event)
 	group        ManagementGroup
 	parallel     int
 	lease        Lease
@@ -294,23 +296,6 @@ func (e *Engine) needWorkspace(op string) error {
 		return fmt.Errorf("%s: no workspace configured (Options.Workspace is nil)", op)
 	}
 	return nil
-}
-
-func (e *Engine) emit(ev Event) {
-	if ev.Time.IsZero() {
-		ev.Time = e.clock.Now()
-	}
-	if e.onEvent == nil {
-		return
-	}
-	// A panicking hook (a metrics exporter's bug) must not take down a
-	// run, nor the scheduler's goroutine and with it the process.
-	defer func() {
-		if p := recover(); p != nil {
-			e.log.Error("Options.OnEvent panicked; the event is dropped", "kind", ev.Kind, "panic", p)
-		}
-	}()
-	e.onEvent(ev)
 }
 
 // normaliseRules returns the rules to run in run order (MPUpdate first), all

@@ -21,17 +21,3 @@ func TestSinceText(t *testing.T) {
 		assert.Equal(t, tt.want, sinceText(tt.in), "sinceText(%v)", tt.in)
 	}
 }
-
-// Event kinds are the strings embedding programs match on (metrics labels,
-// audit logs): each is distinct and non-empty.
-func TestEventKindsDistinct(t *testing.T) {
-	kinds := []EventKind{EventRunStarted, EventRunFinished, EventPlanReady, EventChangeApplied,
-		EventChangeFailed, EventChangeBlocked, EventChangeDenied, EventApprovalNeeded,
-		EventCatalogStale, EventScheduleChanged, EventConnected, EventDisconnected}
-	seen := map[EventKind]bool{}
-	for _, k := range kinds {
-		assert.NotEmpty(t, k)
-		assert.False(t, seen[k], "kind %q used twice", k)
-		seen[k] = true
-	}
-}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	"github.com/stretchr/testify/require"
 
 	"mpsync.dev/mpsync"
@@ -175,7 +177,7 @@ type rig struct {
 	store  *store.Memory
 	clock  *mpsynctest.ManualClock
 	engine *mpsync.Engine
-	events []mpsync.Event
+	events []event.Event
 }
 
 func newServer(t *testing.T) *mpsynctest.Server {
@@ -218,7 +220,7 @@ func (r *rig) newEngine(t *testing.T, s mpsync.Store, opts *mpsync.Options) *mps
 		o = *opts
 	}
 	o.Workspace, o.Clock = r.client, r.clock
-	o.OnEvent = func(ev mpsync.Event) { r.events = append(r.events, ev) }
+	o.OnEvent = func(ev event.Event) { r.events = append(r.events, ev) }
 	e, err := mpsync.New(s, &o)
 	require.NoError(t, err)
 	t.Cleanup(func() { e.Close() })

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 
+	"mpsync.dev/mpsync/event"
+
 	"mpsync.dev/mpsync/approval"
 
 	"mpsync.dev/mpsync/plan"
@@ -158,18 +160,18 @@ func (e *Engine) idleRun(ctx context.Context, run *runState, rs []rules.Rule, se
 	p := *st.plan
 	p.CreatedAt, p.CatalogFetchedAt = now, res.FetchedAt
 	rep.Plan, rep.Outcomes, rep.Reused, rep.notable = &p, outcomes, true, st.notable[:len(st.notable):len(st.notable)]
-	e.emit(Event{Kind: EventPlanReady, Plan: rep.Plan})
+	e.emit(event.Event{Kind: event.PlanReady, Plan: rep.Plan})
 	for _, i := range st.notable {
 		o := &outcomes[i]
 		c := &o.Change
 		switch o.Result {
 		case ResultPending:
-			e.emit(Event{Kind: EventApprovalNeeded, Rule: c.Rule, Change: c, Message: o.Decision.Reason})
+			e.emit(event.Event{Kind: event.ApprovalNeeded, Rule: c.Rule, Change: c, Message: o.Decision.Reason})
 		case ResultDenied:
-			e.emit(Event{Kind: EventChangeDenied, Rule: c.Rule, Change: c, Message: o.Decision.Reason})
+			e.emit(event.Event{Kind: event.ChangeDenied, Rule: c.Rule, Change: c, Message: o.Decision.Reason})
 		case ResultSkipped:
 			if c.Action == plan.ActionBlocked {
-				e.emit(Event{Kind: EventChangeBlocked, Rule: c.Rule, Change: c, Message: c.Reason})
+				e.emit(event.Event{Kind: event.ChangeBlocked, Rule: c.Rule, Change: c, Message: c.Reason})
 			}
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/plan"
@@ -164,7 +166,7 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 	run.deferNote = true
 	defer run.close()
 	for _, r := range rulesRun {
-		e.emit(Event{Kind: EventRunStarted, Rule: r})
+		e.emit(event.Event{Kind: event.RunStarted, Rule: r})
 	}
 	rep := &Report{Started: started, Skipped: skipped}
 	if len(rulesRun) == 0 {
@@ -188,7 +190,7 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 		e.finishRuns(record, rulesRun, started, nil, err, run.noted)
 		return nil, err
 	}
-	e.emit(Event{Kind: EventPlanReady, Plan: p})
+	e.emit(event.Event{Kind: event.PlanReady, Plan: p})
 	rep.Plan = p
 	rep.Outcomes = e.apply(ctx, run, p)
 	for i := range rep.Outcomes {
@@ -235,7 +237,7 @@ func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Pla
 	}
 	e.noteWorkspaceIn(ctx, run, res, nil)
 	if res.Stale {
-		e.emit(Event{Kind: EventCatalogStale, Err: res.Err, Message: fmt.Sprintf("using the last-known catalog from %s", res.FetchedAt.UTC().Format(time.RFC3339))})
+		e.emit(event.Event{Kind: event.CatalogStale, Err: res.Err, Message: fmt.Sprintf("using the last-known catalog from %s", res.FetchedAt.UTC().Format(time.RFC3339))})
 	}
 	e.snapshot(ctx, run) // before listing: a change after it is seen next time
 	entries, err := e.store.List(ctx)

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	"mpsync.dev/rules"
 )
 
@@ -45,7 +47,7 @@ type ruleClock struct {
 // describes (a disconnected store, one bound to another workspace, a group
 // below the connection requirement). Stop (or Close, or cancelling ctx)
 // ends it; so does a permanent error met by a later run, which is logged
-// and carried by [EventSchedulerStopped].
+// and carried by [event.SchedulerStopped].
 func (e *Engine) Start(ctx context.Context) error {
 	_, err := e.start(ctx)
 	return err
@@ -76,7 +78,7 @@ func (e *Engine) start(ctx context.Context) (*scheduler, error) {
 	e.sched = s
 	e.mu.Unlock()
 	// Emitted outside e.mu: a hook that calls Status must not deadlock.
-	e.emit(Event{Kind: EventSchedulerStarted, Message: "scheduler started"})
+	e.emit(event.Event{Kind: event.SchedulerStarted, Message: "scheduler started"})
 	go func() {
 		defer close(s.done)
 		s.err = e.loop(ctx)
@@ -86,7 +88,7 @@ func (e *Engine) start(ctx context.Context) (*scheduler, error) {
 		if s.err != nil && !errors.Is(s.err, ErrClosed) {
 			e.log.Error("scheduler stopped", "err", s.err)
 		}
-		e.emit(Event{Kind: EventSchedulerStopped, Message: "scheduler stopped", Err: s.err})
+		e.emit(event.Event{Kind: event.SchedulerStopped, Message: "scheduler stopped", Err: s.err})
 		// The engine can be started again.
 		e.mu.Lock()
 		if e.sched == s {
@@ -212,14 +214,14 @@ func (e *Engine) nextWake(ctx context.Context) time.Time {
 // disabled rule is absent. Before the first run, a rule is due now; after a
 // change of Frequency, the next run counts from the rule's last run (a time
 // already past means the rule is due now). It only reads:
-// the scheduler adopts the same answer (and emits [EventScheduleChanged])
+// the scheduler adopts the same answer (and emits [event.ScheduleChanged])
 // at its next wake-up.
 func (e *Engine) NextRuns(ctx context.Context) map[rules.Rule]time.Time {
 	return e.nextRuns(ctx, false)
 }
 
 // advanceSchedule is NextRuns for the scheduler: it records the settings
-// and times it computed and emits EventScheduleChanged for a rule whose
+// and times it computed and emits event.ScheduleChanged for a rule whose
 // Frequency changed.
 func (e *Engine) advanceSchedule(ctx context.Context) map[rules.Rule]time.Time {
 	return e.nextRuns(ctx, true)
@@ -281,7 +283,7 @@ func (e *Engine) nextRun(ctx context.Context, r rules.Rule, commit bool) (time.T
 	}
 	e.mu.Unlock()
 	if commit && changed {
-		e.emit(Event{Kind: EventScheduleChanged, Rule: r, Message: fmt.Sprintf("%s; next run %s", st, sinceText(next))})
+		e.emit(event.Event{Kind: event.ScheduleChanged, Rule: r, Message: fmt.Sprintf("%s; next run %s", st, sinceText(next))})
 	}
 	return next, scheduled
 }

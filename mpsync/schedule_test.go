@@ -10,6 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	"mpsync.dev/mpsync/lease"
 
 	"mpsync.dev/mpsync/ledger"
@@ -117,8 +119,8 @@ func TestStartRunsOnScheduleInSyncTest(t *testing.T) {
 		client := newClient(t, srv)
 		var mu sync.Mutex
 		runs := map[rules.Rule]int{}
-		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: client, OnEvent: func(ev mpsync.Event) {
-			if ev.Kind == mpsync.EventRunFinished {
+		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: client, OnEvent: func(ev event.Event) {
+			if ev.Kind == event.RunFinished {
 				mu.Lock()
 				runs[ev.Rule]++
 				mu.Unlock()
@@ -278,8 +280,8 @@ func TestRunReturnsNilWhenContextEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newServer(t)
 		var stopped []error
-		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv), OnEvent: func(ev mpsync.Event) {
-			if ev.Kind == mpsync.EventSchedulerStopped {
+		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv), OnEvent: func(ev event.Event) {
+			if ev.Kind == event.SchedulerStopped {
 				stopped = append(stopped, ev.Err)
 			}
 		}})
@@ -356,7 +358,7 @@ func TestStopHonoursContext(t *testing.T) {
 }
 
 // NextRuns used to record the settings it read and emit
-// EventScheduleChanged: a status query changed the schedule.
+// event.ScheduleChanged: a status query changed the schedule.
 func TestNextRunsOnlyReads(t *testing.T) {
 	src := newSwitchable()
 	r := newRig(t, &mpsync.Options{Settings: src})
@@ -367,7 +369,7 @@ func TestNextRunsOnlyReads(t *testing.T) {
 	changed := func() int {
 		n := 0
 		for _, ev := range r.events {
-			if ev.Kind == mpsync.EventScheduleChanged {
+			if ev.Kind == event.ScheduleChanged {
 				n++
 			}
 		}
@@ -471,8 +473,8 @@ func TestPanickingEventHookDoesNotStopTheScheduler(t *testing.T) {
 		srv := newServer(t)
 		var mu sync.Mutex
 		finished := 0
-		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv), OnEvent: func(ev mpsync.Event) {
-			if ev.Kind == mpsync.EventRunFinished {
+		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv), OnEvent: func(ev event.Event) {
+			if ev.Kind == event.RunFinished {
 				mu.Lock()
 				finished++
 				mu.Unlock()

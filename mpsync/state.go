@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync/approval"
@@ -174,7 +176,7 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 			// (the runs record), not in the ledger: 288 a day would bury it.
 			e.record(ctx, ledger.Record{Kind: ledger.KindRun, Rule: string(r), Result: string(result), Error: msg, By: "engine"})
 		}
-		ev := Event{Kind: EventRunFinished, Rule: r, Message: string(result)}
+		ev := event.Event{Kind: event.RunFinished, Rule: r, Message: string(result)}
 		if runErr != nil {
 			ev.Err = runErr
 		} else if rep != nil {

@@ -7,6 +7,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/approval"
 	"mpsync.dev/mpsync/catalog"
@@ -306,8 +308,8 @@ func TestStartInSynctestBubble(t *testing.T) {
 		runs := map[rules.Rule]int{}
 		e, err := mpsync.New(store.NewMemory(), &mpsync.Options{
 			Workspace: newClient(t, srv), // Clock nil: the system clock, which the bubble fakes
-			OnEvent: func(ev mpsync.Event) {
-				if ev.Kind == mpsync.EventRunFinished {
+			OnEvent: func(ev event.Event) {
+				if ev.Kind == event.RunFinished {
 					mu.Lock()
 					runs[ev.Rule]++
 					mu.Unlock()

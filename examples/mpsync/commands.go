@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	"mpsync.dev/mpsync/storage"
 
 	"mpsync.dev/internal/safetext"
@@ -365,7 +367,7 @@ func (a *app) withEngine(ctx context.Context, needWS bool, fn func(st cmdStore, 
 }
 
 // onEvent feeds the progress line and, for run, the log.
-func (a *app) onEvent(ev mpsync.Event) {
+func (a *app) onEvent(ev event.Event) {
 	a.progress.event(ev)
 	if a.metrics != nil {
 		a.metrics.Observe(ev)
@@ -383,12 +385,12 @@ func (a *app) onEvent(ev mpsync.Event) {
 	level := slog.LevelDebug
 	if a.cmd == "run" {
 		switch ev.Kind {
-		case mpsync.EventSchedulerStarted, mpsync.EventRunStarted, mpsync.EventRunFinished, mpsync.EventChangeApplied,
-			mpsync.EventApprovalNeeded, mpsync.EventChangeDenied, mpsync.EventScheduleChanged:
+		case event.SchedulerStarted, event.RunStarted, event.RunFinished, event.ChangeApplied,
+			event.ApprovalNeeded, event.ChangeDenied, event.ScheduleChanged:
 			level = slog.LevelInfo
 		}
 	}
-	if ev.Err != nil && ev.Kind != mpsync.EventSchedulerStopped { // run reports why it stopped itself
+	if ev.Err != nil && ev.Kind != event.SchedulerStopped { // run reports why it stopped itself
 		attrs = append(attrs, "err", ev.Err.Error())
 		if a.cmd == "run" {
 			level = slog.LevelWarn // other commands report the error themselves

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	"mpsync.dev/mpsync/approval"
 
 	"mpsync.dev/mpsync/plan"
@@ -192,7 +194,7 @@ func (f fakeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestProgress(t *testing.T) {
 	var off bytes.Buffer
 	p := newProgress(&off, false)
-	p.event(mpsync.Event{Kind: mpsync.EventChangeApplied})
+	p.event(event.Event{Kind: event.ChangeApplied})
 	p.done()
 	assert.Empty(t, off.String(), "no terminal, no progress")
 
@@ -206,9 +208,9 @@ func TestProgress(t *testing.T) {
 		require.NoError(t, err)
 		resp.Body.Close()
 	}
-	p.event(mpsync.Event{Kind: mpsync.EventChangeApplied})
-	p.event(mpsync.Event{Kind: mpsync.EventApprovalNeeded})
-	p.event(mpsync.Event{Kind: mpsync.EventRunStarted})
+	p.event(event.Event{Kind: event.ChangeApplied})
+	p.event(event.Event{Kind: event.ApprovalNeeded})
+	p.event(event.Event{Kind: event.RunStarted})
 	out := on.String()
 	assert.Contains(t, out, "packs downloaded 1 (2.0 KB), applied 0")
 	assert.Contains(t, out, "applied 1, pending 1, failed 0")
@@ -218,8 +220,8 @@ func TestProgress(t *testing.T) {
 
 	var total bytes.Buffer
 	p = newProgress(&total, true)
-	p.event(mpsync.Event{Kind: mpsync.EventPlanReady, Plan: &mpsync.Plan{Changes: []mpsync.Change{
+	p.event(event.Event{Kind: event.PlanReady, Plan: &mpsync.Plan{Changes: []mpsync.Change{
 		{Action: plan.ActionImport}, {Action: plan.ActionRemove}, {Action: plan.ActionKeep}}}})
-	p.event(mpsync.Event{Kind: mpsync.EventChangeApplied})
+	p.event(event.Event{Kind: event.ChangeApplied})
 	assert.Contains(t, total.String(), "changes 1/2;", "progress counts against the planned changes")
 }

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"mpsync.dev/mpsync"
+	"mpsync.dev/mpsync/event"
 )
 
 // progress shows long work on a terminal: packs downloaded and their bytes
@@ -24,7 +24,7 @@ type progress struct {
 	shown                                   bool
 	applied, pending, failed, denied, other int
 	// total is the number of imports, upgrades and removals the runs
-	// planned (EventPlanReady); 0 before a plan is ready.
+	// planned (event.PlanReady); 0 before a plan is ready.
 	total int
 
 	packs atomic.Int64
@@ -34,26 +34,26 @@ type progress struct {
 func newProgress(w io.Writer, on bool) *progress { return &progress{w: w, on: on} }
 
 // event is the engine's OnEvent hook.
-func (p *progress) event(ev mpsync.Event) {
+func (p *progress) event(ev event.Event) {
 	if !p.on {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch ev.Kind {
-	case mpsync.EventPlanReady:
+	case event.PlanReady:
 		if ev.Plan != nil {
 			p.total += len(ev.Plan.Actionable())
 		}
-	case mpsync.EventChangeApplied:
+	case event.ChangeApplied:
 		p.applied++
-	case mpsync.EventApprovalNeeded:
+	case event.ApprovalNeeded:
 		p.pending++
-	case mpsync.EventChangeFailed:
+	case event.ChangeFailed:
 		p.failed++
-	case mpsync.EventChangeDenied:
+	case event.ChangeDenied:
 		p.denied++
-	case mpsync.EventChangeBlocked:
+	case event.ChangeBlocked:
 		p.other++
 	default:
 		return

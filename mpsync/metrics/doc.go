@@ -2,7 +2,7 @@
 // answers health and readiness, for monitoring a long-running scheduler
 // (Argo CD and Flux export the same kind of metrics).
 //
-// It is fed by the engine's events ([mpsync.Event], through
+// It is fed by the engine's events ([mpsync.dev/mpsync/event.Event], through
 // mpsync.Options.OnEvent = m.Observe) and reads the engine's local state
 // ([mpsync.Engine.Status]) at each scrape, so gauges such as the pending
 // approvals are right after a restart too:
@@ -45,7 +45,7 @@
 // # Health
 //
 // [Metrics.Handler] serves /metrics, /healthz (200 while the scheduler runs:
-// between EventSchedulerStarted and EventSchedulerStopped) and /readyz (200
+// between event.SchedulerStarted and event.SchedulerStopped) and /readyz (200
 // when the store is connected and the last run of each enabled rule did not
 // fail; 503 with the reason otherwise).
 package metrics

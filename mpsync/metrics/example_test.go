@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"mpsync.dev/mpsync/event"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync"
@@ -20,12 +22,12 @@ import (
 func Example() {
 	m := metrics.New(nil)
 	change := &mpsync.Change{Action: plan.ActionImport, Pack: "Microsoft.SystemCenter.Advisor"}
-	for _, ev := range []mpsync.Event{
-		{Kind: mpsync.EventSchedulerStarted},
-		{Kind: mpsync.EventPlanReady, Plan: &mpsync.Plan{CatalogSerial: 42}},
-		{Kind: mpsync.EventChangeApplied, Change: change},
-		{Kind: mpsync.EventApprovalNeeded, Change: change},
-		{Kind: mpsync.EventRunFinished, Rule: rules.MPUpdate, Message: "ok"},
+	for _, ev := range []event.Event{
+		{Kind: event.SchedulerStarted},
+		{Kind: event.PlanReady, Plan: &mpsync.Plan{CatalogSerial: 42}},
+		{Kind: event.ChangeApplied, Change: change},
+		{Kind: event.ApprovalNeeded, Change: change},
+		{Kind: event.RunFinished, Rule: rules.MPUpdate, Message: "ok"},
 	} {
 		m.Observe(ev)
 	}

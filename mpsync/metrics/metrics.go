@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -130,18 +132,18 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Observe counts one engine event; pass it as mpsync.Options.OnEvent (or
 // call it from your own hook). It never blocks on I/O.
-func (m *Metrics) Observe(ev mpsync.Event) {
+func (m *Metrics) Observe(ev event.Event) {
 	m.events.WithLabelValues(string(ev.Kind)).Inc()
 	switch ev.Kind {
-	case mpsync.EventSchedulerStarted:
+	case event.SchedulerStarted:
 		m.mu.Lock()
 		m.running, m.startedAt, m.stoppedErr = true, ev.Time, nil
 		m.mu.Unlock()
-	case mpsync.EventSchedulerStopped:
+	case event.SchedulerStopped:
 		m.mu.Lock()
 		m.running, m.stoppedAt, m.stoppedErr = false, ev.Time, ev.Err
 		m.mu.Unlock()
-	case mpsync.EventRunFinished:
+	case event.RunFinished:
 		result := ev.Message
 		if result == "" {
 			result = string(mpsync.RunOK)
@@ -157,14 +159,14 @@ func (m *Metrics) Observe(ev mpsync.Event) {
 			}
 			m.mu.Unlock()
 		}
-	case mpsync.EventPlanReady:
+	case event.PlanReady:
 		if ev.Plan != nil && ev.Plan.CatalogSerial != 0 {
 			m.mu.Lock()
 			m.serial = ev.Plan.CatalogSerial
 			m.mu.Unlock()
 		}
-	case mpsync.EventChangeApplied, mpsync.EventChangeFailed, mpsync.EventChangeDenied,
-		mpsync.EventApprovalNeeded, mpsync.EventChangeBlocked:
+	case event.ChangeApplied, event.ChangeFailed, event.ChangeDenied,
+		event.ApprovalNeeded, event.ChangeBlocked:
 		action := "unknown"
 		if ev.Change != nil {
 			action = string(ev.Change.Action)
@@ -173,22 +175,22 @@ func (m *Metrics) Observe(ev mpsync.Event) {
 	}
 }
 
-func changeResult(k mpsync.EventKind) string {
+func changeResult(k event.Kind) string {
 	switch k {
-	case mpsync.EventChangeApplied:
+	case event.ChangeApplied:
 		return "applied"
-	case mpsync.EventChangeFailed:
+	case event.ChangeFailed:
 		return "failed"
-	case mpsync.EventChangeDenied:
+	case event.ChangeDenied:
 		return "denied"
-	case mpsync.EventApprovalNeeded:
+	case event.ApprovalNeeded:
 		return "pending"
 	}
 	return "blocked"
 }
 
 // Healthy returns nil while the scheduler runs (between
-// [mpsync.EventSchedulerStarted] and [mpsync.EventSchedulerStopped]) and an
+// [event.SchedulerStarted] and [event.SchedulerStopped]) and an
 // error saying why not otherwise.
 func (m *Metrics) Healthy() error {
 	m.mu.Lock()

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/event"
+
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -222,7 +224,7 @@ func TestHealthAndLease(t *testing.T) {
 	code, _ := get(t, base+"/healthz")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 
-	m.Observe(mpsync.Event{Kind: mpsync.EventSchedulerStarted, Time: time.Now()})
+	m.Observe(event.Event{Kind: event.SchedulerStarted, Time: time.Now()})
 	code, body := get(t, base+"/healthz")
 	assert.Equal(t, http.StatusOK, code)
 	assert.Contains(t, body, "scheduler is running")
@@ -235,7 +237,7 @@ func TestHealthAndLease(t *testing.T) {
 	v, _ = value(fams, "mpsync_events_total", "kind", "scheduler-started")
 	assert.Equal(t, 1.0, v)
 
-	m.Observe(mpsync.Event{Kind: mpsync.EventSchedulerStopped, Time: time.Date(2026, 6, 3, 12, 0, 0, 0, time.UTC),
+	m.Observe(event.Event{Kind: event.SchedulerStopped, Time: time.Date(2026, 6, 3, 12, 0, 0, 0, time.UTC),
 		Err: errors.New("store disconnected")})
 	code, body = get(t, base+"/healthz")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
