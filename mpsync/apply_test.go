@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/approval"
 
 	"mpsync.dev/mpsync/plan"
@@ -77,7 +79,7 @@ func TestFailuresStopDependentsOnly(t *testing.T) {
 	assert.Equal(t, map[string]string{advisorID: "7.1.10226.1239"}, r.versions(t), "the rest of the store is as it was")
 	st, err := r.engine.Status(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, mpsync.RunFailed, st.Rules[0].LastResult)
+	assert.Equal(t, status.RunFailed, st.Rules[0].LastResult)
 
 	// Once the service serves good bytes, the next run completes.
 	r.srv.ClearFaults()

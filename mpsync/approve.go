@@ -6,16 +6,12 @@ import (
 	"fmt"
 	"slices"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/approval"
 
 	"mpsync.dev/rules"
 )
-
-// PendingApproval is a change waiting for approval, as [Status] lists it.
-type PendingApproval struct {
-	Change
-	Approval approval.State `json:"approval"`
-}
 
 // ApproveResult says what [Engine.Approve] did.
 type ApproveResult struct {
@@ -132,17 +128,17 @@ func (e *Engine) queue() (approval.Queue, error) {
 // approval queue: queued changes still undecided are waiting, changes the
 // queue has decided carry its state, and the others are deferred by
 // another approver.
-func pendingApprovals(pending []Change, queued []approval.QueuedChange) []PendingApproval {
+func pendingApprovals(pending []Change, queued []approval.QueuedChange) []status.PendingApproval {
 	state := map[string]approval.State{}
 	for _, q := range queued {
 		state[q.Change.ID] = q.State
 	}
-	out := []PendingApproval{}
+	out := []status.PendingApproval{}
 	seen := map[string]bool{}
 	add := func(c Change, s approval.State) {
 		if !seen[c.ID] {
 			seen[c.ID] = true
-			out = append(out, PendingApproval{Change: c, Approval: s})
+			out = append(out, status.PendingApproval{Change: c, Approval: s})
 		}
 	}
 	for _, c := range pending {

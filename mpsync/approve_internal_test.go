@@ -3,6 +3,8 @@ package mpsync
 import (
 	"testing"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync/approval"
@@ -25,9 +27,9 @@ func TestPendingApprovals(t *testing.T) {
 	}
 	got := pendingApprovals([]Change{a, b}, queue)
 	require.Len(t, got, 3)
-	assert.Equal(t, PendingApproval{Change: a, Approval: approval.StateWaiting}, got[0])
+	assert.Equal(t, status.PendingApproval{Change: a, Approval: approval.StateWaiting}, got[0])
 	assert.Equal(t, approval.StateDenied, got[1].Approval, "held by the engine, denied in the queue")
-	assert.Equal(t, PendingApproval{Change: c, Approval: approval.StateWaiting}, got[2], "queued, not left pending by a run")
+	assert.Equal(t, status.PendingApproval{Change: c, Approval: approval.StateWaiting}, got[2], "queued, not left pending by a run")
 
 	got = pendingApprovals([]Change{b}, nil)
 	require.Len(t, got, 1)

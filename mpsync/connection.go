@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
+
+	"mpsync.dev/mpsync/status"
 
 	"mpsync.dev/mpsync/event"
 
@@ -18,77 +19,6 @@ import (
 	"mpsync.dev/rules"
 )
 
-// ConnectionState says whether a store is bound to a workspace.
-type ConnectionState string
-
-const (
-	// StateNever: the store was never connected.
-	StateNever ConnectionState = "never"
-	// StateConnected: the store is bound to Connection.WorkspaceID.
-	StateConnected ConnectionState = "connected"
-	// StateDisconnected: the integration was removed; rules do not run until
-	// Connect succeeds.
-	StateDisconnected ConnectionState = "disconnected"
-)
-
-// Connection is the binding of a management group to a workspace, as the
-// store records it.
-type Connection struct {
-	State       ConnectionState `json:"state"`
-	WorkspaceID string          `json:"workspaceId,omitempty"`
-	Group       ManagementGroup `json:"managementGroup"`
-	// ConnectedAt is when the current (or last) connection was made.
-	ConnectedAt time.Time `json:"connectedAt,omitzero"`
-	// DisconnectedAt is when the integration was removed.
-	DisconnectedAt time.Time `json:"disconnectedAt,omitzero"`
-	// Parts are the configuration items the connection applied to the
-	// management group.
-	Parts []scom.Part `json:"parts,omitempty"`
-	// Proxy describes the proxy in use when connecting (never credentials).
-	Proxy ProxyInfo `json:"proxy,omitzero"`
-	// RequirementChecked is true when the group's version was checked
-	// against the connection requirement (with the proxy minimum when Proxy
-	// is configured), false when the version is not known
-	// (Options.Group.Version zero) and the check was skipped.
-	RequirementChecked bool `json:"requirementChecked"`
-	// Requirement says what the version was checked against, or why it was
-	// not checked.
-	Requirement string `json:"requirement,omitempty"`
-}
-
-// Since returns when the connection entered its current state.
-func (c Connection) Since() time.Time {
-	if c.State == StateDisconnected {
-		return c.DisconnectedAt
-	}
-	return c.ConnectedAt
-}
-
-// ProxyInfo describes the proxy a workspace client uses. It never holds the
-// password: a connection record is not a credential store.
-type ProxyInfo struct {
-	// URL is the proxy URL without user information, e.g. http://corpproxy:80.
-	URL string `json:"url,omitempty"`
-	// User is the proxy account's user name; empty when the proxy needs no
-	// authentication.
-	User string `json:"user,omitempty"`
-}
-
-// Configured reports whether a proxy is in use.
-func (p ProxyInfo) Configured() bool { return p.URL != "" }
-
-// String returns the URL and, when set, the user: "http://corpproxy:80 (user
-// svc)"; "no proxy" for the zero value.
-func (p ProxyInfo) String() string {
-	switch {
-	case !p.Configured():
-		return "no proxy"
-	case p.User != "":
-		return p.URL + " (user " + p.User + ")"
-	}
-	return p.URL
-}
-
 // ProxyReporter is implemented by a [Workspace] that knows the proxy it
 // sends its requests through; workspace.Client implements it. The engine
 // takes its proxy from there, for the connection record and for the proxy
@@ -98,22 +28,22 @@ func (p ProxyInfo) String() string {
 // it, or whose ProxyInfo reports ok false (a workspace.Client given its own
 // Transport cannot tell), leaves Options.Proxy in force.
 type ProxyReporter interface {
-	// ProxyInfo returns the proxy the workspace uses (the zero ProxyInfo for
+	// ProxyInfo returns the proxy the workspace uses (the zero status.Proxy for
 	// none); ok is false when it cannot tell.
-	ProxyInfo() (p ProxyInfo, ok bool)
+	ProxyInfo() (p status.Proxy, ok bool)
 }
 
 // proxyOf returns the proxy ws reports, if it reports one.
-func proxyOf(ws Workspace) (ProxyInfo, bool) {
+func proxyOf(ws Workspace) (status.Proxy, bool) {
 	if pr, ok := ws.(ProxyReporter); ok && ws != nil {
 		return pr.ProxyInfo()
 	}
-	return ProxyInfo{}, false
+	return status.Proxy{}, false
 }
 
 // proxyInfo is the proxy in force: the workspace's when it reports one,
 // else Options.Proxy.
-func (e *Engine) proxyInfo() ProxyInfo {
+func (e *Engine) proxyInfo() status.Proxy {
 	if p, ok := proxyOf(e.workspace()); ok {
 		return p
 	}
@@ -140,19 +70,19 @@ func partsRemovalOrder(parts []scom.Part) []scom.Part {
 }
 
 // Connection returns the store's connection record; a store that was never
-// connected reports StateNever.
-func (e *Engine) Connection(ctx context.Context) (Connection, error) {
+// connected reports status.Never.
+func (e *Engine) Connection(ctx context.Context) (status.Connection, error) {
 	c, found, err := connectionRecord.read(ctx, e.store)
 	if err != nil {
-		return Connection{}, err
+		return status.Connection{}, err
 	}
 	if !found {
-		return Connection{State: StateNever}, nil
+		return status.Connection{State: status.Never}, nil
 	}
 	return c, nil
 }
 
-func (e *Engine) writeConnection(ctx context.Context, c Connection) error {
+func (e *Engine) writeConnection(ctx context.Context, c status.Connection) error {
 	return connectionRecord.write(ctx, e.store, c)
 }
 
@@ -196,10 +126,10 @@ func (e *Engine) Connect(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	if !found {
-		conn = Connection{State: StateNever}
+		conn = status.Connection{State: status.Never}
 	}
 	ws := e.workspace()
-	if conn.State == StateConnected && conn.WorkspaceID != ws.ID() {
+	if conn.State == status.Connected && conn.WorkspaceID != ws.ID() {
 		return nil, fmt.Errorf("connect to workspace %s: %w %s (use SwitchWorkspace)", ws.ID(), ErrOtherWorkspace, conn.WorkspaceID)
 	}
 	if err := e.checkRequirement(); err != nil {
@@ -210,7 +140,7 @@ func (e *Engine) Connect(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to workspace %s: %w", ws.ID(), err)
 	}
-	if conn.State == StateDisconnected {
+	if conn.State == status.Disconnected {
 		if err := e.checkResources(ctx); err != nil {
 			return nil, fmt.Errorf("reconnect to workspace %s: %w", ws.ID(), err)
 		}
@@ -233,7 +163,7 @@ func (e *Engine) checkRequirement() error {
 
 // requirementStatus checks the group's version against the requirement,
 // for a workspace using proxy, and says whether it could, and against what.
-func (e *Engine) requirementStatus(proxy ProxyInfo) (checked bool, detail string, err error) {
+func (e *Engine) requirementStatus(proxy status.Proxy) (checked bool, detail string, err error) {
 	if e.group.Version.IsZero() {
 		return false, "not checked: the management group's version is not known (Options.Group.Version, mpsync --mg-version)", nil
 	}
@@ -284,15 +214,15 @@ func (e *Engine) connect(ctx context.Context, workspaceID string) error {
 
 // connectVia writes the connected record for a workspace reached through
 // proxy.
-func (e *Engine) connectVia(ctx context.Context, workspaceID string, proxy ProxyInfo) error {
+func (e *Engine) connectVia(ctx context.Context, workspaceID string, proxy status.Proxy) error {
 	now := e.clock.Now()
 	checked, detail, _ := e.requirementStatus(proxy) // refusals were returned before
-	c := Connection{State: StateConnected, WorkspaceID: workspaceID, Group: e.group, ConnectedAt: now,
+	c := status.Connection{State: status.Connected, WorkspaceID: workspaceID, Group: e.group, ConnectedAt: now,
 		Parts: scom.ConnectionParts(proxy.User), Proxy: proxy, RequirementChecked: checked, Requirement: detail}
 	if err := e.writeConnection(ctx, c); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	e.record(ctx, ledger.Record{Kind: ledger.KindConnection, WorkspaceID: workspaceID, Result: string(StateConnected), By: "engine"})
+	e.record(ctx, ledger.Record{Kind: ledger.KindConnection, WorkspaceID: workspaceID, Result: string(status.Connected), By: "engine"})
 	e.emit(event.Event{Kind: event.Connected, Message: "connected to workspace " + workspaceID})
 	if !checked {
 		e.log.Warn("the connection requirement was not checked: the management group's version is not known", "workspace", workspaceID)
@@ -312,9 +242,9 @@ func (e *Engine) ensureConnected(ctx context.Context) (first bool, err error) {
 	}
 	id := e.workspace().ID()
 	switch conn.State {
-	case StateDisconnected:
+	case status.Disconnected:
 		return false, &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt}
-	case StateConnected:
+	case status.Connected:
 		if conn.WorkspaceID != id {
 			return false, fmt.Errorf("run for workspace %s: %w %s (use SwitchWorkspace)", id, ErrOtherWorkspace, conn.WorkspaceID)
 		}
@@ -375,15 +305,15 @@ func (e *Engine) SwitchWorkspace(ctx context.Context, ws Workspace) (*Report, er
 
 // connectedRecord reads the connection record and refuses a disconnected
 // store for op.
-func (e *Engine) connectedRecord(ctx context.Context, op string) (Connection, error) {
+func (e *Engine) connectedRecord(ctx context.Context, op string) (status.Connection, error) {
 	conn, err := e.Connection(ctx)
 	if err != nil {
 		return conn, err
 	}
-	if conn.State == StateNever {
+	if conn.State == status.Never {
 		return conn, fmt.Errorf("%s: %w", op, ErrNeverConnected)
 	}
-	if conn.State == StateDisconnected {
+	if conn.State == status.Disconnected {
 		return conn, fmt.Errorf("%s: %w", op, &NotConnectedError{WorkspaceID: conn.WorkspaceID, Since: conn.DisconnectedAt})
 	}
 	return conn, nil
@@ -464,11 +394,11 @@ func (e *Engine) Disconnect(ctx context.Context) (*DisconnectReport, error) {
 		conn.WorkspaceID = ws.ID()
 		rep.WorkspaceID = conn.WorkspaceID
 	}
-	conn.State, conn.DisconnectedAt, conn.Parts = StateDisconnected, now, nil
+	conn.State, conn.DisconnectedAt, conn.Parts = status.Disconnected, now, nil
 	if err := e.writeConnection(ctx, conn); err != nil {
 		return rep, fmt.Errorf("disconnect: %w", err)
 	}
-	e.record(ctx, ledger.Record{Kind: ledger.KindConnection, WorkspaceID: conn.WorkspaceID, Result: string(StateDisconnected), By: "engine",
+	e.record(ctx, ledger.Record{Kind: ledger.KindConnection, WorkspaceID: conn.WorkspaceID, Result: string(status.Disconnected), By: "engine",
 		Reason: fmt.Sprintf("removed %d packs, kept %d", len(rep.Removed), len(rep.Kept))})
 	e.emit(event.Event{Kind: event.Disconnected, Message: "disconnected from workspace " + conn.WorkspaceID})
 	return rep, nil

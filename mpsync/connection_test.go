@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"mpsync.dev/mpsync/status"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -89,7 +91,7 @@ func TestRegressionDisconnectNeverConnected(t *testing.T) {
 
 func TestConnectionLifecycle(t *testing.T) {
 	ctx := context.Background()
-	r := newRig(t, &mpsync.Options{Group: mpsync.ManagementGroup{Name: "MG1", Version: pack.MustParseVersion("7.2.11719.0"), Language: "ENU"}})
+	r := newRig(t, &mpsync.Options{Group: scom.ManagementGroup{Name: "MG1", Version: pack.MustParseVersion("7.2.11719.0"), Language: "ENU"}})
 	rep, err := r.engine.Connect(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []rules.Rule{rules.MPUpdate}, rep.Plan.Rules, "connect runs MPUpdate once")
@@ -97,7 +99,7 @@ func TestConnectionLifecycle(t *testing.T) {
 	assert.NotContains(t, r.versions(t), alertID)
 	conn, err := r.engine.Connection(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, mpsync.StateConnected, conn.State)
+	assert.Equal(t, status.Connected, conn.State)
 	assert.Len(t, conn.Parts, 5)
 
 	r.sync(t)
@@ -117,7 +119,7 @@ func TestConnectionLifecycle(t *testing.T) {
 	assert.Equal(t, before, r.versions(t), "refused sync changes nothing")
 	st, err := r.engine.Status(ctx)
 	require.NoError(t, err, "status works while disconnected")
-	assert.Equal(t, mpsync.StateDisconnected, st.Connection.State)
+	assert.Equal(t, status.Disconnected, st.Connection.State)
 	val, err := r.engine.Validate(ctx)
 	require.NoError(t, err)
 	failed := map[string]string{}
@@ -149,7 +151,7 @@ func TestConnectionLifecycle(t *testing.T) {
 }
 
 func TestConnectRequirement(t *testing.T) {
-	r := newRig(t, &mpsync.Options{Group: mpsync.ManagementGroup{Name: "Old", Version: pack.MustParseVersion("7.1.10226.0")}})
+	r := newRig(t, &mpsync.Options{Group: scom.ManagementGroup{Name: "Old", Version: pack.MustParseVersion("7.1.10226.0")}})
 	_, err := r.engine.Connect(context.Background())
 	require.ErrorIs(t, err, mpsync.ErrRequirement)
 	var re *scom.RequirementError
@@ -160,7 +162,7 @@ func TestConnectRequirement(t *testing.T) {
 	assert.Empty(t, r.versions(t))
 	conn, err := r.engine.Connection(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, mpsync.StateNever, conn.State, "a refused connect records nothing")
+	assert.Equal(t, status.Never, conn.State, "a refused connect records nothing")
 }
 
 func TestSwitchWorkspaceRemovesOldPacksThroughApprover(t *testing.T) {
@@ -203,7 +205,7 @@ func TestConnectSaysWhetherTheRequirementWasChecked(t *testing.T) {
 			ctx := context.Background()
 			ws := newFakeWS("ws1")
 			ws.put(advisor, "7.1.10226.1239", "")
-			var g mpsync.ManagementGroup
+			var g scom.ManagementGroup
 			if tc.version != "" {
 				g.Version = pack.MustParseVersion(tc.version)
 			}
@@ -221,26 +223,26 @@ func TestConnectSaysWhetherTheRequirementWasChecked(t *testing.T) {
 // The proxy minimum (2012 SP1 UR7, 2012 R2 UR3) applies whenever the
 // workspace client goes through a proxy, with no second setting to forget.
 func TestProxyMinimumFollowsTheWorkspace(t *testing.T) {
-	corp := mpsync.ProxyInfo{URL: "http://corpproxy:80", User: "svc"}
+	corp := status.Proxy{URL: "http://corpproxy:80", User: "svc"}
 	ur2 := pack.MustParseVersion("7.1.10226.1015") // 2012 R2 UR2: no proxy support
 	tests := []struct {
 		name      string
 		ws        func(*fakeWS) mpsync.Workspace
-		opt       mpsync.ProxyInfo
+		opt       status.Proxy
 		newErr    string // New refuses
 		refused   bool   // Connect refuses for the proxy minimum
-		wantProxy mpsync.ProxyInfo
+		wantProxy status.Proxy
 	}{
-		{name: "workspace without proxy", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, mpsync.ProxyInfo{}, true} }},
+		{name: "workspace without proxy", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, status.Proxy{}, true} }},
 		{name: "workspace with proxy", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, corp, true} },
 			refused: true},
 		{name: "Options.Proxy agrees", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, corp, true} }, opt: corp,
 			refused: true},
 		{name: "Options.Proxy disagrees", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, corp, true} },
-			opt: mpsync.ProxyInfo{URL: "http://other:3128"}, newErr: "disagrees"},
-		{name: "Options.Proxy set, workspace has none", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, mpsync.ProxyInfo{}, true} },
+			opt: status.Proxy{URL: "http://other:3128"}, newErr: "disagrees"},
+		{name: "Options.Proxy set, workspace has none", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, status.Proxy{}, true} },
 			opt: corp, newErr: "disagrees"},
-		{name: "workspace cannot tell: Options.Proxy decides", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, mpsync.ProxyInfo{}, false} },
+		{name: "workspace cannot tell: Options.Proxy decides", ws: func(f *fakeWS) mpsync.Workspace { return proxyWS{f, status.Proxy{}, false} },
 			opt: corp, refused: true},
 		{name: "no reporter: Options.Proxy decides", ws: func(f *fakeWS) mpsync.Workspace { return f }, opt: corp, refused: true},
 	}
@@ -251,7 +253,7 @@ func TestProxyMinimumFollowsTheWorkspace(t *testing.T) {
 			f.put(advisor, "7.1.10226.1239", "")
 			s := store.NewMemory()
 			e, err := mpsync.New(s, &mpsync.Options{Workspace: tc.ws(f), Proxy: tc.opt,
-				Group: mpsync.ManagementGroup{Version: ur2}, Clock: mpsynctest.NewManualClock(t0)})
+				Group: scom.ManagementGroup{Version: ur2}, Clock: mpsynctest.NewManualClock(t0)})
 			if tc.newErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.newErr)
@@ -267,7 +269,7 @@ func TestProxyMinimumFollowsTheWorkspace(t *testing.T) {
 				require.ErrorAs(t, err, &re)
 				assert.True(t, re.Proxy)
 				assert.Contains(t, err.Error(), "Update Rollup 3")
-				assert.Equal(t, mpsync.StateNever, conn.State)
+				assert.Equal(t, status.Never, conn.State)
 				assert.Empty(t, storeVersions(t, s))
 				return
 			}
@@ -289,8 +291,8 @@ func TestWorkspaceClientProxyRefusedBeforeAnyRequest(t *testing.T) {
 	require.NoError(t, err)
 	p, ok := cl.ProxyInfo()
 	require.True(t, ok)
-	assert.Equal(t, mpsync.ProxyInfo{URL: "http://127.0.0.1:1", User: "svc"}, p)
-	e := newFakeEngine(t, cl, store.NewMemory(), &mpsync.Options{Group: mpsync.ManagementGroup{Version: pack.MustParseVersion("7.1.10226.1015")}})
+	assert.Equal(t, status.Proxy{URL: "http://127.0.0.1:1", User: "svc"}, p)
+	e := newFakeEngine(t, cl, store.NewMemory(), &mpsync.Options{Group: scom.ManagementGroup{Version: pack.MustParseVersion("7.1.10226.1015")}})
 	_, err = e.Connect(context.Background())
 	require.ErrorIs(t, err, mpsync.ErrRequirement)
 	assert.Contains(t, err.Error(), "through a proxy")

@@ -72,7 +72,7 @@ func TestCorpusImportsOnEachReleasesPlatform(t *testing.T) {
 			srv := mpsynctest.NewWorkspace(opts...)
 			t.Cleanup(srv.Close)
 			e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv),
-				Group: mpsync.ManagementGroup{Name: "CORPUS", Version: pack.MustParseVersion(tc.group)}})
+				Group: scom.ManagementGroup{Name: "CORPUS", Version: pack.MustParseVersion(tc.group)}})
 			require.NoError(t, err)
 			defer e.Close()
 			rep, err := e.Sync(context.Background(), rules.GetIntelligencePacks)
@@ -107,7 +107,7 @@ func TestUnsatisfiedPlatformReferenceNamesTheInventory(t *testing.T) {
 		mpsynctest.WithPack(id, "1.0.0.0", catalog.ChannelSolution, "S", xml))
 	t.Cleanup(srv.Close)
 	e, err := mpsync.New(store.NewMemory(), &mpsync.Options{Workspace: newClient(t, srv),
-		Group: mpsync.ManagementGroup{Version: pack.MustParseVersion("10.19.10050.0")}})
+		Group: scom.ManagementGroup{Version: pack.MustParseVersion("10.19.10050.0")}})
 	require.NoError(t, err)
 	defer e.Close()
 	p, err := e.Plan(context.Background(), rules.GetIntelligencePacks)

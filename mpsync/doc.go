@@ -133,8 +133,15 @@
 //     [mpsync.dev/mpsync/lease];
 //   - where the rules' settings come from is [mpsync.dev/rules] (defaults,
 //     override files);
+//   - what the engine reports as it works is [mpsync.dev/mpsync/event]
+//     (an Event per run, change and scheduler step, for Options.OnEvent),
+//     and what it knows of the group from local state is
+//     [mpsync.dev/mpsync/status] (the Snapshot [Engine.Status] returns: its
+//     connection, runs, workspace health and pending approvals): values an
+//     observer reads without needing the engine's operations;
 //   - the facts about Operations Manager releases (requirements, platform
-//     inventories, connection parts) are [mpsync.dev/mpsync/scom].
+//     inventories, connection parts) and the ManagementGroup itself are
+//     [mpsync.dev/mpsync/scom].
 //
 // The interfaces the engine alone consumes (Store, Workspace, Lease,
 // SettingsSource) are in interfaces.go. The workspace protocol is

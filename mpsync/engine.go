@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/event"
 
 	"mpsync.dev/mpsync/approval"
@@ -24,15 +26,6 @@ import (
 	"mpsync.dev/rules"
 )
 
-// ManagementGroup is the management group an engine keeps current: its
-// name, its Operations Manager version (the 4-part build, zero when unknown)
-// and its UI language code, e.g. "ENU".
-type ManagementGroup struct {
-	Name     string       `json:"name"`
-	Version  pack.Version `json:"version,omitzero"`
-	Language string       `json:"language"`
-}
-
 // Options configure an [Engine]. The zero value of every field is useful; the
 // comment on each says what it means.
 type Options struct {
@@ -40,7 +33,7 @@ type Options struct {
 	// so in promotion evidence); empty means "default". Group.Language empty
 	// means "ENU". Group.Version zero means unknown: the connection
 	// requirement is then not checked.
-	Group ManagementGroup
+	Group scom.ManagementGroup
 	// Workspace is the service that says which packs the group should have.
 	// Required for Plan, Sync, Start and Connect; nil allows only local
 	// operations (Status, Disconnect of local state, Rollback).
@@ -91,7 +84,7 @@ type Options struct {
 	// refuses a Proxy that disagrees with it. Set it only for a Workspace
 	// that cannot tell (one of your own, or a workspace.Client given its
 	// own Transport). The zero value with such a Workspace means no proxy.
-	Proxy ProxyInfo
+	Proxy status.Proxy
 	// Clock is the engine's time source. Nil means [clock.System].
 	Clock clock.Clock
 	// Logger receives the engine's logs. Nil discards them.
@@ -153,11 +146,11 @@ type Engine struct {
 	// platformName says where platform came from, for blocked reasons.
 	platformName string
 	reqs         scom.Requirements
-	proxy        ProxyInfo
+	proxy        status.Proxy
 	clock        clock.Clock
 	log          *slog.Logger
 	onEvent      func(event.Event)
-	group        ManagementGroup
+	group        scom.ManagementGroup
 	parallel     int
 	lease        Lease
 	holder       string
@@ -267,7 +260,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 	if err := checkLanguage(e.group.Language); err != nil {
 		return nil, fmt.Errorf("mpsync.New: %w", err)
 	}
-	if p, ok := proxyOf(e.ws); ok && o.Proxy != (ProxyInfo{}) && o.Proxy != p {
+	if p, ok := proxyOf(e.ws); ok && o.Proxy != (status.Proxy{}) && o.Proxy != p {
 		return nil, fmt.Errorf("mpsync.New: Options.Proxy (%s) disagrees with the proxy workspace %s uses (%s); leave Options.Proxy empty and the engine takes the workspace's",
 			o.Proxy, e.ws.ID(), p)
 	}
@@ -275,7 +268,7 @@ func New(s Store, opts *Options) (*Engine, error) {
 }
 
 // Group returns the management group the engine serves.
-func (e *Engine) Group() ManagementGroup { return e.group }
+func (e *Engine) Group() scom.ManagementGroup { return e.group }
 
 // enter admits one operation on the engine: it returns [ErrClosed] after
 // Close, and otherwise a done func the operation calls when it ends. Close

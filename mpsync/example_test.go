@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"mpsync.dev/mpsync/scom"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/mpsynctest"
 	"mpsync.dev/mpsync/pack"
@@ -54,7 +56,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	engine, err := mpsync.New(st, &mpsync.Options{
-		Group:     mpsync.ManagementGroup{Name: "Contoso", Language: "ENU"},
+		Group:     scom.ManagementGroup{Name: "Contoso", Language: "ENU"},
 		Workspace: client,
 		// Approver nil approves every change; Ledger nil keeps the audit
 		// trail in the store; Settings nil uses the rules' defaults.
@@ -235,7 +237,7 @@ func ExampleEngine_Import() {
 	st := store.NewMemory()
 	engine, err := mpsync.New(st, &mpsync.Options{
 		// The 2022 release's platform libraries satisfy the references.
-		Group: mpsync.ManagementGroup{Name: "Contoso", Version: pack.MustParseVersion("10.22.10118.0")},
+		Group: scom.ManagementGroup{Name: "Contoso", Version: pack.MustParseVersion("10.22.10118.0")},
 	})
 	if err != nil {
 		log.Fatal(err)

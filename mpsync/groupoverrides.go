@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/pack"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/overrides"
@@ -319,31 +321,6 @@ func overridesRules(p *overrides.Pack) bool {
 	return slices.ContainsFunc(p.Overrides(), func(o overrides.Override) bool { return rules.Rule(o.Rule).Valid() })
 }
 
-// OverridePack names an override pack in force, and where it is kept.
-type OverridePack struct {
-	// ID and Version identify the pack.
-	ID      string       `json:"id"`
-	Version pack.Version `json:"version"`
-	// From is "store" for a pack imported into the store (by Import,
-	// SetOverride or a workspace) and "file" for an override pack file
-	// (Options.Settings from rules.FromOverrides).
-	From string `json:"from"`
-}
-
-// OverridesStatus says which override packs are in force and what went
-// wrong reading them.
-type OverridesStatus struct {
-	// Packs are the override packs that apply to the rules, by id.
-	Packs []OverridePack `json:"packs"`
-	// Warnings are values that are valid but probably mistakes, such as a
-	// Frequency below a minute.
-	Warnings []overrides.Warning `json:"warnings,omitempty"`
-	// Error describes an override pack that could not be used (a broken
-	// file or store pack, two packs with the same override id); the last
-	// valid overrides stay in force meanwhile. Empty when all is well.
-	Error string `json:"error,omitempty"`
-}
-
 // groupSettings is the engine's [SettingsSource] when the settings come
 // from override packs: those of the store, combined with the files of an
 // [rules.OverrideSource] when one was given.
@@ -444,18 +421,18 @@ func combine(files, store *overrides.Set) (*overrides.Set, map[string]bool, erro
 }
 
 // status describes the combined set for Status.
-func (g *groupSettings) status(ctx context.Context) OverridesStatus {
+func (g *groupSettings) status(ctx context.Context) status.Overrides {
 	set, err := g.load(ctx)
 	g.mu.Lock()
 	fileIDs := g.fileIDs
 	g.mu.Unlock()
-	st := OverridesStatus{Packs: []OverridePack{}, Warnings: set.Warnings()}
+	st := status.Overrides{Packs: []status.OverridePack{}, Warnings: set.Warnings()}
 	for _, p := range set.Packs() {
 		from := "store"
 		if fileIDs[p.Ref().ID] {
 			from = "file"
 		}
-		st.Packs = append(st.Packs, OverridePack{ID: p.Ref().ID, Version: p.Ref().Version, From: from})
+		st.Packs = append(st.Packs, status.OverridePack{ID: p.Ref().ID, Version: p.Ref().Version, From: from})
 	}
 	if err != nil {
 		st.Error = err.Error()

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/ledger"
 
 	"github.com/stretchr/testify/assert"
@@ -38,11 +40,11 @@ func importOverride(t *testing.T, e *mpsync.Engine, data []byte) mpsync.ImportRe
 	return res
 }
 
-func ruleStatus(t *testing.T, e *mpsync.Engine) (*mpsync.Status, map[rules.Rule]mpsync.RuleStatus) {
+func ruleStatus(t *testing.T, e *mpsync.Engine) (*status.Snapshot, map[rules.Rule]status.Rule) {
 	t.Helper()
 	st, err := e.Status(context.Background())
 	require.NoError(t, err)
-	out := map[rules.Rule]mpsync.RuleStatus{}
+	out := map[rules.Rule]status.Rule{}
 	for _, r := range st.Rules {
 		out[r.Rule] = r
 	}
@@ -78,7 +80,7 @@ func TestStoreOverridePackApplies(t *testing.T) {
 	gip := rs[rules.GetIntelligencePacks]
 	assert.Equal(t, time.Hour, gip.Frequency)
 	assert.Equal(t, "Contoso.Advisor.Hourly", gip.FrequencySource.Pack.ID)
-	assert.Equal(t, []mpsync.OverridePack{
+	assert.Equal(t, []status.OverridePack{
 		{ID: "Contoso.Advisor.Freeze", Version: pack.MustParseVersion("1.0.0.0"), From: "store"},
 		{ID: "Contoso.Advisor.Hourly", Version: pack.MustParseVersion("1.0.0.3"), From: "store"},
 	}, st.Overrides.Packs)

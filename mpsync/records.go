@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/storage"
 )
 
@@ -23,7 +25,7 @@ type record[T any] struct {
 // The engine's records. The ledger's append-only record is
 // [ledger.RecordName], kept by [ledger.JSONL].
 var (
-	connectionRecord = record[Connection]{name: "connection.json",
+	connectionRecord = record[status.Connection]{name: "connection.json",
 		recovery: "connect again (Engine.Connect, mpsync connect): it sets the corrupt record aside as connection.json" + storage.CorruptSuffix +
 			" and binds the store to the configured workspace"}
 	runsRecord = record[runHistory]{name: "runs.json",

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/approval"
 
 	"mpsync.dev/mpsync/ledger"
@@ -21,7 +23,7 @@ type RepairReport struct {
 	SetAside []string `json:"setAside"`
 	// Left are the corrupt records Repair does not start afresh, each with
 	// its recovery: the connection record, which Connect sets aside.
-	Left []CorruptRecord `json:"left,omitempty"`
+	Left []status.CorruptRecord `json:"left,omitempty"`
 }
 
 // Repair sets aside every corrupt metadata record the engine can start
@@ -54,7 +56,7 @@ func (e *Engine) Repair(ctx context.Context) (*RepairReport, error) {
 	rep := &RepairReport{SetAside: []string{}}
 	e.runsMu.Lock()
 	err = errors.Join(
-		repairRecord(ctx, e, runsRecord, runHistory{Rules: map[rules.Rule]RunInfo{}}, rep),
+		repairRecord(ctx, e, runsRecord, runHistory{Rules: map[rules.Rule]status.Run{}}, rep),
 		repairRecord(ctx, e, pendingRecord, []Change{}, rep),
 	)
 	e.runsMu.Unlock()
@@ -80,7 +82,7 @@ func (e *Engine) Repair(ctx context.Context) (*RepairReport, error) {
 		if !errors.As(err, &ce) {
 			return rep, fmt.Errorf("repair: %w", err)
 		}
-		rep.Left = append(rep.Left, CorruptRecord{Record: ce.Record, Error: ce.Err.Error(), Recovery: ce.Recovery})
+		rep.Left = append(rep.Left, status.CorruptRecord{Record: ce.Record, Error: ce.Err.Error(), Recovery: ce.Recovery})
 	}
 	return rep, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/ledger"
 
 	"mpsync.dev/mpsync/storage"
@@ -68,7 +70,7 @@ func TestRegressionCorruptConnectionRecord(t *testing.T) {
 	requireSetAside(t, s, "connection.json", garbage)
 	conn, err := e.Connection(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, mpsync.StateConnected, conn.State)
+	assert.Equal(t, status.Connected, conn.State)
 	assert.Equal(t, "ws1", conn.WorkspaceID)
 	_, err = e.Sync(ctx)
 	require.NoError(t, err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 
+	"mpsync.dev/mpsync/status"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -29,7 +31,7 @@ func disconnected(t *testing.T, groupVersion string) (*mpsync.Engine, *store.Mem
 	ws.put(advisor, "7.1.10226.1239", "")
 	ws.put(resourcesENU, "7.1.10226.1239", "")
 	s := store.NewMemory()
-	var g mpsync.ManagementGroup
+	var g scom.ManagementGroup
 	if groupVersion != "" {
 		g.Version = pack.MustParseVersion(groupVersion)
 	}
@@ -110,7 +112,7 @@ func TestReconnectNeedsOperatorsResourcesPack(t *testing.T) {
 			require.NoError(t, cerr)
 			if tc.ok {
 				require.NoError(t, err)
-				assert.Equal(t, mpsync.StateConnected, conn.State)
+				assert.Equal(t, status.Connected, conn.State)
 				return
 			}
 			require.ErrorIs(t, err, mpsync.ErrResourcesMissing)
@@ -120,7 +122,7 @@ func TestReconnectNeedsOperatorsResourcesPack(t *testing.T) {
 			for _, want := range tc.inErr {
 				assert.Contains(t, err.Error(), want)
 			}
-			assert.Equal(t, mpsync.StateDisconnected, conn.State, "a refused reconnect records nothing")
+			assert.Equal(t, status.Disconnected, conn.State, "a refused reconnect records nothing")
 			assert.Equal(t, before, storeVersions(t, s), "a refused reconnect changes no pack")
 		})
 	}
@@ -143,11 +145,11 @@ func TestResourcesPackDowngradeRefused(t *testing.T) {
 // proxyWS is a fake workspace that reports a proxy.
 type proxyWS struct {
 	*fakeWS
-	proxy mpsync.ProxyInfo
+	proxy status.Proxy
 	known bool
 }
 
-func (w proxyWS) ProxyInfo() (mpsync.ProxyInfo, bool) { return w.proxy, w.known }
+func (w proxyWS) ProxyInfo() (status.Proxy, bool) { return w.proxy, w.known }
 
 // unauthorizedWS answers like a service refusing the key.
 type unauthorizedWS struct{ *fakeWS }

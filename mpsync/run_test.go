@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/approval"
 
 	"github.com/stretchr/testify/assert"
@@ -228,7 +230,7 @@ func TestRunTimeoutBoundsTheRun(t *testing.T) {
 	assert.Contains(t, rep.Err().Error(), "Options.RunTimeout")
 	st, err := e.Status(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, mpsync.RunFailed, st.Rules[0].LastResult, "the run history is written after the deadline")
+	assert.Equal(t, status.RunFailed, st.Rules[0].LastResult, "the run history is written after the deadline")
 	// Review: the ledger records used to be written with the expired
 	// context, and so dropped.
 	recs, err := led.Query(context.Background(), ledger.Query{Kind: ledger.KindResult})

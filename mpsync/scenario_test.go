@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
+	"mpsync.dev/mpsync/scom"
+
 	"mpsync.dev/mpsync/plan"
 
 	"github.com/stretchr/testify/assert"
@@ -51,7 +55,7 @@ func TestFirstSyncImportsBaseThenSolutions(t *testing.T) {
 
 	conn, err := r.engine.Connection(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, mpsync.StateConnected, conn.State, "first sync connects the store")
+	assert.Equal(t, status.Connected, conn.State, "first sync connects the store")
 
 	// A second run with nothing changed: one conditional request, no pack bytes.
 	r.srv.ResetStats()
@@ -178,7 +182,7 @@ func TestServiceDownForADay(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, st.Workspace.Reachable)
 	assert.NotEmpty(t, st.Workspace.LastError)
-	assert.Equal(t, mpsync.RunStale, st.Rules[1].LastResult)
+	assert.Equal(t, status.RunStale, st.Rules[1].LastResult)
 	assert.Equal(t, t0, st.Rules[1].LastSuccess, "a stale run is not a success")
 	v, err := r.engine.Validate(context.Background())
 	require.NoError(t, err)
@@ -251,11 +255,11 @@ func TestManualApprovalInvalidatedByCatalogChange(t *testing.T) {
 
 func TestPromotionFromQAAfterSoak(t *testing.T) {
 	shared := ledger.NewMemory()
-	qa := newRig(t, &mpsync.Options{Group: mpsync.ManagementGroup{Name: "QA"}, Ledger: shared})
+	qa := newRig(t, &mpsync.Options{Group: scom.ManagementGroup{Name: "QA"}, Ledger: shared})
 	promo, err := approval.NewPromotion(shared, "QA", 72*time.Hour)
 	require.NoError(t, err)
 	prod := &rig{srv: qa.srv, client: qa.client, store: store.NewMemory(), clock: qa.clock}
-	prod.engine = prod.newEngine(t, prod.store, &mpsync.Options{Group: mpsync.ManagementGroup{Name: "Production"}, Ledger: shared, Approver: promo})
+	prod.engine = prod.newEngine(t, prod.store, &mpsync.Options{Group: scom.ManagementGroup{Name: "Production"}, Ledger: shared, Approver: promo})
 
 	qa.sync(t)
 	rep := prod.sync(t)

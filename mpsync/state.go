@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/event"
 
 	"mpsync.dev/mpsync/plan"
@@ -20,57 +22,15 @@ import (
 	"mpsync.dev/rules"
 )
 
-// RunInfo is the last run of a rule.
-type RunInfo struct {
-	LastRun time.Time `json:"lastRun,omitzero"`
-	// LastResult is how the last run ended: RunOK, RunFailed (a change
-	// failed), RunStale (the service could not be reached; the last-known
-	// catalog was used) or RunError (the run could not happen, for example
-	// no catalog at all).
-	LastResult RunResult `json:"lastResult,omitempty"`
-	LastError  string    `json:"lastError,omitempty"`
-	// LastSuccess is the end of the last run whose result was RunOK.
-	LastSuccess time.Time `json:"lastSuccess,omitzero"`
-}
-
-// RunResult is how a run of a rule ended, in the run history and the
-// ledger's run records.
-type RunResult string
-
-const (
-	// RunOK: the run happened and every change it applied succeeded.
-	RunOK RunResult = "ok"
-	// RunFailed: a change failed; the report says which.
-	RunFailed RunResult = "failed"
-	// RunStale: the service could not be reached; the run planned from the
-	// last-known catalog, so it is not a success.
-	RunStale RunResult = "stale"
-	// RunError: the run could not happen (no catalog at all, the store
-	// unreadable, the store disconnected).
-	RunError RunResult = "error"
-)
-
-// WorkspaceHealth is what the engine last learned about the service.
-type WorkspaceHealth struct {
-	// WorkspaceID is the workspace LastCatalogSerial belongs to.
-	WorkspaceID       string    `json:"workspaceId,omitempty"`
-	Reachable         bool      `json:"reachable"`
-	LastCatalogSerial int64     `json:"lastCatalogSerial"`
-	LastError         string    `json:"lastError"`
-	CheckedAt         time.Time `json:"checkedAt,omitzero"`
-	// CatalogFetchedAt is when the catalog in use was last confirmed.
-	CatalogFetchedAt time.Time `json:"catalogFetchedAt,omitzero"`
-}
-
 type runHistory struct {
-	Rules     map[rules.Rule]RunInfo `json:"rules"`
-	Workspace WorkspaceHealth        `json:"workspace"`
+	Rules     map[rules.Rule]status.Run `json:"rules"`
+	Workspace status.Workspace          `json:"workspace"`
 }
 
 func (e *Engine) readRuns(ctx context.Context) (runHistory, error) {
 	st, _, err := runsRecord.read(ctx, e.store)
 	if st.Rules == nil {
-		st.Rules = map[rules.Rule]RunInfo{}
+		st.Rules = map[rules.Rule]status.Run{}
 	}
 	return st, err
 }
@@ -92,7 +52,7 @@ func (e *Engine) updateRuns(ctx context.Context, f func(*runHistory)) {
 		st = runHistory{}
 	}
 	if st.Rules == nil {
-		st.Rules = map[rules.Rule]RunInfo{}
+		st.Rules = map[rules.Rule]status.Run{}
 	}
 	f(&st)
 	if err := runsRecord.write(ctx, e.store, st); err != nil {
@@ -143,16 +103,16 @@ func (e *Engine) workspaceNote(res CatalogResult, err error) func(*runHistory) {
 // of the run history, and emits run-finished events.
 func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.Time, rep *Report, runErr error, noted func(*runHistory)) {
 	now := e.clock.Now()
-	result, msg := RunOK, ""
+	result, msg := status.RunOK, ""
 	switch {
 	case runErr != nil:
-		result, msg = RunError, runErr.Error()
+		result, msg = status.RunError, runErr.Error()
 	case rep.Err() != nil:
-		result, msg = RunFailed, rep.Err().Error()
+		result, msg = status.RunFailed, rep.Err().Error()
 	case rep.Plan.Stale:
 		// Planned from the last-known catalog: not a successful run, since
 		// the workspace was not heard from.
-		result, msg = RunStale, "service unreachable: "+rep.Plan.CatalogError
+		result, msg = status.RunStale, "service unreachable: "+rep.Plan.CatalogError
 	}
 	e.updateRuns(ctx, func(st *runHistory) {
 		if noted != nil {
@@ -163,13 +123,13 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 			// Cleaned (issue 15, point 4): an error may carry text a
 			// service echoed.
 			info.LastRun, info.LastResult, info.LastError = started, result, safetext.Clean(msg)
-			if result == RunOK {
+			if result == status.RunOK {
 				info.LastSuccess = now
 			}
 			st.Rules[r] = info
 		}
 	})
-	quiet := result == RunOK && (rep == nil || len(rep.Applied()) == 0)
+	quiet := result == status.RunOK && (rep == nil || len(rep.Applied()) == 0)
 	for _, r := range rs {
 		if !quiet {
 			// Runs that found nothing to do are in the run history

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"mpsync.dev/mpsync/status"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -102,7 +104,7 @@ func TestRunWritesTheRunHistoryOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, st.Workspace.Reachable, "what the catalog request learned is recorded")
 	require.Equal(t, r.srv.Serial(), st.Workspace.LastCatalogSerial)
-	require.Equal(t, mpsync.RunOK, st.Rules[1].LastResult, "and so is the run's result")
+	require.Equal(t, status.RunOK, st.Rules[1].LastResult, "and so is the run's result")
 
 	// A dry run (Plan) has no end to wait for: it writes its note at once.
 	before := s.count("runs.json")

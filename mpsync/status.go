@@ -7,66 +7,13 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/approval"
 
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
 )
-
-// Status is the state of the management group as the engine knows it from
-// local state: it needs no service.
-type Status struct {
-	WorkspaceID string          `json:"workspaceId"`
-	Group       string          `json:"group"`
-	Packs       []storage.Entry `json:"packs"`
-	Rules       []RuleStatus    `json:"rules"`
-	// Pending are changes waiting for approval, from the last run's report.
-	Pending []Change `json:"pending"`
-	// Approvals lists what waits for approval and where each change stands:
-	// Pending, with the state the approval queue gives each (deferred when
-	// another approver holds it back), and the changes the queue holds
-	// waiting for a person that no run left pending (preapproved from a
-	// plan, or asked by another engine of the group).
-	Approvals  []PendingApproval `json:"approvals"`
-	Workspace  WorkspaceHealth   `json:"workspace"`
-	Connection Connection        `json:"connection"`
-	// Approval describes the approver in force.
-	Approval ApprovalStatus `json:"approval"`
-	// Overrides lists the override packs in force (the store's and any
-	// files) and a problem reading them, when the settings come from
-	// override packs (Options.Settings nil or from rules.FromOverrides); each
-	// rule's EnabledSource and FrequencySource name the pack that set the
-	// value. Zero for a caller's own SettingsSource.
-	Overrides OverridesStatus `json:"overrides"`
-	// Corrupt lists the metadata records that do not decode (the run
-	// history, the pending changes, the approval queue), each with its
-	// recovery; Status shows the rest without them. A corrupt connection
-	// record is an error instead, since nothing else can be told without
-	// it: connect again.
-	Corrupt []CorruptRecord `json:"corruptRecords,omitempty"`
-}
-
-// CorruptRecord is a metadata record [Engine.Status] found corrupt (a
-// [*storage.CorruptRecordError]).
-type CorruptRecord struct {
-	// Record is the record's name in the store.
-	Record string `json:"record"`
-	// Error is why it does not decode.
-	Error string `json:"error"`
-	// Recovery says what to do.
-	Recovery string `json:"recovery"`
-}
-
-// ApprovalStatus describes the approver in force for Status.
-type ApprovalStatus struct {
-	// Approver names it (its String method, when it has one).
-	Approver string `json:"approver"`
-	// NextWindow is when the next change window opens, for approvers (or
-	// combinations holding approvers) with a NextOpen(time.Time) time.Time
-	// method such as approval.Window; zero when none says, or when a window
-	// is open now.
-	NextWindow time.Time `json:"nextWindow,omitzero"`
-}
 
 // windowed is what Status looks for in an approver to say when it opens.
 type windowed interface {
@@ -78,8 +25,8 @@ type composite interface {
 	Parts() []approval.Approver
 }
 
-func approvalStatus(a approval.Approver, now time.Time) ApprovalStatus {
-	st := ApprovalStatus{Approver: fmt.Sprintf("%T", a)}
+func approvalStatus(a approval.Approver, now time.Time) status.Approver {
+	st := status.Approver{Approver: fmt.Sprintf("%T", a)}
 	if s, ok := a.(fmt.Stringer); ok {
 		st.Approver = s.String()
 	}
@@ -100,19 +47,10 @@ func approvalStatus(a approval.Approver, now time.Time) ApprovalStatus {
 	return st
 }
 
-// RuleStatus is one rule's effective settings, last and next run.
-type RuleStatus struct {
-	rules.Settings
-	RunInfo
-	// NextRun is when the scheduler runs the rule next; zero when the rule
-	// is disabled or the scheduler has not planned it.
-	NextRun time.Time `json:"nextRun,omitzero"`
-}
-
 // Status returns the packs with their provenance, each rule's effective
 // settings and where they come from, last and next runs, pending approvals,
 // what is known of the workspace service and the connection.
-func (e *Engine) Status(ctx context.Context) (*Status, error) {
+func (e *Engine) Status(ctx context.Context) (*status.Snapshot, error) {
 	done, err := e.enter()
 	if err != nil {
 		return nil, err
@@ -125,11 +63,11 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 	// Regression (issue 15, point 5): a corrupt run or pending record (or
 	// approval queue) made Status fail. Each is reported in
 	// Status.Corrupt with its recovery, and the rest is shown.
-	var corrupt []CorruptRecord
+	var corrupt []status.CorruptRecord
 	tolerate := func(err error) error {
 		var ce *storage.CorruptRecordError
 		if errors.As(err, &ce) {
-			corrupt = append(corrupt, CorruptRecord{Record: ce.Record, Error: ce.Err.Error(), Recovery: ce.Recovery})
+			corrupt = append(corrupt, status.CorruptRecord{Record: ce.Record, Error: ce.Err.Error(), Recovery: ce.Recovery})
 			return nil
 		}
 		return err
@@ -142,7 +80,7 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
-	st := &Status{Group: e.group.Name, Packs: entries, Workspace: runs.Workspace, Connection: conn, WorkspaceID: conn.WorkspaceID}
+	st := &status.Snapshot{Group: e.group.Name, Packs: entries, Workspace: runs.Workspace, Connection: conn, WorkspaceID: conn.WorkspaceID}
 	if ws := e.workspace(); ws != nil && st.WorkspaceID == "" {
 		st.WorkspaceID = ws.ID()
 	}
@@ -154,7 +92,7 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 		if err != nil {
 			return nil, fmt.Errorf("status: settings of %s: %w", r.ShortName(), err)
 		}
-		rs := RuleStatus{Settings: set, RunInfo: runs.Rules[r]}
+		rs := status.Rule{Settings: set, Run: runs.Rules[r]}
 		if running && set.Enabled {
 			e.mu.Lock()
 			rs.NextRun = e.rc.next[r]
@@ -195,31 +133,22 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 	return st, nil
 }
 
-// Entry returns the imported pack with the given id, or false.
-func (s *Status) Entry(id string) (storage.Entry, bool) {
-	i := slices.IndexFunc(s.Packs, func(e storage.Entry) bool { return e.ID == id })
-	if i < 0 {
-		return storage.Entry{}, false
-	}
-	return s.Packs[i], true
-}
-
 // Probe asks the workspace service for the catalog once, to tell whether it
 // is reachable now, and returns what it learned; unlike a run it records
 // nothing. ctx bounds the request: give it a deadline, since a service that
 // accepts the connection and never answers would otherwise hold Probe. It
 // returns an error only when the engine has no workspace or is closed.
-func (e *Engine) Probe(ctx context.Context) (WorkspaceHealth, error) {
+func (e *Engine) Probe(ctx context.Context) (status.Workspace, error) {
 	done, err := e.enter()
 	if err != nil {
-		return WorkspaceHealth{}, err
+		return status.Workspace{}, err
 	}
 	defer done()
 	ws := e.workspace()
 	if ws == nil {
-		return WorkspaceHealth{}, e.needWorkspace("probe")
+		return status.Workspace{}, e.needWorkspace("probe")
 	}
-	h := WorkspaceHealth{WorkspaceID: ws.ID(), CheckedAt: e.clock.Now()}
+	h := status.Workspace{WorkspaceID: ws.ID(), CheckedAt: e.clock.Now()}
 	res, err := ws.Catalog(ctx)
 	switch {
 	case err != nil:

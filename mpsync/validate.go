@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/scom"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/rules"
@@ -74,7 +76,7 @@ func (e *Engine) Validate(ctx context.Context) (*Validation, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.add("connection", conn.State == StateConnected && conn.WorkspaceID == ws.ID(),
+	v.add("connection", conn.State == status.Connected && conn.WorkspaceID == ws.ID(),
 		fmt.Sprintf("store is %s (workspace %q), engine's workspace is %s", conn.State, conn.WorkspaceID, ws.ID()))
 	want := scom.ConnectionParts(conn.Proxy.User)
 	for _, p := range want {

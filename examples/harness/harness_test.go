@@ -7,6 +7,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"mpsync.dev/mpsync/scom"
+
 	"mpsync.dev/mpsync/event"
 
 	"mpsync.dev/mpsync"
@@ -172,7 +174,7 @@ func TestTwelveHoursOfScheduleWithManualClock(t *testing.T) {
 // The first sync imports what the workspace wants, references first, and
 // records where each pack came from.
 func TestFirstSyncImportsWithProvenance(t *testing.T) {
-	h := newHarness(t, mpsync.Options{Group: mpsync.ManagementGroup{Name: "Test"}})
+	h := newHarness(t, mpsync.Options{Group: scom.ManagementGroup{Name: "Test"}})
 	rep := h.sync(t)
 
 	want := map[string]string{advisor: "7.1.10226.1239", internal: "7.1.10226.1239", alertsLib: "7.2.11719.0", alerts: "7.2.11719.0"}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/event"
 
 	"mpsync.dev/mpsync/storage"
@@ -49,7 +51,7 @@ type app struct {
 	// wroteJSON is set once the command wrote its document to stdout.
 	wroteJSON bool
 
-	group    mpsync.ManagementGroup
+	group    scom.ManagementGroup
 	settings mpsync.SettingsSource
 	rules    []rules.Rule
 	// platform is the --platform inventory; nil: the engine's default.
@@ -106,7 +108,7 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 // stops the command before it touches anything).
 func (a *app) prepare(ctx context.Context) error {
 	c := a.cfg
-	a.group = mpsync.ManagementGroup{Name: c.mgName, Language: c.language}
+	a.group = scom.ManagementGroup{Name: c.mgName, Language: c.language}
 	if c.mgVersion != "" {
 		v, err := pack.ParseVersion(c.mgVersion)
 		if err != nil {
@@ -855,7 +857,7 @@ type corruptJSON struct {
 	Recovery string `json:"recovery"`
 }
 
-func corruptToJSON(cs []mpsync.CorruptRecord) []corruptJSON {
+func corruptToJSON(cs []status.CorruptRecord) []corruptJSON {
 	out := []corruptJSON{}
 	for _, c := range cs {
 		out = append(out, corruptJSON(c))

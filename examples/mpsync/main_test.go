@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/event"
 
 	"mpsync.dev/mpsync/approval"
@@ -138,7 +140,7 @@ func TestHumanBytes(t *testing.T) {
 func TestPendingList(t *testing.T) {
 	b := mpsync.Change{ID: "chg-b", Pack: "B", Action: plan.ActionUpgrade, Rule: rules.MPUpdate,
 		From: pack.MustParseVersion("1.0"), To: pack.MustParseVersion("2.0")}
-	got := pendingList([]mpsync.PendingApproval{{Change: b, Approval: approval.StateDenied}})
+	got := pendingList([]status.PendingApproval{{Change: b, Approval: approval.StateDenied}})
 	require.Len(t, got, 1)
 	assert.Equal(t, pendingJSON{ID: "chg-b", Pack: "B", To: "2.0.0.0", Action: "upgrade", Rule: string(rules.MPUpdate),
 		From: "1.0.0.0", Approval: "denied"}, got[0])

@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync"
@@ -277,7 +279,7 @@ func entryToJSON(e storage.Entry) packJSON {
 	return p
 }
 
-func connectionToJSON(c mpsync.Connection) *connectionJSON {
+func connectionToJSON(c status.Connection) *connectionJSON {
 	out := &connectionJSON{
 		State: string(c.State), WorkspaceID: c.WorkspaceID,
 		ManagementGroup: groupJSON{Name: c.Group.Name, Version: versionJSON(c.Group.Version), Language: c.Group.Language},
@@ -285,7 +287,7 @@ func connectionToJSON(c mpsync.Connection) *connectionJSON {
 		RequirementChecked: c.RequirementChecked, Requirement: c.Requirement,
 	}
 	if out.State == "" {
-		out.State = string(mpsync.StateNever)
+		out.State = string(status.Never)
 	}
 	for _, p := range c.Parts {
 		out.Parts = append(out.Parts, partJSON{Kind: string(p.Kind), Name: p.Name})
@@ -295,7 +297,7 @@ func connectionToJSON(c mpsync.Connection) *connectionJSON {
 
 // pendingList is the status document's list of changes waiting for
 // approval, as the engine's Status gives it.
-func pendingList(pending []mpsync.PendingApproval) []pendingJSON {
+func pendingList(pending []status.PendingApproval) []pendingJSON {
 	out := []pendingJSON{}
 	for _, p := range pending {
 		out = append(out, pendingJSON{ID: p.ID, Pack: p.Pack, To: versionJSON(p.To), Action: string(p.Action),
@@ -391,7 +393,7 @@ func writeStatusTable(w io.Writer, doc statusDoc) {
 		fmt.Fprintf(w, " since %s", c.Since)
 	}
 	fmt.Fprintln(w)
-	if c.State == string(mpsync.StateConnected) {
+	if c.State == string(status.Connected) {
 		fmt.Fprintf(w, "Version requirement: %s\n", requirementText(c))
 	}
 	ws := doc.Workspace

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/workspace"
@@ -196,7 +198,7 @@ type overridePackJSON struct {
 	From    string `json:"from"`
 }
 
-func overridesToJSON(s mpsync.OverridesStatus) overridesJSON {
+func overridesToJSON(s status.Overrides) overridesJSON {
 	out := overridesJSON{Packs: []overridePackJSON{}, Warnings: []string{}, Error: oneLine(s.Error)}
 	for _, p := range s.Packs {
 		out.Packs = append(out.Packs, overridePackJSON{ID: p.ID, Version: versionJSON(p.Version), From: p.From})

@@ -39,6 +39,8 @@ import (
 	"time"
 	_ "time/tzdata" // the window is in Europe/Berlin even where the system has no zone database
 
+	"mpsync.dev/mpsync/scom"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync"
@@ -250,7 +252,7 @@ func newGroup(name string, start time.Time, srv *mpsynctest.Server, shared ledge
 	}
 	clock := mpsynctest.NewManualClock(start)
 	e, err := mpsync.New(store.NewMemory(), &mpsync.Options{
-		Group:     mpsync.ManagementGroup{Name: name},
+		Group:     scom.ManagementGroup{Name: name},
 		Workspace: client,
 		Approver:  a,
 		Ledger:    shared,

@@ -35,6 +35,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
+	"mpsync.dev/mpsync/scom"
+
 	"mpsync.dev/mpsync/plan"
 
 	"mpsync.dev/mpsync"
@@ -121,7 +125,7 @@ func run(ctx context.Context, w io.Writer, dir string) (err error) {
 	}()
 	fmt.Fprintln(w, "The management group's packs are kept in a directory store (the embedded default).")
 	engine, err := mpsync.New(st, &mpsync.Options{
-		Group:     mpsync.ManagementGroup{Name: "Quickstart"},
+		Group:     scom.ManagementGroup{Name: "Quickstart"},
 		Workspace: client,
 	})
 	if err != nil {
@@ -225,10 +229,10 @@ func solutions(c *catalog.Catalog) string {
 	return strings.Join(parts, ", ")
 }
 
-// writeStatus prints a compact view of an mpsync.Status: the packs with
+// writeStatus prints a compact view of a status.Snapshot: the packs with
 // their provenance, each rule's effective settings with where they come
 // from, and the connection.
-func writeStatus(w io.Writer, s *mpsync.Status) {
+func writeStatus(w io.Writer, s *status.Snapshot) {
 	fmt.Fprintf(w, "Packs (%d):\n", len(s.Packs))
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  PACK\tVERSION\tOWNER\tRULE\tSOLUTION\tPREVIOUS")
@@ -272,7 +276,7 @@ func writeStatus(w io.Writer, s *mpsync.Status) {
 
 // settingsSource says where a rule's settings come from: "default", or the
 // overrides that set Enabled and Frequency.
-func settingsSource(r mpsync.RuleStatus) string {
+func settingsSource(r status.Rule) string {
 	if r.EnabledSource.Default && r.FrequencySource.Default {
 		return "default"
 	}

@@ -11,12 +11,13 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
 	"mpsync.dev/mpsync/event"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"mpsync.dev/mpsync"
 	"mpsync.dev/rules"
 )
 
@@ -27,7 +28,7 @@ const DefaultStatusTimeout = 10 * time.Second
 // StatusSource is what the metrics read the engine's local state from;
 // [*mpsync.Engine] satisfies it. Status must not need the service.
 type StatusSource interface {
-	Status(ctx context.Context) (*mpsync.Status, error)
+	Status(ctx context.Context) (*status.Snapshot, error)
 }
 
 // Options configures [New]. The zero value is usable.
@@ -146,13 +147,13 @@ func (m *Metrics) Observe(ev event.Event) {
 	case event.RunFinished:
 		result := ev.Message
 		if result == "" {
-			result = string(mpsync.RunOK)
+			result = string(status.RunOK)
 			if ev.Err != nil {
-				result = string(mpsync.RunError)
+				result = string(status.RunError)
 			}
 		}
 		m.runs.WithLabelValues(ev.Rule.ShortName(), result).Inc()
-		if result == string(mpsync.RunOK) {
+		if result == string(status.RunOK) {
 			m.mu.Lock()
 			if ev.Time.After(m.lastSuccess[ev.Rule]) {
 				m.lastSuccess[ev.Rule] = ev.Time
@@ -218,7 +219,7 @@ func (m *Metrics) Ready(ctx context.Context) error {
 		return err
 	}
 	var problems []string
-	if st.Connection.State != mpsync.StateConnected {
+	if st.Connection.State != status.Connected {
 		problems = append(problems, fmt.Sprintf("the store is %s, not connected", st.Connection.State))
 	}
 	for _, r := range st.Rules {
@@ -226,7 +227,7 @@ func (m *Metrics) Ready(ctx context.Context) error {
 			continue
 		}
 		switch r.LastResult {
-		case mpsync.RunFailed, mpsync.RunError, mpsync.RunStale:
+		case status.RunFailed, status.RunError, status.RunStale:
 			problems = append(problems, fmt.Sprintf("the last run of %s (%s) ended %s: %s",
 				r.Rule.ShortName(), r.LastRun.UTC().Format(time.RFC3339), r.LastResult, oneLine(r.LastError)))
 		}
@@ -237,7 +238,7 @@ func (m *Metrics) Ready(ctx context.Context) error {
 	return nil
 }
 
-func (m *Metrics) readStatus(ctx context.Context) (*mpsync.Status, error) {
+func (m *Metrics) readStatus(ctx context.Context) (*status.Snapshot, error) {
 	m.mu.Lock()
 	src := m.status
 	m.mu.Unlock()
@@ -363,7 +364,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for _, k := range sortedKeys(owners) {
 			ch <- gauge(descPacks, owners[k], k)
 		}
-		ch <- gauge(descConnected, b2f(st.Connection.State == mpsync.StateConnected), string(st.Connection.State))
+		ch <- gauge(descConnected, b2f(st.Connection.State == status.Connected), string(st.Connection.State))
 		ch <- gauge(descReachable, b2f(st.Workspace.Reachable))
 		if st.Workspace.LastCatalogSerial != 0 {
 			serial = st.Workspace.LastCatalogSerial

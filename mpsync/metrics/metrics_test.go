@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/scom"
+
 	"mpsync.dev/mpsync/event"
 
 	dto "github.com/prometheus/client_model/go"
@@ -109,7 +111,7 @@ func newEngine(t *testing.T, m *metrics.Metrics, opts *mpsync.Options) (*mpsync.
 	if opts == nil {
 		opts = &mpsync.Options{}
 	}
-	opts.Group = mpsync.ManagementGroup{Name: "PROD", Language: "ENU"}
+	opts.Group = scom.ManagementGroup{Name: "PROD", Language: "ENU"}
 	opts.Workspace = cl
 	opts.OnEvent = m.Observe
 	eng, err := mpsync.New(st, opts)

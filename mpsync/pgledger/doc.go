@@ -21,7 +21,7 @@
 //	if err != nil { ... }
 //	defer db.Close()
 //	e, err := mpsync.New(st, &mpsync.Options{
-//		Group:  mpsync.ManagementGroup{Name: "PROD"},
+//		Group:  scom.ManagementGroup{Name: "PROD"},
 //		Ledger: db.Ledger(),
 //		Lease:  db.Lease("PROD"),
 //		Holder: hostname,

@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"mpsync.dev/mpsync/scom"
+
 	"mpsync.dev/mpsync/ledger"
 
 	"mpsync.dev/mpsync"
@@ -34,7 +36,7 @@ func Example() {
 	}
 	host, _ := os.Hostname()
 	e, err := mpsync.New(store.NewMemory(), &mpsync.Options{
-		Group:    mpsync.ManagementGroup{Name: "PROD"},
+		Group:    scom.ManagementGroup{Name: "PROD"},
 		Ledger:   db.Ledger(),
 		Approver: promo,
 		Lease:    db.Lease("PROD"),

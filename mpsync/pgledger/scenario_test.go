@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"mpsync.dev/mpsync/scom"
+
 	"mpsync.dev/mpsync/ledger"
 
 	"mpsync.dev/mpsync"
@@ -88,12 +90,12 @@ func TestPromotionThroughPostgres(t *testing.T) {
 	prodDB := openDB(t, &pgledger.Options{Schema: qaDB.Schema()}) // another server, same database
 
 	qaStore, prodStore := store.NewMemory(), store.NewMemory()
-	qa := newEngine(t, qaStore, ws, clock, mpsync.Options{Group: mpsync.ManagementGroup{Name: "QA"}, Ledger: qaDB.Ledger()})
+	qa := newEngine(t, qaStore, ws, clock, mpsync.Options{Group: scom.ManagementGroup{Name: "QA"}, Ledger: qaDB.Ledger()})
 	promo, err := approval.NewPromotion(prodDB.Ledger(), "QA", 72*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prod := newEngine(t, prodStore, ws, clock, mpsync.Options{Group: mpsync.ManagementGroup{Name: "Production"}, Ledger: prodDB.Ledger(), Approver: promo})
+	prod := newEngine(t, prodStore, ws, clock, mpsync.Options{Group: scom.ManagementGroup{Name: "Production"}, Ledger: prodDB.Ledger(), Approver: promo})
 
 	if rep := syncOnce(t, qa); rep.Err() != nil {
 		t.Fatalf("QA sync: %v", rep.Err())

@@ -17,7 +17,7 @@
 //	if err != nil { ... }
 //	defer st.Close()
 //	eng, err := mpsync.New(st, &mpsync.Options{
-//		Group:  mpsync.ManagementGroup{Name: "PROD"},
+//		Group:  scom.ManagementGroup{Name: "PROD"},
 //		Ledger: st.Ledger(),
 //		Lease:  st.Lease("PROD"), // binds the store to the lease: fenced writes
 //		Holder: hostname,

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"mpsync.dev/mpsync/status"
+
 	"github.com/hashicorp/go-retryablehttp"
 
 	"mpsync.dev/internal/safetext"
@@ -112,16 +114,16 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) ID() string { return c.s.WorkspaceID }
 
 // ProxyInfo returns the proxy of Config.Proxy and Config.ProxyUser (never
-// the password), the zero ProxyInfo when the client uses no proxy; ok is
+// the password), the zero status.Proxy when the client uses no proxy; ok is
 // false when Config.Transport was given, since the client cannot tell where
 // that transport sends its requests. It implements [mpsync.ProxyReporter],
 // so an engine over this client checks the proxy minimum of the version
 // requirement without a second setting.
-func (c *Client) ProxyInfo() (p mpsync.ProxyInfo, ok bool) {
+func (c *Client) ProxyInfo() (p status.Proxy, ok bool) {
 	if c.s.Transport != nil {
-		return mpsync.ProxyInfo{}, false
+		return status.Proxy{}, false
 	}
-	return mpsync.ProxyInfo{URL: c.s.Proxy, User: c.s.ProxyUser}, true
+	return status.Proxy{URL: c.s.Proxy, User: c.s.ProxyUser}, true
 }
 
 // CatalogURL returns the URL the catalog is requested from.
