@@ -23,7 +23,7 @@ type record[T any] struct {
 }
 
 // The engine's records. The ledger's append-only record is
-// [ledger.RecordName], kept by [ledger.JSONL].
+// [ledger.JSONLRecordName], kept by [ledger.JSONL].
 var (
 	connectionRecord = record[status.Connection]{name: "connection.json",
 		recovery: "connect again (Engine.Connect, mpsync connect): it sets the corrupt record aside as connection.json" + storage.CorruptSuffix +

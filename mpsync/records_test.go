@@ -29,7 +29,7 @@ func TestRecordNames(t *testing.T) {
 		{connectionRecord.name, "connection.json"},
 		{runsRecord.name, "runs.json"},
 		{pendingRecord.name, "pending.json"},
-		{ledger.RecordName, "ledger.jsonl"},
+		{ledger.JSONLRecordName, "ledger.jsonl"},
 	} {
 		assert.Equal(t, tt.want, tt.got)
 	}

@@ -65,7 +65,7 @@ func (l *JSONL) AppendBatch(ctx context.Context, rs []Record) error {
 		}
 		b, err := json.Marshal(r)
 		if err != nil {
-			return fmt.Errorf("ledger: encoding %s record for %s: %w", r.Kind, RecordName, err)
+			return fmt.Errorf("ledger: encoding %s record for %s: %w", r.Kind, JSONLRecordName, err)
 		}
 		line = append(append(line, b...), '\n')
 	}
@@ -76,21 +76,21 @@ func (l *JSONL) AppendBatch(ctx context.Context, rs []Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.checked {
-		data, err := l.meta.ReadMeta(ctx, RecordName)
+		data, err := l.meta.ReadMeta(ctx, JSONLRecordName)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 		case err != nil:
-			return fmt.Errorf("ledger: reading %s before the first append: %w", RecordName, err)
+			return fmt.Errorf("ledger: reading %s before the first append: %w", JSONLRecordName, err)
 		case len(data) > 0 && data[len(data)-1] != '\n':
 			line = append([]byte{'\n'}, line...)
 		}
 		l.checked = true
 	}
-	if err := l.meta.AppendMeta(ctx, RecordName, line); err != nil {
+	if err := l.meta.AppendMeta(ctx, JSONLRecordName, line); err != nil {
 		// Part of the line may have been written: check the tail again
 		// before the next append, so it starts on a line of its own.
 		l.checked = false
-		return fmt.Errorf("ledger: appending %s to %s: %w", what, RecordName, err)
+		return fmt.Errorf("ledger: appending %s to %s: %w", what, JSONLRecordName, err)
 	}
 	return nil
 }
@@ -109,12 +109,12 @@ func (l *JSONL) Query(ctx context.Context, q Query) ([]Record, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	data, err := l.meta.ReadMeta(ctx, RecordName)
+	data, err := l.meta.ReadMeta(ctx, JSONLRecordName)
 	if errors.Is(err, storage.ErrNotFound) {
 		data, err = nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ledger: reading %s: %w", RecordName, err)
+		return nil, fmt.Errorf("ledger: reading %s: %w", JSONLRecordName, err)
 	}
 	if !l.cache.valid(data) {
 		l.cache = decodeCache{}
@@ -163,9 +163,9 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 // Is reports whether target is [ErrCorrupt].
 func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
 
-// RecordName is the store metadata record in which a [JSONL]
+// JSONLRecordName is the store metadata record in which a [JSONL]
 // keeps its records, one JSON object per line.
-const RecordName = "ledger.jsonl"
+const JSONLRecordName = "ledger.jsonl"
 
 // decodeCache holds the records decoded from the complete lines of a
 // record's prefix.
@@ -227,7 +227,7 @@ func decodeLine(line []byte, lineNo int) (r Record, ok bool, err error) {
 		if isTruncated(line) {
 			return r, false, nil
 		}
-		return r, false, &CorruptError{Name: RecordName, Line: lineNo, Err: err}
+		return r, false, &CorruptError{Name: JSONLRecordName, Line: lineNo, Err: err}
 	}
 	return r, true, nil
 }
