@@ -41,7 +41,11 @@ import (
 // and a removal for every staging in flight. The run's decisions are
 // appended to the ledger together before the commit, and its results
 // together after it, when the ledger offers [ledger.Batcher].
-func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
+//
+// hold, when not empty, is why the removal guard holds the plan's removals
+// (removalHold): each is denied with that reason instead of asking the
+// approver.
+func (e *Engine) apply(ctx context.Context, run *runState, p *Plan, hold string) []Outcome {
 	var batch storage.Batch
 	if b, ok := e.store.(storage.Batcher); ok {
 		var err error
@@ -71,7 +75,7 @@ func (e *Engine) apply(ctx context.Context, run *runState, p *Plan) []Outcome {
 				}
 			}
 		}
-		o, stage := e.applyOne(ctx, run, p, c, batch, decisions)
+		o, stage := e.applyOne(ctx, run, p, c, batch, decisions, hold)
 		outcomes = append(outcomes, o)
 		if stage {
 			i := len(outcomes) - 1
@@ -210,7 +214,7 @@ func errString(err error) string {
 // not applied: applyOne returns stage true, and the caller stages it with
 // applyChange and fills in the outcome's result. Decisions are appended to
 // *decisions when it is not nil, else recorded at once.
-func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change, batch storage.Batch, decisions *[]ledger.Record) (_ Outcome, stage bool) {
+func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change, batch storage.Batch, decisions *[]ledger.Record, hold string) (_ Outcome, stage bool) {
 	var view storeView = e.store
 	if batch != nil {
 		view = batch
@@ -239,7 +243,14 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change,
 		o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "dependency", Err: errors.New(dep)}
 		return o, false
 	}
-	d, err := e.decide(ctx, run, c, decisions)
+	var d approval.Decision
+	var err error
+	if hold != "" && c.Action == plan.ActionRemove {
+		d = holdRemoval(hold)
+		e.noteDecision(ctx, c, d, decisions)
+	} else {
+		d, err = e.decide(ctx, run, c, decisions)
+	}
 	o.Decision = &d
 	if err != nil {
 		o.Result, o.Err = ResultFailed, &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "approve", Err: err}
@@ -337,6 +348,13 @@ func (e *Engine) decide(ctx context.Context, run *runState, c Change, decisions 
 	default:
 		return d, fmt.Errorf("approver returned verdict %q (want approve, deny or defer)", d.Verdict)
 	}
+	e.noteDecision(ctx, c, d, decisions)
+	return d, nil
+}
+
+// noteDecision records d for c in the ledger when it differs from the last
+// decision recorded for c, into decisions when the run collects them.
+func (e *Engine) noteDecision(ctx context.Context, c Change, d approval.Decision, decisions *[]ledger.Record) {
 	if e.noteChanged("decision", c.ID, string(d.Verdict)+"\x00"+d.By+"\x00"+d.Reason) {
 		r := ledger.Record{Kind: ledger.KindDecision, Rule: string(c.Rule), ChangeID: c.ID, Action: c.Action, Pack: c.Pack,
 			Version: target(c), SHA256: c.SHA256, Verdict: d.Verdict, By: d.By, Reason: d.Reason}
@@ -346,7 +364,6 @@ func (e *Engine) decide(ctx context.Context, run *runState, c Change, decisions 
 			e.record(ctx, r)
 		}
 	}
-	return d, nil
 }
 
 // applyChange imports or removes c's pack, staging it in batch when there is

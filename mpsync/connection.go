@@ -300,7 +300,7 @@ func (e *Engine) SwitchWorkspace(ctx context.Context, ws Workspace) (*Report, er
 	e.mu.Unlock()
 	e.record(ctx, ledger.Record{Kind: ledger.KindConnection, WorkspaceID: ws.ID(), Result: "switched", By: "engine",
 		Reason: fmt.Sprintf("switched from workspace %s", old)})
-	return e.syncLocked(ctx, rules.All(), runOptions{force: true})
+	return e.syncLocked(ctx, rules.All(), runOptions{force: true, confirmRemovals: true})
 }
 
 // connectedRecord reads the connection record and refuses a disconnected

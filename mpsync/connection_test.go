@@ -165,6 +165,8 @@ func TestConnectRequirement(t *testing.T) {
 	assert.Equal(t, status.Never, conn.State, "a refused connect records nothing")
 }
 
+// The switch removes three of the four packs: the removal guard
+// (Options.MaxRemovalShare) does not hold a switch the operator chose.
 func TestSwitchWorkspaceRemovesOldPacksThroughApprover(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, nil)

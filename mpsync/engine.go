@@ -101,6 +101,16 @@ type Options struct {
 	// already applied for the same workspace (a deliberate rollback of the
 	// catalog). Default false: such a run fails with [ErrSerialRegressed].
 	AcceptLowerSerial bool
+	// MaxRemovalShare bounds how much of the workspace's packs one run may
+	// remove without confirmation, as Argo CD and Flux guard pruning: when a
+	// run would remove more than one pack and more than this share of the
+	// packs the workspace owns in the store, its removals are denied by
+	// the removal guard ([RemovalGuardName], reason in the ledger) and the
+	// rest of its plan applies. 0 means [DefaultMaxRemovalShare]; 1 allows
+	// any removal, which is how a deliberate large removal is confirmed.
+	// SwitchWorkspace is not guarded: the operator chose the new catalog.
+	// Values outside [0, 1] are refused by New.
+	MaxRemovalShare float64
 	// RunTimeout bounds one run of the rules whole: the catalog, the
 	// downloads, the approver's decisions and the imports. A run past it is
 	// cancelled and fails with [ErrRunTimeout]; what it applied stays. <= 0
@@ -154,6 +164,8 @@ type Engine struct {
 	parallel     int
 	lease        Lease
 	holder       string
+	// maxRemovalShare is Options.MaxRemovalShare, defaulted.
+	maxRemovalShare float64
 	// acceptLowerSerial is Options.AcceptLowerSerial.
 	acceptLowerSerial bool
 	leaseTTL          time.Duration
@@ -195,9 +207,10 @@ func New(s Store, opts *Options) (*Engine, error) {
 		schedOpts: o.Schedule, platform: o.Platform, reqs: o.Requirements, proxy: o.Proxy,
 		clock: o.Clock, log: o.Logger, onEvent: o.OnEvent, group: o.Group, parallel: o.MaxParallel,
 		lease: o.Lease, holder: o.Holder, leaseTTL: o.LeaseTTL, runTimeout: o.RunTimeout, acceptLowerSerial: o.AcceptLowerSerial,
-		manifests: map[string]pack.Manifest{},
-		noted:     map[string]string{},
-		rc:        ruleClock{next: map[rules.Rule]time.Time{}, settings: map[rules.Rule]rules.Settings{}, ranAt: map[rules.Rule]time.Time{}},
+		maxRemovalShare: o.MaxRemovalShare,
+		manifests:       map[string]pack.Manifest{},
+		noted:           map[string]string{},
+		rc:              ruleClock{next: map[rules.Rule]time.Time{}, settings: map[rules.Rule]rules.Settings{}, ranAt: map[rules.Rule]time.Time{}},
 	}
 	if e.approver == nil {
 		e.approver = approveAll{}
@@ -241,6 +254,12 @@ func New(s Store, opts *Options) (*Engine, error) {
 	}
 	if e.parallel <= 0 {
 		e.parallel = 4
+	}
+	if err := checkMaxRemovalShare(e.maxRemovalShare); err != nil {
+		return nil, err
+	}
+	if e.maxRemovalShare == 0 {
+		e.maxRemovalShare = DefaultMaxRemovalShare
 	}
 	if e.runTimeout <= 0 {
 		e.runTimeout = DefaultRunTimeout

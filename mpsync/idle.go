@@ -135,6 +135,11 @@ func (e *Engine) idleRun(ctx context.Context, run *runState, rs []rules.Rule, se
 		if o.Result != ResultPending && o.Result != ResultDenied {
 			continue
 		}
+		if o.Decision != nil && o.Decision.By == RemovalGuardName {
+			// The guard decides from the plan and the store, both
+			// unchanged: it would hold the removal again.
+			continue
+		}
 		if !asked && (o.Result == ResultDenied || o.Decision == nil || o.Decision.NotBefore.IsZero() || now.Before(o.Decision.NotBefore)) {
 			continue
 		}

@@ -78,6 +78,9 @@ type runOptions struct {
 	// before every change, and the run stops changing the store if it is
 	// lost.
 	leased bool
+	// confirmRemovals lets the run's removals past the removal guard
+	// (SwitchWorkspace: the operator chose the new catalog).
+	confirmRemovals bool
 }
 
 // runState is what one run carries from planning to applying: the
@@ -192,7 +195,7 @@ func (e *Engine) syncLocked(ctx context.Context, rs []rules.Rule, opts runOption
 	}
 	e.emit(event.Event{Kind: event.PlanReady, Plan: p})
 	rep.Plan = p
-	rep.Outcomes = e.apply(ctx, run, p)
+	rep.Outcomes = e.apply(ctx, run, p, e.removalHold(p, run.entries, opts.confirmRemovals))
 	for i := range rep.Outcomes {
 		rep.Outcomes[i].Err = withTimeoutCause(ctx, rep.Outcomes[i].Err)
 	}

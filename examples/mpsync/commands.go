@@ -327,6 +327,9 @@ func (a *app) newEngine(st cmdStore, ws *workspace.Client) (*mpsync.Engine, erro
 		Platform: a.platform,
 		Logger:   a.log,
 		OnEvent:  a.onEvent,
+		// The removal guard: a catalog that would remove most of the
+		// workspace's packs at once waits for --max-removal-share 100%.
+		MaxRemovalShare: a.cfg.removalShare,
 	}
 	if ws != nil {
 		opts.Workspace = ws

@@ -58,6 +58,7 @@ func contractFlags() []contractFlag {
 		{"mg-version", []string{"connect"}, "7.2.11719.0", func(c *config) any { return c.mgVersion }, "7.2.11719.0"},
 		{"language", []string{"connect"}, "DEU", func(c *config) any { return c.language }, "DEU"},
 		{"retries", []string{"sync"}, "2", func(c *config) any { return c.retries }, 2},
+		{"max-removal-share", []string{"sync"}, "75%", func(c *config) any { return c.removalShare }, 0.75},
 		{"all", []string{"approve"}, "", func(c *config) any { return c.all }, true},
 		{"by", []string{"approve"}, "alice", func(c *config) any { return c.by }, "alice"},
 		{"force", []string{"import"}, "", func(c *config) any { return c.force }, true},
@@ -167,6 +168,7 @@ func TestContractEnvironment(t *testing.T) {
 		{"MPSYNC_MG_VERSION", "7.1.10226.1239", []string{"connect"}, []string{"--mg-version", "7.2.11719.0"}, func(c *config) any { return c.mgVersion }, "7.1.10226.1239", "7.2.11719.0"},
 		{"MPSYNC_LANGUAGE", "DEU", []string{"connect"}, []string{"--language", "FRA"}, func(c *config) any { return c.language }, "DEU", "FRA"},
 		{"MPSYNC_RETRIES", "0", []string{"sync"}, []string{"--retries", "3"}, func(c *config) any { return c.retries }, 0, 3},
+		{"MPSYNC_MAX_REMOVAL_SHARE", "1", []string{"run"}, []string{"--max-removal-share", "0.25"}, func(c *config) any { return c.removalShare }, 1.0, 0.25},
 		{"MPSYNC_METRICS_ADDR", "127.0.0.1:9410", []string{"run"}, []string{"--metrics-addr", "127.0.0.1:9411"}, func(c *config) any { return c.metricsAddr }, "127.0.0.1:9410", "127.0.0.1:9411"},
 		// A path list that the flags extend rather than replace.
 		{"MPSYNC_OVERRIDES", "a.xml" + string(os.PathListSeparator) + "b.xml", []string{"sync"}, []string{"--overrides", "c.xml"},

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -38,6 +39,10 @@ type config struct {
 	mgVersion         string
 	language          string
 	retries           int
+	// maxRemovalShare is --max-removal-share as given ("50%" or "0.5");
+	// removalShare is its value in [0, 1], set by validate.
+	maxRemovalShare string
+	removalShare    float64
 
 	// Command-specific flags.
 	all    bool   // approve
@@ -179,6 +184,10 @@ func flagTable() []flagSpec {
 		{name: "approval-file", kind: kindString, env: "MPSYNC_APPROVAL_FILE", group: groupApprove, files: true,
 			usage: "an approval policy `FILE` (YAML or JSON; mpsync help approval) instead of --approval [MPSYNC_APPROVAL_FILE]",
 			value: func(c *config) any { return &c.approvalFile }},
+		{name: "max-removal-share", kind: kindString, def: "50%", env: "MPSYNC_MAX_REMOVAL_SHARE", group: groupApprove,
+			complete: []string{"50%", "100%"},
+			usage:    "the `SHARE` of the workspace's packs one run may remove unconfirmed, e.g. 50% or 0.5; a run that would remove more (and more than one pack) holds its removals (denied by removal-guard); 100% confirms [MPSYNC_MAX_REMOVAL_SHARE]",
+			value:    func(c *config) any { return &c.maxRemovalShare }},
 		{name: "rule", kind: kindString, def: "all", env: "MPSYNC_RULE", group: groupPolicy,
 			complete: []string{"all", "MPUpdate", "GetIntelligencePacks"},
 			usage:    "the rule(s) to run, `RULE`: MPUpdate, GetIntelligencePacks, a full rule id, or all [MPSYNC_RULE]",
@@ -374,11 +383,44 @@ func (c *config) finish(fs *pflag.FlagSet, path string, getenv func(string) stri
 	if c.retries < 0 {
 		return usagef("flag --retries %d: want a whole number >= 0", c.retries)
 	}
+	share, err := parseShare(c.maxRemovalShare)
+	if err != nil {
+		if c.set["max-removal-share"] {
+			return usagef("invalid value %q for flag --max-removal-share: %v", c.maxRemovalShare, err)
+		}
+		return usagef("environment variable MPSYNC_MAX_REMOVAL_SHARE=%q: %v", c.maxRemovalShare, err)
+	}
+	c.removalShare = share
 	if err := c.checkCommandFlags(path); err != nil {
 		err.(*usageError).cmd = firstWord(path)
 		return err
 	}
 	return nil
+}
+
+// parseShare reads a share of the workspace's packs: a percentage ("50%")
+// or a fraction ("0.5"), from 0 to 100%. Empty is the library's default.
+func parseShare(s string) (float64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	t, pct := strings.CutSuffix(strings.TrimSpace(s), "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, errors.New("want a percentage such as 50% or a fraction such as 0.5")
+	}
+	if pct {
+		v /= 100
+	}
+	if v < 0 || v > 1 {
+		return 0, errors.New("want a share from 0% to 100%")
+	}
+	if v == 0 {
+		// 0 would mean "the default" to the library; nothing may be removed
+		// in bulk is what the operator asked for.
+		v = math.SmallestNonzeroFloat64
+	}
+	return v, nil
 }
 
 // source says where a setting came from: the flag or the environment.

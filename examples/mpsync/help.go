@@ -88,6 +88,11 @@ Flags (environment variable in brackets):
                                promotion, version policies, all/any; "mpsync help
                                approval") instead of --approval; giving both is bad
                                usage [MPSYNC_APPROVAL_FILE]
+  --max-removal-share SHARE    how much of the workspace's packs one run may remove
+                               unconfirmed (default 50%; e.g. 0.5); a run that would
+                               remove more, and more than one pack, holds its removals
+                               (result denied, by removal-guard): check the catalog,
+                               then run once with 100% [MPSYNC_MAX_REMOVAL_SHARE]
   --rule RULE                  MPUpdate, GetIntelligencePacks, a full rule id, or all
                                (default) [MPSYNC_RULE]
   --allow-http                 accept plain http:// URLs (tests, the quickstart)
