@@ -263,3 +263,36 @@ policy:
 	require.NoError(t, err)
 	assert.Equal(t, plan.Deny, d.Verdict)
 }
+
+// FuzzParsePolicy: no input makes ParsePolicy panic or hang; what it refuses
+// is a *PolicyError matching ErrInvalid that names a place in the file, and
+// what it accepts builds an approver.
+func FuzzParsePolicy(f *testing.F) {
+	for _, s := range []string{fullPolicy, "policy: auto\n", "policy: manual\n", `{"policy": {"freeze": "release"}}`,
+		"policy:\n  any:\n    - auto\n    - {window: {allow: [{cron: '@daily', duration: 1h}]}}\n",
+		"a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\npolicy: auto\n",
+		"policy:\n  versions:\n    - {pack: 'A.*', constraint: '>= 1.0'}\n", "version: 1\npolicy: [auto\n", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		pf, err := approval.ParsePolicy(strings.NewReader(src), policyOpts())
+		if err != nil {
+			var pe *approval.PolicyError
+			if !errors.As(err, &pe) || !errors.Is(err, approval.ErrInvalid) {
+				t.Fatalf("error %v (%T) is not a *PolicyError matching ErrInvalid", err, err)
+			}
+			if pe.Line < 0 || pe.Column < 0 {
+				t.Fatalf("error %v has a negative position %d:%d", err, pe.Line, pe.Column)
+			}
+			return
+		}
+		if pf.Root == nil || pf.Approver() == nil {
+			t.Fatalf("accepted %q without an approver", src)
+		}
+		for _, w := range pf.Windows() {
+			if _, ok := w.Approver.(*approval.Window); !ok {
+				t.Fatalf("window node %s holds %T", w.Field, w.Approver)
+			}
+		}
+	})
+}

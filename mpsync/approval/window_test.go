@@ -235,3 +235,28 @@ func TestRegressionWindowLocal(t *testing.T) {
 	t.Logf("Open(local)=%v Open(utc)=%v  %s", w.Open(nowUTC.Local()), w.Open(nowUTC), w)
 	require.Equal(t, w.Open(nowUTC.Local()), w.Open(nowUTC), "same instant, different answer")
 }
+
+// FuzzParseSpan: no expression, duration or zone makes ParseSpan panic; a
+// refusal matches ErrInvalid, and an accepted span keeps what it was given
+// and answers Contains.
+func FuzzParseSpan(f *testing.F) {
+	f.Add("0 2 * * SAT", int64(4*time.Hour), "Europe/Berlin")
+	f.Add("@daily", int64(time.Hour), "")
+	f.Add("TZ=UTC 30 1 * * MON-FRI", int64(time.Minute), "")
+	f.Add("0 0 30 2 *", int64(time.Hour), "UTC")
+	f.Add("@every 1h", int64(time.Hour), "")
+	f.Add("61 * * * *", int64(-1), "../etc/passwd")
+	f.Fuzz(func(t *testing.T, expr string, d int64, zone string) {
+		s, err := approval.ParseSpan(expr, time.Duration(d), zone)
+		if err != nil {
+			if !errors.Is(err, approval.ErrInvalid) {
+				t.Fatalf("ParseSpan(%q, %v, %q): %v does not match ErrInvalid", expr, time.Duration(d), zone, err)
+			}
+			return
+		}
+		if s.Expr() != strings.TrimSpace(expr) || s.Duration() != time.Duration(d) || s.Location() == nil {
+			t.Fatalf("ParseSpan(%q, %v, %q) = %s (duration %v)", expr, time.Duration(d), zone, s, s.Duration())
+		}
+		s.Contains(time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC))
+	})
+}
