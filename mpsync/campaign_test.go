@@ -175,7 +175,7 @@ type scenario struct {
 	nextID    int
 
 	approver *campaignApprover
-	custom   []byte // the operator's pack, byte for byte
+	custom   []byte   // the operator's pack, byte for byte
 	lied     []string // ids whose catalog entry or bytes lie this step; "" for the serial
 	high     int64    // the highest serial the server has served
 }
