@@ -39,6 +39,10 @@ type changesDoc struct {
 	// checked.
 	RequirementChecked *bool  `json:"requirementChecked,omitempty"`
 	Error              string `json:"error,omitempty"`
+
+	// table and results are Changes as plan.WriteTable renders them.
+	table   []plan.Change
+	results []string
 }
 
 type changeJSON struct {
@@ -239,6 +243,7 @@ func planToJSON(p *mpsync.Plan, verbose bool) changesDoc {
 			continue
 		}
 		doc.Changes = append(doc.Changes, changeToJSON(c))
+		doc.table = append(doc.table, c)
 	}
 	return doc
 }
@@ -248,7 +253,7 @@ func reportToJSON(r *mpsync.Report, verbose bool) changesDoc {
 		return planToJSON(nil, verbose)
 	}
 	doc := planToJSON(r.Plan, verbose)
-	doc.Changes = doc.Changes[:0]
+	doc.Changes, doc.table = doc.Changes[:0], doc.table[:0]
 	for _, o := range r.Outcomes {
 		if o.Action == plan.ActionKeep && !verbose {
 			continue
@@ -260,6 +265,9 @@ func reportToJSON(r *mpsync.Report, verbose bool) changesDoc {
 		}
 		c.Reason, c.Error = o.Explain()
 		doc.Changes = append(doc.Changes, c)
+		row := o.Change
+		row.Reason, row.Error = c.Reason, c.Error
+		doc.table, doc.results = append(doc.table, row), append(doc.results, c.Result)
 	}
 	for _, s := range r.Skipped {
 		doc.Skipped = append(doc.Skipped, skipJSON{Rule: string(s.Rule), Reason: s.Reason})
@@ -338,41 +346,11 @@ func writeChangesTable(w io.Writer, title string, doc changesDoc, withResult boo
 	for _, s := range doc.Skipped {
 		fmt.Fprintf(w, "rule %s skipped: %s\n", shortRule(s.Rule), s.Reason)
 	}
-	if len(doc.Changes) == 0 {
-		fmt.Fprintln(w, "no changes: every pack is current")
-		return
+	results := doc.results
+	if withResult && results == nil {
+		results = []string{}
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	if withResult {
-		fmt.Fprintln(tw, "CHANGE\tRULE\tACTION\tPACK\tFROM\tTO\tRESULT\tREASON")
-	} else {
-		fmt.Fprintln(tw, "CHANGE\tRULE\tACTION\tPACK\tFROM\tTO\tREASON")
-	}
-	for _, c := range doc.Changes {
-		reason := c.Reason
-		if c.Error != "" {
-			reason = strings.TrimSpace(reason + " (error: " + c.Error + ")")
-		}
-		if withResult {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, shortRule(c.Rule), c.Action, c.Pack, orDash(c.From), orDash(c.To), c.Result, reason)
-		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, shortRule(c.Rule), c.Action, c.Pack, orDash(c.From), orDash(c.To), reason)
-		}
-	}
-	tw.Flush()
-	if withResult {
-		counts := map[string]int{}
-		for _, c := range doc.Changes {
-			counts[c.Result]++
-		}
-		var parts []string
-		for _, r := range []string{"applied", "pending", "denied", "failed", "skipped"} {
-			if counts[r] > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", counts[r], r))
-			}
-		}
-		fmt.Fprintln(w, strings.Join(parts, ", "))
-	}
+	plan.WriteTable(w, doc.table, results)
 }
 
 // writeStatusTable renders a status for people.

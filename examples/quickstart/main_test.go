@@ -24,22 +24,22 @@ func TestRun(t *testing.T) {
 		lines []string // regular expressions, each matching one line
 	}{
 		{"1.", []string{
-			`^\s+import\s+Microsoft\.SystemCenter\.Advisor\s+-\s+7\.1\.10226\.1239\s+MPUpdate\s+.*applied$`,
-			`^\s+import\s+Microsoft\.IntelligencePacks\.AlertManagement\s+-\s+7\.2\.11719\.0\s+GetIntelligencePacks\s+.*applied$`,
+			`^chg-\S+\s+MPUpdate\s+import\s+Microsoft\.SystemCenter\.Advisor\s+-\s+7\.1\.10226\.1239\s+applied\s`,
+			`^chg-\S+\s+GetIntelligencePacks\s+import\s+Microsoft\.IntelligencePacks\.AlertManagement\s+-\s+7\.2\.11719\.0\s+applied\s`,
 			`^Applied: 6 imported, 0 upgraded, 0 removed\.$`,
 		}},
 		{"2.", []string{
-			`^\s+import\s+Microsoft\.IntelligencePacks\.ChangeTracking\s+-\s+7\.2\.11720\.0\s+.*applied$`,
-			`^\s+import\s+Microsoft\.IntelligencePacks\.ChangeTracking\.Windows\s+-\s+7\.2\.11720\.0\s+.*applied$`,
+			`^chg-\S+\s+\S+\s+import\s+Microsoft\.IntelligencePacks\.ChangeTracking\s+-\s+7\.2\.11720\.0\s+applied\s`,
+			`^chg-\S+\s+\S+\s+import\s+Microsoft\.IntelligencePacks\.ChangeTracking\.Windows\s+-\s+7\.2\.11720\.0\s+applied\s`,
 			`^Applied: 2 imported, 0 upgraded, 0 removed\.$`,
 		}},
 		{"3.", []string{
-			`^\s+upgrade\s+Microsoft\.IntelligencePacks\.AlertManagement\s+7\.2\.11719\.0\s+7\.2\.11800\.0\s+.*applied$`,
+			`^chg-\S+\s+\S+\s+upgrade\s+Microsoft\.IntelligencePacks\.AlertManagement\s+7\.2\.11719\.0\s+7\.2\.11800\.0\s+applied\s`,
 			`^Applied: 0 imported, 1 upgraded, 0 removed\.$`,
 		}},
 		{"4.", []string{
-			`^\s+remove\s+Microsoft\.IntelligencePacks\.UpdateAssessment\.Configuration\s+7\.2\.11719\.0\s+-\s+.*applied$`,
-			`^\s+remove\s+Microsoft\.IntelligencePacks\.UpdateAssessment\s+7\.2\.11719\.0\s+-\s+.*applied$`,
+			`^chg-\S+\s+\S+\s+remove\s+Microsoft\.IntelligencePacks\.UpdateAssessment\.Configuration\s+7\.2\.11719\.0\s+-\s+applied\s`,
+			`^chg-\S+\s+\S+\s+remove\s+Microsoft\.IntelligencePacks\.UpdateAssessment\s+7\.2\.11719\.0\s+-\s+applied\s`,
 			`^Applied: 0 imported, 0 upgraded, 2 removed\.$`,
 		}},
 		{"5.", []string{

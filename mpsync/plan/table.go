@@ -3,38 +3,77 @@ package plan
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
-// WriteTable renders changes as an aligned table for people, with a
-// RESULT column when results is not nil (results[i] is changes[i]'s). Kept
-// changes are left out to keep the table short. The layout may change:
-// programs read the values.
+// resultOrder is the order in which WriteTable counts results: the engine's
+// results from done to not done; any other result follows in the order it
+// first appears.
+var resultOrder = []string{"applied", "pending", "denied", "failed", "skipped"}
+
+// WriteTable renders changes as an aligned table for people, one row per
+// change in the order given: the change's id (what an approval names), its
+// rule, action, pack, versions ("-" for none) and reason, with the change's
+// Error folded into the reason. When results is not nil (results[i] is
+// changes[i]'s) a RESULT column comes before the reason and a line counting
+// the results follows the table. An empty list is the line "no changes:
+// every pack is current". The caller chooses the rows ([Plan.String] leaves
+// kept packs out); the mpsync command prints its plans and runs with this
+// table too. The layout may change: programs read the values.
 func WriteTable(w io.Writer, changes []Change, results []string) {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	header := "  ACTION\tPACK\tFROM\tTO\tRULE\tREASON"
-	if results != nil {
-		header += "\tRESULT"
+	if len(changes) == 0 {
+		fmt.Fprintln(w, "no changes: every pack is current")
+		return
 	}
-	fmt.Fprintln(tw, header)
-	shown := 0
+	withResult := results != nil
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if withResult {
+		fmt.Fprintln(tw, "CHANGE\tRULE\tACTION\tPACK\tFROM\tTO\tRESULT\tREASON")
+	} else {
+		fmt.Fprintln(tw, "CHANGE\tRULE\tACTION\tPACK\tFROM\tTO\tREASON")
+	}
 	for i, c := range changes {
-		if c.Action == ActionKeep {
-			continue
+		reason := c.Reason
+		if c.Error != "" {
+			reason = strings.TrimSpace(reason + " (error: " + c.Error + ")")
 		}
-		shown++
-		line := fmt.Sprintf("  %s\t%s\t%s\t%s\t%s\t%s", c.Action, c.Pack, versionText(c.From), versionText(c.To), c.Rule.ShortName(), c.Reason)
-		if results != nil {
-			line += "\t" + results[i]
+		cols := []string{c.ID, c.Rule.ShortName(), string(c.Action), c.Pack, versionText(c.From), versionText(c.To)}
+		if withResult {
+			cols = append(cols, results[i])
 		}
-		fmt.Fprintln(tw, line)
+		fmt.Fprintln(tw, strings.Join(append(cols, reason), "\t"))
 	}
-	kept := len(changes) - shown
 	tw.Flush()
-	if shown == 0 {
-		fmt.Fprintf(w, "  (no changes; %d packs current)\n", kept)
-	} else if kept > 0 {
-		fmt.Fprintf(w, "  (%d packs current)\n", kept)
+	if withResult {
+		fmt.Fprintln(w, countResults(results))
+	}
+}
+
+// countResults is "2 applied, 1 pending": each result with its count.
+func countResults(results []string) string {
+	counts := map[string]int{}
+	order := append([]string(nil), resultOrder...)
+	for _, r := range results {
+		if counts[r] == 0 && !slices.Contains(order, r) {
+			order = append(order, r)
+		}
+		counts[r]++
+	}
+	var parts []string
+	for _, r := range order {
+		if counts[r] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[r], r))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeKept adds the line saying how many packs a table left out as current.
+func writeKept(w io.Writer, kept int) {
+	if kept > 0 {
+		fmt.Fprintf(w, "(%d packs current)\n", kept)
 	}
 }
 

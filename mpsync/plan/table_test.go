@@ -11,42 +11,46 @@ import (
 )
 
 func TestWriteChangeTable(t *testing.T) {
-	keep := Change{Action: ActionKeep, Pack: "K", From: v("1.0.0.0"), To: v("1.0.0.0"), Rule: rules.MPUpdate}
-	imp := Change{Action: ActionImport, Pack: "P", To: v("2.0.0.0"), Rule: rules.GetIntelligencePacks, Reason: "solution enabled"}
-	rem := Change{Action: ActionRemove, Pack: "R", From: v("3.0.0.0"), Rule: rules.GetIntelligencePacks, Reason: "not wanted"}
+	imp := Change{ID: "c1", Action: ActionImport, Pack: "P", To: v("2.0.0.0"), Rule: rules.GetIntelligencePacks, Reason: "solution enabled"}
+	rem := Change{ID: "c2", Action: ActionRemove, Pack: "R", From: v("3.0.0.0"), Rule: rules.GetIntelligencePacks, Reason: "not wanted"}
+	bad := Change{ID: "c3", Action: ActionUpgrade, Pack: "U", From: v("1.0.0.0"), To: v("1.1.0.0"), Rule: rules.MPUpdate, Reason: "newer", Error: "sha256 mismatch"}
 	tests := []struct {
 		name    string
 		changes []Change
 		results []string
 		want    []string // lines, fields separated by runs of spaces
 	}{
-		{name: "nothing but kept packs",
-			changes: []Change{keep, keep},
-			want: []string{
-				"ACTION PACK FROM TO RULE REASON",
-				"(no changes; 2 packs current)",
-			}},
-		{name: "kept packs left out and counted; zero versions shown as -",
-			changes: []Change{imp, keep, rem},
-			want: []string{
-				"ACTION PACK FROM TO RULE REASON",
-				"import P - 2.0.0.0 GetIntelligencePacks solution enabled",
-				"remove R 3.0.0.0 - GetIntelligencePacks not wanted",
-				"(1 packs current)",
-			}},
-		{name: "results add a result column",
+		{name: "zero versions shown as -; the id first",
 			changes: []Change{imp, rem},
-			results: []string{"applied", "failed: boom"},
 			want: []string{
-				"ACTION PACK FROM TO RULE REASON RESULT",
-				"import P - 2.0.0.0 GetIntelligencePacks solution enabled applied",
-				"remove R 3.0.0.0 - GetIntelligencePacks not wanted failed: boom",
+				"CHANGE RULE ACTION PACK FROM TO REASON",
+				"c1 GetIntelligencePacks import P - 2.0.0.0 solution enabled",
+				"c2 GetIntelligencePacks remove R 3.0.0.0 - not wanted",
+			}},
+		{name: "results add a result column and a count",
+			changes: []Change{imp, rem, bad},
+			results: []string{"applied", "failed", "applied"},
+			want: []string{
+				"CHANGE RULE ACTION PACK FROM TO RESULT REASON",
+				"c1 GetIntelligencePacks import P - 2.0.0.0 applied solution enabled",
+				"c2 GetIntelligencePacks remove R 3.0.0.0 - failed not wanted",
+				"c3 MPUpdate upgrade U 1.0.0.0 1.1.0.0 applied newer (error: sha256 mismatch)",
+				"2 applied, 1 failed",
+			}},
+		{name: "results the engine does not name are counted after its own",
+			changes: []Change{imp, rem},
+			results: []string{"later", "pending"},
+			want: []string{
+				"CHANGE RULE ACTION PACK FROM TO RESULT REASON",
+				"c1 GetIntelligencePacks import P - 2.0.0.0 later solution enabled",
+				"c2 GetIntelligencePacks remove R 3.0.0.0 - pending not wanted",
+				"1 pending, 1 later",
 			}},
 		{name: "no changes at all",
-			want: []string{
-				"ACTION PACK FROM TO RULE REASON",
-				"(no changes; 0 packs current)",
-			}},
+			want: []string{"no changes: every pack is current"}},
+		{name: "no changes with results",
+			results: []string{},
+			want:    []string{"no changes: every pack is current"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,10 +58,36 @@ func TestWriteChangeTable(t *testing.T) {
 			WriteTable(&b, tt.changes, tt.results)
 			var got []string
 			for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
-				assert.True(t, strings.HasPrefix(l, "  "), "line %q is indented", l)
 				got = append(got, strings.Join(strings.Fields(l), " "))
 			}
 			assert.Equal(t, tt.want, got, "table:\n%s", b.String())
+		})
+	}
+}
+
+// Plan.String leaves kept packs out of the table and counts them.
+func TestPlanStringCountsKeptPacks(t *testing.T) {
+	keep := Change{ID: "k", Action: ActionKeep, Pack: "K", From: v("1.0.0.0"), To: v("1.0.0.0"), Rule: rules.MPUpdate}
+	imp := Change{ID: "c1", Action: ActionImport, Pack: "P", To: v("2.0.0.0"), Rule: rules.GetIntelligencePacks, Reason: "solution enabled"}
+	for _, tt := range []struct {
+		name    string
+		changes []Change
+		want    []string
+	}{
+		{"nothing but kept packs", []Change{keep, keep}, []string{
+			"plan for workspace w (catalog serial 3)", "no changes: every pack is current", "(2 packs current)"}},
+		{"kept packs left out and counted", []Change{imp, keep}, []string{
+			"plan for workspace w (catalog serial 3)", "CHANGE RULE ACTION PACK FROM TO REASON",
+			"c1 GetIntelligencePacks import P - 2.0.0.0 solution enabled", "(1 packs current)"}},
+		{"no packs", nil, []string{"plan for workspace w (catalog serial 3)", "no changes: every pack is current"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Plan{WorkspaceID: "w", CatalogSerial: 3, Changes: tt.changes}
+			var got []string
+			for _, l := range strings.Split(strings.TrimRight(p.String(), "\n"), "\n") {
+				got = append(got, strings.Join(strings.Fields(l), " "))
+			}
+			assert.Equal(t, tt.want, got, "plan:\n%s", p.String())
 		})
 	}
 }
