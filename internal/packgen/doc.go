@@ -14,8 +14,8 @@
 //	}
 //	_, err := spec.WriteTo(f)
 //
-// The output has the shape of a real unsealed pack (see
-// ../shared/mp-format.md): the ManagementPack root with its schema
+// The output has the shape of a real unsealed pack (the format the
+// package doc of mpsync.dev/mpsync/pack describes): the ManagementPack root with its schema
 // attributes, the Manifest first, a module type in TypeDefinitions with an
 // overrideable interval, timed-script rules whose VBScript sits in CDATA,
 // and an English language pack with a display string for the pack and for

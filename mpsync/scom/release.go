@@ -62,8 +62,9 @@ func (r Release) platformAt(v pack.Version) pack.Inventory {
 	return inv
 }
 
-// The platform libraries, in two families. mp-format.md lists them: the
-// real packs in mp-corpus reference all of them. Windows Server, SQL Server
+// The platform libraries, in two families: the libraries every
+// Operations Manager release installs, which Microsoft's own packs
+// reference. Windows Server, SQL Server
 // and UNIX/Linux libraries are left out: no source was found for the
 // versions a release ships, and they are not platform libraries in the
 // sense that every group has them; an operator whose packs reference them
