@@ -354,3 +354,66 @@ func TestIdleTickSeesManualApproval(t *testing.T) {
 	require.False(t, rep.Reused)
 	require.Len(t, rep.Applied(), 1)
 }
+
+// decideCounter counts the approver's answers.
+type decideCounter struct {
+	approval.Approver
+	n atomic.Int64
+}
+
+func (d *decideCounter) Decide(ctx context.Context, req approval.Request) (approval.Decision, error) {
+	d.n.Add(1)
+	return d.Approver.Decide(ctx, req)
+}
+
+func (d *decideCounter) ApprovalVersion(ctx context.Context) (uint64, error) {
+	return d.Approver.(approval.Versioner).ApprovalVersion(ctx)
+}
+
+// TestIdleTickKeepsAWindowsDeferral: behind a change window and a person
+// (All(Window, Manual), a production group's usual approver) a change
+// deferred until the window opens is not asked about again on idle ticks
+// before then, and is applied on the first tick after it opens. Before
+// Window had a version, every tick re-planned and asked.
+func TestIdleTickKeepsAWindowsDeferral(t *testing.T) {
+	ctx := context.Background()
+	clk := mpsynctest.NewManualClock(t0) // Monday 08:00 UTC
+	ws := &notModWS{fakeWS: newFakeWS("ws-1")}
+	ws.put(advisorID, "7.1.0.0", "", rref("System.Library", "7.5.8501.0"))
+	s := newGenStore()
+	e := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clk})
+	_, err := e.Sync(ctx) // connects: imports the base pack
+	require.NoError(t, err)
+
+	win, err := approval.ParseWindow("0 12 * * *", time.Hour, "UTC") // daily 12:00-13:00
+	require.NoError(t, err)
+	both, err := approval.All(win, approval.NewManual(s))
+	require.NoError(t, err)
+	_, err = both.ApprovalVersion(ctx)
+	require.NoError(t, err, "All(Window, Manual) tells when its answers change")
+
+	winAuto, err := approval.All(win, approval.Auto())
+	require.NoError(t, err)
+	counter := &decideCounter{Approver: winAuto}
+	e2 := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clk, Approver: counter})
+	ws.solution("Alerts", true)
+	ws.put(alertID, "7.2.0.0", "Alerts", rref(advisorID, "7.1.0.0"))
+	rep, err := e2.Sync(ctx)
+	require.NoError(t, err)
+	require.Len(t, rep.Pending(), 1, "deferred until the window opens")
+	asked := counter.n.Load()
+	for range 3 {
+		clk.Advance(5 * time.Minute)
+		rep, err = e2.Sync(ctx)
+		require.NoError(t, err)
+		require.True(t, rep.Reused, "nothing changed before the window opens: the plan is reused")
+		require.Len(t, rep.Pending(), 1)
+	}
+	require.Equal(t, asked, counter.n.Load(), "the approver is not asked again before the deferral's NotBefore")
+
+	clk.AdvanceTo(time.Date(t0.Year(), t0.Month(), t0.Day(), 12, 1, 0, 0, time.UTC))
+	rep, err = e2.Sync(ctx)
+	require.NoError(t, err)
+	require.False(t, rep.Reused)
+	require.Len(t, rep.Applied(), 1, "applied once the window opened")
+}

@@ -94,7 +94,10 @@ type Approver interface {
 // asks the approver nothing; an approver without it (or whose
 // ApprovalVersion fails) is asked again about every pending and denied
 // change on every run, as a full run would. The number must change for
-// decisions taken by any process sharing the approver's state.
+// decisions taken by any process sharing the approver's state. In this
+// package Auto, Freeze, Policy, Window and Manual implement it, and Combined
+// when every part does; Promotion does not (its evidence is another group's
+// ledger), so a combination holding one is asked on every run.
 type Versioner interface {
 	ApprovalVersion(ctx context.Context) (uint64, error)
 }

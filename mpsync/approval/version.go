@@ -9,6 +9,29 @@ import (
 	"mpsync.dev/mpsync/storage"
 )
 
+// staticVersion is the ApprovalVersion of an approver whose answers never
+// change but by the clock, and then only at a deferral's NotBefore: Auto,
+// Freeze, a Policy and a Window. Such an approver combined with a Manual
+// makes a [Combined] that is a Versioner too, so a production group behind
+// a change window and a person reuses its plan on idle ticks.
+const staticVersion = 1
+
+// ApprovalVersion implements [Versioner]: Auto approves everything, always.
+func (autoApprover) ApprovalVersion(context.Context) (uint64, error) { return staticVersion, nil }
+
+// ApprovalVersion implements [Versioner]: a freeze answers the same until it
+// is replaced.
+func (freezeApprover) ApprovalVersion(context.Context) (uint64, error) { return staticVersion, nil }
+
+// ApprovalVersion implements [Versioner]: a Policy's answer depends only on
+// the change, which a reused plan keeps.
+func (p *Policy) ApprovalVersion(context.Context) (uint64, error) { return staticVersion, nil }
+
+// ApprovalVersion implements [Versioner]: a Window's answer depends only on
+// the clock, and its deferral's NotBefore is the next moment it can open
+// ([Window.NextOpen]), when the engine asks again.
+func (w *Window) ApprovalVersion(context.Context) (uint64, error) { return staticVersion, nil }
+
 // ApprovalVersion implements [Versioner]: a hash of the
 // queue's record, so that it moves when a person approves, denies or
 // revokes in any process sharing the store, and when a run queues a
