@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -250,7 +251,7 @@ func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Pla
 	run.entries, run.listed = entries, true
 	in := plan.Input{Rules: rs, WorkspaceID: run.ws.ID(), Catalog: res.Catalog, Stale: res.Stale, Entries: entries, Platform: e.platform, PlatformName: e.platformName}
 	changes, targets := plan.Classify(in)
-	in.Manifests = e.readManifests(ctx, run, targets)
+	in.Manifests = e.readManifests(ctx, run, targets, res.Stale)
 	p := &Plan{
 		WorkspaceID: run.ws.ID(), Rules: rs, Stale: res.Stale, CatalogFetchedAt: res.FetchedAt,
 		CreatedAt: e.clock.Now(), Changes: plan.Resolve(in, changes),
@@ -267,7 +268,14 @@ func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Pla
 // readManifests returns the manifest of each target, from the cache or by
 // downloading the pack (in parallel, bounded); downloaded readers that can
 // be rewound are kept in run for the apply step.
-func (e *Engine) readManifests(ctx context.Context, run *runState, targets []catalog.Pack) map[string]plan.ManifestResult {
+//
+// When the catalog is stale (the service did not answer its request, after
+// the client's retries), packs the same service serves are not tried, and of
+// packs served elsewhere one is tried before the others ([probeStale]). Each
+// download retries as the catalog did, so trying them all cost a retry
+// cycle per few packs: a stalled plan, minutes long with many pending
+// changes, to learn what the catalog request had said.
+func (e *Engine) readManifests(ctx context.Context, run *runState, targets []catalog.Pack, stale bool) map[string]plan.ManifestResult {
 	out := map[string]plan.ManifestResult{}
 	var todo []catalog.Pack
 	e.mu.Lock()
@@ -279,6 +287,9 @@ func (e *Engine) readManifests(ctx context.Context, run *runState, targets []cat
 		}
 	}
 	e.mu.Unlock()
+	if stale {
+		todo = e.probeStale(ctx, run, todo, out)
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, e.parallel)
@@ -288,15 +299,7 @@ func (e *Engine) readManifests(ctx context.Context, run *runState, targets []cat
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			rc, m, err := e.safeDownload(ctx, run.ws, p)
-			mu.Lock()
-			out[p.SHA256] = plan.ManifestResult{Manifest: m, Err: err}
-			mu.Unlock()
-			if rc != nil {
-				run.mu.Lock()
-				run.fetched[p.SHA256] = rc
-				run.mu.Unlock()
-			}
+			e.readManifest(ctx, run, p, out, &mu)
 		}()
 	}
 	wg.Wait()
@@ -308,6 +311,56 @@ func (e *Engine) readManifests(ctx context.Context, run *runState, targets []cat
 	}
 	e.mu.Unlock()
 	return out
+}
+
+// probeStale decides, for a run whose catalog request the service did not
+// answer, which packs are still worth a download. A pack at a relative href
+// is served by that same service: it is not tried. Of packs at absolute
+// hrefs (another host, perhaps), one is tried; when it is unavailable too,
+// the others are not. It records the packs it settles in out and returns
+// the ones left to download.
+func (e *Engine) probeStale(ctx context.Context, run *runState, todo []catalog.Pack, out map[string]plan.ManifestResult) []catalog.Pack {
+	skip := func(p catalog.Pack, why string) {
+		out[p.SHA256] = plan.ManifestResult{Err: fmt.Errorf("%w: not downloaded: %s", ErrUnavailable, why)}
+	}
+	var elsewhere []catalog.Pack
+	for _, p := range todo {
+		if u, err := url.Parse(p.Href); err == nil && !u.IsAbs() {
+			skip(p, "the service did not answer the catalog request")
+			continue
+		}
+		elsewhere = append(elsewhere, p)
+	}
+	if len(elsewhere) < 2 {
+		return elsewhere
+	}
+	first := elsewhere[0]
+	e.readManifest(ctx, run, first, out, nil)
+	if !errors.Is(out[first.SHA256].Err, ErrUnavailable) {
+		return elsewhere[1:]
+	}
+	for _, p := range elsewhere[1:] {
+		skip(p, "the service did not answer the catalog request, nor the download of "+first.ID)
+	}
+	return nil
+}
+
+// readManifest downloads p, records its manifest or error in out (under mu,
+// when not nil) and keeps a rewindable reader in run for the apply step.
+func (e *Engine) readManifest(ctx context.Context, run *runState, p catalog.Pack, out map[string]plan.ManifestResult, mu *sync.Mutex) {
+	rc, m, err := e.safeDownload(ctx, run.ws, p)
+	if mu != nil {
+		mu.Lock()
+	}
+	out[p.SHA256] = plan.ManifestResult{Manifest: m, Err: err}
+	if mu != nil {
+		mu.Unlock()
+	}
+	if rc != nil {
+		run.mu.Lock()
+		run.fetched[p.SHA256] = rc
+		run.mu.Unlock()
+	}
 }
 
 // safeDownload is download on a worker goroutine: a panic in the workspace

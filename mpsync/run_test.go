@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"mpsync.dev/mpsync/catalog"
 	"mpsync.dev/mpsync/ledger"
 	"mpsync.dev/mpsync/mpsynctest"
+	"mpsync.dev/mpsync/plan"
 	"mpsync.dev/mpsync/storage"
 	"mpsync.dev/mpsync/store"
 	"mpsync.dev/mpsync/workspace"
@@ -242,4 +245,80 @@ func TestRunTimeoutBoundsTheRun(t *testing.T) {
 		}
 	}
 	assert.Equal(t, len(rep.Failed()), failed, "each failed change is in the ledger")
+}
+
+// Regression: with the service down, a plan downloaded every pack it had no
+// manifest for, each with the client's retries, after the catalog request
+// had already failed them all: `mpsync plan` took 26 s for four pending
+// packs, minutes for many. A stale run no longer asks the failed service
+// for packs, and of packs served elsewhere tries one before the others.
+func TestStaleRunDoesNotDownloadFromTheFailedService(t *testing.T) {
+	ctx := context.Background()
+	srv := newServer(t)
+	client := newClient(t, srv)
+	s := store.NewMemory()
+	hold := approval.ApproverFunc(func(context.Context, approval.Request) (approval.Decision, error) {
+		return approval.Decision{Verdict: plan.Defer, Reason: "held for the test"}, nil
+	})
+	// newEngine is a new process: no manifest in memory; the client holds
+	// the last-known catalog.
+	newEngine := func() *mpsync.Engine {
+		e, err := mpsync.New(s, &mpsync.Options{Workspace: client, Approver: hold})
+		require.NoError(t, err)
+		t.Cleanup(func() { e.Close() })
+		return e
+	}
+	rep, err := newEngine().Sync(ctx) // connects; every import waits
+	require.NoError(t, err)
+	require.Len(t, rep.Pending(), 1) // the others wait for it (skipped)
+
+	stalePlan := func(fault string) (*mpsync.Plan, int) {
+		t.Helper()
+		srv.Fail(fault, mpsynctest.Fault{Status: http.StatusServiceUnavailable})
+		defer srv.ClearFaults()
+		srv.ResetStats()
+		p, err := newEngine().Plan(ctx)
+		require.NoError(t, err)
+		require.True(t, p.Stale)
+		return p, srv.Stats().PackRequests
+	}
+	// blocked counts the plan's blocked changes, and of them the ones not
+	// even tried.
+	blocked := func(p *mpsync.Plan) (n, untried int) {
+		for _, c := range p.Changes {
+			if c.Action == plan.ActionBlocked {
+				n++
+				if strings.Contains(c.Reason, "not downloaded") {
+					untried++
+				}
+			}
+		}
+		return n, untried
+	}
+
+	p, packRequests := stalePlan("*")
+	assert.Zero(t, packRequests, "the packs are the failed service's (relative hrefs): none is tried")
+	n, untried := blocked(p)
+	assert.Equal(t, [2]int{4, 4}, [2]int{n, untried}, "blocked, untried: %v", p)
+
+	// Packs at absolute hrefs may be served by another host.
+	targets := []string{advisorID, internalID, alertLibID, alertID}
+	for _, id := range targets {
+		srv.Tamper(id, func(c *catalog.Pack) {
+			c.Href = srv.URL() + "workspaces/" + srv.WorkspaceID() + "/" + c.Href
+		})
+	}
+	_, err = newEngine().Plan(ctx) // the client now holds absolute hrefs
+	require.NoError(t, err)
+
+	p, packRequests = stalePlan("*")
+	assert.LessOrEqual(t, packRequests, 2, "one pack tried (with the client's one retry), not all four")
+	n, untried = blocked(p)
+	assert.Equal(t, [2]int{4, 3}, [2]int{n, untried}, "blocked, untried (the pack tried is blocked for its own error): %v", p)
+
+	p, packRequests = stalePlan("catalog")
+	assert.Equal(t, 4, packRequests, "every pack downloaded when the packs' host answers")
+	for _, c := range p.Changes {
+		assert.NotEqual(t, plan.ActionBlocked, c.Action, "%s: %s", c.Pack, c.Reason)
+	}
 }

@@ -107,12 +107,14 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 	switch {
 	case runErr != nil:
 		result, msg = status.RunError, runErr.Error()
-	case rep.Err() != nil:
-		result, msg = status.RunFailed, rep.Err().Error()
 	case rep.Plan.Stale:
 		// Planned from the last-known catalog: not a successful run, since
-		// the workspace was not heard from.
+		// the workspace was not heard from. Before a failed change: the
+		// changes that failed in such a run (packs it could not download)
+		// failed because of it.
 		result, msg = status.RunStale, "service unreachable: "+rep.Plan.CatalogError
+	case rep.Err() != nil:
+		result, msg = status.RunFailed, rep.Err().Error()
 	}
 	e.updateRuns(ctx, func(st *runHistory) {
 		if noted != nil {

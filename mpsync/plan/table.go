@@ -16,7 +16,7 @@ var resultOrder = []string{"applied", "pending", "denied", "failed", "skipped"}
 // WriteTable renders changes as an aligned table for people, one row per
 // change in the order given: the change's id (what an approval names), its
 // rule, action, pack, versions ("-" for none) and reason, with the change's
-// Error folded into the reason. When results is not nil (results[i] is
+// Error folded into the reason (unless the reason already says it). When results is not nil (results[i] is
 // changes[i]'s) a RESULT column comes before the reason and a line counting
 // the results follows the table. An empty list is the line "no changes:
 // every pack is current". The caller chooses the rows ([Plan.String] leaves
@@ -36,7 +36,7 @@ func WriteTable(w io.Writer, changes []Change, results []string) {
 	}
 	for i, c := range changes {
 		reason := c.Reason
-		if c.Error != "" {
+		if c.Error != "" && !strings.Contains(reason, c.Error) {
 			reason = strings.TrimSpace(reason + " (error: " + c.Error + ")")
 		}
 		cols := []string{c.ID, c.Rule.ShortName(), string(c.Action), c.Pack, versionText(c.From), versionText(c.To)}

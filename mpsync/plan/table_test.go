@@ -14,6 +14,8 @@ func TestWriteChangeTable(t *testing.T) {
 	imp := Change{ID: "c1", Action: ActionImport, Pack: "P", To: v("2.0.0.0"), Rule: rules.GetIntelligencePacks, Reason: "solution enabled"}
 	rem := Change{ID: "c2", Action: ActionRemove, Pack: "R", From: v("3.0.0.0"), Rule: rules.GetIntelligencePacks, Reason: "not wanted"}
 	bad := Change{ID: "c3", Action: ActionUpgrade, Pack: "U", From: v("1.0.0.0"), To: v("1.1.0.0"), Rule: rules.MPUpdate, Reason: "newer", Error: "sha256 mismatch"}
+	// A blocked change's reason often quotes its error already.
+	unread := Change{ID: "c4", Action: ActionBlocked, Pack: "B", To: v("2.0.0.0"), Rule: rules.MPUpdate, Reason: "cannot read the pack: refused", Error: "refused"}
 	tests := []struct {
 		name    string
 		changes []Change
@@ -36,6 +38,12 @@ func TestWriteChangeTable(t *testing.T) {
 				"c2 GetIntelligencePacks remove R 3.0.0.0 - failed not wanted",
 				"c3 MPUpdate upgrade U 1.0.0.0 1.1.0.0 applied newer (error: sha256 mismatch)",
 				"2 applied, 1 failed",
+			}},
+		{name: "an error the reason quotes is not repeated",
+			changes: []Change{unread},
+			want: []string{
+				"CHANGE RULE ACTION PACK FROM TO REASON",
+				"c4 MPUpdate blocked B - 2.0.0.0 cannot read the pack: refused",
 			}},
 		{name: "results the engine does not name are counted after its own",
 			changes: []Change{imp, rem},
