@@ -322,3 +322,49 @@ func TestStaleRunDoesNotDownloadFromTheFailedService(t *testing.T) {
 		assert.NotEqual(t, plan.ActionBlocked, c.Action, "%s: %s", c.Pack, c.Reason)
 	}
 }
+
+// Regression: a sync on a stale catalog rewrote the record of pending
+// changes from what it could decide, and with the packs not downloaded it
+// decided nothing: `status` stopped listing the changes waiting for a window
+// or a person while the service was down.
+func TestStaleRunKeepsPendingChanges(t *testing.T) {
+	ctx := context.Background()
+	srv := newServer(t)
+	client := newClient(t, srv)
+	s := store.NewMemory()
+	hold := approval.ApproverFunc(func(context.Context, approval.Request) (approval.Decision, error) {
+		return approval.Decision{Verdict: plan.Defer, Reason: "held for the test"}, nil
+	})
+	open := func() *mpsync.Engine {
+		e, err := mpsync.New(s, &mpsync.Options{Workspace: client, Approver: hold})
+		require.NoError(t, err)
+		t.Cleanup(func() { e.Close() })
+		return e
+	}
+	rep, err := open().Sync(ctx)
+	require.NoError(t, err)
+	require.Len(t, rep.Pending(), 1)
+	want := rep.Pending()[0].ID
+
+	srv.Fail("*", mpsynctest.Fault{Status: http.StatusServiceUnavailable})
+	e := open() // a new process: no manifest in memory
+	rep, err = e.Sync(ctx)
+	require.NoError(t, err)
+	require.True(t, rep.Plan.Stale)
+	require.Empty(t, rep.Pending(), "nothing could be decided without the packs")
+	st, err := e.Status(ctx)
+	require.NoError(t, err)
+	var ids []string
+	for _, c := range st.Pending {
+		ids = append(ids, c.ID)
+	}
+	assert.Equal(t, []string{want}, ids, "the change that waited still waits")
+
+	srv.ClearFaults()
+	rep, err = e.Sync(ctx)
+	require.NoError(t, err)
+	require.False(t, rep.Plan.Stale)
+	st, err = e.Status(ctx)
+	require.NoError(t, err)
+	require.Len(t, st.Pending, 1, "a fresh run replaces the list: %v", st.Pending)
+}

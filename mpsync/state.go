@@ -154,7 +154,7 @@ func (e *Engine) readPending(ctx context.Context) ([]Change, error) {
 }
 
 // notePending replaces the pending changes of the rules a run covered with
-// the run's pending outcomes.
+// the run's pending outcomes; a run on a stale catalog only adds to them.
 func (e *Engine) notePending(ctx context.Context, rep *Report) {
 	e.runsMu.Lock()
 	defer e.runsMu.Unlock()
@@ -171,12 +171,17 @@ func (e *Engine) notePending(ctx context.Context, rep *Report) {
 	}
 	keep := old[:0]
 	for _, c := range old {
-		if !slices.Contains(rep.Plan.Rules, c.Rule) {
+		// A run on a stale catalog knows too little to say a change no
+		// longer waits (it did not even download the packs): what waited
+		// still does, until a run hears from the workspace.
+		if rep.Plan.Stale || !slices.Contains(rep.Plan.Rules, c.Rule) {
 			keep = append(keep, c)
 		}
 	}
 	for _, o := range rep.Pending() {
-		keep = append(keep, o.Change)
+		if !slices.ContainsFunc(keep, func(c Change) bool { return c.ID == o.ID }) {
+			keep = append(keep, o.Change)
+		}
 	}
 	if err := pendingRecord.write(ctx, e.store, keep); err != nil {
 		e.log.Error("cannot record pending changes", "err", err)
