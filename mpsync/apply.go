@@ -229,7 +229,13 @@ func (e *Engine) applyOne(ctx context.Context, run *runState, p *Plan, c Change,
 			// The pack could not be downloaded or read: a failure the
 			// operator must see, not a policy decision.
 			o.Result = ResultFailed
-			o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "download", Err: errors.New(c.Error)}
+			cause := errors.New(c.Error)
+			run.mu.Lock()
+			if err, ok := run.unreadable[c.SHA256]; ok && err.Error() == c.Error {
+				cause = err // the error itself, with its kind
+			}
+			run.mu.Unlock()
+			o.Err = &ChangeError{ChangeID: c.ID, Pack: c.Pack, Step: "download", Err: cause}
 			e.emit(event.Event{Kind: event.ChangeFailed, Rule: c.Rule, Change: &c, Err: o.Err})
 			return o, false
 		}

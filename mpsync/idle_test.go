@@ -3,6 +3,7 @@ package mpsync_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -367,53 +368,83 @@ func (d *decideCounter) Decide(ctx context.Context, req approval.Request) (appro
 }
 
 func (d *decideCounter) ApprovalVersion(ctx context.Context) (uint64, error) {
-	return d.Approver.(approval.Versioner).ApprovalVersion(ctx)
+	v, ok := d.Approver.(approval.Versioner)
+	if !ok {
+		return 0, errors.ErrUnsupported
+	}
+	return v.ApprovalVersion(ctx)
 }
 
-// TestIdleTickKeepsAWindowsDeferral: behind a change window and a person
-// (All(Window, Manual), a production group's usual approver) a change
+// TestIdleTickKeepsAWindowsDeferral: behind a change window (alone, or in
+// All with another part: a production group's usual approver) a change
 // deferred until the window opens is not asked about again on idle ticks
 // before then, and is applied on the first tick after it opens. Before
-// Window had a version, every tick re-planned and asked.
+// Window had a version, every tick re-planned and asked. Any(Window,
+// Manual) defers without a time (the person may approve at any moment), so
+// it is asked on every tick; it too applies once the window opens (a review
+// found it stuck when Any of a window was a Versioner).
 func TestIdleTickKeepsAWindowsDeferral(t *testing.T) {
-	ctx := context.Background()
-	clk := mpsynctest.NewManualClock(t0) // Monday 08:00 UTC
-	ws := &notModWS{fakeWS: newFakeWS("ws-1")}
-	ws.put(advisorID, "7.1.0.0", "", rref("System.Library", "7.5.8501.0"))
-	s := newGenStore()
-	e := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clk})
-	_, err := e.Sync(ctx) // connects: imports the base pack
-	require.NoError(t, err)
+	for _, tc := range []struct {
+		name     string
+		approver func(t *testing.T, win *approval.Window, s mpsync.Store) approval.Approver
+		// quiet: the approver is not asked again while the window is
+		// closed (else it is asked on every tick, with the same answer)
+		quiet bool
+	}{
+		{"window", func(*testing.T, *approval.Window, mpsync.Store) approval.Approver { return nil }, true},
+		{"all of window and auto", func(t *testing.T, win *approval.Window, _ mpsync.Store) approval.Approver {
+			c, err := approval.All(win, approval.Auto())
+			require.NoError(t, err)
+			return c
+		}, true},
+		{"any of window and manual", func(t *testing.T, win *approval.Window, s mpsync.Store) approval.Approver {
+			c, err := approval.Any(win, approval.NewManual(s))
+			require.NoError(t, err)
+			return c
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			clk := mpsynctest.NewManualClock(t0) // Monday 08:00 UTC
+			ws := &notModWS{fakeWS: newFakeWS("ws-1")}
+			ws.put(advisorID, "7.1.0.0", "", rref("System.Library", "7.5.8501.0"))
+			s := newGenStore()
+			e := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clk})
+			_, err := e.Sync(ctx) // connects: imports the base pack
+			require.NoError(t, err)
 
-	win, err := approval.ParseWindow("0 12 * * *", time.Hour, "UTC") // daily 12:00-13:00
-	require.NoError(t, err)
-	both, err := approval.All(win, approval.NewManual(s))
-	require.NoError(t, err)
-	_, err = both.ApprovalVersion(ctx)
-	require.NoError(t, err, "All(Window, Manual) tells when its answers change")
+			win, err := approval.ParseWindow("0 12 * * *", time.Hour, "UTC") // daily 12:00-13:00
+			require.NoError(t, err)
+			var a approval.Approver = win
+			if b := tc.approver(t, win, s); b != nil {
+				a = b
+			}
+			counter := &decideCounter{Approver: a}
+			e2 := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clk, Approver: counter})
+			ws.solution("Alerts", true)
+			ws.put(alertID, "7.2.0.0", "Alerts", rref(advisorID, "7.1.0.0"))
+			rep, err := e2.Sync(ctx)
+			require.NoError(t, err)
+			require.Len(t, rep.Pending(), 1, "deferred until the window opens")
+			asked := counter.n.Load()
+			for range 3 {
+				clk.Advance(5 * time.Minute)
+				rep, err = e2.Sync(ctx)
+				require.NoError(t, err)
+				require.True(t, rep.Reused, "nothing changed before the window opens: the plan is reused")
+				require.Len(t, rep.Pending(), 1)
+			}
+			if tc.quiet {
+				require.Equal(t, asked, counter.n.Load(), "the approver is not asked again before the deferral's NotBefore")
+			} else {
+				require.Greater(t, counter.n.Load(), asked, "asked on every tick")
+			}
 
-	winAuto, err := approval.All(win, approval.Auto())
-	require.NoError(t, err)
-	counter := &decideCounter{Approver: winAuto}
-	e2 := newFakeEngine(t, ws, s, &mpsync.Options{Clock: clk, Approver: counter})
-	ws.solution("Alerts", true)
-	ws.put(alertID, "7.2.0.0", "Alerts", rref(advisorID, "7.1.0.0"))
-	rep, err := e2.Sync(ctx)
-	require.NoError(t, err)
-	require.Len(t, rep.Pending(), 1, "deferred until the window opens")
-	asked := counter.n.Load()
-	for range 3 {
-		clk.Advance(5 * time.Minute)
-		rep, err = e2.Sync(ctx)
-		require.NoError(t, err)
-		require.True(t, rep.Reused, "nothing changed before the window opens: the plan is reused")
-		require.Len(t, rep.Pending(), 1)
+			clk.AdvanceTo(time.Date(t0.Year(), t0.Month(), t0.Day(), 12, 1, 0, 0, time.UTC))
+			rep, err = e2.Sync(ctx)
+			require.NoError(t, err)
+			require.False(t, rep.Reused)
+			require.Len(t, rep.Applied(), 1, "applied once the window opened")
+		})
 	}
-	require.Equal(t, asked, counter.n.Load(), "the approver is not asked again before the deferral's NotBefore")
-
-	clk.AdvanceTo(time.Date(t0.Year(), t0.Month(), t0.Day(), 12, 1, 0, 0, time.UTC))
-	rep, err = e2.Sync(ctx)
-	require.NoError(t, err)
-	require.False(t, rep.Reused)
-	require.Len(t, rep.Applied(), 1, "applied once the window opened")
 }

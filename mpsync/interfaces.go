@@ -79,7 +79,11 @@ type Workspace interface {
 	Catalog(ctx context.Context) (CatalogResult, error)
 	// Fetch downloads a pack the catalog lists and verifies its size, hash and
 	// manifest identity. Closing the returned reader releases any temporary
-	// file.
+	// file. An error matching [ErrUnavailable] says the service could not
+	// be reached. After a Stale catalog the engine does not fetch packs
+	// whose Href names no host (they resolve against the service's URL, as
+	// docs/protocol.md has it), and of each other host it tries one pack
+	// before the rest.
 	Fetch(ctx context.Context, p catalog.Pack) (io.ReadCloser, error)
 }
 

@@ -92,7 +92,11 @@ type runState struct {
 	leased  bool
 	mu      sync.Mutex
 	fetched map[string]io.ReadCloser // by sha256, positioned at the start
-	results map[string]Result        // by pack id, for dependency checks
+	// unreadable holds, by sha256, why planning could not download or read
+	// a pack (the plan keeps only the text), so that the change's failure
+	// keeps the error's kind (ErrUnavailable, a TimeoutError).
+	unreadable map[string]error
+	results    map[string]Result // by pack id, for dependency checks
 
 	// What the plan was made from, for the next run's idle check (see
 	// idleRun). fetched0 says that catalog and catalogErr hold the answer
@@ -252,6 +256,16 @@ func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Pla
 	in := plan.Input{Rules: rs, WorkspaceID: run.ws.ID(), Catalog: res.Catalog, Stale: res.Stale, Entries: entries, Platform: e.platform, PlatformName: e.platformName}
 	changes, targets := plan.Classify(in)
 	in.Manifests = e.readManifests(ctx, run, targets, res.Stale)
+	for sha, mr := range in.Manifests {
+		if mr.Err != nil {
+			run.mu.Lock()
+			if run.unreadable == nil {
+				run.unreadable = map[string]error{}
+			}
+			run.unreadable[sha] = mr.Err
+			run.mu.Unlock()
+		}
+	}
 	p := &Plan{
 		WorkspaceID: run.ws.ID(), Rules: rs, Stale: res.Stale, CatalogFetchedAt: res.FetchedAt,
 		CreatedAt: e.clock.Now(), Changes: plan.Resolve(in, changes),
@@ -271,7 +285,8 @@ func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Pla
 //
 // When the catalog is stale (the service did not answer its request, after
 // the client's retries), packs the same service serves are not tried, and of
-// packs served elsewhere one is tried before the others ([probeStale]). Each
+// packs served by another host one per host is tried before the others
+// ([probeStale]). Each
 // download retries as the catalog did, so trying them all cost a retry
 // cycle per few packs: a stalled plan, minutes long with many pending
 // changes, to learn what the catalog request had said.
@@ -314,35 +329,51 @@ func (e *Engine) readManifests(ctx context.Context, run *runState, targets []cat
 }
 
 // probeStale decides, for a run whose catalog request the service did not
-// answer, which packs are still worth a download. A pack at a relative href
-// is served by that same service: it is not tried. Of packs at absolute
-// hrefs (another host, perhaps), one is tried; when it is unavailable too,
-// the others are not. It records the packs it settles in out and returns
-// the ones left to download.
+// answer, which packs are still worth a download. A pack at an href without
+// a host is served by that same service (hrefs resolve against the
+// service's URL): it is not tried. Packs at hrefs naming a host (a CDN,
+// perhaps) are grouped by host, and one of each group is tried first; when
+// it is unavailable too, the rest of its group is not. It records the packs
+// it settles in out and returns the ones left to download.
 func (e *Engine) probeStale(ctx context.Context, run *runState, todo []catalog.Pack, out map[string]plan.ManifestResult) []catalog.Pack {
 	skip := func(p catalog.Pack, why string) {
 		out[p.SHA256] = plan.ManifestResult{Err: fmt.Errorf("%w: not downloaded: %s", ErrUnavailable, why)}
 	}
-	var elsewhere []catalog.Pack
+	byHost := map[string][]catalog.Pack{}
+	var hosts []string
 	for _, p := range todo {
-		if u, err := url.Parse(p.Href); err == nil && !u.IsAbs() {
+		u, err := url.Parse(p.Href)
+		if err == nil && u.Host == "" {
 			skip(p, "the service did not answer the catalog request")
 			continue
 		}
-		elsewhere = append(elsewhere, p)
+		host := p.Href // unparsable: a group of its own, its download says why
+		if err == nil {
+			host = u.Host
+		}
+		if _, ok := byHost[host]; !ok {
+			hosts = append(hosts, host)
+		}
+		byHost[host] = append(byHost[host], p)
 	}
-	if len(elsewhere) < 2 {
-		return elsewhere
+	var left []catalog.Pack
+	for _, host := range hosts {
+		group := byHost[host]
+		if len(group) < 2 {
+			left = append(left, group...)
+			continue
+		}
+		first := group[0]
+		e.readManifest(ctx, run, first, out, nil)
+		if !errors.Is(out[first.SHA256].Err, ErrUnavailable) {
+			left = append(left, group[1:]...)
+			continue
+		}
+		for _, p := range group[1:] {
+			skip(p, "the service did not answer the catalog request, nor "+host+" the download of "+first.ID)
+		}
 	}
-	first := elsewhere[0]
-	e.readManifest(ctx, run, first, out, nil)
-	if !errors.Is(out[first.SHA256].Err, ErrUnavailable) {
-		return elsewhere[1:]
-	}
-	for _, p := range elsewhere[1:] {
-		skip(p, "the service did not answer the catalog request, nor the download of "+first.ID)
-	}
-	return nil
+	return left
 }
 
 // readManifest downloads p, records its manifest or error in out (under mu,

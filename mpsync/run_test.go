@@ -368,3 +368,64 @@ func TestStaleRunKeepsPendingChanges(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, st.Pending, 1, "a fresh run replaces the list: %v", st.Pending)
 }
+
+// Review regression: once a stale run counted as stale before failed, a
+// change that failed for its own reason in a stale run (a corrupted pack
+// from another host) was reported as "service unreachable" only. A stale
+// run is stale when every failure is the service's; otherwise it failed,
+// and its error says both.
+func TestStaleRunWithAnotherFailureIsFailed(t *testing.T) {
+	ctx := context.Background()
+	srv := newServer(t)
+	for _, id := range []string{advisorID, internalID, alertLibID, alertID} {
+		srv.Tamper(id, func(c *catalog.Pack) { // served "elsewhere": absolute hrefs
+			c.Href = srv.URL() + "workspaces/" + srv.WorkspaceID() + "/" + c.Href
+		})
+	}
+	client := newClient(t, srv)
+	s := store.NewMemory()
+	hold := approval.ApproverFunc(func(context.Context, approval.Request) (approval.Decision, error) {
+		return approval.Decision{Verdict: plan.Defer, Reason: "held for the test"}, nil
+	})
+	first, err := mpsync.New(s, &mpsync.Options{Workspace: client, Approver: hold})
+	require.NoError(t, err)
+	_, err = first.Sync(ctx, rules.MPUpdate) // connects, holds the catalog
+	require.NoError(t, err)
+	require.NoError(t, first.Close())
+
+	lastResult := func(e *mpsync.Engine) (status.RunResult, string) {
+		st, err := e.Status(ctx)
+		require.NoError(t, err)
+		for _, r := range st.Rules {
+			if r.Settings.Rule == rules.MPUpdate {
+				return r.LastResult, r.LastError
+			}
+		}
+		t.Fatal("no MPUpdate in status")
+		return "", ""
+	}
+	srv.Fail("catalog", mpsynctest.Fault{Status: http.StatusServiceUnavailable})
+	srv.Fail(advisorID, mpsynctest.Fault{Body: []byte("<ManagementPack/>")}) // not the pack the catalog lists
+	e, err := mpsync.New(s, &mpsync.Options{Workspace: client})
+	require.NoError(t, err)
+	defer e.Close()
+	rep, err := e.Sync(ctx, rules.MPUpdate)
+	require.NoError(t, err)
+	require.True(t, rep.Plan.Stale)
+	require.NotEmpty(t, rep.Failed())
+	res, msg := lastResult(e)
+	assert.Equal(t, status.RunFailed, res)
+	assert.Contains(t, msg, "service unreachable")
+	assert.Contains(t, msg, advisorID)
+
+	srv.ClearFaults()
+	srv.Fail("*", mpsynctest.Fault{Status: http.StatusServiceUnavailable})
+	e2, err := mpsync.New(s, &mpsync.Options{Workspace: client})
+	require.NoError(t, err)
+	defer e2.Close()
+	rep, err = e2.Sync(ctx, rules.MPUpdate)
+	require.NoError(t, err)
+	require.True(t, rep.Plan.Stale)
+	res, _ = lastResult(e2)
+	assert.Equal(t, status.RunStale, res, "every failure is the service's: %v", rep)
+}

@@ -98,6 +98,17 @@ func (e *Engine) workspaceNote(res CatalogResult, err error) func(*runHistory) {
 	}
 }
 
+// failedOnlyForTheService reports whether every change that failed in rep
+// failed because the service was unavailable.
+func failedOnlyForTheService(rep *Report) bool {
+	for _, o := range rep.Failed() {
+		if !errors.Is(o.Err, ErrUnavailable) {
+			return false
+		}
+	}
+	return true
+}
+
 // finishRuns records the end of a run of rs, with noted (what the run's
 // catalog request learned of the service, nil when none) in the same write
 // of the run history, and emits run-finished events.
@@ -107,14 +118,16 @@ func (e *Engine) finishRuns(ctx context.Context, rs []rules.Rule, started time.T
 	switch {
 	case runErr != nil:
 		result, msg = status.RunError, runErr.Error()
-	case rep.Plan.Stale:
+	case rep.Plan.Stale && failedOnlyForTheService(rep):
 		// Planned from the last-known catalog: not a successful run, since
-		// the workspace was not heard from. Before a failed change: the
-		// changes that failed in such a run (packs it could not download)
-		// failed because of it.
+		// the workspace was not heard from; the changes that failed (packs
+		// it could not download) failed because of it.
 		result, msg = status.RunStale, "service unreachable: "+rep.Plan.CatalogError
 	case rep.Err() != nil:
 		result, msg = status.RunFailed, rep.Err().Error()
+		if rep.Plan.Stale {
+			msg = "service unreachable: " + rep.Plan.CatalogError + "; and: " + msg
+		}
 	}
 	e.updateRuns(ctx, func(st *runHistory) {
 		if noted != nil {

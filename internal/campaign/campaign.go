@@ -23,7 +23,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -209,7 +208,15 @@ func runScenario(t *testing.T, seed uint64, st mpsync.Store) campaignTally {
 	sc.start()
 	defer sc.srv.Close()
 
+	storeOpen := true
+	defer func() { // on a failure too: a pool or open files per scenario add up
+		if c, ok := sc.store.(io.Closer); ok && storeOpen {
+			c.Close()
+		}
+	}()
+
 	e := sc.engine(sc.client, 0)
+	defer e.Close() // Close is idempotent; this one is for a failing step
 	sc.importCustom(e)
 	steps := 3 + sc.rng.IntN(4)
 	for range steps {
@@ -220,6 +227,7 @@ func runScenario(t *testing.T, seed uint64, st mpsync.Store) campaignTally {
 	}
 	sc.converge()
 	if c, ok := sc.store.(io.Closer); ok {
+		storeOpen = false
 		if err := c.Close(); err != nil {
 			t.Fatalf("closing the store: %v", err)
 		}
@@ -303,9 +311,10 @@ func (sc *scenario) step(e *mpsync.Engine) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), campaignSyncBound)
 	rep, err := e.Sync(ctx)
+	hung := ctx.Err() != nil // this bound, not the engine's RunTimeout, which a run may meet
 	cancel()
-	if errors.Is(err, context.DeadlineExceeded) {
-		sc.t.Fatalf("sync hung for %s under faults %s", campaignSyncBound, sc.tally.faultSummary())
+	if hung {
+		sc.t.Fatalf("sync hung for %s under faults %s: %v", campaignSyncBound, sc.tally.faultSummary(), err)
 	}
 	if err != nil || rep.Err() != nil || rep.Plan.Stale {
 		sc.tally.failedSyncs++

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 
 	"mpsync.dev/mpsync/storage"
 )
@@ -55,8 +56,14 @@ func (m *Manual) ApprovalVersion(ctx context.Context) (uint64, error) {
 
 // ApprovalVersion implements [Versioner] when every part
 // does: a hash of the parts' versions. It fails with errors.ErrUnsupported
-// when a part cannot tell (the engine then asks again on every run).
+// when a part cannot tell (the engine then asks again on every run), and
+// for [Any] over a part whose answers change with the clock (a [Window]):
+// Any's deferral carries no NotBefore when another part waits without a
+// time (a person), so nothing would say when the window opens.
 func (c *Combined) ApprovalVersion(ctx context.Context) (uint64, error) {
+	if c.any && slices.ContainsFunc(c.parts, clockDriven) {
+		return 0, fmt.Errorf("approval: %s: its answer may change when a window opens: %w", Name(c), errors.ErrUnsupported)
+	}
 	h := fnv.New64a()
 	for _, p := range c.parts {
 		v, ok := p.(Versioner)
@@ -74,4 +81,16 @@ func (c *Combined) ApprovalVersion(ctx context.Context) (uint64, error) {
 		h.Write(b[:])
 	}
 	return h.Sum64(), nil
+}
+
+// clockDriven reports whether a's answers change with the clock alone: a
+// [Window], or a combination holding one.
+func clockDriven(a Approver) bool {
+	switch a := a.(type) {
+	case *Window:
+		return true
+	case *Combined:
+		return slices.ContainsFunc(a.parts, clockDriven)
+	}
+	return false
 }

@@ -276,7 +276,8 @@ func (w *Window) nextOpen(now time.Time) time.Time {
 }
 
 // Decide approves when req.Now is inside the window and defers otherwise,
-// with NotBefore set to [Window.NextOpen]. The verdict depends only on
+// with NotBefore set to [Window.NextOpen] (or, when it finds no opening
+// within [SearchHorizon], to req.Now plus the horizon). The verdict depends only on
 // req.Now and the change is not looked at.
 func (w *Window) Decide(_ context.Context, req Request) (Decision, error) {
 	by := w.String()
@@ -289,7 +290,10 @@ func (w *Window) Decide(_ context.Context, req Request) (Decision, error) {
 	}
 	next := w.NextOpen(req.Now)
 	if next.IsZero() {
-		return Decision{Verdict: plan.Defer, By: by,
+		// Look again once the horizon has moved: a window that opens
+		// rarely (29 February) comes within it one day, and an engine
+		// reusing its plan asks again only at NotBefore.
+		return Decision{Verdict: plan.Defer, By: by, NotBefore: req.Now.Add(SearchHorizon),
 			Reason: fmt.Sprintf("%s; no allowed moment within %v", why, SearchHorizon)}, nil
 	}
 	return Decision{Verdict: plan.Defer, By: by, NotBefore: next,

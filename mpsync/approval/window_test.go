@@ -91,9 +91,10 @@ func TestWindowDecide(t *testing.T) {
 		// Deny only: everything else is allowed.
 		{"deny only, denied", nil, []approval.Span{span(t, "0 0 * * FRI", 24*time.Hour, "Europe/Berlin")}, "2026-06-05 12:00", plan.Defer, "2026-06-06 00:00"},
 		{"deny only, allowed", nil, []approval.Span{span(t, "0 0 * * FRI", 24*time.Hour, "Europe/Berlin")}, "2026-06-06 12:00", plan.Approve, ""},
-		// A deny that always covers the allow: no moment within the horizon.
+		// A deny that always covers the allow: no moment within the
+		// horizon; asked again once the horizon has passed (now + 400 days).
 		{"never", []approval.Span{span(t, "0 2 * * *", time.Hour, "Europe/Berlin")},
-			[]approval.Span{span(t, "0 0 * * *", 24*time.Hour, "Europe/Berlin")}, "2026-06-06 12:00", plan.Defer, ""},
+			[]approval.Span{span(t, "0 0 * * *", 24*time.Hour, "Europe/Berlin")}, "2026-06-06 12:00", plan.Defer, "2027-07-11 12:00"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,8 +124,12 @@ func TestWindowDecide(t *testing.T) {
 			if c.want == plan.Approve && !next.Equal(now) {
 				t.Errorf("NextOpen while open = %v, want now", next)
 			}
-			if c.want == plan.Defer && !next.Equal(want) {
-				t.Errorf("NextOpen = %v, want %v", next, want)
+			wantNext := want
+			if d.Verdict == plan.Defer && strings.Contains(d.Reason, "no allowed moment") {
+				wantNext = time.Time{} // NextOpen finds none; NotBefore is the horizon
+			}
+			if c.want == plan.Defer && !next.Equal(wantNext) {
+				t.Errorf("NextOpen = %v, want %v", next, wantNext)
 			}
 			if !next.IsZero() && !w.Open(next) {
 				t.Errorf("window not open at NextOpen %v", next.In(be))
@@ -259,4 +264,18 @@ func FuzzParseSpan(f *testing.F) {
 		}
 		s.Contains(time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC))
 	})
+}
+
+// Review regression: a window with no opening within SearchHorizon (29
+// February, 463 days ahead) deferred without a NotBefore, so an engine
+// reusing its plan never asked it again, even once the day came near.
+func TestWindowBeyondTheHorizonDefersWithATime(t *testing.T) {
+	w, err := approval.ParseWindow("0 0 29 2 *", time.Hour, "UTC")
+	require.NoError(t, err)
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	d, err := w.Decide(context.Background(), approval.Request{Now: now})
+	require.NoError(t, err)
+	require.Equal(t, plan.Defer, d.Verdict)
+	require.Equal(t, now.Add(approval.SearchHorizon), d.NotBefore, d.Reason)
+	require.Contains(t, d.Reason, "no allowed moment within")
 }
