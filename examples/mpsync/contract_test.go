@@ -241,6 +241,8 @@ func TestContractExitCodes(t *testing.T) {
 		{"malformed retries variable", []string{"MPSYNC_RETRIES=-1"}, []string{"status"}, 2, "MPSYNC_RETRIES"},
 		{"approval and approval file", []string{"MPSYNC_APPROVAL=manual"}, []string{"sync", "--approval-file", policy}, 2, "not both"},
 		{"invalid approval", nil, []string{"sync", "--approval", "sometimes"}, 2, "--approval"},
+		// Regression: robfig/cron panicked on a zone prefix alone (the command died with a stack trace).
+		{"approval window of a zone alone", nil, []string{"sync", "--approval", "window:TZ=:1h"}, 2, "a time zone prefix needs a schedule after it"},
 		{"invalid approval file", nil, []string{"approval", "check", policy}, 2, "frobnicate"},
 		{"malformed mg-version", nil, []string{"connect", "--mg-version", "7.x"}, 2, "--mg-version"},
 		{"malformed metrics address", nil, []string{"run", "--metrics-addr", "nonsense"}, 2, "--metrics-addr"},

@@ -52,7 +52,12 @@ func NewSpan(expr string, d time.Duration, loc *time.Location) (Span, error) {
 	if hasTZ && loc != nil {
 		return Span{}, fmt.Errorf("approval: window %q: %w: time zone given twice (in the expression and as %s)", expr, ErrInvalid, loc)
 	}
-	sched, err := cron.ParseStandard(expr)
+	if hasTZ && !strings.Contains(expr, " ") {
+		// robfig/cron v3.0.1 panics on a zone prefix with nothing after it
+		// (robfig/cron#554, unfixed upstream); found by FuzzParseSpan.
+		return Span{}, fmt.Errorf("approval: window %q: %w: a time zone prefix needs a schedule after it (\"TZ=Europe/Berlin 0 2 * * SAT\")", expr, ErrInvalid)
+	}
+	sched, err := parseCron(expr)
 	if err != nil {
 		return Span{}, fmt.Errorf("approval: window %q: %w: %v", expr, ErrInvalid, err)
 	}
@@ -71,6 +76,17 @@ func NewSpan(expr string, d time.Duration, loc *time.Location) (Span, error) {
 		return Span{}, fmt.Errorf("approval: window %q: %w: the expression never fires", expr, ErrInvalid)
 	}
 	return Span{expr: expr, d: d, loc: spec.Location, sched: spec}, nil
+}
+
+// parseCron is cron.ParseStandard, with a panic of the parser (it has had
+// several on malformed input) turned into an error.
+func parseCron(expr string) (sched cron.Schedule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sched, err = nil, fmt.Errorf("the cron parser failed on it: %v", r)
+		}
+	}()
+	return cron.ParseStandard(expr)
 }
 
 // ParseSpan is [NewSpan] with the time zone given by name ("Europe/Berlin",

@@ -152,6 +152,10 @@ func TestSpanErrors(t *testing.T) {
 		{"unknown zone", "0 2 * * *", "Mars/Olympus_Mons", time.Hour, "Mars/Olympus_Mons"},
 		{"every", "@every 1h", "UTC", time.Hour, "@every"},
 		{"zone twice", "CRON_TZ=Europe/Berlin 0 2 * * *", "UTC", time.Hour, "twice"},
+		// robfig/cron panics on these (robfig/cron#554); FuzzParseSpan found "TZ=".
+		{"zone prefix alone", "TZ=", "", time.Hour, "needs a schedule"},
+		{"named zone prefix alone", "CRON_TZ=Europe/Berlin", "", time.Hour, "needs a schedule"},
+		{"zone prefixes only", "TZ=TZ=TZ=", "", time.Hour, "needs a schedule"},
 		{"never fires", "0 0 30 2 *", "UTC", time.Hour, "never"},
 	}
 	for _, c := range cases {
