@@ -247,6 +247,54 @@ func TestRunTimeoutBoundsTheRun(t *testing.T) {
 	assert.Equal(t, len(rep.Failed()), failed, "each failed change is in the ledger")
 }
 
+// holdAll defers every change: nothing is imported, every target stays to
+// plan.
+var holdAll = approval.ApproverFunc(func(context.Context, approval.Request) (approval.Decision, error) {
+	return approval.Decision{Verdict: plan.Defer, Reason: "held for the test"}, nil
+})
+
+// heldRig is a store connected to newServer's workspace by a first sync
+// under holdAll.
+type heldRig struct {
+	srv    *mpsynctest.Server
+	client *workspace.Client
+	store  *store.Memory
+}
+
+// newHeldRig makes the rig and runs its first sync of rs (both rules when
+// none); elsewhere first moves the packs to absolute hrefs (packsElsewhere).
+func newHeldRig(t *testing.T, elsewhere bool, rs ...rules.Rule) (*heldRig, *mpsync.Report) {
+	t.Helper()
+	r := &heldRig{srv: newServer(t), store: store.NewMemory()}
+	if elsewhere {
+		packsElsewhere(r.srv)
+	}
+	r.client = newClient(t, r.srv)
+	rep, err := r.engine(t, holdAll).Sync(context.Background(), rs...)
+	require.NoError(t, err)
+	return r, rep
+}
+
+// engine is a new engine on the rig, as a new process would open it: no
+// manifest in memory; the client holds the last-known catalog.
+func (r *heldRig) engine(t *testing.T, a approval.Approver) *mpsync.Engine {
+	t.Helper()
+	e, err := mpsync.New(r.store, &mpsync.Options{Workspace: r.client, Approver: a})
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// packsElsewhere gives newServer's packs absolute hrefs, as if another
+// host served them.
+func packsElsewhere(srv *mpsynctest.Server) {
+	for _, id := range []string{advisorID, internalID, alertLibID, alertID} {
+		srv.Tamper(id, func(c *catalog.Pack) {
+			c.Href = srv.URL() + "workspaces/" + srv.WorkspaceID() + "/" + c.Href
+		})
+	}
+}
+
 // Regression: with the service down, a plan downloaded every pack it had no
 // manifest for, each with the client's retries, after the catalog request
 // had already failed them all: `mpsync plan` took 26 s for four pending
@@ -254,22 +302,8 @@ func TestRunTimeoutBoundsTheRun(t *testing.T) {
 // for packs, and of packs served elsewhere tries one before the others.
 func TestStaleRunDoesNotDownloadFromTheFailedService(t *testing.T) {
 	ctx := context.Background()
-	srv := newServer(t)
-	client := newClient(t, srv)
-	s := store.NewMemory()
-	hold := approval.ApproverFunc(func(context.Context, approval.Request) (approval.Decision, error) {
-		return approval.Decision{Verdict: plan.Defer, Reason: "held for the test"}, nil
-	})
-	// newEngine is a new process: no manifest in memory; the client holds
-	// the last-known catalog.
-	newEngine := func() *mpsync.Engine {
-		e, err := mpsync.New(s, &mpsync.Options{Workspace: client, Approver: hold})
-		require.NoError(t, err)
-		t.Cleanup(func() { e.Close() })
-		return e
-	}
-	rep, err := newEngine().Sync(ctx) // connects; every import waits
-	require.NoError(t, err)
+	r, rep := newHeldRig(t, false) // connects; every import waits
+	srv := r.srv
 	require.Len(t, rep.Pending(), 1) // the others wait for it (skipped)
 
 	stalePlan := func(fault string) (*mpsync.Plan, int) {
@@ -277,7 +311,7 @@ func TestStaleRunDoesNotDownloadFromTheFailedService(t *testing.T) {
 		srv.Fail(fault, mpsynctest.Fault{Status: http.StatusServiceUnavailable})
 		defer srv.ClearFaults()
 		srv.ResetStats()
-		p, err := newEngine().Plan(ctx)
+		p, err := r.engine(t, holdAll).Plan(ctx)
 		require.NoError(t, err)
 		require.True(t, p.Stale)
 		return p, srv.Stats().PackRequests
@@ -302,13 +336,8 @@ func TestStaleRunDoesNotDownloadFromTheFailedService(t *testing.T) {
 	assert.Equal(t, [2]int{4, 4}, [2]int{n, untried}, "blocked, untried: %v", p)
 
 	// Packs at absolute hrefs may be served by another host.
-	targets := []string{advisorID, internalID, alertLibID, alertID}
-	for _, id := range targets {
-		srv.Tamper(id, func(c *catalog.Pack) {
-			c.Href = srv.URL() + "workspaces/" + srv.WorkspaceID() + "/" + c.Href
-		})
-	}
-	_, err = newEngine().Plan(ctx) // the client now holds absolute hrefs
+	packsElsewhere(srv)
+	_, err := r.engine(t, holdAll).Plan(ctx) // the client now holds absolute hrefs
 	require.NoError(t, err)
 
 	p, packRequests = stalePlan("*")
@@ -329,26 +358,14 @@ func TestStaleRunDoesNotDownloadFromTheFailedService(t *testing.T) {
 // or a person while the service was down.
 func TestStaleRunKeepsPendingChanges(t *testing.T) {
 	ctx := context.Background()
-	srv := newServer(t)
-	client := newClient(t, srv)
-	s := store.NewMemory()
-	hold := approval.ApproverFunc(func(context.Context, approval.Request) (approval.Decision, error) {
-		return approval.Decision{Verdict: plan.Defer, Reason: "held for the test"}, nil
-	})
-	open := func() *mpsync.Engine {
-		e, err := mpsync.New(s, &mpsync.Options{Workspace: client, Approver: hold})
-		require.NoError(t, err)
-		t.Cleanup(func() { e.Close() })
-		return e
-	}
-	rep, err := open().Sync(ctx)
-	require.NoError(t, err)
+	r, rep := newHeldRig(t, false)
+	srv := r.srv
 	require.Len(t, rep.Pending(), 1)
 	want := rep.Pending()[0].ID
 
 	srv.Fail("*", mpsynctest.Fault{Status: http.StatusServiceUnavailable})
-	e := open() // a new process: no manifest in memory
-	rep, err = e.Sync(ctx)
+	e := r.engine(t, holdAll)
+	rep, err := e.Sync(ctx)
 	require.NoError(t, err)
 	require.True(t, rep.Plan.Stale)
 	require.Empty(t, rep.Pending(), "nothing could be decided without the packs")
@@ -376,22 +393,8 @@ func TestStaleRunKeepsPendingChanges(t *testing.T) {
 // and its error says both.
 func TestStaleRunWithAnotherFailureIsFailed(t *testing.T) {
 	ctx := context.Background()
-	srv := newServer(t)
-	for _, id := range []string{advisorID, internalID, alertLibID, alertID} {
-		srv.Tamper(id, func(c *catalog.Pack) { // served "elsewhere": absolute hrefs
-			c.Href = srv.URL() + "workspaces/" + srv.WorkspaceID() + "/" + c.Href
-		})
-	}
-	client := newClient(t, srv)
-	s := store.NewMemory()
-	hold := approval.ApproverFunc(func(context.Context, approval.Request) (approval.Decision, error) {
-		return approval.Decision{Verdict: plan.Defer, Reason: "held for the test"}, nil
-	})
-	first, err := mpsync.New(s, &mpsync.Options{Workspace: client, Approver: hold})
-	require.NoError(t, err)
-	_, err = first.Sync(ctx, rules.MPUpdate) // connects, holds the catalog
-	require.NoError(t, err)
-	require.NoError(t, first.Close())
+	r, _ := newHeldRig(t, true, rules.MPUpdate) // connects, holds the catalog
+	srv := r.srv
 
 	lastResult := func(e *mpsync.Engine) (status.RunResult, string) {
 		st, err := e.Status(ctx)
@@ -406,9 +409,7 @@ func TestStaleRunWithAnotherFailureIsFailed(t *testing.T) {
 	}
 	srv.Fail("catalog", mpsynctest.Fault{Status: http.StatusServiceUnavailable})
 	srv.Fail(advisorID, mpsynctest.Fault{Body: []byte("<ManagementPack/>")}) // not the pack the catalog lists
-	e, err := mpsync.New(s, &mpsync.Options{Workspace: client})
-	require.NoError(t, err)
-	defer e.Close()
+	e := r.engine(t, nil)
 	rep, err := e.Sync(ctx, rules.MPUpdate)
 	require.NoError(t, err)
 	require.True(t, rep.Plan.Stale)
@@ -420,9 +421,7 @@ func TestStaleRunWithAnotherFailureIsFailed(t *testing.T) {
 
 	srv.ClearFaults()
 	srv.Fail("*", mpsynctest.Fault{Status: http.StatusServiceUnavailable})
-	e2, err := mpsync.New(s, &mpsync.Options{Workspace: client})
-	require.NoError(t, err)
-	defer e2.Close()
+	e2 := r.engine(t, nil)
 	rep, err = e2.Sync(ctx, rules.MPUpdate)
 	require.NoError(t, err)
 	require.True(t, rep.Plan.Stale)
