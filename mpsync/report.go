@@ -129,20 +129,13 @@ func (r *Report) String() string {
 	for _, s := range r.Skipped {
 		fmt.Fprintf(b, "  %s not run: %s\n", s.Rule.ShortName(), s.Reason)
 	}
-	changes := make([]Change, 0, len(r.Outcomes))
-	results := make([]string, 0, len(r.Outcomes))
-	for _, o := range r.Outcomes {
-		if o.Action == plan.ActionKeep {
-			continue
-		}
-		c := o.Change
-		c.Reason, c.Error = o.Explain()
-		changes, results = append(changes, c), append(results, string(o.Result))
+	changes := make([]Change, len(r.Outcomes))
+	results := make([]string, len(r.Outcomes))
+	for i, o := range r.Outcomes {
+		changes[i], results[i] = o.Change, string(o.Result)
+		changes[i].Reason, changes[i].Error = o.Explain()
 	}
-	plan.WriteTable(b, changes, results)
-	if kept := len(r.Outcomes) - len(changes); kept > 0 {
-		fmt.Fprintf(b, "(%d packs current)\n", kept)
-	}
+	plan.WriteChanges(b, changes, results)
 	return b.String()
 }
 

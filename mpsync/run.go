@@ -256,16 +256,16 @@ func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Pla
 	in := plan.Input{Rules: rs, WorkspaceID: run.ws.ID(), Catalog: res.Catalog, Stale: res.Stale, Entries: entries, Platform: e.platform, PlatformName: e.platformName}
 	changes, targets := plan.Classify(in)
 	in.Manifests = e.readManifests(ctx, run, targets, res.Stale)
+	run.mu.Lock()
 	for sha, mr := range in.Manifests {
 		if mr.Err != nil {
-			run.mu.Lock()
 			if run.unreadable == nil {
 				run.unreadable = map[string]error{}
 			}
 			run.unreadable[sha] = mr.Err
-			run.mu.Unlock()
 		}
 	}
+	run.mu.Unlock()
 	p := &Plan{
 		WorkspaceID: run.ws.ID(), Rules: rs, Stale: res.Stale, CatalogFetchedAt: res.FetchedAt,
 		CreatedAt: e.clock.Now(), Changes: plan.Resolve(in, changes),
@@ -286,10 +286,9 @@ func (e *Engine) plan(ctx context.Context, run *runState, rs []rules.Rule) (*Pla
 // When the catalog is stale (the service did not answer its request, after
 // the client's retries), packs the same service serves are not tried, and of
 // packs served by another host one per host is tried before the others
-// ([probeStale]). Each
-// download retries as the catalog did, so trying them all cost a retry
-// cycle per few packs: a stalled plan, minutes long with many pending
-// changes, to learn what the catalog request had said.
+// ([probeStale]). Each download retries as the catalog did, so trying them
+// all cost a retry cycle per few packs: a stalled plan, minutes long with
+// many pending changes, to learn what the catalog request had said.
 func (e *Engine) readManifests(ctx context.Context, run *runState, targets []catalog.Pack, stale bool) map[string]plan.ManifestResult {
 	out := map[string]plan.ManifestResult{}
 	var todo []catalog.Pack
@@ -370,7 +369,7 @@ func (e *Engine) probeStale(ctx context.Context, run *runState, todo []catalog.P
 			continue
 		}
 		for _, p := range group[1:] {
-			skip(p, "the service did not answer the catalog request, nor "+host+" the download of "+first.ID)
+			skip(p, "the service did not answer the catalog request, nor did "+host+" answer for pack "+first.ID)
 		}
 	}
 	return left

@@ -293,8 +293,8 @@ func (w *Window) nextOpen(now time.Time) time.Time {
 
 // Decide approves when req.Now is inside the window and defers otherwise,
 // with NotBefore set to [Window.NextOpen] (or, when it finds no opening
-// within [SearchHorizon], to req.Now plus the horizon). The verdict depends only on
-// req.Now and the change is not looked at.
+// within [SearchHorizon], to req.Now plus the horizon). The verdict depends
+// only on req.Now and the change is not looked at.
 func (w *Window) Decide(_ context.Context, req Request) (Decision, error) {
 	by := w.String()
 	if w.Open(req.Now) {

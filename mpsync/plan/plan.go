@@ -73,14 +73,7 @@ func (p *Plan) String() string {
 		fmt.Fprintf(&b, ", STALE since %s", p.CatalogFetchedAt.UTC().Format(time.RFC3339))
 	}
 	b.WriteString(")\n")
-	var shown []Change
-	for _, c := range p.Changes {
-		if c.Action != ActionKeep {
-			shown = append(shown, c)
-		}
-	}
-	WriteTable(&b, shown, nil)
-	writeKept(&b, len(p.Changes)-len(shown))
+	WriteChanges(&b, p.Changes, nil)
 	return b.String()
 }
 

@@ -16,12 +16,13 @@ var resultOrder = []string{"applied", "pending", "denied", "failed", "skipped"}
 // WriteTable renders changes as an aligned table for people, one row per
 // change in the order given: the change's id (what an approval names), its
 // rule, action, pack, versions ("-" for none) and reason, with the change's
-// Error folded into the reason (unless the reason already says it). When results is not nil (results[i] is
-// changes[i]'s) a RESULT column comes before the reason and a line counting
-// the results follows the table. An empty list is the line "no changes:
-// every pack is current". The caller chooses the rows ([Plan.String] leaves
-// kept packs out); the mpsync command prints its plans and runs with this
-// table too. The layout may change: programs read the values.
+// Error folded into the reason (unless the reason already says it). When
+// results is not nil (results[i] is changes[i]'s) a RESULT column comes
+// before the reason and a line counting the results follows the table. An
+// empty list is the line "no changes: every pack is current". Every change
+// given is a row ([WriteChanges] leaves kept packs out); the mpsync command
+// prints its plans and runs with this table. The layout may change:
+// programs read the values.
 func WriteTable(w io.Writer, changes []Change, results []string) {
 	if len(changes) == 0 {
 		fmt.Fprintln(w, "no changes: every pack is current")
@@ -70,9 +71,27 @@ func countResults(results []string) string {
 	return strings.Join(parts, ", ")
 }
 
-// writeKept adds the line saying how many packs a table left out as current.
-func writeKept(w io.Writer, kept int) {
-	if kept > 0 {
+// WriteChanges is WriteTable for a whole plan or run: kept packs are left
+// out of the table and counted on a line after it ("(6 packs current)").
+// results, when not nil, is as for WriteTable (results[i] is changes[i]'s).
+// [Plan.String] and mpsync.Report.String print with it.
+func WriteChanges(w io.Writer, changes []Change, results []string) {
+	var shown []Change
+	var shownResults []string
+	if results != nil {
+		shownResults = []string{}
+	}
+	for i, c := range changes {
+		if c.Action == ActionKeep {
+			continue
+		}
+		shown = append(shown, c)
+		if results != nil {
+			shownResults = append(shownResults, results[i])
+		}
+	}
+	WriteTable(w, shown, shownResults)
+	if kept := len(changes) - len(shown); kept > 0 {
 		fmt.Fprintf(w, "(%d packs current)\n", kept)
 	}
 }

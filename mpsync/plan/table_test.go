@@ -112,3 +112,22 @@ func TestVersionText(t *testing.T) {
 		assert.Equal(t, tt.want, versionText(tt.v))
 	}
 }
+
+// WriteChanges drops kept packs with their results: the count line counts
+// only the rows shown, and the kept ones are counted after it.
+func TestWriteChangesLeavesKeptPacksOut(t *testing.T) {
+	keep := Change{ID: "k", Action: ActionKeep, Pack: "K", From: v("1.0.0.0"), To: v("1.0.0.0"), Rule: rules.MPUpdate}
+	imp := Change{ID: "c1", Action: ActionImport, Pack: "P", To: v("2.0.0.0"), Rule: rules.GetIntelligencePacks, Reason: "solution enabled"}
+	var b strings.Builder
+	WriteChanges(&b, []Change{keep, imp, keep}, []string{"skipped", "applied", "skipped"})
+	var got []string
+	for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		got = append(got, strings.Join(strings.Fields(l), " "))
+	}
+	assert.Equal(t, []string{
+		"CHANGE RULE ACTION PACK FROM TO RESULT REASON",
+		"c1 GetIntelligencePacks import P - 2.0.0.0 applied solution enabled",
+		"1 applied",
+		"(2 packs current)",
+	}, got, "table:\n%s", b.String())
+}
